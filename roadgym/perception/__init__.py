@@ -1,0 +1,1 @@
+"""Perception: CNN encoders trained as image classifiers on simulator labels."""
