@@ -1,0 +1,253 @@
+"""Typed, validated configuration dataclasses for roadgym environments.
+
+Every field carries its documentation and its allowed values in ``dataclasses.field``
+metadata, so validation, error messages and the README table come from one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+ConfigT = TypeVar("ConfigT", bound="BaseConfig")
+
+
+class ConfigError(ValueError):
+    """A configuration field was unknown, of the wrong type, or out of range."""
+
+
+def option(
+    default: Any,
+    doc: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """Declare a config field with its documentation and its allowed values.
+
+    ``low`` and ``high`` are inclusive bounds (for numbers, and for each item of a tuple
+    of numbers); ``choices`` lists the allowed values.
+    """
+    metadata = {"doc": doc, "low": low, "high": high, "choices": choices}
+    if isinstance(default, tuple):
+        return dataclasses.field(default_factory=lambda: default, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _allowed_text(field: dataclasses.Field, type_name: str) -> str:
+    low, high, choices = field.metadata["low"], field.metadata["high"], field.metadata["choices"]
+    if choices is not None:
+        return "one of " + ", ".join(repr(c) for c in choices)
+    if low is not None and high is not None:
+        return f"{type_name} in [{low}, {high}]"
+    if low is not None:
+        return f"{type_name} >= {low}"
+    if high is not None:
+        return f"{type_name} <= {high}"
+    return type_name
+
+
+def _check_number(name: str, value: Any, kind: type, field: dataclasses.Field, owner: str):
+    # bool is an int subclass, but True is never a meaningful lane count or speed.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(
+            f"{owner}.{name} = {value!r} has type {type(value).__name__}; "
+            f"allowed: {_allowed_text(field, kind.__name__)}"
+        )
+    if kind is int and not float(value).is_integer():
+        raise ConfigError(
+            f"{owner}.{name} = {value!r} is not an integer; allowed: {_allowed_text(field, 'int')}"
+        )
+    converted = kind(value)
+    low, high = field.metadata["low"], field.metadata["high"]
+    if (
+        not math.isfinite(converted)
+        or (low is not None and converted < low)
+        or (high is not None and converted > high)
+    ):
+        raise ConfigError(
+            f"{owner}.{name} = {value!r} is out of range; "
+            f"allowed: {_allowed_text(field, kind.__name__)}"
+        )
+    return converted
+
+
+@dataclasses.dataclass(frozen=True)
+class BaseConfig:
+    """Base for env configs: validates every field on construction."""
+
+    def __post_init__(self) -> None:
+        owner = type(self).__name__
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            kind = hints[field.name]
+            if kind in (int, float):
+                value = _check_number(field.name, value, kind, field, owner)
+            elif kind is str or kind is bool:
+                if not isinstance(value, kind):
+                    raise ConfigError(
+                        f"{owner}.{field.name} = {value!r} has type {type(value).__name__}; "
+                        f"allowed: {_allowed_text(field, kind.__name__)}"
+                    )
+            elif typing.get_origin(kind) is tuple:
+                if not isinstance(value, (tuple, list)) or len(value) == 0:
+                    raise ConfigError(
+                        f"{owner}.{field.name} = {value!r} must be a non-empty tuple of numbers"
+                    )
+                value = tuple(
+                    _check_number(f"{field.name}[{i}]", item, float, field, owner)
+                    for i, item in enumerate(value)
+                )
+            choices = field.metadata["choices"]
+            if choices is not None and value not in choices:
+                raise ConfigError(
+                    f"{owner}.{field.name} = {value!r} is not allowed; "
+                    f"allowed: {_allowed_text(field, kind.__name__)}"
+                )
+            object.__setattr__(self, field.name, value)
+        self.validate()
+
+    def validate(self) -> None:
+        """Checks that involve several fields; subclasses override."""
+
+    @classmethod
+    def build(
+        cls: type[ConfigT], config: ConfigT | Mapping[str, Any] | None = None, **overrides: Any
+    ) -> ConfigT:
+        """Make a config from an instance or a mapping, then apply keyword overrides.
+
+        This is what ``gymnasium.make(id, config=..., **fields)`` calls; unknown field
+        names raise a :class:`ConfigError` that lists the known ones.
+        """
+        if config is None:
+            values: dict[str, Any] = {}
+        elif isinstance(config, cls):
+            values = dataclasses.asdict(config)
+        elif isinstance(config, Mapping):
+            values = dict(config)
+        else:
+            raise ConfigError(
+                f"config = {config!r} has type {type(config).__name__}; "
+                f"allowed: a {cls.__name__}, a mapping of its fields, or None"
+            )
+        values.update(overrides)
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown {cls.__name__} field(s) {', '.join(map(repr, unknown))}; "
+                f"allowed fields: {', '.join(sorted(known))}"
+            )
+        return cls(**values)
+
+    @classmethod
+    def markdown_table(cls) -> str:
+        """A Markdown table of every field: name, default, allowed values, meaning."""
+        hints = typing.get_type_hints(cls)
+        rows = ["| field | default | allowed | meaning |", "|---|---|---|---|"]
+        for field in dataclasses.fields(cls):
+            default = (
+                field.default_factory() if field.default is dataclasses.MISSING else field.default
+            )
+            kind = hints[field.name]
+            type_name = kind.__name__ if isinstance(kind, type) else "tuple of float"
+            rows.append(
+                f"| `{field.name}` | `{default!r}` | {_allowed_text(field, type_name)} "
+                f"| {field.metadata['doc']} |"
+            )
+        return "\n".join(rows)
+
+
+OBSERVATION_MODES = ("rgb", "semantic", "state")
+
+
+def parse_observation_modes(observation: str) -> tuple[str, ...]:
+    """Split an observation spec like ``"rgb+state"`` into its modes, in order."""
+    modes = tuple(observation.split("+"))
+    bad = [m for m in modes if m not in OBSERVATION_MODES]
+    if bad or len(set(modes)) != len(modes):
+        raise ConfigError(
+            f"observation = {observation!r} is not allowed; allowed: one of "
+            f"{', '.join(OBSERVATION_MODES)} or several joined by '+' without repeats "
+            "(e.g. 'rgb+state')"
+        )
+    return modes
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackConfig(BaseConfig):
+    """Configuration of ``roadgym/Track-v0``: road, car, camera, observation, reward."""
+
+    num_lanes: int = option(2, "Lanes on the track.", low=1, high=3)
+    lane_width_m: float = option(4.0, "Width of each lane in meters.", low=2.5, high=6.0)
+    track_length_min_m: float = option(
+        300.0, "Shortest centreline length of a generated track (m).", low=100.0, high=3000.0
+    )
+    track_length_max_m: float = option(
+        600.0, "Longest centreline length of a generated track (m).", low=100.0, high=3000.0
+    )
+    speed_limit_mps: float = option(
+        25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
+    )
+    dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.01, high=0.5)
+    wheelbase_m: float = option(2.7, "Kinematic bicycle wheelbase (m).", low=1.0, high=6.0)
+    car_length_m: float = option(4.5, "Ego car length (m).", low=1.0, high=10.0)
+    car_width_m: float = option(2.0, "Ego car width (m).", low=0.5, high=4.0)
+    max_steer_rad: float = option(0.5, "Largest front wheel angle (rad).", low=0.05, high=1.2)
+    steer_rate_radps: float = option(
+        2.0, "Fastest change of the wheel angle (rad/s).", low=0.1, high=20.0
+    )
+    max_accel_mps2: float = option(
+        4.0, "Acceleration at full throttle (m/s^2).", low=0.1, high=20.0
+    )
+    max_brake_mps2: float = option(8.0, "Deceleration at full brake (m/s^2).", low=0.1, high=30.0)
+    top_speed_mps: float = option(
+        30.0, "Speed cap (m/s); the car never reverses.", low=1.0, high=80.0
+    )
+    camera_size_px: int = option(64, "Side of the square camera frame (px).", low=16, high=512)
+    meters_per_pixel: float = option(
+        0.5, "Camera (and map raster) resolution in meters per pixel.", low=0.05, high=5.0
+    )
+    camera_ahead_fraction: float = option(
+        0.75, "Share of the camera view that lies ahead of the car.", low=0.5, high=0.95
+    )
+    observation: str = option(
+        "rgb",
+        "Observation modes: 'rgb', 'semantic', 'state', or several joined by '+' "
+        "(a Dict observation), e.g. 'rgb+state'.",
+    )
+    action_type: str = option(
+        "continuous",
+        "'continuous' Box(-1, 1, (2,)) or 'discrete' (see DISCRETE_ACTIONS).",
+        choices=("continuous", "discrete"),
+    )
+    lap_reward: float = option(
+        100.0, "Progress reward summed over one full lap.", low=0.0, high=1e6
+    )
+    step_penalty: float = option(0.02, "Cost paid every step.", low=0.0, high=1e3)
+    off_road_penalty: float = option(
+        20.0,
+        "Penalty when a corner of the car leaves the road (ends the episode).",
+        low=0.0,
+        high=1e6,
+    )
+    curvature_lookahead_m: tuple[float, ...] = option(
+        (0.0, 10.0, 20.0, 40.0),
+        "Distances ahead (m) at which the state vector samples road curvature.",
+        low=0.0,
+        high=500.0,
+    )
+    render_size_px: int = option(512, "Side of the render_mode frame (px).", low=64, high=2048)
+
+    def validate(self) -> None:
+        parse_observation_modes(self.observation)
+        if self.track_length_min_m > self.track_length_max_m:
+            raise ConfigError(
+                f"TrackConfig.track_length_min_m = {self.track_length_min_m} is larger than "
+                f"track_length_max_m = {self.track_length_max_m}; allowed: min <= max"
+            )

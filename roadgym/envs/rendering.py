@@ -1,0 +1,101 @@
+"""What people watch: a bird's-eye frame with a HUD and camera inset, and a pygame window.
+
+Frames are drawn with opencv from the lane graph, never through SDL, so ``rgb_array``
+is right on a headless machine; only :class:`HumanWindow` needs pygame.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from roadgym.envs.dynamics import car_corners
+from roadgym.envs.map_raster import PixelFrame, draw_track
+from roadgym.envs.semantic import PALETTE, SemanticClass
+from roadgym.envs.track_world import TrackWorld
+
+RENDER_VIEW_M = 80.0  # side of the bird's-eye view in meters
+INSET_FRACTION = 0.3  # side of the camera inset as a share of the frame
+
+
+def birdseye_frame(
+    world: TrackWorld,
+    index: int,
+    size_px: int,
+    camera_rgb: np.ndarray | None = None,
+    hud_lines: tuple[str, ...] = (),
+) -> np.ndarray:
+    """A north-up RGB frame (size, size, 3) centred on the car of world ``index``."""
+    track = world.tracks[index]
+    if track is None:
+        raise RuntimeError(f"world {index} has not been reset; call reset() before render()")
+    mpp = RENDER_VIEW_M / size_px
+    car = world.car
+    x, y, heading = car.x_m[index], car.y_m[index], car.heading_rad[index]
+    frame = PixelFrame(
+        left_m=float(x - 0.5 * RENDER_VIEW_M),
+        top_m=float(y + 0.5 * RENDER_VIEW_M),
+        meters_per_pixel=mpp,
+    )
+    semantic = np.full((size_px, size_px), SemanticClass.GRASS, np.uint8)
+    draw_track(semantic, track, frame)
+    image = np.ascontiguousarray(PALETTE[semantic])
+
+    cfg = world.config
+    corners = car_corners(
+        np.array([x]), np.array([y]), np.array([heading]), cfg.car_length_m, cfg.car_width_m
+    )[0]
+    outline = np.round(frame.to_pixels(corners) * 16).astype(np.int32)
+    colour = tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])
+    cv2.fillPoly(image, [outline], colour, lineType=cv2.LINE_AA, shift=4)
+    windscreen = np.round(frame.to_pixels(corners[:2]) * 16).astype(np.int32)
+    cv2.polylines(image, [windscreen], False, (255, 255, 255), 2, cv2.LINE_AA, shift=4)
+
+    if camera_rgb is not None:
+        inset = int(size_px * INSET_FRACTION)
+        small = cv2.resize(camera_rgb, (inset, inset), interpolation=cv2.INTER_NEAREST)
+        image[4 : 4 + inset, -inset - 4 : -4] = small
+        cv2.rectangle(image, (size_px - inset - 5, 3), (size_px - 4, inset + 4), (255, 255, 255), 1)
+    for i, line in enumerate(hud_lines):
+        origin = (8, 22 + 20 * i)
+        cv2.putText(image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(
+            image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA
+        )
+    return image
+
+
+class HumanWindow:
+    """A pygame window that shows frames at a fixed rate and closes cleanly."""
+
+    def __init__(self, title: str, fps: float) -> None:
+        import pygame  # imported here: only the window needs SDL
+
+        self._pygame = pygame
+        self.title = title
+        self.fps = fps
+        self.screen = None
+        self.clock = None
+        self.closed_by_user = False
+
+    def show(self, image: np.ndarray) -> None:
+        """Display an RGB frame (H, W, 3) and wait for the next tick of ``fps``."""
+        pygame = self._pygame
+        if self.screen is None:
+            pygame.init()
+            pygame.display.set_caption(self.title)
+            self.screen = pygame.display.set_mode((image.shape[1], image.shape[0]))
+            self.clock = pygame.time.Clock()
+        for event in pygame.event.get():
+            if event.type == pygame.QUIT:
+                self.closed_by_user = True
+        surface = pygame.surfarray.make_surface(np.ascontiguousarray(image.swapaxes(0, 1)))
+        self.screen.blit(surface, (0, 0))
+        pygame.display.flip()
+        self.clock.tick(self.fps)
+
+    def close(self) -> None:
+        if self.screen is not None:
+            self._pygame.display.quit()
+            self._pygame.quit()
+            self.screen = None

@@ -1,0 +1,82 @@
+"""Observation and action spaces, and action checking, shared by the single and vector env."""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium import spaces
+
+from roadgym.envs.config import TrackConfig, parse_observation_modes
+from roadgym.envs.semantic import NUM_CLASSES
+from roadgym.envs.track_world import DISCRETE_ACTIONS, STATE_HIGH, STATE_LOW
+
+
+def observation_space(config: TrackConfig) -> spaces.Space:
+    """The single-world observation space: one Box, or a Dict when modes are joined by '+'."""
+    size = config.camera_size_px
+    by_mode = {
+        "rgb": spaces.Box(0, 255, (size, size, 3), np.uint8),
+        "semantic": spaces.Box(0, NUM_CLASSES - 1, (size, size), np.uint8),
+        "state": spaces.Box(
+            np.concatenate([STATE_LOW, np.full(len(config.curvature_lookahead_m), -1.0)]).astype(
+                np.float32
+            ),
+            np.concatenate([STATE_HIGH, np.full(len(config.curvature_lookahead_m), 1.0)]).astype(
+                np.float32
+            ),
+            dtype=np.float32,
+        ),
+    }
+    modes = parse_observation_modes(config.observation)
+    if len(modes) == 1:
+        return by_mode[modes[0]]
+    return spaces.Dict({mode: by_mode[mode] for mode in modes})
+
+
+def action_space(config: TrackConfig) -> spaces.Space:
+    """``Box(-1, 1, (2,))`` [steer, throttle] or ``Discrete(len(DISCRETE_ACTIONS))``."""
+    if config.action_type == "discrete":
+        return spaces.Discrete(len(DISCRETE_ACTIONS))
+    return spaces.Box(-1.0, 1.0, (2,), np.float32)
+
+
+def actions_to_controls(actions: object, config: TrackConfig, batch_size: int | None) -> np.ndarray:
+    """Check actions and turn them into controls (B, 2) = [steer, throttle].
+
+    ``batch_size=None`` takes one action (the single env's); an int takes that many.
+    Continuous actions must have shape (2,) each and be finite; values outside [-1, 1]
+    are clipped. Discrete actions must be integers in [0, len(DISCRETE_ACTIONS)).
+    """
+    array = np.asarray(actions)
+    batch_shape = () if batch_size is None else (batch_size,)
+    if config.action_type == "discrete":
+        integral = np.issubdtype(array.dtype, np.integer) or _is_integral_float(array)
+        if array.shape != batch_shape or not integral:
+            raise ValueError(
+                f"action = {actions!r} is not allowed; expected integer(s) of shape "
+                f"{batch_shape} in [0, {len(DISCRETE_ACTIONS) - 1}]"
+            )
+        index = array.astype(np.int64).reshape(-1)
+        if np.any((index < 0) | (index >= len(DISCRETE_ACTIONS))):
+            raise ValueError(
+                f"action = {actions!r} is out of range; allowed: integers in "
+                f"[0, {len(DISCRETE_ACTIONS) - 1}]"
+            )
+        return DISCRETE_ACTIONS[index]
+    expected = (*batch_shape, 2)
+    if array.shape != expected or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(
+            f"action = {actions!r} has shape {array.shape} and dtype {array.dtype}; "
+            f"expected numbers of shape {expected}: [steer, throttle]"
+        )
+    controls = array.astype(np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(controls)):
+        raise ValueError(f"action = {actions!r} contains NaN or inf; allowed: finite numbers")
+    return np.clip(controls, -1.0, 1.0)
+
+
+def _is_integral_float(array: np.ndarray) -> bool:
+    return (
+        np.issubdtype(array.dtype, np.floating)
+        and bool(np.all(np.isfinite(array)))
+        and bool(np.all(array == np.round(array)))
+    )

@@ -1,0 +1,270 @@
+"""A batch of B race-track worlds stepped together with array operations.
+
+This is the simulator behind ``roadgym/Track-v0``: the single env is the batch of one,
+the vector env the batch of N. Resetting a world builds its track (Python, once per
+episode); stepping all worlds touches no Python loop over worlds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from roadgym.envs.camera import EgoCamera
+from roadgym.envs.config import TrackConfig, parse_observation_modes
+from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
+from roadgym.envs.lane_graph import project_onto_segments, wrap_angle
+from roadgym.envs.map_raster import draw_track, raster_frame
+from roadgym.envs.semantic import SemanticClass
+from roadgym.envs.track_generator import (
+    SAMPLE_SPACING_M,
+    TrackMap,
+    generate_track,
+    max_track_extent_m,
+)
+
+# Discrete actions as (steer, throttle): + steer is right, + throttle accelerates.
+DISCRETE_ACTIONS = np.array(
+    [
+        [0.0, 0.0],  # 0: coast
+        [0.0, 1.0],  # 1: accelerate
+        [0.0, -1.0],  # 2: brake
+        [-1.0, 0.0],  # 3: steer left
+        [1.0, 0.0],  # 4: steer right
+        [-1.0, 0.5],  # 5: steer left, half throttle
+        [1.0, 0.5],  # 6: steer right, half throttle
+        [-0.5, 1.0],  # 7: half left, full throttle
+        [0.5, 1.0],  # 8: half right, full throttle
+    ],
+    dtype=np.float64,
+)
+DISCRETE_ACTION_NAMES = (
+    "coast",
+    "accelerate",
+    "brake",
+    "left",
+    "right",
+    "left + half throttle",
+    "right + half throttle",
+    "half left + throttle",
+    "half right + throttle",
+)
+
+ROAD_LAYOUT_CLASSES = ("straight", "curve_left", "curve_right")
+ROAD_LAYOUT_TURN_RAD = 0.3  # turning over the view ahead above which the road is a curve
+STATE_FIELDS = ("speed_fraction", "lateral_offset_fraction", "heading_error_rad", "steer_fraction")
+STATE_LOW = np.array([0.0, -2.0, -np.pi, -1.0])
+STATE_HIGH = np.array([1.0, 2.0, np.pi, 1.0])
+# Curvature entries follow, clipped to [-1, 1] 1/m (tracks never bend tighter than 0.5).
+RASTER_MARGIN_M = 30.0
+
+
+class TrackWorld:
+    """B independent tracks with one ego car each."""
+
+    def __init__(self, config: TrackConfig, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
+        self.config = config
+        self.batch_size = batch_size
+        self.observation_modes = parse_observation_modes(config.observation)
+        self.limits = CarLimits(
+            wheelbase_m=config.wheelbase_m,
+            max_steer_rad=config.max_steer_rad,
+            steer_rate_radps=config.steer_rate_radps,
+            max_accel_mps2=config.max_accel_mps2,
+            max_brake_mps2=config.max_brake_mps2,
+            top_speed_mps=config.top_speed_mps,
+        )
+        mpp = config.meters_per_pixel
+        self.raster_side_px = math.ceil((max_track_extent_m(config) + 2 * RASTER_MARGIN_M) / mpp)
+        self.rasters = np.zeros((batch_size, self.raster_side_px, self.raster_side_px), np.uint8)
+        self.raster_origin_m = np.zeros((batch_size, 2))  # (left_m, top_m) per world
+        self.camera = EgoCamera(
+            config.camera_size_px,
+            config.camera_ahead_fraction,
+            config.car_length_m,
+            config.car_width_m,
+            mpp,
+        )
+        self.view_ahead_m = config.camera_size_px * config.camera_ahead_fraction * mpp
+
+        # The road centreline of every world, padded to the longest possible track.
+        max_segments = math.ceil(config.track_length_max_m / SAMPLE_SPACING_M) + 2
+        self.centre_vertices = np.zeros((batch_size, max_segments + 1, 2))
+        self.centre_cum_s = np.zeros((batch_size, max_segments + 1))
+        self.centre_heading = np.zeros((batch_size, max_segments))
+        self.centre_curvature = np.zeros((batch_size, max_segments + 1))
+        self.num_segments = np.ones(batch_size, dtype=np.int64)
+        self.track_length_m = np.ones(batch_size)
+        self.road_half_width_m = np.ones(batch_size)
+        self.tracks: list[TrackMap | None] = [None] * batch_size
+
+        # Projection window: far enough to cover one step of travel and the car's corners.
+        reach_m = (
+            config.top_speed_mps * config.dt_s
+            + config.car_length_m
+            + config.num_lanes * config.lane_width_m
+        )
+        half_window = math.ceil(reach_m / SAMPLE_SPACING_M) + 2
+        self.window = np.arange(-half_window, half_window + 1)  # (K,)
+
+        self.car = CarState.zeros(batch_size)
+        self.segment = np.zeros(batch_size, dtype=np.int64)  # centreline segment of the car
+        self.s_m = np.zeros(batch_size)  # arc length of the car on the centreline
+        self.lateral_offset_m = np.zeros(batch_size)
+        self.heading_error_rad = np.zeros(batch_size)
+        self.progress_m = np.zeros(batch_size)
+        self.off_road = np.zeros(batch_size, dtype=bool)
+
+    # ------------------------------------------------------------------ reset
+
+    def reset_world(self, index: int, rng: np.random.Generator) -> None:
+        """Draw a new track for world ``index`` from ``rng`` and put the car at the start."""
+        cfg = self.config
+        track = generate_track(rng, cfg)
+        self.tracks[index] = track
+        centre = track.centreline
+        m = centre.num_segments
+        self.centre_vertices[index, : m + 1] = centre.vertices
+        self.centre_cum_s[index, : m + 1] = centre.cum_s
+        self.centre_heading[index, :m] = centre.segment_headings
+        self.centre_curvature[index, : m + 1] = centre.vertex_curvature
+        self.num_segments[index] = m
+        self.track_length_m[index] = centre.length
+        self.road_half_width_m[index] = track.road_half_width_m
+
+        frame = raster_frame(track, self.raster_side_px, cfg.meters_per_pixel)
+        self.raster_origin_m[index] = (frame.left_m, frame.top_m)
+        raster = self.rasters[index]
+        raster.fill(SemanticClass.GRASS)
+        draw_track(raster, track, frame)
+
+        lane = track.lane_graph[int(rng.integers(len(track.lane_graph)))]
+        start = lane.centreline.point_at(np.array(0.0))
+        self.car.x_m[index], self.car.y_m[index] = start
+        self.car.heading_rad[index] = lane.centreline.heading_at(np.array(0.0))
+        self.car.speed_mps[index] = 0.0
+        self.car.steer_rad[index] = 0.0
+        self.segment[index] = 0
+        self.progress_m[index] = 0.0
+        self.off_road[index] = False
+        self._locate(np.array([index]))
+
+    # ------------------------------------------------------------------ step
+
+    def step(self, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance all worlds by one step under ``controls`` (B, 2) = [steer, throttle].
+
+        Controls must already be finite and within [-1, 1]. Returns ``(reward,
+        terminated)``, each (B,); per-world details are in the attributes and
+        :meth:`infos`.
+        """
+        cfg = self.config
+        step_bicycle(self.car, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
+        previous_s = self.s_m.copy()
+        self._locate(np.arange(self.batch_size))
+        length = self.track_length_m
+        delta_s = (self.s_m - previous_s + 0.5 * length) % length - 0.5 * length
+        previous_progress = np.minimum(self.progress_m, length)
+        self.progress_m += delta_s
+        progress_reward = cfg.lap_reward * (np.minimum(self.progress_m, length) - previous_progress)
+        reward = progress_reward / length - cfg.step_penalty - cfg.off_road_penalty * self.off_road
+        terminated = self.off_road | self.lap_completed
+        return reward, terminated
+
+    @property
+    def lap_completed(self) -> np.ndarray:
+        return self.progress_m >= self.track_length_m
+
+    def _locate(self, worlds: np.ndarray) -> None:
+        """Project the car centre and corners of ``worlds`` onto their centrelines."""
+        state = self.car
+        x, y, heading = state.x_m[worlds], state.y_m[worlds], state.heading_rad[worlds]
+        centre = np.stack([x, y], axis=-1)[:, None, :]  # (W, 1, 2)
+        corners = car_corners(x, y, heading, self.config.car_length_m, self.config.car_width_m)
+        points = np.concatenate([centre, corners], axis=1)  # (W, 5, 2)
+        segments = (self.segment[worlds, None] + self.window[None, :]) % self.num_segments[
+            worlds, None
+        ]  # (W, K)
+        segments = np.broadcast_to(segments[:, None, :], (len(worlds), 5, len(self.window)))
+        s, lateral, segment = project_onto_segments(
+            self.centre_vertices[worlds], self.centre_cum_s[worlds], points, segments
+        )
+        self.s_m[worlds] = s[:, 0]
+        self.lateral_offset_m[worlds] = lateral[:, 0]
+        self.segment[worlds] = segment[:, 0]
+        road_heading = self.centre_heading[worlds, segment[:, 0]]
+        self.heading_error_rad[worlds] = wrap_angle(state.heading_rad[worlds] - road_heading)
+        self.off_road[worlds] = np.any(
+            np.abs(lateral[:, 1:]) > self.road_half_width_m[worlds, None], axis=1
+        )
+
+    # ------------------------------------------------------------------ observe
+
+    def _index_ahead(self, distance_m: np.ndarray) -> np.ndarray:
+        """Centreline vertex (B, D) nearest to ``distance_m`` (D,) ahead of each car."""
+        s = self.s_m[:, None] + distance_m[None, :]  # (B, D)
+        fraction = (s % self.track_length_m[:, None]) / self.track_length_m[:, None]
+        return np.minimum(
+            np.round(fraction * self.num_segments[:, None]).astype(np.int64),
+            self.num_segments[:, None] - 1,
+        )
+
+    def state_vector(self) -> np.ndarray:
+        """The ``state`` observation (B, 4 + D) float32; see STATE_FIELDS and the README."""
+        lookahead = np.asarray(self.config.curvature_lookahead_m)
+        index = self._index_ahead(lookahead)
+        curvature = np.take_along_axis(self.centre_curvature, index, axis=1)  # (B, D)
+        head = np.stack(
+            [
+                self.car.speed_mps / self.config.top_speed_mps,
+                self.lateral_offset_m / self.road_half_width_m,
+                self.heading_error_rad,
+                self.car.steer_rad / self.config.max_steer_rad,
+            ],
+            axis=-1,
+        )
+        head = np.clip(head, STATE_LOW, STATE_HIGH)
+        return np.concatenate([head, np.clip(curvature, -1.0, 1.0)], axis=-1).astype(np.float32)
+
+    def semantic_view(self) -> np.ndarray:
+        """The camera's class ids (B, H, W) uint8."""
+        mpp = self.config.meters_per_pixel
+        col = (self.car.x_m - self.raster_origin_m[:, 0]) / mpp
+        row = (self.raster_origin_m[:, 1] - self.car.y_m) / mpp
+        return self.camera.semantic(self.rasters, col, row, self.car.heading_rad)
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """Every configured observation mode, batched: mode -> (B, ...) array."""
+        out: dict[str, np.ndarray] = {}
+        if "rgb" in self.observation_modes or "semantic" in self.observation_modes:
+            semantic = self.semantic_view()
+            if "rgb" in self.observation_modes:
+                out["rgb"] = self.camera.rgb(semantic)
+            if "semantic" in self.observation_modes:
+                out["semantic"] = semantic
+        if "state" in self.observation_modes:
+            out["state"] = self.state_vector()
+        return out
+
+    def road_layout(self) -> np.ndarray:
+        """Label (B,) of the road in view ahead: index into ROAD_LAYOUT_CLASSES."""
+        index = self._index_ahead(np.array([0.0, self.view_ahead_m]))
+        heading = np.take_along_axis(self.centre_heading, index, axis=1)  # (B, 2)
+        turn = wrap_angle(heading[:, 1] - heading[:, 0])
+        return np.where(np.abs(turn) < ROAD_LAYOUT_TURN_RAD, 0, np.where(turn > 0, 1, 2)).astype(
+            np.int64
+        )
+
+    def infos(self) -> dict[str, np.ndarray]:
+        """Per-world metrics, batched: name -> (B,) array."""
+        return {
+            "progress": np.clip(self.progress_m / self.track_length_m, 0.0, 1.0),
+            "lap_completed": self.lap_completed.copy(),
+            "off_road": self.off_road.copy(),
+            "speed_mps": self.car.speed_mps.copy(),
+            "lateral_offset_m": self.lateral_offset_m.copy(),
+            "road_layout": self.road_layout(),
+        }
