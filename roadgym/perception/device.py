@@ -1,0 +1,65 @@
+"""One place that picks the torch device and the speed settings that go with it.
+
+Nothing else in roadgym names ``cuda`` directly: callers ask :func:`pick_device` and
+:func:`autocast` so the same code runs on a laptop CPU and on a GPU box.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+from torch import nn
+
+__all__ = ["autocast", "maybe_channels_last", "pick_device", "uses_cuda_speedups"]
+
+_ALLOWED_DEVICES = ("auto", "cuda", "cpu")
+
+
+def pick_device(preference: str | torch.device = "auto") -> torch.device:
+    """Return the device to train or infer on.
+
+    ``"auto"`` picks cuda when available, then cpu. An explicit ``"cuda"`` on a
+    machine without one is an error rather than a silent fallback, because a user
+    who asked for the GPU wants to know it is missing.
+    """
+    if isinstance(preference, torch.device):
+        return preference
+    name = str(preference).lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={preference!r} requested but torch.cuda is not available")
+        return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    raise ValueError(f"device={preference!r} is not one of {_ALLOWED_DEVICES} (or 'cuda:N')")
+
+
+def uses_cuda_speedups(device: torch.device) -> bool:
+    """Whether bf16 autocast and channels_last are worth it on ``device`` (cuda only).
+
+    On CPU, bf16 autocast is slower than fp32 on most consumer chips and
+    channels_last brings nothing for these small convnets, so both stay off there.
+    """
+    return device.type == "cuda"
+
+
+@contextlib.contextmanager
+def autocast(device: torch.device) -> Iterator[None]:
+    """bf16 autocast on cuda; a no-op elsewhere."""
+    if uses_cuda_speedups(device):
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16):
+            yield
+    else:
+        yield
+
+
+def maybe_channels_last(module: nn.Module, device: torch.device) -> nn.Module:
+    """Move ``module`` to ``device``, in channels_last memory format on cuda."""
+    module = module.to(device)
+    if uses_cuda_speedups(device):
+        module = module.to(memory_format=torch.channels_last)
+    return module

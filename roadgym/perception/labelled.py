@@ -1,0 +1,365 @@
+"""Labelled frame datasets generated from any roadgym env that emits labels.
+
+The contract with the envs: ``reset`` and ``step`` return ``info["labels"]``, a dict
+``task name -> int class id`` computed from the same render call as the
+observation, and ``env.unwrapped.label_names`` maps each task to its class names.
+Track-v0 provides ``road_layout``; Town-v0 adds ``light_state`` and ``object_ahead``.
+
+A dataset is a folder of ``.npz`` shards plus ``manifest.json``. Each split
+(train / val / test) is driven from its own, disjoint range of reset seeds, so
+validation and test frames come from worlds the model never trained on. Shards and
+the manifest are written atomically, the manifest last: a folder without one is an
+interrupted run and refuses to load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import io
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from roadgym.perception.atomic import atomic_write_bytes, atomic_write_json
+from roadgym.perception.datasets import FrameDataset, ImageSet
+
+__all__ = [
+    "MANIFEST_NAME",
+    "SPLITS",
+    "LabelledDatasetConfig",
+    "Policy",
+    "generate_labelled_dataset",
+    "load_labelled_split",
+    "load_manifest",
+    "labelled_frame_dataset",
+]
+
+MANIFEST_NAME = "manifest.json"
+SPLITS = ("train", "val", "test")
+_FORMAT = "roadgym.labelled_frames"
+_VERSION = 1
+
+Policy = Callable[[Any, dict], Any]
+"""``policy(observation, info) -> action``; None means uniform random actions."""
+
+
+@dataclass(frozen=True)
+class LabelledDatasetConfig:
+    """How to drive an env to collect a labelled frame dataset."""
+
+    env_id: str = "roadgym/Track-v0"
+    """Gymnasium id of the env (ignored for making the env when an env factory is given)."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments for ``gymnasium.make``; recorded in the manifest."""
+    train_seeds: tuple[int, int] = (0, 10_000)
+    """Half-open range ``[start, stop)`` of reset seeds driven for the train split."""
+    val_seeds: tuple[int, int] = (1_000_000, 1_010_000)
+    """Reset seeds for the validation split; must not overlap the other splits."""
+    test_seeds: tuple[int, int] = (2_000_000, 2_010_000)
+    """Reset seeds for the test split; must not overlap the other splits."""
+    train_frames: int = 3000
+    """Frames to collect for the train split (fewer if the seeds run out first)."""
+    val_frames: int = 500
+    """Frames to collect for the validation split."""
+    test_frames: int = 500
+    """Frames to collect for the test split."""
+    max_episode_steps: int = 200
+    """Steps driven per seed before moving on to the next seed."""
+    frame_stride: int = 1
+    """Keep every n-th frame of an episode; consecutive frames are near duplicates."""
+    balance_task: str | None = None
+    """Task whose class frequencies ``max_class_fraction`` caps (None: no cap)."""
+    max_class_fraction: float = 1.0
+    """Largest share of a split one class of ``balance_task`` may take; frames of a
+    class already at its cap are skipped. ``1 / num_classes`` asks for exact balance."""
+    frames_per_shard: int = 2048
+    """Frames per ``.npz`` shard (2048 frames of 64x64 RGB are 24 MiB)."""
+    observation_key: str | None = None
+    """Key of the image in Dict observations; None for plain image observations."""
+
+    def __post_init__(self) -> None:
+        for name in ("train_seeds", "val_seeds", "test_seeds"):
+            value = getattr(self, name)
+            if len(value) != 2 or not 0 <= int(value[0]) < int(value[1]):
+                raise ValueError(f"{name}={value!r} must be (start, stop) with 0 <= start < stop")
+            object.__setattr__(self, name, (int(value[0]), int(value[1])))
+        ranges = sorted((getattr(self, f"{s}_seeds"), s) for s in SPLITS)
+        for (low, low_name), (high, high_name) in zip(ranges, ranges[1:], strict=False):
+            if low[1] > high[0]:
+                raise ValueError(
+                    f"{low_name}_seeds={low} overlaps {high_name}_seeds={high}; held-out "
+                    "splits need disjoint seed ranges"
+                )
+        for name in ("train_frames", "val_frames", "test_frames"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
+        for name in ("max_episode_steps", "frame_stride", "frames_per_shard"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+        if not 0.0 < self.max_class_fraction <= 1.0:
+            raise ValueError(f"max_class_fraction={self.max_class_fraction!r} must be in (0, 1]")
+
+
+def _make_env(config: LabelledDatasetConfig):
+    import gymnasium
+
+    if config.env_id.startswith("roadgym/"):
+        # roadgym envs register themselves on import; make sure that has happened.
+        importlib.import_module("roadgym.envs")
+    return gymnasium.make(config.env_id, **config.env_kwargs)
+
+
+def _extract_frame(observation: Any, key: str | None) -> np.ndarray:
+    if isinstance(observation, dict):
+        if key is None or key not in observation:
+            raise ValueError(
+                f"observation is a dict with keys {sorted(observation)}; set observation_key "
+                "to the image entry"
+            )
+        observation = observation[key]
+    frame = np.asarray(observation)
+    if frame.dtype != np.uint8 or frame.ndim != 3:
+        raise ValueError(
+            f"observation must be a uint8 (H, W, C) image; got {frame.dtype} {frame.shape}"
+        )
+    return frame
+
+
+def _read_labels(info: dict, label_names: dict[str, list[str]], env_id: str) -> dict[str, int]:
+    labels = info.get("labels")
+    if not isinstance(labels, dict):
+        raise ValueError(f"env {env_id!r} returned no info['labels'] dict; it cannot label frames")
+    out = {}
+    for task, names in label_names.items():
+        if task not in labels:
+            raise ValueError(
+                f"env {env_id!r} info['labels'] lacks task {task!r}; has {sorted(labels)}"
+            )
+        value = int(labels[task])
+        if not 0 <= value < len(names):
+            raise ValueError(
+                f"env {env_id!r} label {task}={value} is outside [0, {len(names) - 1}] ({names})"
+            )
+        out[task] = value
+    return out
+
+
+class _ShardWriter:
+    """Buffers frames of one split and writes them as atomic ``.npz`` shards."""
+
+    def __init__(self, root: Path, split: str, tasks: list[str], frames_per_shard: int) -> None:
+        self.root, self.split, self.tasks, self.per_shard = root, split, tasks, frames_per_shard
+        self.shards: list[dict[str, Any]] = []
+        self._reset_buffer()
+
+    def _reset_buffer(self) -> None:
+        self.frames: list[np.ndarray] = []
+        self.seeds: list[int] = []
+        self.steps: list[int] = []
+        self.labels: dict[str, list[int]] = {task: [] for task in self.tasks}
+
+    def add(self, frame: np.ndarray, labels: dict[str, int], seed: int, step: int) -> None:
+        self.frames.append(frame.copy())  # envs may reuse their observation buffer
+        self.seeds.append(seed)
+        self.steps.append(step)
+        for task in self.tasks:
+            self.labels[task].append(labels[task])
+        if len(self.frames) >= self.per_shard:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.frames:
+            return
+        name = f"{self.split}-{len(self.shards):05d}.npz"
+        arrays = {
+            "frames": np.stack(self.frames),  # (N, H, W, C) uint8
+            "seeds": np.asarray(self.seeds, dtype=np.int64),
+            "steps": np.asarray(self.steps, dtype=np.int64),
+        }
+        arrays.update({f"label_{t}": np.asarray(v, dtype=np.int64) for t, v in self.labels.items()})
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        atomic_write_bytes(self.root / name, buffer.getvalue())
+        self.shards.append({"file": name, "frames": len(self.frames)})
+        self._reset_buffer()
+
+
+def _collect_split(env, config, split, policy, label_names, root, progress) -> dict[str, Any]:
+    seeds = getattr(config, f"{split}_seeds")
+    target = int(getattr(config, f"{split}_frames"))
+    tasks = list(label_names)
+    counts = {task: np.zeros(len(names), dtype=np.int64) for task, names in label_names.items()}
+    cap = math.ceil(config.max_class_fraction * target) if config.balance_task else target
+    writer = _ShardWriter(root, split, tasks, config.frames_per_shard)
+    kept, seeds_used = 0, 0
+    for seed in range(*seeds):
+        if kept >= target:
+            break
+        seeds_used += 1
+        observation, info = env.reset(seed=seed)
+        env.action_space.seed(seed)  # random actions follow the seed too
+        for step in range(config.max_episode_steps):
+            if step % config.frame_stride == 0:
+                labels = _read_labels(info, label_names, config.env_id)
+                balance = config.balance_task
+                if balance is None or counts[balance][labels[balance]] < cap:
+                    writer.add(
+                        _extract_frame(observation, config.observation_key), labels, seed, step
+                    )
+                    for task in tasks:
+                        counts[task][labels[task]] += 1
+                    kept += 1
+                    if progress is not None:
+                        progress.update(1)
+                    if kept >= target:
+                        break
+            action = policy(observation, info) if policy else env.action_space.sample()
+            observation, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break  # the frame after the end is never acted on, so it is not kept
+    writer.flush()
+    return {
+        "seeds": list(seeds),
+        "seeds_used": seeds_used,
+        "frames": kept,
+        "requested_frames": target,
+        "class_counts": {task: c.tolist() for task, c in counts.items()},
+        "shards": writer.shards,
+    }
+
+
+def generate_labelled_dataset(
+    config: LabelledDatasetConfig,
+    out_dir: str | Path,
+    *,
+    policy: Policy | None = None,
+    env_factory: Callable[[], Any] | None = None,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Drive an env over each split's seeds, write labelled shards and a manifest; return it.
+
+    ``policy(observation, info)`` picks actions (default: uniform random, seeded per
+    episode). ``env_factory`` builds the env instead of ``gymnasium.make(env_id)``.
+    The same config, policy and env give bit-identical shards.
+    """
+    out_dir = Path(out_dir)
+    manifest_path = out_dir / MANIFEST_NAME
+    if manifest_path.exists():
+        if not overwrite:
+            raise FileExistsError(f"{manifest_path} exists; pass overwrite=True to replace it")
+        # Drop the manifest first: an interrupted rewrite must not look like a complete set.
+        manifest_path.unlink()
+        for old in out_dir.glob("*-[0-9][0-9][0-9][0-9][0-9].npz"):
+            old.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = env_factory() if env_factory is not None else _make_env(config)
+    try:
+        label_names = getattr(env.unwrapped, "label_names", None)
+        if not isinstance(label_names, dict) or not label_names:
+            raise ValueError(
+                f"env {config.env_id!r} has no unwrapped.label_names dict (task -> class names)"
+            )
+        label_names = {str(task): [str(n) for n in names] for task, names in label_names.items()}
+        if config.balance_task is not None and config.balance_task not in label_names:
+            raise ValueError(
+                f"balance_task={config.balance_task!r} is not a task of {config.env_id!r}; "
+                f"allowed: {sorted(label_names)}"
+            )
+        progress = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            total = config.train_frames + config.val_frames + config.test_frames
+            progress = tqdm(total=total, desc="collecting frames", unit="frame")
+        try:
+            splits = {
+                split: _collect_split(env, config, split, policy, label_names, out_dir, progress)
+                for split in SPLITS
+            }
+        finally:
+            if progress is not None:
+                progress.close()
+    finally:
+        env.close()
+    shapes = set()
+    for split in splits.values():
+        for shard in split["shards"]:
+            with np.load(out_dir / shard["file"]) as data:
+                shapes.add(tuple(data["frames"].shape[1:]))
+    manifest = {
+        "format": _FORMAT,
+        "version": _VERSION,
+        "env_id": config.env_id,
+        "frame_shape": list(shapes.pop()) if len(shapes) == 1 else None,
+        "tasks": label_names,
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=repr)),
+        "splits": splits,
+    }
+    atomic_write_json(manifest_path, manifest)
+    return manifest
+
+
+def load_manifest(root: str | Path) -> dict[str, Any]:
+    """Read and check a dataset folder's manifest; clear errors for missing or foreign folders."""
+    root = Path(root)
+    path = root / MANIFEST_NAME
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"dataset folder {root} does not exist; expected a folder written by "
+            "generate_labelled_dataset (shards + manifest.json)"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing; {root} is not a finished roadgym dataset (an interrupted "
+            "generation leaves shards without a manifest)"
+        )
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+    if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not a {_FORMAT} manifest")
+    if manifest.get("version") != _VERSION:
+        raise ValueError(f"{path} has version {manifest.get('version')!r}; expected {_VERSION}")
+    return manifest
+
+
+def load_labelled_split(root: str | Path, split: str, task: str) -> ImageSet:
+    """Load one split of a generated dataset as an :class:`ImageSet` for ``task``."""
+    root = Path(root)
+    manifest = load_manifest(root)
+    if split not in manifest["splits"]:
+        raise ValueError(f"split={split!r} is not in {root}; allowed: {sorted(manifest['splits'])}")
+    if task not in manifest["tasks"]:
+        raise ValueError(f"task={task!r} is not in {root}; allowed: {sorted(manifest['tasks'])}")
+    frames, labels = [], []
+    for shard in manifest["splits"][split]["shards"]:
+        path = root / shard["file"]
+        if not path.is_file():
+            raise FileNotFoundError(f"shard {path} listed in {root / MANIFEST_NAME} is missing")
+        try:
+            with np.load(path) as data:
+                shard_frames, shard_labels = data["frames"], data[f"label_{task}"]
+        except (OSError, ValueError, KeyError) as error:
+            raise ValueError(f"shard {path} is malformed: {error}") from error
+        if len(shard_frames) != shard["frames"] or len(shard_labels) != shard["frames"]:
+            raise ValueError(
+                f"shard {path} holds {len(shard_frames)} frames; manifest says {shard['frames']}"
+            )
+        frames.append(shard_frames)
+        labels.append(shard_labels)
+    if not frames:
+        raise ValueError(f"split {split!r} of {root} has no frames")
+    return ImageSet(np.concatenate(frames), np.concatenate(labels), manifest["tasks"][task], task)
+
+
+def labelled_frame_dataset(root: str | Path, split: str, task: str) -> FrameDataset:
+    """A torch Dataset of ``(uint8 HWC frame, class id)`` over one split of a generated dataset."""
+    return FrameDataset(load_labelled_split(root, split, task))
