@@ -192,7 +192,7 @@ class TrackWorld:
         s, lateral, segment = project_onto_segments(
             self.centre_vertices[worlds], self.centre_cum_s[worlds], points, segments
         )
-        self.s_m[worlds] = s[:, 0]
+        self.s_m[worlds] = s[:, 0] % self.track_length_m[worlds]
         self.lateral_offset_m[worlds] = lateral[:, 0]
         self.segment[worlds] = segment[:, 0]
         road_heading = self.centre_heading[worlds, segment[:, 0]]

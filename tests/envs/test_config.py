@@ -1,0 +1,72 @@
+import dataclasses
+
+import gymnasium as gym
+import pytest
+
+import roadgym  # noqa: F401
+from roadgym.envs import ConfigError, TrackConfig
+
+
+def test_defaults_are_valid_and_documented():
+    config = TrackConfig()
+    for field in dataclasses.fields(config):
+        assert field.metadata["doc"], field.name
+    assert config.camera_size_px == 64
+    assert config.observation == "rgb"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"num_lanes": 5}, r"num_lanes = 5 is out of range; allowed: int in \[1, 3\]"),
+        ({"num_lanes": 1.5}, r"num_lanes = 1.5 is not an integer"),
+        ({"num_lanes": True}, r"num_lanes = True has type bool"),
+        ({"lane_width_m": "wide"}, r"lane_width_m = 'wide' has type str"),
+        ({"dt_s": float("nan")}, r"dt_s = nan is out of range"),
+        ({"action_type": "joystick"}, r"action_type = 'joystick' is not allowed; allowed: one of"),
+        ({"observation": "rgb+lidar"}, r"observation = 'rgb\+lidar' is not allowed"),
+        ({"observation": "rgb+rgb"}, r"observation = 'rgb\+rgb' is not allowed"),
+        ({"curvature_lookahead_m": (10.0, -1.0)}, r"curvature_lookahead_m\[1\] = -1.0"),
+        (
+            {"track_length_min_m": 900.0, "track_length_max_m": 500.0},
+            r"track_length_min_m = 900.0 is larger than track_length_max_m = 500.0",
+        ),
+    ],
+)
+def test_bad_values_name_field_value_and_allowed(fields, message):
+    with pytest.raises(ConfigError, match=message):
+        TrackConfig(**fields)
+
+
+def test_unknown_field_lists_allowed_fields():
+    with pytest.raises(ConfigError, match=r"unknown TrackConfig field\(s\) 'lanes'.*num_lanes"):
+        TrackConfig.build(lanes=2)
+
+
+def test_ints_are_accepted_for_float_fields():
+    assert TrackConfig(lane_width_m=4).lane_width_m == 4.0
+    assert isinstance(TrackConfig(lane_width_m=4).lane_width_m, float)
+
+
+def test_make_accepts_fields_and_config_objects_and_mappings():
+    by_fields = gym.make("roadgym/Track-v0", camera_size_px=84, num_lanes=1)
+    assert by_fields.observation_space.shape == (84, 84, 3)
+    by_config = gym.make("roadgym/Track-v0", config=TrackConfig(camera_size_px=96))
+    assert by_config.observation_space.shape == (96, 96, 3)
+    merged = gym.make("roadgym/Track-v0", config={"camera_size_px": 96}, camera_size_px=32)
+    assert merged.observation_space.shape == (32, 32, 3)
+
+
+def test_make_rejects_unknown_fields_and_bad_configs():
+    with pytest.raises(ConfigError, match="unknown TrackConfig field"):
+        gym.make("roadgym/Track-v0", camera_px=84)
+    with pytest.raises(ConfigError, match="config = 3 has type int"):
+        gym.make("roadgym/Track-v0", config=3)
+
+
+def test_readme_documents_every_field():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for field in dataclasses.fields(TrackConfig):
+        assert f"`{field.name}`" in readme, field.name
