@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from roadgym.envs.config import TrackConfig
 from roadgym.envs.lane_graph import Lane, LaneGraph, Polyline
@@ -69,14 +70,20 @@ def _is_valid(centre: Polyline, road_half_width_m: float, max_extent_m: float) -
     if np.ptp(pts, axis=0).max() > max_extent_m:
         return False
     # Parts of the loop further apart along the road than a half-circle of the road
-    # width must stay a full road width (plus a verge) apart in space.
-    diff = pts[:, None, :] - pts[None, :, :]
-    dist = np.hypot(diff[..., 0], diff[..., 1])
-    idx = np.arange(len(pts))
-    gap = np.abs(idx[:, None] - idx[None, :])
-    along = np.minimum(gap, len(pts) - gap) * SAMPLE_SPACING_M
-    far_apart = along > np.pi * (road_half_width_m + 3.0)
-    return bool(np.all(dist[far_apart] > 2.0 * road_half_width_m + 6.0))
+    # width must stay a full road width (plus a verge) apart in space. Pair (i, i + g)
+    # is that far apart along the loop for shifts g in [first, n // 2] (the other half
+    # of the shifts are the same pairs seen from j), so each point is compared with a
+    # sliding window of the points ahead of it: n * n / 2 work, no pairwise gather.
+    n = len(pts)
+    first = int(np.pi * (road_half_width_m + 3.0) // SAMPLE_SPACING_M) + 1
+    last = n // 2
+    if first > last:
+        return True
+    twice = np.concatenate([pts, pts])  # (2n, 2): index i + g without a modulo
+    ahead_x = sliding_window_view(twice[first:, 0], last - first + 1)[:n]  # (n, G)
+    ahead_y = sliding_window_view(twice[first:, 1], last - first + 1)[:n]  # (n, G)
+    dist_sq = np.square(ahead_x - pts[:, :1]) + np.square(ahead_y - pts[:, 1:])  # (n, G)
+    return bool(dist_sq.min() > (2.0 * road_half_width_m + 6.0) ** 2)
 
 
 def max_track_extent_m(config: TrackConfig) -> float:
