@@ -56,9 +56,12 @@ def birdseye_frame(
         small = cv2.resize(camera_rgb, (inset, inset), interpolation=cv2.INTER_NEAREST)
         image[4 : 4 + inset, -inset - 4 : -4] = small
         cv2.rectangle(image, (size_px - inset - 5, 3), (size_px - 4, inset + 4), (255, 255, 255), 1)
+    if hud_lines:
+        # Darken a panel behind the text so it reads on grass and road alike.
+        panel = image[: 12 + 20 * len(hud_lines), : 10 + 10 * max(map(len, hud_lines))]
+        panel[:] = panel // 3
     for i, line in enumerate(hud_lines):
         origin = (8, 22 + 20 * i)
-        cv2.putText(image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(
             image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA
         )

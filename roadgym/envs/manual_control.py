@@ -1,0 +1,63 @@
+"""Drive a roadgym env with the arrow keys in its pygame window."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import gymnasium as gym
+import numpy as np
+
+# Key name -> (steer, throttle) contribution; opposite keys cancel.
+KEY_BINDINGS = {
+    "left": (-1.0, 0.0),
+    "right": (1.0, 0.0),
+    "up": (0.0, 1.0),
+    "down": (0.0, -1.0),
+}
+
+
+def keyboard_action(pressed: Mapping[str, bool]) -> np.ndarray:
+    """The continuous action [steer, throttle] for the arrow keys held in ``pressed``."""
+    action = np.zeros(2, dtype=np.float32)
+    for key, (steer, throttle) in KEY_BINDINGS.items():
+        if pressed.get(key, False):
+            action += (steer, throttle)
+    return np.clip(action, -1.0, 1.0)
+
+
+def play(env_id: str = "roadgym/Track-v0", seed: int | None = None, **config) -> list[float]:
+    """Open the env's window and drive with the arrow keys until it is closed or Esc.
+
+    Each episode that ends starts a new one. Returns the episode returns.
+    """
+    import pygame
+
+    env = gym.make(env_id, render_mode="human", action_type="continuous", **config)
+    returns: list[float] = []
+    try:
+        env.reset(seed=seed)
+        episode_return = 0.0
+        while True:
+            window = env.unwrapped._window
+            keys = pygame.key.get_pressed()
+            if window.closed_by_user or keys[pygame.K_ESCAPE]:
+                break
+            pressed = {
+                "left": keys[pygame.K_LEFT],
+                "right": keys[pygame.K_RIGHT],
+                "up": keys[pygame.K_UP],
+                "down": keys[pygame.K_DOWN],
+            }
+            _, reward, terminated, truncated, info = env.step(keyboard_action(pressed))
+            episode_return += float(reward)
+            if terminated or truncated:
+                returns.append(episode_return)
+                print(
+                    f"episode {len(returns)}: return {episode_return:+.1f}, "
+                    f"progress {100 * info['progress']:.1f} %, lap completed {info['lap_completed']}"
+                )
+                episode_return = 0.0
+                env.reset()
+    finally:
+        env.close()
+    return returns
