@@ -54,7 +54,8 @@ def play(env_id: str = "roadgym/Track-v0", seed: int | None = None, **config) ->
                 returns.append(episode_return)
                 print(
                     f"episode {len(returns)}: return {episode_return:+.1f}, "
-                    f"progress {100 * info['progress']:.1f} %, lap completed {info['lap_completed']}"
+                    f"progress {100 * info['progress']:.1f} %, "
+                    f"lap completed {info['lap_completed']}"
                 )
                 episode_return = 0.0
                 env.reset()
