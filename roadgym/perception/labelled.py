@@ -19,6 +19,7 @@ import importlib
 import io
 import json
 import math
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -347,7 +348,7 @@ def load_labelled_split(root: str | Path, split: str, task: str) -> ImageSet:
         try:
             with np.load(path) as data:
                 shard_frames, shard_labels = data["frames"], data[f"label_{task}"]
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
             raise ValueError(f"shard {path} is malformed: {error}") from error
         if len(shard_frames) != shard["frames"] or len(shard_labels) != shard["frames"]:
             raise ValueError(

@@ -238,7 +238,7 @@ def fit(
                 step += 1
                 if writer is not None and (step % 10 == 0 or step == total_steps):
                     writer.add_scalar(f"{description}/lr", optimizer.param_groups[0]["lr"], step)
-                    writer.add_scalar(f"{description}/loss_step", float(loss), step)
+                    writer.add_scalar(f"{description}/loss_step", float(loss.detach()), step)
                 if progress is not None:
                     progress.update(1)
             train_seconds += time.perf_counter() - started
