@@ -240,6 +240,7 @@ def generate_labelled_dataset(
     out_dir: str | Path,
     *,
     policy: Policy | None = None,
+    policy_factory: Callable[[Any], Policy] | None = None,
     env_factory: Callable[[], Any] | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
@@ -247,7 +248,9 @@ def generate_labelled_dataset(
     """Drive an env over each split's seeds, write labelled shards and a manifest; return it.
 
     ``policy(observation, info)`` picks actions (default: uniform random, seeded per
-    episode). ``env_factory`` builds the env instead of ``gymnasium.make(env_id)``.
+    episode); ``policy_factory(env)`` builds one from the env instead (for controllers
+    that read privileged state). ``env_factory`` builds the env instead of
+    ``gymnasium.make(env_id)``.
     The same config, policy and env give bit-identical shards.
     """
     out_dir = Path(out_dir)
@@ -260,8 +263,12 @@ def generate_labelled_dataset(
         for old in out_dir.glob("*-[0-9][0-9][0-9][0-9][0-9].npz"):
             old.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if policy is not None and policy_factory is not None:
+        raise ValueError("pass policy or policy_factory, not both")
     env = env_factory() if env_factory is not None else _make_env(config)
     try:
+        if policy_factory is not None:
+            policy = policy_factory(env)
         label_names = getattr(env.unwrapped, "label_names", None)
         if not isinstance(label_names, dict) or not label_names:
             raise ValueError(

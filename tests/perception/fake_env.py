@@ -62,3 +62,10 @@ class UnlabelledEnv(FakeLabelledEnv):
     def _observe(self):
         frame, _ = super()._observe()
         return frame, {}
+
+
+def make_steady_policy(env):
+    """A policy factory (``--data-policy``): always the action 1, checked against the env."""
+    if not isinstance(env.unwrapped, FakeLabelledEnv):
+        raise TypeError(f"expected the fake env, got {env!r}")
+    return lambda observation, info: 1

@@ -108,3 +108,48 @@ def _prefixed(flag: str, prefix: str) -> str:
     if flag.startswith("--no-"):
         return f"--no-{prefix}-{flag[5:]}"
     return flag.replace("--", f"--{prefix}-", 1) if flag.startswith("--") else flag
+
+
+def test_train_classifier_cli_generates_a_dataset_from_an_env_id(tmp_path):
+    import gymnasium
+
+    from tests.perception.fake_env import FakeLabelledEnv
+
+    if "roadgym_test/FakeLabelled-v0" not in gymnasium.registry:
+        gymnasium.register("roadgym_test/FakeLabelled-v0", entry_point=FakeLabelledEnv)
+    data = tmp_path / "data"
+    args = [
+        "--env",
+        "roadgym_test/FakeLabelled-v0",
+        "--dataset",
+        str(data),
+        "--task",
+        "road_layout",
+        "--data-policy",
+        "tests.perception.fake_env:make_steady_policy",
+        "--data-train-frames",
+        "40",
+        "--data-val-frames",
+        "8",
+        "--data-test-frames",
+        "8",
+        "--data-train-seeds",
+        "0",
+        "10",
+        "--data-val-seeds",
+        "10",
+        "20",
+        "--data-test-seeds",
+        "20",
+        "30",
+        "--encoder",
+        "nature",
+        "--out",
+        str(tmp_path / "run"),
+        *QUIET,
+    ]
+    report = train_classifier_main(args)
+    assert report["support"] == 8
+    manifest = json.loads((data / "manifest.json").read_text())
+    assert manifest["env_id"] == "roadgym_test/FakeLabelled-v0"
+    assert manifest["config"]["train_seeds"] == [0, 10]
