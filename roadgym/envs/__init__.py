@@ -21,6 +21,7 @@ def register_envs() -> None:
         gym.register(
             id="roadgym/Track-v0",
             entry_point="roadgym.envs.track_env:TrackEnv",
+            vector_entry_point="roadgym.envs.vector_env:TrackVectorEnv",
             max_episode_steps=1000,
         )
 

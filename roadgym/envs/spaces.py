@@ -27,9 +27,22 @@ def observation_space(config: TrackConfig) -> spaces.Space:
         ),
     }
     modes = parse_observation_modes(config.observation)
+    if config.frame_stack > 1:
+        by_mode = {
+            mode: _stacked_box(box, mode, config.frame_stack) for mode, box in by_mode.items()
+        }
     if len(modes) == 1:
         return by_mode[modes[0]]
     return spaces.Dict({mode: by_mode[mode] for mode in modes})
+
+
+def _stacked_box(box: spaces.Box, mode: str, k: int) -> spaces.Box:
+    """The Box of ``k`` stacked frames of ``mode`` (see ``roadgym.envs.frame_stack``)."""
+    low, high = box.low, box.high
+    if mode == "semantic":  # (H, W) -> (H, W, 1): frames stack along a new channel axis
+        low, high = low[..., None], high[..., None]
+    # np.tile repeats along the last axis: (..., C) -> (..., k * C), frames oldest first.
+    return spaces.Box(np.tile(low, k), np.tile(high, k), dtype=box.dtype)
 
 
 def action_space(config: TrackConfig) -> spaces.Space:

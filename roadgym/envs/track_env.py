@@ -137,7 +137,9 @@ class TrackEnv(gym.Env):
         if self._needs_reset:
             raise RuntimeError("TrackEnv.render() called before reset(); call env.reset() first")
         camera = self._last_observation.get("rgb")
-        if camera is None:
+        if camera is not None:
+            camera = camera[..., -3:]  # the newest frame when frames are stacked
+        else:
             camera = self.world.camera.rgb(self.world.semantic_view())[0]
         world = self.world
         hud = (

@@ -14,6 +14,7 @@ import numpy as np
 from roadgym.envs.camera import EgoCamera
 from roadgym.envs.config import TrackConfig, parse_observation_modes
 from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
+from roadgym.envs.frame_stack import FrameHistory
 from roadgym.envs.lane_graph import project_onto_segments, wrap_angle
 from roadgym.envs.map_raster import draw_track, raster_frame
 from roadgym.envs.semantic import SemanticClass
@@ -117,6 +118,10 @@ class TrackWorld:
         self.heading_error_rad = np.zeros(batch_size)
         self.progress_m = np.zeros(batch_size)
         self.off_road = np.zeros(batch_size, dtype=bool)
+        # Stacking lives here so the single and the vector env share one implementation.
+        self.history = (
+            FrameHistory(config.frame_stack, batch_size) if config.frame_stack > 1 else None
+        )
 
     # ------------------------------------------------------------------ reset
 
@@ -151,6 +156,8 @@ class TrackWorld:
         self.progress_m[index] = 0.0
         self.off_road[index] = False
         self._locate(np.array([index]))
+        if self.history is not None:
+            self.history.mark_reset(index)
 
     # ------------------------------------------------------------------ step
 
@@ -172,6 +179,8 @@ class TrackWorld:
         progress_reward = cfg.lap_reward * (np.minimum(self.progress_m, length) - previous_progress)
         reward = progress_reward / length - cfg.step_penalty - cfg.off_road_penalty * self.off_road
         terminated = self.off_road | self.lap_completed
+        if self.history is not None:
+            self.history.mark_step()
         return reward, terminated
 
     @property
@@ -212,8 +221,11 @@ class TrackWorld:
             self.num_segments[:, None] - 1,
         )
 
-    def state_vector(self) -> np.ndarray:
-        """The ``state`` observation (B, 4 + D) float32; see STATE_FIELDS and the README."""
+    def state_vector(self, worlds: np.ndarray | None = None) -> np.ndarray:
+        """The ``state`` observation (W, 4 + D) float32 of ``worlds`` (all when None).
+
+        See STATE_FIELDS and the README.
+        """
         lookahead = np.asarray(self.config.curvature_lookahead_m)
         index = self._index_ahead(lookahead)
         curvature = np.take_along_axis(self.centre_curvature, index, axis=1)  # (B, D)
@@ -227,26 +239,34 @@ class TrackWorld:
             axis=-1,
         )
         head = np.clip(head, STATE_LOW, STATE_HIGH)
-        return np.concatenate([head, np.clip(curvature, -1.0, 1.0)], axis=-1).astype(np.float32)
+        state = np.concatenate([head, np.clip(curvature, -1.0, 1.0)], axis=-1).astype(np.float32)
+        return state if worlds is None else state[worlds]  # (W, 4 + D): cheap for all B
 
-    def semantic_view(self) -> np.ndarray:
-        """The camera's class ids (B, H, W) uint8."""
+    def semantic_view(self, worlds: np.ndarray | None = None) -> np.ndarray:
+        """The camera's class ids (W, H, W) uint8 of ``worlds`` (all when None)."""
         mpp = self.config.meters_per_pixel
-        col = (self.car.x_m - self.raster_origin_m[:, 0]) / mpp
-        row = (self.raster_origin_m[:, 1] - self.car.y_m) / mpp
-        return self.camera.semantic(self.rasters, col, row, self.car.heading_rad)
+        index = slice(None) if worlds is None else worlds
+        col = (self.car.x_m[index] - self.raster_origin_m[index, 0]) / mpp
+        row = (self.raster_origin_m[index, 1] - self.car.y_m[index]) / mpp
+        return self.camera.semantic(self.rasters, col, row, self.car.heading_rad[index], worlds)
 
-    def observe(self) -> dict[str, np.ndarray]:
-        """Every configured observation mode, batched: mode -> (B, ...) array."""
+    def observe(self, worlds: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every configured observation mode of ``worlds`` (all when None): mode -> (W, ...).
+
+        With ``frame_stack`` > 1 these are the stacks of the last frames; call it after
+        every step (and after resets) so that no frame is missed.
+        """
         out: dict[str, np.ndarray] = {}
         if "rgb" in self.observation_modes or "semantic" in self.observation_modes:
-            semantic = self.semantic_view()
+            semantic = self.semantic_view(worlds)
             if "rgb" in self.observation_modes:
                 out["rgb"] = self.camera.rgb(semantic)
             if "semantic" in self.observation_modes:
                 out["semantic"] = semantic
         if "state" in self.observation_modes:
-            out["state"] = self.state_vector()
+            out["state"] = self.state_vector(worlds)
+        if self.history is not None:
+            out = self.history.push(out, worlds)
         return out
 
     def road_layout(self) -> np.ndarray:

@@ -1,0 +1,318 @@
+"""``roadgym/Track-v0`` as a native Gymnasium vector env: N worlds in one batched simulator.
+
+``gymnasium.make_vec("roadgym/Track-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+builds a :class:`TrackVectorEnv`. A step advances all N worlds with array operations;
+the only Python loop is over the worlds that are being reset (a new track each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from roadgym.envs.config import TrackConfig
+from roadgym.envs.rendering import birdseye_frame
+from roadgym.envs.spaces import action_space, actions_to_controls, observation_space
+from roadgym.envs.track_world import ROAD_LAYOUT_CLASSES, TrackWorld
+
+DEFAULT_MAX_EPISODE_STEPS = 1000  # as registered for the single env
+
+
+class TrackVectorEnv(gym.vector.VectorEnv):
+    """N independent Track-v0 worlds stepped together; see :class:`TrackEnv` for the task.
+
+    World ``i`` behaves exactly like a single ``gymnasium.make("roadgym/Track-v0")``
+    reset with seed ``s + i`` when this env is reset with seed ``s``: same tracks, same
+    observations, rewards, terminations, truncations and infos under the same actions,
+    across episode ends (each world keeps its own ``np.random.Generator``).
+
+    ## Arguments
+    ``num_envs``: number of worlds. ``max_episode_steps``: truncation length (None: never
+    truncate), passed by ``make_vec`` from the registration. ``autoreset_mode``: an
+    :class:`gymnasium.vector.AutoresetMode` (or its value), ``NEXT_STEP`` by default as in
+    ``SyncVectorEnv``; ``SAME_STEP`` puts ``final_obs`` and ``final_info`` in the info;
+    ``DISABLED`` leaves resets to ``reset(options={"reset_mask": mask})``. ``render_mode``:
+    None or ``"rgb_array"`` (``render()`` returns a tuple with one bird's-eye frame per
+    world). ``config`` and ``**fields``: as for the single env.
+
+    ## Info
+    Gymnasium's vector layout: ``info[key]`` is an array over worlds and ``info["_" + key]``
+    says which worlds have it: ``progress``, ``lap_completed``, ``off_road``,
+    ``speed_mps``, ``lateral_offset_m`` and ``labels`` (a dict with ``road_layout``).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        num_envs: int,
+        render_mode: str | None = None,
+        config: TrackConfig | Mapping[str, Any] | None = None,
+        max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **fields: Any,
+    ) -> None:
+        if (
+            isinstance(num_envs, bool)
+            or not isinstance(num_envs, (int, np.integer))
+            or num_envs < 1
+        ):
+            raise ValueError(f"num_envs = {num_envs!r}; allowed: an int >= 1")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode = {render_mode!r} is not allowed; allowed: None, 'rgb_array'"
+            )
+        if max_episode_steps is not None and (
+            isinstance(max_episode_steps, bool)
+            or not isinstance(max_episode_steps, (int, np.integer))
+            or max_episode_steps < 1
+        ):
+            raise ValueError(
+                f"max_episode_steps = {max_episode_steps!r}; allowed: an int >= 1 or None"
+            )
+        try:
+            autoreset_mode = AutoresetMode(autoreset_mode)
+        except ValueError:
+            allowed = ", ".join(repr(m.value) for m in AutoresetMode)
+            raise ValueError(
+                f"autoreset_mode = {autoreset_mode!r} is not allowed; allowed: {allowed}"
+            ) from None
+        self.config = TrackConfig.build(config, **fields)
+        self.num_envs = int(num_envs)
+        self.render_mode = render_mode
+        self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
+        self.autoreset_mode = autoreset_mode
+        self.metadata = {
+            **self.metadata,
+            "autoreset_mode": autoreset_mode,
+            "render_fps": round(1.0 / self.config.dt_s),
+        }
+        self.single_observation_space = observation_space(self.config)
+        self.single_action_space = action_space(self.config)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.world = TrackWorld(self.config, batch_size=self.num_envs)
+        self.label_names = {"road_layout": ROAD_LAYOUT_CLASSES}
+        self._dict_observation = isinstance(self.single_observation_space, gym.spaces.Dict)
+
+        n = self.num_envs
+        self._world_rngs: list[np.random.Generator | None] = [None] * n
+        self._needs_reset = np.ones(n, dtype=bool)  # never reset: step() refuses
+        self._autoreset = np.zeros(n, dtype=bool)  # ended last step (NEXT_STEP / DISABLED)
+        self._elapsed_steps = np.zeros(n, dtype=np.int64)
+        self._last_reward = np.zeros(n)
+        self._episode_return = np.zeros(n)
+        self._last_rgb: np.ndarray | None = None  # (N, H, W, 3) newest camera frames
+
+    # ------------------------------------------------------------------ reset
+
+    def reset(
+        self,
+        *,
+        seed: int | Sequence[int | None] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset all worlds, or those in ``options["reset_mask"]`` (a (N,) bool array).
+
+        ``seed``: an int ``s`` seeds world ``i`` with ``s + i``; a list gives one seed
+        (or None) per world; None continues each world's generator (or draws fresh
+        entropy for a world that never had one), like a single env's ``reset()``.
+        """
+        seeds = self._seeds_per_world(seed)
+        if isinstance(seed, (int, np.integer)):
+            super().reset(seed=int(seed))
+        mask = self._reset_mask(options)
+        worlds = np.flatnonzero(mask)
+        for i in worlds:
+            self._reset_world(int(i), seeds[i])
+        self._needs_reset[worlds] = False
+        self._autoreset[worlds] = False
+        observations = self.world.observe()
+        self._remember(observations)
+        infos = self._infos()
+        if not mask.all():
+            infos = _masked(infos, mask)
+        return self._format(observations), infos
+
+    def _seeds_per_world(self, seed: Any) -> list[int | None]:
+        if seed is None:
+            return [None] * self.num_envs
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return [int(seed) + i for i in range(self.num_envs)]
+        if isinstance(seed, Sequence) and len(seed) == self.num_envs:
+            return [None if s is None else int(s) for s in seed]
+        raise ValueError(
+            f"seed = {seed!r} is not allowed; allowed: None, an int (world i gets seed + i) "
+            f"or a list of {self.num_envs} ints or Nones"
+        )
+
+    def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
+        if not options or "reset_mask" not in options:
+            return np.ones(self.num_envs, dtype=bool)
+        mask = options["reset_mask"]
+        if (
+            not isinstance(mask, np.ndarray)
+            or mask.dtype != np.bool_
+            or mask.shape != (self.num_envs,)
+            or not mask.any()
+        ):
+            raise ValueError(
+                f"options['reset_mask'] = {mask!r} is not allowed; allowed: a numpy bool "
+                f"array of shape ({self.num_envs},) with at least one True"
+            )
+        return mask
+
+    def _reset_world(self, index: int, seed: int | None) -> None:
+        # Mirrors gymnasium.Env.reset(seed=...): a seed makes a new generator, no seed
+        # keeps drawing from the current one (made from fresh entropy the first time).
+        if seed is not None or self._world_rngs[index] is None:
+            self._world_rngs[index], _ = seeding.np_random(seed)
+        self.world.reset_world(index, self._world_rngs[index])
+        self._elapsed_steps[index] = 0
+        self._last_reward[index] = 0.0
+        self._episode_return[index] = 0.0
+
+    # ------------------------------------------------------------------ step
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict]:
+        """Advance every world by one step; ``actions`` has the batched action space's shape."""
+        if self._needs_reset.any():
+            raise RuntimeError(
+                f"TrackVectorEnv.step() called before reset() for world(s) "
+                f"{np.flatnonzero(self._needs_reset).tolist()}; call envs.reset() first"
+            )
+        if self.autoreset_mode == AutoresetMode.DISABLED and self._autoreset.any():
+            raise RuntimeError(
+                f"TrackVectorEnv.step() with autoreset_mode DISABLED on ended world(s) "
+                f"{np.flatnonzero(self._autoreset).tolist()}; reset them first with "
+                "envs.reset(options={'reset_mask': mask})"
+            )
+        controls = actions_to_controls(actions, self.config, batch_size=self.num_envs)
+        reward, terminated = self.world.step(controls)  # (N,), (N,)
+        self._elapsed_steps += 1
+        truncated = self._truncated()
+
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP:
+            # Worlds that ended on the previous step start their next episode now; the
+            # step just taken on them is discarded, as SyncVectorEnv does.
+            restarting = np.flatnonzero(self._autoreset)
+            for i in restarting:
+                self._reset_world(int(i), None)
+            reward[restarting] = 0.0
+            terminated[restarting] = False
+            truncated[restarting] = False
+        self._track_returns(reward)
+        observations = self.world.observe()
+        infos = self._infos()
+        ended = terminated | truncated
+
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and ended.any():
+            finished = np.flatnonzero(ended)
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            for i in finished:  # per world, as SyncVectorEnv gives them
+                final_obs[i] = self._format({k: v[i].copy() for k, v in observations.items()})
+            final_info = _masked(infos, ended)
+            for i in finished:
+                self._reset_world(int(i), None)
+            fresh = self.world.observe(finished)
+            for mode, array in fresh.items():
+                observations[mode][finished] = array
+            infos = self._infos()
+            infos.update(
+                final_obs=final_obs,
+                _final_obs=ended.copy(),
+                final_info=final_info,
+                _final_info=ended.copy(),
+            )
+        self._autoreset = ended
+        self._remember(observations)
+        return self._format(observations), reward, terminated, truncated, infos
+
+    def _truncated(self) -> np.ndarray:
+        if self.max_episode_steps is None:
+            return np.zeros(self.num_envs, dtype=bool)
+        return self._elapsed_steps >= self.max_episode_steps  # as TimeLimit: even if terminated
+
+    def _track_returns(self, reward: np.ndarray) -> None:
+        self._last_reward[:] = reward
+        self._episode_return += reward
+
+    # ------------------------------------------------------------------ outputs
+
+    def _format(self, observations: dict[str, np.ndarray]) -> Any:
+        if self._dict_observation:
+            return dict(observations)
+        return next(iter(observations.values()))
+
+    def _remember(self, observations: dict[str, np.ndarray]) -> None:
+        if self.render_mode is not None:
+            rgb = observations.get("rgb")
+            self._last_rgb = None if rgb is None else rgb[..., -3:]
+
+    def _infos(self) -> dict[str, Any]:
+        """The batched info of every world, with all-True ``_key`` masks."""
+        metrics = self.world.infos()
+        labels = {"road_layout": metrics.pop("road_layout")}
+        infos: dict[str, Any] = {}
+        for key, value in metrics.items():
+            infos[key] = value
+            infos["_" + key] = np.ones(self.num_envs, dtype=bool)
+        infos["labels"] = {"road_layout": labels["road_layout"]}
+        infos["labels"]["_road_layout"] = np.ones(self.num_envs, dtype=bool)
+        infos["_labels"] = np.ones(self.num_envs, dtype=bool)
+        return infos
+
+    def get_labels(self) -> dict[str, np.ndarray]:
+        """Perception labels (N,) of the current frames, without stepping."""
+        if self._needs_reset.any():
+            raise RuntimeError(
+                "TrackVectorEnv.get_labels() called before reset(); call envs.reset() first"
+            )
+        return {"road_layout": self.world.road_layout()}
+
+    def render(self) -> tuple[np.ndarray, ...] | None:
+        """One bird's-eye frame (size, size, 3) per world, as ``SyncVectorEnv`` returns."""
+        if self.render_mode is None:
+            gym.logger.warn("TrackVectorEnv.render() called without a render_mode; nothing to draw")
+            return None
+        if self._needs_reset.any():
+            raise RuntimeError(
+                "TrackVectorEnv.render() called before reset(); call envs.reset() first"
+            )
+        return tuple(self.render_world(i) for i in range(self.num_envs))
+
+    def render_world(self, index: int) -> np.ndarray:
+        """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
+        world = self.world
+        camera = None if self._last_rgb is None else self._last_rgb[index]
+        if camera is None:
+            camera = world.camera.rgb(world.semantic_view(np.array([index])))[0]
+        progress = min(world.progress_m[index] / world.track_length_m[index], 1.0)
+        hud = (
+            f"speed {world.car.speed_mps[index] * 3.6:5.1f} km/h",
+            f"progress {100 * progress:5.1f} %",
+            f"reward {self._last_reward[index]:+.2f}  return {self._episode_return[index]:+.1f}",
+        )
+        return birdseye_frame(world, index, self.config.render_size_px, camera, hud)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Nothing to release: no window, no subprocess."""
+
+
+def _masked(infos: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:
+    """A copy of batched ``infos`` whose ``_key`` masks are ``mask`` (nested dicts too)."""
+    out: dict[str, Any] = {}
+    for key, value in infos.items():
+        if key.startswith("_"):
+            out[key] = mask.copy()
+        elif isinstance(value, dict):
+            out[key] = _masked(value, mask)
+        else:
+            out[key] = value.copy()
+    return out
