@@ -5,12 +5,15 @@ Importing this module registers the env ids; registering again is harmless.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gymnasium as gym
 
 from roadgym.envs.config import ConfigError, TrackConfig
 from roadgym.envs.semantic import PALETTE, SemanticClass
 from roadgym.envs.track_env import TrackEnv
 from roadgym.envs.track_world import DISCRETE_ACTION_NAMES, DISCRETE_ACTIONS, TrackWorld
+from roadgym.envs.vector_env import TrackVectorEnv
 
 ENV_IDS = ("roadgym/Track-v0",)
 
@@ -26,6 +29,19 @@ def register_envs() -> None:
         )
 
 
+def make_sb3_vec_env(
+    env_id: str = "roadgym/Track-v0", n_envs: int = 8, seed: int | None = None, **config: Any
+) -> Any:
+    """A stable-baselines3 ``VecEnv`` of ``n_envs`` worlds in one batched simulator.
+
+    See :func:`roadgym.envs.sb3_vec_env.make_sb3_vec_env`; imported on call so that
+    ``roadgym.envs`` needs neither torch nor stable-baselines3.
+    """
+    from roadgym.envs.sb3_vec_env import make_sb3_vec_env as make
+
+    return make(env_id, n_envs, seed=seed, **config)
+
+
 register_envs()
 
 __all__ = [
@@ -37,6 +53,8 @@ __all__ = [
     "SemanticClass",
     "TrackConfig",
     "TrackEnv",
+    "TrackVectorEnv",
     "TrackWorld",
+    "make_sb3_vec_env",
     "register_envs",
 ]
