@@ -1,0 +1,161 @@
+"""The VecEnvs agents train and are evaluated on, wrapped as the hyperparameters say.
+
+Training uses roadgym's batched SB3 adapter (``roadgym.envs.make_sb3_vec_env``) when the
+installed roadgym has it, else SB3's ``DummyVecEnv`` over single envs; both get the same
+wrappers (``VecMonitor``, ``VecFrameStack``, ``VecNormalize``). Evaluation always runs
+single envs that replay a fixed list of held-out seeds, one seed per episode, so a
+score is reproducible and comparable between models and the expert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import gymnasium as gym
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    VecEnv,
+    VecFrameStack,
+    VecMonitor,
+    VecNormalize,
+)
+
+import roadgym  # noqa: F401  (registers the env ids)
+
+__all__ = [
+    "EVAL_SEED_START",
+    "SeededEpisodes",
+    "held_out_seeds",
+    "make_eval_vec_env",
+    "make_training_vec_env",
+    "split_seeds",
+]
+
+# Training worlds are seeded seed, seed + 1, ... and then draw new tracks from their own
+# generators; evaluation seeds start far above any training seed so no evaluation track
+# is a training reset seed.
+EVAL_SEED_START = 1_000_000
+
+
+def held_out_seeds(n_episodes: int, start: int = EVAL_SEED_START) -> list[int]:
+    """The seeds of ``n_episodes`` held-out evaluation episodes: ``start, start + 1, ...``."""
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes = {n_episodes}; allowed: an int >= 1")
+    return list(range(start, start + n_episodes))
+
+
+class SeededEpisodes(gym.Wrapper):
+    """Resets to the next seed of a fixed list, whatever seed the caller passes.
+
+    SB3 VecEnvs reset their envs without a seed after each episode; this wrapper makes
+    episode k of the env use ``seeds[k]``. After the list is used up, resets draw from
+    the env's own generator (those episodes are not counted by the evaluator).
+    """
+
+    def __init__(self, env: gym.Env, seeds: Sequence[int]) -> None:
+        super().__init__(env)
+        self.seeds = list(seeds)
+        self.episode_index = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        chosen = self.seeds[self.episode_index] if self.episode_index < len(self.seeds) else None
+        self.episode_index += 1
+        return self.env.reset(seed=chosen, options=options)
+
+
+def split_seeds(seeds: Sequence[int], n_envs: int) -> list[list[int]]:
+    """Deal ``seeds`` round-robin over ``min(n_envs, len(seeds))`` envs."""
+    n_envs = max(1, min(n_envs, len(seeds)))
+    return [list(seeds[i::n_envs]) for i in range(n_envs)]
+
+
+def _env_factory(
+    env_id: str, env_kwargs: Mapping[str, Any], seeds: Sequence[int] | None, render_mode: str | None
+) -> Callable[[], gym.Env]:
+    def make() -> gym.Env:
+        env = gym.make(env_id, render_mode=render_mode, **env_kwargs)
+        return SeededEpisodes(env, seeds) if seeds is not None else env
+
+    return make
+
+
+def make_training_vec_env(
+    env_id: str,
+    n_envs: int,
+    seed: int,
+    env_kwargs: Mapping[str, Any] | None = None,
+    *,
+    frame_stack: int = 1,
+    norm_obs: bool = False,
+    norm_reward: bool = False,
+    gamma: float = 0.99,
+) -> VecEnv:
+    """The training VecEnv: batched adapter (or DummyVecEnv), monitored, stacked, normalised.
+
+    World i is seeded ``seed + i`` on the first reset.
+    """
+    env_kwargs = dict(env_kwargs or {})
+    import roadgym.envs as roadgym_envs
+
+    make_sb3_vec_env = getattr(roadgym_envs, "make_sb3_vec_env", None)
+    if make_sb3_vec_env is not None:
+        venv: VecEnv = make_sb3_vec_env(env_id, n_envs, seed=seed, **env_kwargs)
+    else:
+        venv = DummyVecEnv([_env_factory(env_id, env_kwargs, None, None) for _ in range(n_envs)])
+        venv.seed(seed)
+    venv = VecMonitor(venv)
+    return wrap_vec_env(
+        venv, frame_stack=frame_stack, norm_obs=norm_obs, norm_reward=norm_reward, gamma=gamma
+    )
+
+
+def wrap_vec_env(
+    venv: VecEnv,
+    *,
+    frame_stack: int = 1,
+    norm_obs: bool = False,
+    norm_reward: bool = False,
+    gamma: float = 0.99,
+    training: bool = True,
+) -> VecEnv:
+    """Apply ``VecFrameStack`` then ``VecNormalize`` as the hyperparameters say."""
+    if frame_stack > 1:
+        venv = VecFrameStack(venv, n_stack=frame_stack)
+    if norm_obs or norm_reward:
+        venv = VecNormalize(
+            venv,
+            training=training,
+            norm_obs=norm_obs,
+            norm_reward=norm_reward and training,
+            gamma=gamma,
+        )
+    return venv
+
+
+def make_eval_vec_env(
+    env_id: str,
+    seeds: Sequence[int],
+    env_kwargs: Mapping[str, Any] | None = None,
+    *,
+    n_envs: int = 8,
+    frame_stack: int = 1,
+    render_first: bool = False,
+) -> tuple[VecEnv, list[list[int]]]:
+    """A DummyVecEnv whose env i plays the seeds ``split_seeds(seeds, n_envs)[i]`` in order.
+
+    With ``render_first`` the envs get ``render_mode="rgb_array"`` (DummyVecEnv wants one
+    mode for all; rendering only costs when ``render`` is called) so env 0's frames can
+    be recorded for evaluation videos.
+    Returns the VecEnv and the per-env seed lists.
+    """
+    env_kwargs = dict(env_kwargs or {})
+    per_env = split_seeds(seeds, n_envs)
+    factories = [
+        _env_factory(env_id, env_kwargs, env_seeds, "rgb_array" if render_first else None)
+        for env_seeds in per_env
+    ]
+    venv: VecEnv = DummyVecEnv(factories)
+    if frame_stack > 1:
+        venv = VecFrameStack(venv, n_stack=frame_stack)
+    return venv, per_env
