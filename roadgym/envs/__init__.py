@@ -11,11 +11,12 @@ import gymnasium as gym
 
 from roadgym.envs.config import ConfigError, TrackConfig
 from roadgym.envs.semantic import PALETTE, SemanticClass
+from roadgym.envs.town import TownConfig, TownEnv, TownWorld
 from roadgym.envs.track_env import TrackEnv
 from roadgym.envs.track_world import DISCRETE_ACTION_NAMES, DISCRETE_ACTIONS, TrackWorld
 from roadgym.envs.vector_env import TrackVectorEnv
 
-ENV_IDS = ("roadgym/Track-v0",)
+ENV_IDS = ("roadgym/Track-v0", "roadgym/Town-v0")
 
 
 def register_envs() -> None:
@@ -26,6 +27,12 @@ def register_envs() -> None:
             entry_point="roadgym.envs.track_env:TrackEnv",
             vector_entry_point="roadgym.envs.vector_env:TrackVectorEnv",
             max_episode_steps=1000,
+        )
+    if "roadgym/Town-v0" not in gym.registry:
+        gym.register(
+            id="roadgym/Town-v0",
+            entry_point="roadgym.envs.town.env:TownEnv",
+            max_episode_steps=1500,
         )
 
 
@@ -51,6 +58,9 @@ __all__ = [
     "ENV_IDS",
     "PALETTE",
     "SemanticClass",
+    "TownConfig",
+    "TownEnv",
+    "TownWorld",
     "TrackConfig",
     "TrackEnv",
     "TrackVectorEnv",

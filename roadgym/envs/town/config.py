@@ -1,0 +1,191 @@
+"""``TownConfig``: every knob of ``roadgym/Town-v0``, typed, documented and validated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from roadgym.envs.config import BaseConfig, ConfigError, option, parse_observation_modes
+
+
+@dataclasses.dataclass(frozen=True)
+class TownConfig(BaseConfig):
+    """Configuration of ``roadgym/Town-v0``: town, traffic, car, camera, route, reward."""
+
+    # -- the street grid
+    grid_size: int = option(5, "Junctions per side of the street grid.", low=3, high=8)
+    block_min_m: float = option(
+        40.0, "Shortest distance between neighbouring junctions (m).", low=30.0, high=300.0
+    )
+    block_max_m: float = option(
+        70.0, "Longest distance between neighbouring junctions (m).", low=30.0, high=300.0
+    )
+    street_removal_fraction: float = option(
+        0.2,
+        "Share of street segments removed (only where no dead end appears and every lane "
+        "stays reachable from every other).",
+        low=0.0,
+        high=0.5,
+    )
+    two_lane_fraction: float = option(
+        0.35, "Share of grid lines built with 2 lanes each way (else 1).", low=0.0, high=1.0
+    )
+    lane_width_m: float = option(3.5, "Width of each lane (m).", low=2.5, high=5.0)
+    sidewalk_width_m: float = option(3.0, "Width of the sidewalks (m).", low=1.5, high=6.0)
+    crosswalk_width_m: float = option(3.0, "Width of the crosswalks (m).", low=1.5, high=6.0)
+    speed_limit_mps: float = option(
+        11.0, "Speed limit on the streets (m/s); turns are slower.", low=2.0, high=30.0
+    )
+    turn_lateral_accel_mps2: float = option(
+        2.0,
+        "Lateral acceleration that sets the speed limit of turning lanes (m/s^2).",
+        low=0.5,
+        high=8.0,
+    )
+    # -- traffic control
+    traffic_light_fraction: float = option(
+        0.5,
+        "Share of junctions (3 or more arms) with traffic lights; the others get all-way "
+        "stop signs.",
+        low=0.0,
+        high=1.0,
+    )
+    green_s: float = option(6.0, "Green time of each approach (s).", low=1.0, high=120.0)
+    yellow_s: float = option(3.0, "Yellow time of each approach (s).", low=0.5, high=10.0)
+    all_red_s: float = option(2.0, "All-red clearance after each yellow (s).", low=0.0, high=10.0)
+    walk_s: float = option(
+        10.0,
+        "Pedestrian phase closing each light cycle: every vehicle light red, every "
+        "crosswalk of the junction open (s).",
+        low=2.0,
+        high=120.0,
+    )
+    stop_duration_s: float = option(
+        0.5, "How long a car must stand at a stop line before it may go (s).", low=0.0, high=10.0
+    )
+    # -- traffic
+    num_vehicles: int = option(20, "NPC vehicles per world.", low=0, high=128)
+    num_pedestrians: int = option(12, "Pedestrians per world.", low=0, high=128)
+    jaywalker_fraction: float = option(
+        0.2,
+        "Share of pedestrians who also cross mid-block and ignore walk signals (they "
+        "still wait for a gap in traffic).",
+        low=0.0,
+        high=1.0,
+    )
+    pedestrian_speed_mps: float = option(1.3, "Walking speed (m/s).", low=0.3, high=3.0)
+    pedestrian_gap_m: float = option(
+        22.0,
+        "A pedestrian starts an unsignalled crossing only when no moving vehicle is within "
+        "this distance of it (m).",
+        low=5.0,
+        high=100.0,
+    )
+    idm_accel_mps2: float = option(2.0, "NPC IDM maximum acceleration (m/s^2).", low=0.2, high=10.0)
+    idm_comfort_brake_mps2: float = option(
+        3.0, "NPC IDM comfortable deceleration (m/s^2).", low=0.5, high=10.0
+    )
+    idm_time_headway_s: float = option(1.2, "NPC IDM desired time headway (s).", low=0.1, high=5.0)
+    idm_min_gap_m: float = option(2.5, "NPC IDM standstill gap (m).", low=0.5, high=10.0)
+    # -- the car (shared by the ego and the NPCs)
+    dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.02, high=0.5)
+    wheelbase_m: float = option(2.7, "Kinematic bicycle wheelbase (m).", low=1.0, high=6.0)
+    car_length_m: float = option(4.5, "Car length (m).", low=2.0, high=8.0)
+    car_width_m: float = option(2.0, "Car width (m).", low=1.0, high=3.0)
+    max_steer_rad: float = option(0.6, "Largest front wheel angle (rad).", low=0.1, high=1.2)
+    steer_rate_radps: float = option(
+        2.5, "Fastest change of the wheel angle (rad/s).", low=0.1, high=20.0
+    )
+    max_accel_mps2: float = option(
+        3.0, "Ego acceleration at full throttle (m/s^2).", low=0.1, high=20.0
+    )
+    max_brake_mps2: float = option(
+        8.0, "Ego and NPC deceleration at full brake (m/s^2).", low=0.5, high=30.0
+    )
+    top_speed_mps: float = option(20.0, "Ego speed cap (m/s).", low=1.0, high=60.0)
+    # -- the route
+    route_length_min_m: float = option(
+        150.0, "Shortest planned route (m, along the lanes).", low=20.0, high=5000.0
+    )
+    route_length_max_m: float = option(
+        300.0, "Longest planned route (m, along the lanes).", low=20.0, high=5000.0
+    )
+    route_tolerance_m: float = option(
+        4.0,
+        "Distance from the route centreline beyond which the car has left the route "
+        "(ends the episode) (m).",
+        low=1.0,
+        high=50.0,
+    )
+    # -- camera and observations
+    camera_size_px: int = option(64, "Side of the square camera frame (px).", low=16, high=512)
+    meters_per_pixel: float = option(
+        0.5, "Camera (and map raster) resolution in meters per pixel.", low=0.1, high=2.0
+    )
+    camera_ahead_fraction: float = option(
+        0.75, "Share of the camera view that lies ahead of the car.", low=0.5, high=0.95
+    )
+    observation: str = option(
+        "rgb",
+        "Observation modes: 'rgb', 'semantic', 'state', or several joined by '+' "
+        "(a Dict observation), e.g. 'rgb+state'.",
+    )
+    action_type: str = option(
+        "continuous",
+        "'continuous' Box(-1, 1, (2,)) or 'discrete' (see DISCRETE_ACTIONS).",
+        choices=("continuous", "discrete"),
+    )
+    curvature_lookahead_m: tuple[float, ...] = option(
+        (0.0, 10.0, 20.0),
+        "Distances ahead (m) at which the state vector samples the route's curvature.",
+        low=0.0,
+        high=200.0,
+    )
+    # -- reward
+    route_reward: float = option(
+        100.0, "Progress reward summed over the whole route.", low=0.0, high=1e6
+    )
+    step_penalty: float = option(0.01, "Cost paid every step.", low=0.0, high=1e3)
+    success_reward: float = option(10.0, "Bonus on reaching the goal.", low=0.0, high=1e6)
+    collision_penalty: float = option(
+        50.0,
+        "Penalty for hitting a vehicle or a pedestrian (ends the episode).",
+        low=0.0,
+        high=1e6,
+    )
+    red_light_penalty: float = option(
+        20.0, "Penalty for crossing a stop line on red.", low=0.0, high=1e6
+    )
+    stop_sign_penalty: float = option(
+        10.0, "Penalty for crossing a stop sign's line without stopping.", low=0.0, high=1e6
+    )
+    off_road_penalty: float = option(
+        20.0,
+        "Penalty when a corner of the car leaves the road (ends the episode).",
+        low=0.0,
+        high=1e6,
+    )
+    off_route_penalty: float = option(
+        20.0, "Penalty for leaving the route (ends the episode).", low=0.0, high=1e6
+    )
+    render_size_px: int = option(512, "Side of the render_mode frame (px).", low=64, high=2048)
+
+    def validate(self) -> None:
+        parse_observation_modes(self.observation)
+        for low, high in (
+            ("block_min_m", "block_max_m"),
+            ("route_length_min_m", "route_length_max_m"),
+        ):
+            if getattr(self, low) > getattr(self, high):
+                raise ConfigError(
+                    f"TownConfig.{low} = {getattr(self, low)} is larger than {high} = "
+                    f"{getattr(self, high)}; allowed: {low} <= {high}"
+                )
+        narrowest = self.block_min_m - 2 * (
+            2 * self.lane_width_m + self.sidewalk_width_m + self.crosswalk_width_m + 2.0
+        )
+        if narrowest < 8.0:
+            raise ConfigError(
+                f"TownConfig.block_min_m = {self.block_min_m} leaves {narrowest:.1f} m of "
+                "street between junctions with these lane, sidewalk and crosswalk widths; "
+                "allowed: a block_min_m that leaves at least 8 m"
+            )

@@ -1,0 +1,331 @@
+"""The ego car's side of the town step: route events, collisions, reward, state, labels.
+
+Everything is batched over worlds: arrays (B,) per ego car, (B, N) against NPC cars,
+(B, P) against pedestrians, (B, E) against the stop lines along the route.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
+from roadgym.envs.town.packing import BIG_STEP
+from roadgym.envs.town.traffic import LIGHT_NONE, LIGHT_RED, STOP_LINE_REACHED_M
+
+if TYPE_CHECKING:
+    from roadgym.envs.town.world import TownWorld
+
+METRIC_DTYPES = {
+    "collisions_vehicle": np.int64,
+    "collisions_pedestrian": np.int64,
+    "red_light_violations": np.int64,
+    "stop_sign_violations": np.int64,
+    "off_road": bool,
+    "off_route": bool,
+    "success": bool,
+    "distance_m": np.float64,
+    "steps": np.int64,
+}
+# CARLA leaderboard infraction coefficients: the driving score multiplies one per event.
+PENALTY_COEFFICIENT = {
+    "collisions_pedestrian": 0.5,
+    "collisions_vehicle": 0.6,
+    "red_light_violations": 0.7,
+    "stop_sign_violations": 0.8,
+}
+EGO_CLAIM_TIMEOUT_STEPS = 40  # an ego car standing first in line this long loses its turn
+GOAL_TOLERANCE_M = 1.0
+SCENE_AHEAD_M = np.arange(0.0, 40.0, 1.5)  # (K,) route samples ahead of the front bumper
+VEHICLE_CORRIDOR_M = 2.4  # a car centre this close to the route ahead is in the way
+PEDESTRIAN_CORRIDOR_M = 2.2
+LABEL_NAMES = {
+    "light_state": ("none", "red", "yellow", "green"),
+    "object_ahead": ("none", "vehicle", "pedestrian"),
+    "road_layout": ("straight", "curve", "intersection"),
+}
+STATE_FIELDS = (
+    "speed_fraction",
+    "lateral_offset_fraction",
+    "heading_error_rad",
+    "steer_fraction",
+    "next_turn_direction",
+    "next_turn_distance_fraction",
+    "route_completion",
+)
+STATE_LOW = np.array([0.0, -2.0, -np.pi, -1.0, -1.0, 0.0, 0.0])
+STATE_HIGH = np.array([1.0, 2.0, np.pi, 1.0, 1.0, 1.0, 1.0])
+NEXT_TURN_SCALE_M = 100.0
+
+
+def route_points(world: TownWorld, s: np.ndarray) -> np.ndarray:
+    """Points (B, K, 2) on each route at arc lengths ``s`` (B, K) (evenly sampled routes)."""
+    m = world.route_segments[:, None]
+    spacing = world.route_length_m[:, None] / m
+    u = np.clip(s, 0.0, world.route_length_m[:, None]) / spacing
+    index = np.minimum(np.floor(u).astype(np.int64), m - 1)
+    t = (u - index)[..., None]
+    b = np.arange(world.batch_size)[:, None]
+    p0, p1 = world.route_xy[b, index], world.route_xy[b, index + 1]
+    return p0 + t * (p1 - p0)
+
+
+def route_curvature(world: TownWorld, s: np.ndarray) -> np.ndarray:
+    """Route curvature (B, K) (1/m, + left) at arc lengths ``s`` (B, K)."""
+    m = world.route_segments[:, None]
+    index = np.clip(np.round(s / (world.route_length_m[:, None] / m)).astype(np.int64), 0, m)
+    return np.take_along_axis(world.route_curvature, index, axis=1)
+
+
+def stop_line_events(world: TownWorld, previous_s: np.ndarray, lights: np.ndarray):
+    """Red-light and stop-sign violations (B,) of this step; updates the ego's stop claim."""
+    half = 0.5 * world.config.car_length_m
+    stop_s = world.route_stop_s  # (B, E)
+    app = world.route_stop_approach
+    kind = np.take_along_axis(world.approach_kind, app, axis=1)
+    state = np.take_along_axis(lights, app, axis=1)
+    crossed = (stop_s > previous_s[:, None]) & (stop_s <= world.s_m[:, None])  # (B, E)
+    red = (crossed & (kind == CONTROL_LIGHT) & (state == LIGHT_RED)).sum(axis=1)
+    distance = stop_s - world.s_m[:, None] - half  # front bumper to line
+    standing = world.car.speed_mps[:, None] < 0.3
+    at_line = (kind == CONTROL_STOP) & (distance > -0.5) & (distance < STOP_LINE_REACHED_M)
+    world.route_stop_done |= at_line & standing
+    stop = (crossed & (kind == CONTROL_STOP) & ~world.route_stop_done).sum(axis=1)
+
+    # The ego car's place in a stop-sign queue, kept until its centre crosses the line.
+    b = np.arange(world.batch_size)
+    claimed = world.ego_claim_event >= 0
+    event = np.maximum(world.ego_claim_event, 0)
+    passed = claimed & (world.s_m >= stop_s[b, event])
+    idle = world.step_count - world.ego_wait_since
+    timed_out = claimed & standing[:, 0] & (idle > world.stop_steps + EGO_CLAIM_TIMEOUT_STEPS)
+    world.ego_claim_event = np.where(passed | timed_out, -1, world.ego_claim_event)
+    waiting = at_line & standing
+    new = (world.ego_claim_event < 0) & waiting.any(axis=1)
+    world.ego_claim_event = np.where(new, np.argmax(waiting, axis=1), world.ego_claim_event)
+    world.ego_wait_since = np.where(
+        new, world.step_count, np.where(world.ego_claim_event >= 0, world.ego_wait_since, BIG_STEP)
+    )
+    return red, stop
+
+
+def stop_claim(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+    """(junction (B,), key (B,)) of the ego car's turn at a stop sign; junction -1: none."""
+    b = np.arange(world.batch_size)
+    event = np.maximum(world.ego_claim_event, 0)
+    app = world.route_stop_approach[b, event]
+    junction = world.approach_junction[b, app]
+    ready = (world.ego_claim_event >= 0) & (
+        world.step_count - world.ego_wait_since >= world.stop_steps
+    )
+    n = world.veh_s.shape[1]
+    key = world.ego_wait_since * (n + 2) + n + 1
+    return np.where(ready, junction, -1), key
+
+
+def junction_occupancy(world: TownWorld, include_ego: bool) -> np.ndarray:
+    """Cars (B, J) inside each junction or cleared to enter it."""
+    batch, jn = world.junction_cycle.shape
+    b = np.arange(batch)[:, None]
+    lane0 = world.veh_lane[..., 0]
+    inside = world.lane_is_connector[b, lane0]
+    junction = np.where(inside, world.lane_junction[b, lane0], world.veh_stop_junction)
+    counted = inside | (world.veh_committed & (world.veh_stop_junction >= 0))
+    occupancy = np.zeros(batch * jn, dtype=np.int64)
+    np.add.at(occupancy, (b * jn + np.maximum(junction, 0))[counted], 1)
+    if include_ego:
+        lane = world.route_segment_lane[b[:, 0], world.route_segment]
+        in_junction = world.lane_is_connector[b[:, 0], lane]
+        ego_j = world.lane_junction[b[:, 0], lane]
+        np.add.at(occupancy, (b[:, 0] * jn + ego_j)[in_junction], 1)
+    return occupancy.reshape(batch, jn)
+
+
+def collisions(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each ego car (B,) overlaps an NPC car, and a pedestrian (oriented boxes)."""
+    cfg = world.config
+    half = np.array([0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m])
+    heading = world.car.heading_rad
+    f0 = np.stack([np.cos(heading), np.sin(heading)], -1)[:, None, :]  # (B, 1, 2)
+    l0 = np.stack([-f0[..., 1], f0[..., 0]], -1)
+    f1 = np.stack([np.cos(world.veh_heading), np.sin(world.veh_heading)], -1)  # (B, N, 2)
+    l1 = np.stack([-f1[..., 1], f1[..., 0]], -1)
+    d = world.veh_xy - world.ego_xy()[:, None, :]  # (B, N, 2)
+    separated = np.zeros(d.shape[:2], dtype=bool)
+    for axis in (f0, l0, f1, l1):  # separating axis test
+        r0 = half[0] * np.abs((f0 * axis).sum(-1)) + half[1] * np.abs((l0 * axis).sum(-1))
+        r1 = half[0] * np.abs((f1 * axis).sum(-1)) + half[1] * np.abs((l1 * axis).sum(-1))
+        separated |= np.abs((d * axis).sum(-1)) > r0 + r1
+    vehicle = (~separated).any(axis=1)
+    # A pedestrian is a disc: clamp it into the ego box and measure what is left.
+    rel = world.ped_xy - world.ego_xy()[:, None, :]  # (B, P, 2)
+    local = np.stack([(rel * f0).sum(-1), (rel * l0).sum(-1)], -1)
+    outside = local - np.clip(local, -half, half)
+    pedestrian = (np.square(outside).sum(-1) < (0.35) ** 2).any(axis=1)
+    return vehicle, pedestrian
+
+
+def reward_and_end(world: TownWorld, previous_s: np.ndarray, red: np.ndarray, stop: np.ndarray):
+    """Reward (B,) and termination (B,) of a step; accumulates the metrics."""
+    cfg = world.config
+    m = world.metrics
+    length = world.route_length_m
+    hit_vehicle, hit_pedestrian = collisions(world)
+    off_road = world.off_road()
+    off_route = np.abs(world.lateral_offset_m) > cfg.route_tolerance_m
+    success = world.s_m >= length - GOAL_TOLERANCE_M
+    progress = np.clip(world.s_m, 0.0, length) - np.clip(previous_s, 0.0, length)
+    reward = (
+        cfg.route_reward * progress / length
+        - cfg.step_penalty
+        - cfg.collision_penalty * (hit_vehicle | hit_pedestrian)
+        - cfg.red_light_penalty * red
+        - cfg.stop_sign_penalty * stop
+        - cfg.off_road_penalty * off_road
+        - cfg.off_route_penalty * off_route
+        + cfg.success_reward * success
+    )
+    m["collisions_vehicle"] += hit_vehicle
+    m["collisions_pedestrian"] += hit_pedestrian
+    m["red_light_violations"] += red
+    m["stop_sign_violations"] += stop
+    m["off_road"] |= off_road
+    m["off_route"] |= off_route
+    m["success"] |= success
+    m["distance_m"] += world.car.speed_mps * cfg.dt_s
+    m["steps"] += 1
+    terminated = hit_vehicle | hit_pedestrian | off_road | off_route | success
+    return reward, terminated
+
+
+def scene_ahead(world: TownWorld, horizon_m: float | None = None):
+    """What lies on the route ahead of each ego car (privileged: labels and the expert).
+
+    Returns a dict of (B,) arrays: ``object_class`` (0 none, 1 vehicle, 2 pedestrian),
+    ``object_distance_m`` (front bumper to it, inf when none), ``object_speed_mps``,
+    ``line_distance_m`` (front bumper to the next stop line, inf when none),
+    ``line_kind`` (CONTROL_*), ``line_light`` (LIGHT_*), ``line_event``.
+    """
+    half = 0.5 * world.config.car_length_m
+    ahead = SCENE_AHEAD_M if horizon_m is None else SCENE_AHEAD_M[SCENE_AHEAD_M <= horizon_m]
+    s = world.s_m[:, None] + half + ahead[None, :]  # (B, K)
+    points = route_points(world, s)  # (B, K, 2)
+    beyond = s > world.route_length_m[:, None] + 2.0
+
+    def first_hit(actors: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        near = np.square(points[:, :, None, :] - actors[:, None, :, :]).sum(-1) < radius**2
+        near &= ~beyond[..., None]  # (B, K, A)
+        any_k = near.any(axis=2)  # (B, K)
+        k = np.argmax(any_k, axis=1)
+        found = any_k.any(axis=1)
+        actor = np.argmax(near[np.arange(len(k)), k], axis=1)
+        return np.where(found, ahead[k], np.inf), actor
+
+    veh_d, veh_i = first_hit(world.veh_xy, VEHICLE_CORRIDOR_M)
+    ped_d, _ = first_hit(world.ped_xy, PEDESTRIAN_CORRIDOR_M)
+    b = np.arange(world.batch_size)
+    veh_speed = world.veh_speed[b, veh_i] * np.cos(
+        world.veh_heading[b, veh_i] - world.car.heading_rad
+    )
+    object_class = np.where(
+        np.isfinite(np.minimum(veh_d, ped_d)), np.where(veh_d <= ped_d, 1, 2), 0
+    )
+    distance = np.minimum(veh_d, ped_d)
+    speed = np.where(object_class == 1, np.maximum(veh_speed, 0.0), 0.0)
+    line = world.route_stop_s - world.s_m[:, None] - half  # (B, E)
+    upcoming = line > -0.5
+    event = np.argmax(upcoming, axis=1)
+    has = upcoming.any(axis=1)
+    app = world.route_stop_approach[b, event]
+    return {
+        "object_class": object_class.astype(np.int64),
+        "object_distance_m": distance,
+        "object_speed_mps": speed,
+        "line_distance_m": np.where(has, line[b, event], np.inf),
+        "line_kind": np.where(has, world.approach_kind[b, app], 0),
+        "line_light": np.where(has, world.light_state[b, app], LIGHT_NONE),
+        "line_event": event,
+    }
+
+
+def next_turn(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+    """Direction (B,) (-1 left, 0 none, +1 right) and distance (B,) (m) of the next turn."""
+    turning = (world.route_connector_turn != 0) & (world.route_connector_end_s > world.s_m[:, None])
+    k = np.argmax(turning, axis=1)
+    b = np.arange(world.batch_size)
+    found = turning.any(axis=1)
+    direction = np.where(found, world.route_connector_turn[b, k], 0)
+    distance = np.where(
+        found, np.maximum(world.route_connector_start_s[b, k] - world.s_m, 0.0), np.inf
+    )
+    return direction, distance
+
+
+def state_vector(world: TownWorld) -> np.ndarray:
+    """The ``state`` observation (B, 7 + D) float32; see STATE_FIELDS."""
+    cfg = world.config
+    direction, distance = next_turn(world)
+    head = np.stack(
+        [
+            world.car.speed_mps / cfg.top_speed_mps,
+            world.lateral_offset_m / cfg.route_tolerance_m,
+            world.heading_error_rad,
+            world.car.steer_rad / cfg.max_steer_rad,
+            direction.astype(np.float64),
+            np.minimum(distance / NEXT_TURN_SCALE_M, 1.0),
+            world.s_m / world.route_length_m,
+        ],
+        axis=-1,
+    )
+    head = np.clip(head, STATE_LOW, STATE_HIGH)
+    lookahead = np.asarray(cfg.curvature_lookahead_m)
+    curvature = route_curvature(world, world.s_m[:, None] + lookahead[None, :])
+    return np.concatenate([head, np.clip(curvature, -1.0, 1.0)], -1).astype(np.float32)
+
+
+def labels(world: TownWorld) -> dict[str, np.ndarray]:
+    """Perception labels (B,) of the current frame (see LABEL_NAMES)."""
+    view = world.view_ahead_m
+    scene = scene_ahead(world, horizon_m=view)
+    line_visible = (scene["line_distance_m"] <= view) & (scene["line_kind"] == CONTROL_LIGHT)
+    light = np.where(line_visible, scene["line_light"], LIGHT_NONE)
+    lo, hi = world.s_m[:, None] - 0.5 * world.config.car_length_m, world.s_m[:, None] + view
+    overlap = (world.route_connector_start_s < hi) & (world.route_connector_end_s > lo)  # (B, C)
+    b = np.arange(world.batch_size)[:, None]
+    major = world.junction_is_major[b, world.route_connector_junction]
+    layout = np.where(
+        (overlap & major).any(axis=1),
+        2,
+        np.where((overlap & (world.route_connector_turn != 0)).any(axis=1), 1, 0),
+    )
+    return {
+        "light_state": light.astype(np.int64),
+        "object_ahead": scene["object_class"],
+        "object_distance_m": np.minimum(scene["object_distance_m"], view),
+        "road_layout": layout.astype(np.int64),
+    }
+
+
+def infos(world: TownWorld) -> dict[str, np.ndarray]:
+    """Per-world metrics (B,), CARLA-style driving score included."""
+    m = world.metrics
+    completion = np.clip(world.s_m / world.route_length_m, 0.0, 1.0)
+    completion = np.where(m["success"], 1.0, completion)
+    penalty = np.ones(world.batch_size)
+    for name, coefficient in PENALTY_COEFFICIENT.items():
+        penalty *= coefficient ** m[name]
+    steps = np.maximum(m["steps"], 1)
+    return {
+        "route_completion": completion,
+        "collisions_vehicle": m["collisions_vehicle"].copy(),
+        "collisions_pedestrian": m["collisions_pedestrian"].copy(),
+        "red_light_violations": m["red_light_violations"].copy(),
+        "stop_sign_violations": m["stop_sign_violations"].copy(),
+        "off_road": m["off_road"].copy(),
+        "off_route": m["off_route"].copy(),
+        "success": m["success"].copy(),
+        "average_speed_mps": m["distance_m"] / (steps * world.config.dt_s),
+        "driving_score": completion * penalty,
+        "speed_mps": world.car.speed_mps.copy(),
+    }

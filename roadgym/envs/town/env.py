@@ -1,0 +1,202 @@
+"""``roadgym/Town-v0``: drive a planned route through a procedural town, from pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from roadgym.envs.config import parse_observation_modes
+from roadgym.envs.rendering import HumanWindow
+from roadgym.envs.semantic import NUM_CLASSES
+from roadgym.envs.spaces import action_space, actions_to_controls
+from roadgym.envs.town.config import TownConfig
+from roadgym.envs.town.ego import LABEL_NAMES, STATE_HIGH, STATE_LOW
+from roadgym.envs.town.world import TownWorld
+
+
+def town_observation_space(config: TownConfig) -> spaces.Space:
+    """The single-world observation space: one Box, or a Dict when modes are joined by '+'."""
+    size = config.camera_size_px
+    curvature = np.ones(len(config.curvature_lookahead_m))
+    by_mode = {
+        "rgb": spaces.Box(0, 255, (size, size, 3), np.uint8),
+        "semantic": spaces.Box(0, NUM_CLASSES - 1, (size, size), np.uint8),
+        "state": spaces.Box(
+            np.concatenate([STATE_LOW, -curvature]).astype(np.float32),
+            np.concatenate([STATE_HIGH, curvature]).astype(np.float32),
+            dtype=np.float32,
+        ),
+    }
+    modes = parse_observation_modes(config.observation)
+    if len(modes) == 1:
+        return by_mode[modes[0]]
+    return spaces.Dict({mode: by_mode[mode] for mode in modes})
+
+
+class TownEnv(gym.Env):
+    """Drive a planned route through a town with traffic lights, stop signs, cars and people.
+
+    ## Description
+    Every seed draws a new town: an irregular street grid (some streets removed) of
+    two-way roads with 1 or 2 lanes each way, sidewalks, crosswalks, traffic lights
+    (green / yellow / red per approach, then a walk phase) at some junctions and all-way
+    stop signs at the others; NPC cars that follow random routes with IDM car following,
+    stop for lights, stop signs and pedestrians; pedestrians who walk the sidewalks and
+    cross at crosswalks when the signal allows (a share also jaywalk). The ego car gets a
+    route planned with A* over the lane graph and must follow it to the goal. The
+    simulator is the batch of one of :class:`roadgym.envs.town.world.TownWorld`.
+
+    ## Action Space
+    As Track-v0: ``continuous`` (default) ``Box(-1, 1, (2,), float32)`` = [steer,
+    throttle], steer +1 full right, throttle < 0 brakes; values outside [-1, 1] are
+    clipped, NaN / inf / a wrong shape raise ``ValueError``. ``discrete``:
+    ``Discrete(9)``, see ``roadgym.envs.DISCRETE_ACTIONS``.
+
+    ## Observation Space
+    ``rgb`` (default): ``Box(0, 255, (H, W, 3), uint8)``, an ego-centric top-down camera,
+    car pointing up, showing roads, sidewalks, crosswalks, the route (teal), stop lines
+    coloured by their light's state, stop-sign lines, cars and pedestrians.
+    ``semantic``: ``Box(0, 13, (H, W), uint8)`` class ids (``SemanticClass``).
+    ``state``: ``Box((7 + D,), float32)`` = speed / top speed, lateral offset from the
+    route / ``route_tolerance_m``, heading error (rad), steer / max steer, direction of the
+    next turn (-1 left, 0 none, +1 right), its distance / 100 m (clipped to 1), route
+    completion, then the route's curvature (1/m, + left) at ``curvature_lookahead_m``.
+    Modes joined by '+' give a ``Dict``.
+
+    ## Rewards
+    ``route_reward * progress / route length`` per step (the whole route sums to
+    ``route_reward``), minus ``step_penalty``; minus ``collision_penalty`` on hitting a car
+    or pedestrian, ``red_light_penalty`` per red light run, ``stop_sign_penalty`` per stop
+    sign run, ``off_road_penalty`` on leaving the road, ``off_route_penalty`` on leaving
+    the route; plus ``success_reward`` at the goal.
+
+    ## Episode End
+    Terminated on a collision, off-road, off-route (further than ``route_tolerance_m``
+    from the route), or at the goal (``info["success"]``). Truncated at
+    ``max_episode_steps`` (1500 by default).
+
+    ## Info
+    ``route_completion`` (0..1), ``collisions_vehicle``, ``collisions_pedestrian``,
+    ``red_light_violations``, ``stop_sign_violations`` (counts), ``off_road``,
+    ``off_route``, ``success``, ``average_speed_mps``, ``driving_score`` (route completion
+    x 0.5 per pedestrian hit x 0.6 per car hit x 0.7 per red light x 0.8 per stop sign, the
+    CARLA leaderboard's form), ``speed_mps``, and ``labels``: ``light_state`` (0 none,
+    1 red, 2 yellow, 3 green: the light of the stop line ahead on the route, when in
+    view), ``object_ahead`` (0 none, 1 vehicle, 2 pedestrian: nearest on the route ahead
+    in view), ``object_distance_m`` (front bumper to it; the view's reach when none),
+    ``road_layout`` (0 straight, 1 curve, 2 intersection ahead in view).
+
+    ## Arguments
+    ``gymnasium.make("roadgym/Town-v0", render_mode=None, config=None, **fields)`` where
+    ``config`` is a :class:`TownConfig` or a mapping and ``fields`` override it.
+
+    ## Version History
+    * v0: first version.
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 10}
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        config: TownConfig | Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode = {render_mode!r} is not allowed; "
+                f"allowed: None, {', '.join(map(repr, self.metadata['render_modes']))}"
+            )
+        self.config = TownConfig.build(config, **fields)
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.config.dt_s)}
+        self.observation_space = town_observation_space(self.config)
+        self.action_space = action_space(self.config)
+        self.world = TownWorld(self.config, batch_size=1)
+        self.label_names = dict(LABEL_NAMES)
+        self._needs_reset = True
+        self._last_reward = 0.0
+        self._episode_return = 0.0
+        self._last_observation: dict[str, np.ndarray] = {}
+        self._window: HumanWindow | None = None
+        self._renderer = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.world.reset_world(0, self.np_random)
+        self._needs_reset = False
+        self._last_reward = 0.0
+        self._episode_return = 0.0
+        self._renderer = None
+        observation = self._observe()
+        if self.render_mode == "human":
+            self.render()
+        return observation, self._info()
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if self._needs_reset:
+            raise RuntimeError("TownEnv.step() called before reset(); call env.reset() first")
+        controls = actions_to_controls(action, self.config, batch_size=None)
+        reward, terminated = self.world.step(controls)
+        self._last_reward = float(reward[0])
+        self._episode_return += self._last_reward
+        observation = self._observe()
+        if self.render_mode == "human":
+            self.render()
+        return observation, self._last_reward, bool(terminated[0]), False, self._info()
+
+    def get_labels(self) -> dict[str, int | float]:
+        """Perception labels of the current frame, without stepping."""
+        if self._needs_reset:
+            raise RuntimeError("TownEnv.get_labels() called before reset(); call env.reset() first")
+        return {k: v[0].item() for k, v in self.world.labels().items()}
+
+    def _observe(self) -> Any:
+        self._last_observation = {k: v[0] for k, v in self.world.observe().items()}
+        if isinstance(self.observation_space, spaces.Dict):
+            return dict(self._last_observation)
+        return next(iter(self._last_observation.values()))
+
+    def _info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {k: v[0].item() for k, v in self.world.infos().items()}
+        info["labels"] = self.get_labels()
+        return info
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn("TownEnv.render() called without a render_mode; nothing to draw")
+            return None
+        if self._needs_reset:
+            raise RuntimeError("TownEnv.render() called before reset(); call env.reset() first")
+        from roadgym.envs.town.render import TownRenderer
+
+        if self._renderer is None:
+            self._renderer = TownRenderer(self.world, 0, self.config.render_size_px)
+        camera = self._last_observation.get("rgb")
+        if camera is None:
+            camera = self.world.camera.rgb(self.world.semantic_view())[0]
+        world = self.world
+        info = {k: v[0] for k, v in world.infos().items()}
+        hud = (
+            f"speed {world.car.speed_mps[0] * 3.6:5.1f} km/h",
+            f"route {100 * info['route_completion']:5.1f} %",
+            f"reward {self._last_reward:+.2f}  return {self._episode_return:+.1f}",
+        )
+        frame = self._renderer.frame(camera, hud)
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = HumanWindow("roadgym Town-v0", self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self) -> None:
+        if self._window is not None:
+            self._window.close()
+            self._window = None

@@ -1,0 +1,198 @@
+"""Packing each world's town into the batch's padded arrays, and spawning its actors.
+
+Towns differ in size, so the batch holds them in arrays padded to the largest seen so
+far (grown on demand; padding is never read by the step). Everything here runs at reset,
+once per world, so Python loops are fine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from roadgym.envs.town.generator import CONTROL_LIGHT, TownMap
+from roadgym.envs.town.routing import Route
+from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
+
+if TYPE_CHECKING:
+    from roadgym.envs.town.world import TownWorld
+
+BIG_STEP = np.iinfo(np.int64).max // 4  # "never" for step-count keys
+
+
+def fit(world: TownWorld, name: str, shape: tuple[int, ...], dtype, fill) -> np.ndarray:
+    """Attribute ``name`` as a (B, *shape') array with shape' >= ``shape``, grown if needed."""
+    current = getattr(world, name, None)
+    if current is not None and all(n <= c for n, c in zip(shape, current.shape[1:], strict=True)):
+        return current
+    grown = (
+        shape
+        if current is None
+        else tuple(max(n, c) for n, c in zip(shape, current.shape[1:], strict=True))
+    )
+    fresh = np.full((world.batch_size, *grown), fill, dtype=dtype)
+    if current is not None:
+        fresh[(slice(None), *(slice(0, c) for c in current.shape[1:]))] = current
+    setattr(world, name, fresh)
+    return fresh
+
+
+def pack_lanes(world: TownWorld, i: int, town: TownMap) -> None:
+    """Lane polylines (uniformly resampled), lengths, successors and roles of world ``i``."""
+    lanes = town.lane_graph.lanes
+    count = len(lanes)
+    vertices = max(len(lane.centreline.vertices) for lane in lanes)
+    successors = max(len(lane.successors) for lane in lanes)
+    xy = fit(world, "lane_xy", (count, vertices, 2), np.float64, 0.0)
+    heading = fit(world, "lane_heading", (count, vertices), np.float64, 0.0)
+    length = fit(world, "lane_length_m", (count,), np.float64, 1.0)
+    spacing = fit(world, "lane_spacing_m", (count,), np.float64, 1.0)
+    nseg = fit(world, "lane_segments", (count,), np.int64, 1)
+    speed = fit(world, "lane_speed_mps", (count,), np.float64, 1.0)
+    succ = fit(world, "lane_successors", (count, successors), np.int64, 0)
+    nsucc = fit(world, "lane_num_successors", (count,), np.int64, 1)
+    connector = fit(world, "lane_is_connector", (count,), bool, False)
+    junction = fit(world, "lane_junction", (count,), np.int64, 0)
+    approach = fit(world, "lane_approach", (count,), np.int64, -1)
+    for k, lane in enumerate(lanes):
+        line = lane.centreline
+        m = line.num_segments
+        xy[i, k, : m + 1] = line.vertices
+        xy[i, k, m + 1 :] = line.vertices[-1]
+        heading[i, k, :m] = line.segment_headings
+        heading[i, k, m:] = line.segment_headings[-1]
+        length[i, k] = line.length
+        spacing[i, k] = line.length / m
+        nseg[i, k] = m
+        speed[i, k] = lane.speed_limit_mps
+        succ[i, k, : len(lane.successors)] = lane.successors
+        nsucc[i, k] = len(lane.successors)
+    connector[i, :count] = town.lane_is_connector
+    junction[i, :count] = town.lane_junction
+    approach[i, :count] = town.lane_approach
+
+
+def pack_control(world: TownWorld, i: int, town: TownMap, light_pixels: list[np.ndarray]) -> None:
+    """Approaches, light cycles (in steps) and the raster pixels of each light's stop line."""
+    q, j = town.num_approaches, len(town.junction_xy)
+    n_app = np.bincount(town.approach_junction, minlength=j)  # (J,)
+    phase = world.phase_steps
+    cycle = n_app * phase + world.walk_steps  # (J,)
+    offset = np.floor(town.junction_phase_offset * cycle).astype(np.int64)
+    control = town.junction_control
+    fit(world, "junction_cycle", (j,), np.int64, 1)[i, :j] = np.maximum(cycle, 1)
+    fit(world, "junction_offset", (j,), np.int64, 0)[i, :j] = offset
+    fit(world, "junction_walk_start", (j,), np.int64, 0)[i, :j] = n_app * phase
+    fit(world, "junction_is_light", (j,), bool, False)[i, :j] = control == CONTROL_LIGHT
+    fit(world, "junction_is_major", (j,), bool, False)[i, :j] = town.junction_degree >= 3
+    fit(world, "junction_xy", (j, 2), np.float64, 0.0)[i, :j] = town.junction_xy
+    qa = max(q, 1)
+    aj = fit(world, "approach_junction", (qa,), np.int64, 0)
+    aj[i, :q] = town.approach_junction
+    fit(world, "approach_slot", (qa,), np.int64, 0)[i, :q] = town.approach_slot
+    fit(world, "approach_kind", (qa,), np.int64, 0)[i, :q] = control[town.approach_junction]
+    fit(world, "approach_cycle", (qa,), np.int64, 1)[i, :q] = cycle[town.approach_junction]
+    fit(world, "approach_offset", (qa,), np.int64, 0)[i, :q] = offset[town.approach_junction]
+    # Light bars: flat indices into the stacked rasters; padding hits the scratch pixel.
+    width = max([len(p) for p in light_pixels] + [1])
+    pixels = fit(world, "light_pixels", (qa, width), np.int64, world.scratch_pixel)
+    pixels[i] = world.scratch_pixel
+    base = i * world.raster_side_px**2
+    for k, p in enumerate(light_pixels):
+        pixels[i, k, : len(p)] = base + p
+
+
+def pack_route(world: TownWorld, i: int, route: Route) -> None:
+    """The route polyline and its events (padded with +inf arc lengths)."""
+    line = route.line
+    m = line.num_segments
+    fit(world, "route_xy", (m + 1, 2), np.float64, 0.0)[i, : m + 1] = line.vertices
+    fit(world, "route_cum_s", (m + 1,), np.float64, 0.0)[i, : m + 1] = line.cum_s
+    fit(world, "route_heading", (m,), np.float64, 0.0)[i, :m] = line.segment_headings
+    fit(world, "route_curvature", (m + 1,), np.float64, 0.0)[i, : m + 1] = line.vertex_curvature
+    fit(world, "route_segment_lane", (m,), np.int64, 0)[i, :m] = route.segment_lane
+    world.route_segments[i] = m
+    world.route_length_m[i] = line.length
+    e = max(len(route.stop_s), 1)
+    stop_s = fit(world, "route_stop_s", (e,), np.float64, np.inf)
+    stop_s[i] = np.inf
+    stop_s[i, : len(route.stop_s)] = route.stop_s
+    stop_app = fit(world, "route_stop_approach", (e,), np.int64, 0)
+    stop_app[i] = 0
+    stop_app[i, : len(route.stop_s)] = route.stop_approach
+    done = fit(world, "route_stop_done", (e,), bool, False)
+    done[i] = False
+    c = max(len(route.connector_start_s), 1)
+    for name, values, fill in (
+        ("route_connector_start_s", route.connector_start_s, np.inf),
+        ("route_connector_end_s", route.connector_end_s, np.inf),
+        ("route_connector_turn", route.connector_turn, 0),
+        ("route_connector_junction", route.connector_junction, 0),
+    ):
+        array = fit(
+            world, name, (c,), np.asarray(values).dtype if len(values) else type(fill), fill
+        )
+        array[i] = fill
+        array[i, : len(values)] = values
+
+
+def pack_sidewalks(world: TownWorld, i: int, town: TownMap) -> None:
+    """The pedestrian graph of world ``i``."""
+    net = town.sidewalks
+    n = len(net)
+    fit(world, "walk_xy", (n, 2), np.float64, 0.0)[i, :n] = net.node_xy
+    fit(world, "walk_neighbours", (n, 4), np.int64, -1)[i, :n] = net.neighbours
+    fit(world, "walk_kind", (n, 4), np.int64, 0)[i, :n] = net.edge_kind
+    fit(world, "walk_junction", (n, 4), np.int64, -1)[i, :n] = net.edge_junction
+
+
+def spawn_vehicles(world: TownWorld, i: int, town: TownMap, rng: np.random.Generator) -> None:
+    """Put the NPC vehicles at rest on random road lanes, apart from each other and the ego."""
+    cfg = world.config
+    graph = town.lane_graph
+    road = np.flatnonzero(~town.lane_is_connector)
+    ego_xy = np.array([world.car.x_m[i], world.car.y_m[i]])
+    placed: list[tuple[int, float]] = []
+    clearance = cfg.car_length_m + 4.0
+    for k in range(cfg.num_vehicles):
+        for _ in range(100):
+            lane = int(rng.choice(road))
+            length = graph[lane].centreline.length
+            s = float(rng.uniform(0.0, max(length - 0.5 * cfg.car_length_m - 2.0, 0.1)))
+            xy = graph[lane].centreline.point_at(np.array(s))
+            if np.hypot(*(xy - ego_xy)) < 15.0:
+                continue
+            if any(lane == other and abs(s - s2) < clearance for other, s2 in placed):
+                continue
+            break
+        placed.append((lane, s))
+        nxt = graph[lane].successors
+        first = int(nxt[rng.integers(len(nxt))])
+        nxt2 = graph[first].successors
+        world.veh_lane[i, k] = (lane, first, int(nxt2[rng.integers(len(nxt2))]))
+        world.veh_s[i, k] = s
+    world.veh_speed[i] = 0.0
+    world.veh_waiting_since[i] = BIG_STEP
+    world.veh_committed[i] = False
+    world.veh_draws[i] = 0
+
+
+def spawn_pedestrians(world: TownWorld, i: int, town: TownMap, rng: np.random.Generator) -> None:
+    """Put pedestrians on random sidewalk edges, a share of them jaywalkers."""
+    cfg = world.config
+    net = town.sidewalks
+    starts, slots = np.nonzero((net.neighbours >= 0) & (net.edge_kind == EDGE_SIDEWALK))
+    for k in range(cfg.num_pedestrians):
+        pick = int(rng.integers(len(starts)))
+        a, slot = int(starts[pick]), int(slots[pick])
+        b = int(net.neighbours[a, slot])
+        world.ped_from[i, k], world.ped_to[i, k] = a, b
+        world.ped_edge_length_m[i, k] = float(np.hypot(*(net.node_xy[b] - net.node_xy[a])))
+        world.ped_progress_m[i, k] = float(rng.uniform(0.0, world.ped_edge_length_m[i, k]))
+    world.ped_kind[i] = EDGE_SIDEWALK
+    world.ped_junction[i] = -1
+    world.ped_waiting[i] = False
+    world.ped_jaywalker[i] = rng.random(cfg.num_pedestrians) < cfg.jaywalker_fraction
+    world.ped_speed_mps[i] = cfg.pedestrian_speed_mps * rng.uniform(0.8, 1.2, cfg.num_pedestrians)
+    world.ped_draws[i] = 0

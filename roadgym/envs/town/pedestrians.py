@@ -1,0 +1,83 @@
+"""Pedestrians: random walks on the sidewalk graph, crossing when allowed.
+
+A pedestrian walks one graph edge at a time. At the start of a crossing (a crosswalk or,
+for jaywalkers, a mid-block crossing) it waits until it may go: at a light-controlled
+crosswalk when the junction's walk phase is on and long enough to get across; anywhere
+else (and always for jaywalkers) when no moving vehicle is within ``pedestrian_gap_m``.
+At the end of an edge it picks the next one at random, not turning back unless it must.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEWALK
+from roadgym.envs.town.sprites import hash_uniform_int
+
+if TYPE_CHECKING:
+    from roadgym.envs.town.world import TownWorld
+
+MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from crossing
+
+
+def step_pedestrians(world: TownWorld, walk: np.ndarray, walk_left: np.ndarray) -> None:
+    """Advance every pedestrian of every world by one step.
+
+    ``walk`` (B, J) says which junctions' crosswalks are open, ``walk_left`` (B, J) for how
+    many more steps.
+    """
+    cfg = world.config
+    batch = world.ped_from.shape[0]
+    b = np.arange(batch)[:, None]  # (B, 1)
+    waiting = world.ped_waiting
+    if waiting.any():
+        junction = np.maximum(world.ped_junction, 0)
+        signalled = (world.ped_kind == EDGE_CROSSWALK) & world.junction_is_light[b, junction]
+        needed = world.ped_edge_length_m / world.ped_speed_mps / cfg.dt_s + 5.0
+        walk_ok = signalled & walk[b, junction] & (walk_left[b, junction] >= needed)
+        # Gap in traffic: no moving car (NPC or ego) near the middle of the crossing.
+        middle = 0.5 * (world.walk_xy[b, world.ped_from] + world.walk_xy[b, world.ped_to])
+        cars = np.concatenate([world.veh_xy, world.ego_xy()[:, None, :]], axis=1)  # (B, N+1, 2)
+        speeds = np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1)
+        dist_sq = np.square(middle[:, :, None, :] - cars[:, None, :, :]).sum(-1)  # (B, P, N+1)
+        reach = cfg.pedestrian_gap_m + 0.5 * world.ped_edge_length_m
+        busy = ((dist_sq < reach[..., None] ** 2) & (speeds[:, None, :] > MOVING_MPS)).any(-1)
+        gap_ok = ~busy & (~signalled | world.ped_jaywalker)
+        world.ped_waiting = waiting & ~(walk_ok | gap_ok)
+    progress = world.ped_progress_m + np.where(
+        world.ped_waiting, 0.0, world.ped_speed_mps * cfg.dt_s
+    )
+    arrived = progress >= world.ped_edge_length_m
+    if arrived.any():
+        bb, pp = np.nonzero(arrived)
+        here, came_from = world.ped_to[bb, pp], world.ped_from[bb, pp]
+        options = world.walk_neighbours[bb, here]  # (A, 4)
+        kinds = world.walk_kind[bb, here]
+        usable = (options >= 0) & ((kinds != EDGE_JAYWALK) | world.ped_jaywalker[bb, pp, None])
+        onward = usable & (options != came_from[:, None])
+        usable = np.where(onward.any(-1, keepdims=True), onward, usable)
+        world.ped_draws[bb, pp] += np.uint64(1)
+        pick = hash_uniform_int(
+            world.world_key[bb] ^ (pp.astype(np.uint64) * np.uint64(104729)),
+            world.ped_draws[bb, pp],
+            usable.sum(-1),
+        )
+        slot = np.argmax(np.cumsum(usable, axis=-1) > pick[:, None], axis=-1)  # the pick-th usable
+        nxt = options[np.arange(len(bb)), slot]
+        kind = kinds[np.arange(len(bb)), slot]
+        world.ped_from[bb, pp], world.ped_to[bb, pp] = here, nxt
+        world.ped_kind[bb, pp] = kind
+        world.ped_junction[bb, pp] = world.walk_junction[bb, here, slot]
+        world.ped_edge_length_m[bb, pp] = np.hypot(
+            *(world.walk_xy[bb, nxt] - world.walk_xy[bb, here]).T
+        )
+        world.ped_waiting[bb, pp] = kind != EDGE_SIDEWALK
+        progress[bb, pp] = 0.0
+    world.ped_progress_m = progress
+    start = world.walk_xy[b, world.ped_from]  # (B, P, 2)
+    direction = world.walk_xy[b, world.ped_to] - start
+    fraction = progress / np.maximum(world.ped_edge_length_m, 1e-6)
+    world.ped_xy = start + fraction[..., None] * direction
+    world.ped_heading = np.arctan2(direction[..., 1], direction[..., 0])

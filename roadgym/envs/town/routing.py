@@ -1,0 +1,149 @@
+"""Route planning: A* over the lane graph, and the route as one polyline with events.
+
+The route is what the ego car must follow: the lanes from a start point to a goal point,
+turns included, joined into one polyline so the batched step projects the car onto it
+exactly as Track-v0 projects onto its centreline. Stop lines, turns and junction
+crossings along it are listed as arc-length events for rewards, the state vector and
+labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+
+import numpy as np
+
+from roadgym.envs.lane_graph import LaneGraph, Polyline
+from roadgym.envs.town.generator import TownMap
+
+ROUTE_SPACING_M = 0.5
+
+
+def plan_route(graph: LaneGraph, start_lane: int, goal_lane: int) -> list[int] | None:
+    """The shortest lane sequence from ``start_lane`` to ``goal_lane`` (A*), or None.
+
+    Cost is the length of every lane left behind; the heuristic, the straight-line
+    distance between lane starts, never overestimates it, so the route is shortest.
+    """
+    starts = np.array([lane.centreline.vertices[0] for lane in graph.lanes])  # (L, 2)
+    heuristic = np.hypot(*(starts - starts[goal_lane]).T)  # (L,)
+    best = {start_lane: 0.0}
+    parent: dict[int, int] = {}
+    frontier = [(float(heuristic[start_lane]), 0.0, start_lane)]
+    while frontier:
+        _, cost, lane = heapq.heappop(frontier)
+        if lane == goal_lane:
+            path = [lane]
+            while path[-1] in parent:
+                path.append(parent[path[-1]])
+            return path[::-1]
+        if cost > best.get(lane, np.inf):
+            continue
+        length = graph[lane].centreline.length
+        for succ in graph[lane].successors:
+            new_cost = cost + length
+            if new_cost < best.get(succ, np.inf):
+                best[succ] = new_cost
+                parent[succ] = lane
+                heapq.heappush(frontier, (new_cost + float(heuristic[succ]), new_cost, succ))
+    return None
+
+
+@dataclasses.dataclass
+class Route:
+    """A planned route: lane sequence, polyline and the events along it (arc lengths m)."""
+
+    lanes: list[int]
+    line: Polyline
+    segment_lane: np.ndarray  # (M,) lane id of every polyline segment
+    stop_s: np.ndarray  # (E,) arc length of each stop line crossed
+    stop_approach: np.ndarray  # (E,) its approach id
+    connector_start_s: np.ndarray  # (C,) where each junction crossing starts
+    connector_end_s: np.ndarray  # (C,)
+    connector_turn: np.ndarray  # (C,) TURN_LEFT / TURN_STRAIGHT / TURN_RIGHT
+    connector_junction: np.ndarray  # (C,)
+
+    @property
+    def length_m(self) -> float:
+        return self.line.length
+
+
+def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) -> Route:
+    """Join ``lanes`` from ``start_s`` on the first to ``goal_s`` on the last."""
+    graph = town.lane_graph
+    pieces, seg_lanes = [], []
+    stop_s, stop_approach = [], []
+    c_start, c_end, c_turn, c_junction = [], [], [], []
+    s = 0.0
+    for k, lane_id in enumerate(lanes):
+        line = graph[lane_id].centreline
+        lo = start_s if k == 0 else 0.0
+        hi = goal_s if k == len(lanes) - 1 else line.length
+        inner = line.vertices[1:-1][(line.cum_s[1:-1] > lo) & (line.cum_s[1:-1] < hi)]
+        points = np.concatenate(
+            [line.point_at(np.array([lo])), inner, line.point_at(np.array([hi]))]
+        )
+        if pieces:
+            points = points[1:]  # the previous lane ends where this one starts
+        pieces.append(points)
+        seg_lanes += [lane_id] * (len(points) - (0 if k else 1))
+        length = hi - lo
+        if town.lane_is_connector[lane_id]:
+            c_start.append(s)
+            c_end.append(s + length)
+            c_turn.append(int(town.lane_turn[lane_id]))
+            c_junction.append(int(town.lane_junction[lane_id]))
+        elif town.lane_approach[lane_id] >= 0 and k < len(lanes) - 1:
+            stop_s.append(s + length)
+            stop_approach.append(int(town.lane_approach[lane_id]))
+        s += length
+    vertices = np.concatenate(pieces)
+    # Drop repeated points (a lane starting exactly at start_s), keeping segment lanes aligned.
+    step = np.hypot(*np.diff(vertices, axis=0).T)
+    keep = np.concatenate([[True], step > 1e-6])
+    seg = np.array(seg_lanes, dtype=np.int64)[keep[1:]]
+    raw = Polyline(vertices[keep])
+    # Even spacing lets the batched step find the point at any arc length by division.
+    count = max(int(np.ceil(raw.length / ROUTE_SPACING_M)), 2)
+    line = Polyline(raw.point_at(np.linspace(0.0, raw.length, count + 1)))
+    middle = (np.arange(count) + 0.5) * raw.length / count
+    return Route(
+        lanes=list(lanes),
+        line=line,
+        segment_lane=seg[raw.segment_at(middle)],
+        stop_s=np.array(stop_s),
+        stop_approach=np.array(stop_approach, dtype=np.int64),
+        connector_start_s=np.array(c_start),
+        connector_end_s=np.array(c_end),
+        connector_turn=np.array(c_turn, dtype=np.int64),
+        connector_junction=np.array(c_junction, dtype=np.int64),
+    )
+
+
+def sample_route(
+    rng: np.random.Generator, town: TownMap, min_length_m: float, max_length_m: float
+) -> Route:
+    """A route between random points of road lanes, as near the length range as found."""
+    graph = town.lane_graph
+    road = np.flatnonzero(~town.lane_is_connector)
+    lengths = np.array([graph[k].centreline.length for k in range(len(graph))])
+    best: tuple[float, list[int], float, float] | None = None
+    for _ in range(40):
+        start = int(rng.choice(road))
+        goal = int(rng.choice(road))
+        start_s = float(rng.uniform(0.2, 0.5) * lengths[start])
+        goal_s = float(rng.uniform(0.4, 0.8) * lengths[goal])
+        lanes = plan_route(graph, start, goal) if start != goal else None
+        if lanes is None:
+            continue
+        length = float(lengths[lanes[:-1]].sum() - start_s + goal_s)
+        miss = max(min_length_m - length, length - max_length_m, 0.0)
+        if best is None or miss < best[0]:
+            best = (miss, lanes, start_s, goal_s)
+        if miss == 0.0:
+            break
+    if best is None:
+        raise RuntimeError("no route found in this town")
+    _, lanes, start_s, goal_s = best
+    return route_along(town, lanes, start_s, goal_s)

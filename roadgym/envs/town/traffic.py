@@ -1,0 +1,212 @@
+"""Traffic lights and NPC vehicles, stepped for every world and every car at once.
+
+NPC cars ride their lane centrelines (position = the lane point at their arc length) and
+control only their speed, with the Intelligent Driver Model against the nearest of: the
+car ahead on their lanes (merges included), a pedestrian or the ego car in the corridor
+ahead, and a stop line they must stop at (red, a yellow they can stop for, a stop sign
+until their turn, or a junction whose exit is jammed). Each car knows three lanes ahead
+and draws the next at random from the successors when it enters a new lane.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
+from roadgym.envs.town.packing import BIG_STEP
+from roadgym.envs.town.sprites import hash_uniform_int
+
+if TYPE_CHECKING:
+    from roadgym.envs.town.world import TownWorld
+
+LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
+CORRIDOR_AHEAD_M = np.arange(0.0, 24.0, 3.0)  # (K,) path samples ahead of the front bumper
+CORRIDOR_RADIUS_M = 2.0  # a pedestrian this close to the path blocks it
+EGO_POINTS_M = np.array([-1.5, 0.0, 1.5])  # the ego car as three points along its axis
+EGO_RADIUS_M = 2.3
+STOP_LINE_REACHED_M = 2.0  # front bumper this close to a stop line counts as at the line
+JAMMED_SPEED_MPS = 3.0
+
+
+def light_states(world: TownWorld) -> np.ndarray:
+    """State (B, Q) of every approach: LIGHT_NONE (no light), _RED, _YELLOW or _GREEN."""
+    tc = (world.step_count[:, None] + world.approach_offset) % world.approach_cycle  # (B, Q)
+    rel = tc - world.approach_slot * world.phase_steps  # (B, Q)
+    green, yellow = world.green_steps, world.green_steps + world.yellow_steps
+    state = np.where(
+        (rel >= 0) & (rel < green),
+        LIGHT_GREEN,
+        np.where((rel >= green) & (rel < yellow), LIGHT_YELLOW, LIGHT_RED),
+    )
+    return np.where(world.approach_kind == CONTROL_LIGHT, state, LIGHT_NONE)
+
+
+def walk_signal(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+    """Per junction (B, J): whether its crosswalks are open, and steps of walk left."""
+    tc = (world.step_count[:, None] + world.junction_offset) % world.junction_cycle  # (B, J)
+    walk = world.junction_is_light & (tc >= world.junction_walk_start)
+    return walk, world.junction_cycle - tc
+
+
+def lane_pose(world: TownWorld, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
+    """Points (..., 2) and headings (...) at arc lengths ``s`` on lanes (broadcast)."""
+    spacing = world.lane_spacing_m[b, lane]
+    u = s / spacing
+    index = np.clip(np.floor(u).astype(np.int64), 0, world.lane_segments[b, lane] - 1)
+    t = np.clip(u - index, 0.0, 1.0)[..., None]
+    p0 = world.lane_xy[b, lane, index]
+    p1 = world.lane_xy[b, lane, index + 1]
+    return p0 + t * (p1 - p0), world.lane_heading[b, lane, index]
+
+
+def idm_accel(world: TownWorld, v, v0, gap, dv):
+    """IDM acceleration for speeds ``v``, desired speeds ``v0``, gaps and closing speeds."""
+    cfg = world.config
+    a, b = cfg.idm_accel_mps2, cfg.idm_comfort_brake_mps2
+    s_star = cfg.idm_min_gap_m + np.maximum(
+        0.0, v * cfg.idm_time_headway_s + v * dv / (2.0 * np.sqrt(a * b))
+    )
+    free = 1.0 - (v / np.maximum(v0, 0.1)) ** 4
+    return a * (free - (s_star / np.maximum(gap, 0.1)) ** 2)
+
+
+def step_vehicles(world: TownWorld, lights: np.ndarray) -> None:
+    """Advance every NPC car of every world by one step."""
+    cfg = world.config
+    batch, n = world.veh_s.shape
+    b = np.arange(batch)[:, None]  # (B, 1)
+    lane = world.veh_lane  # (B, N, 3)
+    s, v = world.veh_s, world.veh_speed  # (B, N)
+    length = world.lane_length_m[b[..., None], lane]  # (B, N, 3)
+    offset = np.concatenate([np.zeros((batch, n, 1)), np.cumsum(length[..., :2], axis=-1)], -1)
+    half = 0.5 * cfg.car_length_m
+
+    # -- the car ahead: same lane, or a lane ahead, or merging into a lane ahead
+    other_lane0 = lane[:, None, :, 0]  # (B, 1, N) lanes of the other cars
+    other_lane1 = lane[:, None, :, 1]
+    along = np.full((batch, n, n), np.inf)  # (B, N_self, N_other) other's position on my path
+    for k in (2, 1, 0):  # nearest lane last, so it wins
+        on = other_lane0 == lane[:, :, None, k]
+        along = np.where(on, offset[:, :, None, k] + s[:, None, :], along)
+        if k > 0:
+            merging = (other_lane1 == lane[:, :, None, k]) & (
+                other_lane0 != lane[:, :, None, k - 1]
+            )
+            before = offset[:, :, None, k] - (length[:, None, :, 0] - s[:, None, :])
+            along = np.where(merging & ~on & np.isinf(along), before, along)
+    index = np.arange(n)
+    ahead = (along > s[:, :, None]) | (
+        (along == s[:, :, None]) & (index[None, None, :] < index[None, :, None])
+    )
+    ahead &= index[None, :, None] != index[None, None, :]
+    along = np.where(ahead, along, np.inf)
+    leader = np.argmin(along, axis=-1)  # (B, N)
+    leader_along = np.take_along_axis(along, leader[..., None], -1)[..., 0]
+    leader_gap = leader_along - s - cfg.car_length_m
+    leader_speed = np.take_along_axis(v, leader, -1)
+
+    # -- pedestrians and the ego car in the corridor ahead
+    sample_s = s[..., None] + half + CORRIDOR_AHEAD_M  # (B, N, K)
+    which = (sample_s >= offset[..., 1:2]).astype(np.int64) + (sample_s >= offset[..., 2:3])
+    path_lane = np.take_along_axis(lane, which, -1)  # (B, N, K)
+    path_s = sample_s - np.take_along_axis(offset, which, -1)
+    points, _ = lane_pose(world, b[..., None], path_lane, path_s)  # (B, N, K, 2)
+    ped = world.ped_xy[:, None, None, :, :]  # (B, 1, 1, P, 2)
+    near_ped = (np.square(points[..., None, :] - ped).sum(-1) < CORRIDOR_RADIUS_M**2).any(
+        -1
+    )  # (B, N, K)
+    ego = world.ego_axis_points()[:, None, None, :, :]  # (B, 1, 1, 3, 2)
+    near_ego = (np.square(points[..., None, :] - ego).sum(-1) < EGO_RADIUS_M**2).any(-1)
+    blocked = near_ped | near_ego
+    first = np.argmax(blocked, axis=-1)  # (B, N)
+    corridor_gap = np.where(blocked.any(-1), CORRIDOR_AHEAD_M[first] - 0.5, np.inf)
+
+    # -- the stop line ahead: the end of lane 0, or of lane 1 when lane 0 is a connector
+    app0 = world.lane_approach[b, lane[..., 0]]
+    app1 = world.lane_approach[b, lane[..., 1]]
+    conn0 = world.lane_is_connector[b, lane[..., 0]]
+    line_app = np.where(app0 >= 0, app0, np.where(conn0, app1, -1))  # (B, N)
+    line_dist = np.where(app0 >= 0, length[..., 0], length[..., 0] + length[..., 1]) - s - half
+    has_line = (line_app >= 0) & (line_dist > -0.5)
+    safe_app = np.maximum(line_app, 0)
+    kind = np.where(has_line, np.take_along_axis(world.approach_kind, safe_app, -1), 0)
+    state = np.take_along_axis(lights, safe_app, -1)
+    comfortable = v * v / (2.0 * cfg.idm_comfort_brake_mps2)
+    stop_light = (kind == CONTROL_LIGHT) & (
+        (state == LIGHT_RED) | ((state == LIGHT_YELLOW) & (line_dist > comfortable))
+    )
+    # Don't block the box: the exit (lane 2 when the line ends lane 0) must have room.
+    exit_room = leader_along - offset[..., 2] - cfg.car_length_m
+    jammed = (app0 >= 0) & (exit_room < cfg.idm_min_gap_m) & (leader_speed < JAMMED_SPEED_MPS)
+
+    # -- stop signs: stand at the line, then go one at a time in order of arrival
+    junction = np.take_along_axis(world.approach_junction, safe_app, -1)  # (B, N)
+    at_line = (kind == CONTROL_STOP) & (line_dist < STOP_LINE_REACHED_M) & (v < 0.3)
+    waiting = at_line & ~world.veh_committed
+    world.veh_waiting_since = np.where(
+        waiting,
+        np.where(
+            world.veh_waiting_since == BIG_STEP, world.step_count[:, None], world.veh_waiting_since
+        ),
+        np.where(world.veh_committed, world.veh_waiting_since, BIG_STEP),
+    )
+    eligible = waiting & (world.step_count[:, None] - world.veh_waiting_since >= world.stop_steps)
+    key = np.where(eligible, world.veh_waiting_since * (n + 2) + index, BIG_STEP)
+    jn = world.junction_cycle.shape[1]
+    first_key = np.full(batch * jn, BIG_STEP, dtype=np.int64)
+    flat = (b * jn + junction).reshape(-1)
+    np.minimum.at(first_key, flat[eligible.reshape(-1)], key[eligible].reshape(-1))
+    ego_j, ego_key = world.ego_stop_claim()
+    has_claim = ego_j >= 0
+    np.minimum.at(
+        first_key, (np.arange(batch) * jn + np.maximum(ego_j, 0))[has_claim], ego_key[has_claim]
+    )
+    world.veh_stop_key = key
+    world.veh_stop_junction = np.where(has_line & (kind == CONTROL_STOP), junction, -1)
+    occupancy = world.junction_occupancy(include_ego=True)  # (B, J)
+    clear = occupancy.reshape(-1)[flat].reshape(batch, n) == 0
+    go = eligible & (key == first_key[flat].reshape(batch, n)) & clear & ~jammed
+    world.veh_committed |= go
+    stop_sign = (kind == CONTROL_STOP) & ~world.veh_committed
+    must_stop = has_line & (stop_light | stop_sign | (jammed & ~world.veh_committed))
+    line_gap = np.where(must_stop, line_dist + cfg.idm_min_gap_m - 0.5, np.inf)
+
+    # -- speed: IDM against the tightest constraint, lanes' limits anticipated
+    limit0 = world.lane_speed_mps[b, lane[..., 0]]
+    limit1 = world.lane_speed_mps[b, lane[..., 1]]
+    to_next = length[..., 0] - s
+    v0 = np.minimum(
+        limit0,
+        np.sqrt(limit1**2 + 2.0 * cfg.idm_comfort_brake_mps2 * np.maximum(to_next - half, 0.0)),
+    )
+    accel = np.minimum.reduce(
+        [
+            idm_accel(world, v, v0, leader_gap, v - leader_speed),
+            idm_accel(world, v, v0, corridor_gap, v),
+            idm_accel(world, v, v0, line_gap, v),
+        ]
+    )
+    accel = np.clip(accel, -cfg.max_brake_mps2, cfg.idm_accel_mps2)
+    new_v = np.maximum(v + accel * cfg.dt_s, 0.0)
+    s = s + 0.5 * (v + new_v) * cfg.dt_s
+    world.veh_speed = new_v
+
+    # -- entering the next lane: shift the lane window, draw the lane after it
+    moved = s >= length[..., 0]
+    if moved.any():
+        s = np.where(moved, s - length[..., 0], s)
+        bb, nn = np.nonzero(moved)
+        nxt = lane[bb, nn, 2]
+        world.veh_draws[bb, nn] += np.uint64(1)
+        pick = hash_uniform_int(
+            world.world_key[bb] ^ (nn.astype(np.uint64) * np.uint64(7919)),
+            world.veh_draws[bb, nn],
+            world.lane_num_successors[bb, nxt],
+        )
+        lane[bb, nn] = np.stack([lane[bb, nn, 1], nxt, world.lane_successors[bb, nxt, pick]], -1)
+        world.veh_committed[bb, nn] = False
+        world.veh_waiting_since[bb, nn] = BIG_STEP
+    world.veh_s = s
+    world.veh_xy, world.veh_heading = lane_pose(world, b, lane[..., 0], s)
