@@ -32,7 +32,7 @@ def register_envs() -> None:
         gym.register(
             id="roadgym/Town-v0",
             entry_point="roadgym.envs.town.env:TownEnv",
-            max_episode_steps=1500,
+            max_episode_steps=2000,
         )
 
 

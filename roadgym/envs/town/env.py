@@ -77,7 +77,7 @@ class TownEnv(gym.Env):
     ## Episode End
     Terminated on a collision, off-road, off-route (further than ``route_tolerance_m``
     from the route), or at the goal (``info["success"]``). Truncated at
-    ``max_episode_steps`` (1500 by default).
+    ``max_episode_steps`` (2000 by default).
 
     ## Info
     ``route_completion`` (0..1), ``collisions_vehicle``, ``collisions_pedestrian``,

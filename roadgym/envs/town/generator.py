@@ -190,10 +190,10 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
 
     def setback(i: int, j: int, d: int) -> float:
         """Distance from junction (i, j)'s centre to where its arm d's lanes start/end."""
+        # Every junction, controlled or a plain bend, keeps its lanes clear of the crossing
+        # street and its crosswalk band, which also gives turns a drivable radius.
         perpendicular = float(hw_col[i] if d % 2 == 0 else hw_row[j])
-        if controlled[j, i]:
-            return perpendicular + 0.5 * sw + 0.5 * cw + STOP_LINE_MARGIN_M
-        return perpendicular
+        return perpendicular + 0.5 * sw + 0.5 * cw + STOP_LINE_MARGIN_M
 
     lanes: list[Lane] = []
     is_connector: list[bool] = []

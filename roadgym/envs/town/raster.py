@@ -50,6 +50,15 @@ def draw_town(image: np.ndarray, town: TownMap, frame: PixelFrame, striped: bool
         for centre, half in zip(town.junction_xy, town.junction_half_size_m, strict=True):
             polygons.append(_box(centre, np.array([1.0, 0.0]), half[0] + widen, half[1] + widen))
         _fill(image, frame, polygons, int(value))
+    # Turning lanes are paved to their full width: it rounds the kerbs off where a turn
+    # would otherwise clip a sidewalk corner.
+    connectors = [
+        frame._fixed(lane.centreline.vertices)
+        for lane, connector in zip(town.lane_graph.lanes, town.lane_is_connector, strict=True)
+        if connector
+    ]
+    lane_px = _thickness(frame, float(town.lane_graph.lanes[0].width_m) + 1.0)
+    cv2.polylines(image, connectors, False, int(SemanticClass.ROAD), lane_px, shift=SUBPIXEL_BITS)
     width = _thickness(frame, MARKING_M)
     for line, dashed in town.markings:
         pieces = [line]

@@ -1,0 +1,253 @@
+"""A privileged classical driver for Track-v0 and Town-v0: the expert.
+
+It reads the simulator's state instead of pixels: the route (Town) or the lane it is in
+(Track) as the path, the lights, stop lines, cars and pedestrians ahead. Steering is
+pure pursuit towards a point a speed-dependent distance ahead on the path; speed is the
+Intelligent Driver Model against the tightest of: the speed the path's curvature
+allows, the car or pedestrian ahead on the path, and the stop line ahead when the light
+is red (or yellow and there is room to stop), at a stop sign until the car has stopped
+and it is its turn, or when the junction's exit is jammed. Every quantity is an array
+over the batch, so one ``predict`` call drives every world of a vector env.
+
+``ExpertDriver(env).predict(obs)`` returns ``(action, None)`` like an SB3 model, so every
+tool that runs a model (evaluation, dataset generation, watching) runs the expert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from roadgym.envs.lane_graph import wrap_angle
+from roadgym.envs.town import ego as town_ego
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
+from roadgym.envs.town.packing import BIG_STEP
+from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW
+from roadgym.envs.town.world import TownWorld
+from roadgym.envs.track_world import DISCRETE_ACTIONS, TrackWorld
+
+__all__ = ["ExpertConfig", "ExpertDriver"]
+
+SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
+
+
+@dataclasses.dataclass(frozen=True)
+class ExpertConfig:
+    """Tuning of the expert's controllers."""
+
+    lookahead_min_m: float = 3.0
+    """Shortest pure pursuit lookahead (m)."""
+    lookahead_per_mps: float = 0.4
+    """Lookahead added per m/s of speed (s)."""
+    lookahead_max_m: float = 14.0
+    """Longest pure pursuit lookahead (m)."""
+    town_cruise_mps: float = 10.0
+    """Cruise speed in towns, capped by the lane speed limit (m/s)."""
+    track_cruise_mps: float = 16.0
+    """Cruise speed on race tracks (m/s)."""
+    lateral_accel_mps2: float = 2.0
+    """Largest lateral acceleration in turns; sets the speed the curvature allows (m/s^2)."""
+    comfort_brake_mps2: float = 3.0
+    """IDM comfortable deceleration, also used to decide to stop on yellow (m/s^2)."""
+    accel_mps2: float = 2.5
+    """IDM acceleration (m/s^2)."""
+    time_headway_s: float = 1.2
+    """IDM time gap to the car ahead (s)."""
+    min_gap_m: float = 3.0
+    """IDM standstill gap to a car or pedestrian (m)."""
+    stop_line_margin_m: float = 0.7
+    """Where the front bumper stops before a stop line (m)."""
+
+
+def _world_of(env: Any) -> tuple[Any, bool]:
+    """The batched simulator behind ``env``, and whether ``env`` is a single env."""
+    for path in (
+        ("unwrapped", "world"),
+        ("world",),
+        ("vector_env", "world"),
+        ("unwrapped", "vector_env", "world"),
+    ):
+        obj = env
+        try:
+            for name in path:
+                obj = getattr(obj, name)
+        except AttributeError:
+            continue
+        if isinstance(obj, (TownWorld, TrackWorld)):
+            single = not hasattr(env, "num_envs")
+            return obj, single
+    raise TypeError(
+        f"env = {env!r} exposes no roadgym world; allowed: a roadgym Track-v0 or Town-v0 env, "
+        "vector env or SB3 VecEnv"
+    )
+
+
+class ExpertDriver:
+    """The privileged expert for ``env`` (a single env, a vector env or an SB3 VecEnv)."""
+
+    def __init__(self, env: Any, config: ExpertConfig | None = None) -> None:
+        self.env = env
+        self.config = config or ExpertConfig()
+        self.world, self.single = _world_of(env)
+
+    def predict(
+        self,
+        observation: Any = None,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, None]:
+        """Actions for the current state of every world: ``(actions, None)``.
+
+        ``observation`` is not used (the expert reads the simulator); it is accepted so the
+        expert runs wherever an SB3 model does. Continuous actions are [steer, throttle]
+        (float32, (2,) for a single env, (B, 2) for a batch); for ``discrete`` envs the
+        nearest entry of ``DISCRETE_ACTIONS``.
+        """
+        world = self.world
+        if isinstance(world, TownWorld):
+            controls = self._town_controls(world)
+        else:
+            controls = self._track_controls(world)
+        if world.config.action_type == "discrete":
+            distance = np.square(controls[:, None, :] - DISCRETE_ACTIONS[None]).sum(-1)
+            actions = np.argmin(distance, axis=1).astype(np.int64)
+        else:
+            actions = controls.astype(np.float32)
+        return (actions[0] if self.single else actions), None
+
+    # ------------------------------------------------------------------ shared pieces
+
+    def _lookahead(self, speed: np.ndarray) -> np.ndarray:
+        c = self.config
+        return np.clip(
+            c.lookahead_min_m + c.lookahead_per_mps * speed, c.lookahead_min_m, c.lookahead_max_m
+        )
+
+    def _pure_pursuit(self, world: Any, target: np.ndarray) -> np.ndarray:
+        """Steer commands (B,) in [-1, 1] (+ right) towards ``target`` points (B, 2)."""
+        car = world.car
+        # Pure pursuit's geometry holds at the rear axle, not the centre of the car.
+        back = 0.5 * world.config.wheelbase_m
+        rear = np.stack(
+            [car.x_m - back * np.cos(car.heading_rad), car.y_m - back * np.sin(car.heading_rad)], -1
+        )
+        rel = target - rear
+        alpha = wrap_angle(np.arctan2(rel[:, 1], rel[:, 0]) - car.heading_rad)
+        reach = np.maximum(np.hypot(rel[:, 0], rel[:, 1]), 1.0)
+        wheel = np.arctan(2.0 * world.config.wheelbase_m * np.sin(alpha) / reach)
+        return np.clip(-wheel / world.config.max_steer_rad, -1.0, 1.0)
+
+    def _idm(self, speed, desired, gap, closing) -> np.ndarray:
+        c = self.config
+        s_star = c.min_gap_m + np.maximum(
+            0.0,
+            speed * c.time_headway_s
+            + speed * closing / (2.0 * np.sqrt(c.accel_mps2 * c.comfort_brake_mps2)),
+        )
+        free = 1.0 - (speed / np.maximum(desired, 0.1)) ** 4
+        return c.accel_mps2 * (free - (s_star / np.maximum(gap, 0.05)) ** 2)
+
+    def _curve_speed(self, curvature: np.ndarray, ahead_m: np.ndarray) -> np.ndarray:
+        """Fastest speed (B,) from which every bend (B, K) at ``ahead_m`` (K,) is comfortable."""
+        c = self.config
+        bend = np.sqrt(c.lateral_accel_mps2 / np.maximum(np.abs(curvature), 1e-6))
+        return np.sqrt(bend**2 + 2.0 * c.comfort_brake_mps2 * ahead_m[None, :]).min(axis=1)
+
+    def _throttle(self, world: Any, accel: np.ndarray) -> np.ndarray:
+        cfg = world.config
+        return np.clip(
+            np.where(accel >= 0, accel / cfg.max_accel_mps2, accel / cfg.max_brake_mps2), -1.0, 1.0
+        )
+
+    # ------------------------------------------------------------------ Town-v0
+
+    def _town_controls(self, w: TownWorld) -> np.ndarray:
+        c, cfg = self.config, w.config
+        speed = w.car.speed_mps
+        look = self._lookahead(speed)
+        target = town_ego.route_points(w, (w.s_m + look)[:, None])[:, 0]
+        steer = self._pure_pursuit(w, target)
+
+        ahead = np.arange(0.0, 40.0, 2.0)
+        curvature = town_ego.route_curvature(w, w.s_m[:, None] + ahead[None, :])
+        desired = np.minimum(
+            min(c.town_cruise_mps, cfg.speed_limit_mps), self._curve_speed(curvature, ahead)
+        )
+        near_goal = w.route_length_m - w.s_m
+        desired = np.minimum(
+            desired, np.sqrt(2.0 * c.comfort_brake_mps2 * np.maximum(near_goal - 1.0, 0.0)) + 1.0
+        )
+
+        scene = town_ego.scene_ahead(w)
+        # IDM's free-road term brakes too gently for a bend: track the bend speed directly.
+        accel = np.minimum(
+            SPEED_GAIN_PER_S * (desired - speed),
+            self._idm(
+                speed, desired, scene["object_distance_m"], speed - scene["object_speed_mps"]
+            ),
+        )
+
+        line = scene["line_distance_m"]
+        kind, light = scene["line_kind"], scene["line_light"]
+        stopping_distance = speed**2 / (2.0 * c.comfort_brake_mps2)
+        stop_light = (kind == CONTROL_LIGHT) & (
+            (light == LIGHT_RED) | ((light == LIGHT_YELLOW) & (line > stopping_distance + 0.5))
+        )
+        b = np.arange(w.batch_size)
+        stopped = w.route_stop_done[b, scene["line_event"]]
+        stop_sign = (kind == CONTROL_STOP) & ~(stopped & self._my_turn(w))
+        # Don't enter a junction whose exit is blocked by a slow car.
+        jammed = (
+            (scene["object_class"] == 1)
+            & (scene["object_speed_mps"] < 3.0)
+            & (scene["object_distance_m"] < line + 25.0)
+            & (kind != 0)
+        )
+        must_stop = (stop_light | stop_sign | jammed) & (line > -0.3)
+        line_gap = np.where(must_stop, line - c.stop_line_margin_m + c.min_gap_m, np.inf)
+        accel = np.minimum(accel, self._idm(speed, desired, line_gap, speed))
+        throttle = self._throttle(w, accel)
+        # Hold the brake at a standstill so the car never creeps over a line.
+        throttle = np.where((speed < 0.05) & (accel < 0.0), -1.0, throttle)
+        return np.stack([steer, throttle], -1)
+
+    @staticmethod
+    def _my_turn(w: TownWorld) -> np.ndarray:
+        """Whether each ego car (B,) has the right of way at the stop sign it waits at."""
+        junction, key = w.ego_stop_claim()
+        others = np.where(w.veh_stop_junction == junction[:, None], w.veh_stop_key, BIG_STEP).min(1)
+        occupancy = w.junction_occupancy(include_ego=False)
+        inside = occupancy[np.arange(w.batch_size), np.maximum(junction, 0)]
+        return (junction >= 0) & (key < others) & (inside == 0)
+
+    # ------------------------------------------------------------------ Track-v0
+
+    def _track_controls(self, w: TrackWorld) -> np.ndarray:
+        c, cfg = self.config, w.config
+        speed = w.car.speed_mps
+        # Keep to the lane the car is in: the lane centre nearest to its offset.
+        n = cfg.num_lanes
+        centres = (0.5 * (n - 1) - np.arange(n)) * cfg.lane_width_m
+        lane_offset = centres[
+            np.argmin(np.abs(w.lateral_offset_m[:, None] - centres[None, :]), axis=1)
+        ]
+        look = self._lookahead(speed)
+        length = w.track_length_m
+        fraction = ((w.s_m + look) % length) / length
+        index = np.minimum(np.round(fraction * w.num_segments).astype(np.int64), w.num_segments - 1)
+        b = np.arange(w.batch_size)
+        point = w.centre_vertices[b, index]
+        heading = w.centre_heading[b, np.minimum(index, w.num_segments - 1)]
+        normal = np.stack([-np.sin(heading), np.cos(heading)], -1)
+        target = point + lane_offset[:, None] * normal
+        steer = self._pure_pursuit(w, target)
+        ahead = np.arange(0.0, 60.0, 3.0)
+        curvature = np.take_along_axis(w.centre_curvature, w._index_ahead(ahead), axis=1)  # noqa: SLF001
+        # The lane's own bend is tighter on the inside of a curve.
+        lane_curvature = curvature / np.maximum(1.0 - curvature * lane_offset[:, None], 0.2)
+        desired = np.minimum(c.track_cruise_mps, self._curve_speed(lane_curvature, ahead))
+        accel = SPEED_GAIN_PER_S * (desired - speed)
+        return np.stack([steer, self._throttle(w, accel)], -1)
