@@ -54,6 +54,47 @@ def project_onto_segments(
     return s, lateral, segment
 
 
+def project_onto_window(
+    vertices: np.ndarray, cum_s: np.ndarray, points: np.ndarray, segments: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`project_onto_segments` when every point of a polyline shares its candidates.
+
+    Args:
+        vertices: (B, M + 1, 2) polyline vertices.
+        cum_s: (B, M + 1) arc length at each vertex.
+        points: (B, P, 2) points to project; points[b] onto polyline b.
+        segments: (B, K) candidate segment indices shared by the P points of polyline b.
+
+    Returns:
+        ``(s, lateral, segment)``, each (B, P), as :func:`project_onto_segments`.
+
+    The step's hot path: it gathers the K segments once per polyline, not once per
+    point, and works on x and y arrays rather than a trailing axis of 2.
+    """
+    b = np.arange(len(vertices))[:, None]  # (B, 1)
+    start = vertices[b, segments]  # (B, K, 2)
+    end = vertices[b, segments + 1]  # (B, K, 2)
+    start_x, start_y = start[..., 0][:, None, :], start[..., 1][:, None, :]  # (B, 1, K)
+    dir_x = end[..., 0][:, None, :] - start_x  # (B, 1, K)
+    dir_y = end[..., 1][:, None, :] - start_y  # (B, 1, K)
+    length_sq = np.maximum(dir_x * dir_x + dir_y * dir_y, 1e-12)  # (B, 1, K)
+    rel_x = points[..., 0][:, :, None] - start_x  # (B, P, K)
+    rel_y = points[..., 1][:, :, None] - start_y  # (B, P, K)
+    t = np.clip((rel_x * dir_x + rel_y * dir_y) / length_sq, 0.0, 1.0)  # (B, P, K)
+    off_x = rel_x - t * dir_x
+    off_y = rel_y - t * dir_y
+    best = np.argmin(off_x * off_x + off_y * off_y, axis=-1)[..., None]  # (B, P, 1)
+    segment = np.take_along_axis(segments, best[..., 0], axis=-1)  # (B, P)
+    best_t = np.take_along_axis(t, best, axis=-1)[..., 0]  # (B, P)
+    s = cum_s[b, segment] + best_t * (cum_s[b, segment + 1] - cum_s[b, segment])  # (B, P)
+    d_x = np.take_along_axis(np.broadcast_to(dir_x, t.shape), best, axis=-1)[..., 0]  # (B, P)
+    d_y = np.take_along_axis(np.broadcast_to(dir_y, t.shape), best, axis=-1)[..., 0]  # (B, P)
+    r_x = np.take_along_axis(rel_x, best, axis=-1)[..., 0]  # (B, P)
+    r_y = np.take_along_axis(rel_y, best, axis=-1)[..., 0]  # (B, P)
+    lateral = (d_x * r_y - d_y * r_x) / np.sqrt(np.maximum(d_x * d_x + d_y * d_y, 1e-12))
+    return s, lateral, segment
+
+
 class Polyline:
     """A centreline with arc-length queries, vectorised over query points.
 

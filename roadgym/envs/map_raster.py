@@ -80,7 +80,7 @@ def draw_track(image: np.ndarray, track: TrackMap, frame: PixelFrame) -> None:
         line = lane.centreline.offset(-0.5 * lane.width_m)
         cv2.polylines(
             image,
-            [frame._fixed(d) for d in _dashes(line, spacing)],
+            _dashes(frame._fixed(line), spacing),  # one transform, then slices
             False,
             int(SemanticClass.LANE_MARKING),
             edge_px,

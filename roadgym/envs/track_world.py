@@ -15,7 +15,7 @@ from roadgym.envs.camera import EgoCamera
 from roadgym.envs.config import TrackConfig, parse_observation_modes
 from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
 from roadgym.envs.frame_stack import FrameHistory
-from roadgym.envs.lane_graph import project_onto_segments, wrap_angle
+from roadgym.envs.lane_graph import project_onto_window, wrap_angle
 from roadgym.envs.map_raster import draw_track, raster_frame
 from roadgym.envs.semantic import SemanticClass
 from roadgym.envs.track_generator import (
@@ -171,7 +171,7 @@ class TrackWorld:
         cfg = self.config
         step_bicycle(self.car, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
         previous_s = self.s_m.copy()
-        self._locate(np.arange(self.batch_size))
+        self._locate(None)
         length = self.track_length_m
         delta_s = (self.s_m - previous_s + 0.5 * length) % length - 0.5 * length
         previous_progress = np.minimum(self.progress_m, length)
@@ -187,27 +187,28 @@ class TrackWorld:
     def lap_completed(self) -> np.ndarray:
         return self.progress_m >= self.track_length_m
 
-    def _locate(self, worlds: np.ndarray) -> None:
-        """Project the car centre and corners of ``worlds`` onto their centrelines."""
+    def _locate(self, worlds: np.ndarray | None) -> None:
+        """Project the car centre and corners of ``worlds`` (all when None) onto their
+        centrelines."""
+        index = slice(None) if worlds is None else worlds  # a slice indexes without copies
         state = self.car
-        x, y, heading = state.x_m[worlds], state.y_m[worlds], state.heading_rad[worlds]
+        x, y, heading = state.x_m[index], state.y_m[index], state.heading_rad[index]
         centre = np.stack([x, y], axis=-1)[:, None, :]  # (W, 1, 2)
         corners = car_corners(x, y, heading, self.config.car_length_m, self.config.car_width_m)
         points = np.concatenate([centre, corners], axis=1)  # (W, 5, 2)
-        segments = (self.segment[worlds, None] + self.window[None, :]) % self.num_segments[
-            worlds, None
+        segments = (self.segment[index, None] + self.window[None, :]) % self.num_segments[
+            index, None
         ]  # (W, K)
-        segments = np.broadcast_to(segments[:, None, :], (len(worlds), 5, len(self.window)))
-        s, lateral, segment = project_onto_segments(
-            self.centre_vertices[worlds], self.centre_cum_s[worlds], points, segments
+        s, lateral, segment = project_onto_window(
+            self.centre_vertices[index], self.centre_cum_s[index], points, segments
         )
-        self.s_m[worlds] = s[:, 0] % self.track_length_m[worlds]
-        self.lateral_offset_m[worlds] = lateral[:, 0]
-        self.segment[worlds] = segment[:, 0]
-        road_heading = self.centre_heading[worlds, segment[:, 0]]
-        self.heading_error_rad[worlds] = wrap_angle(state.heading_rad[worlds] - road_heading)
-        self.off_road[worlds] = np.any(
-            np.abs(lateral[:, 1:]) > self.road_half_width_m[worlds, None], axis=1
+        self.s_m[index] = s[:, 0] % self.track_length_m[index]
+        self.lateral_offset_m[index] = lateral[:, 0]
+        self.segment[index] = segment[:, 0]
+        road_heading = np.take_along_axis(self.centre_heading[index], segment[:, :1], axis=1)
+        self.heading_error_rad[index] = wrap_angle(state.heading_rad[index] - road_heading[:, 0])
+        self.off_road[index] = np.any(
+            np.abs(lateral[:, 1:]) > self.road_half_width_m[index, None], axis=1
         )
 
     # ------------------------------------------------------------------ observe
