@@ -31,6 +31,8 @@ from roadgym.envs.track_world import DISCRETE_ACTIONS, TrackWorld
 __all__ = ["ExpertConfig", "ExpertDriver"]
 
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
+STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
+STEER_LEAD_S = 0.3  # how far ahead (in seconds of travel) the feed-forward curvature is read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,9 +169,16 @@ class ExpertDriver:
     def _town_controls(self, w: TownWorld) -> np.ndarray:
         c, cfg = self.config, w.config
         speed = w.car.speed_mps
-        look = self._lookahead(speed)
-        target = town_ego.route_points(w, (w.s_m + look)[:, None])[:, 0]
-        steer = self._pure_pursuit(w, target)
+        # Stanley with curvature feed-forward: town turns are tight and short, and the
+        # feed-forward (taken a little ahead to cover the steering rate limit) lets the car
+        # enter and leave them on the line where pure pursuit cuts or overshoots.
+        lead = (w.s_m + STEER_LEAD_S * speed + 1.0)[:, None]
+        wheel = (
+            np.arctan(cfg.wheelbase_m * town_ego.route_curvature(w, lead)[:, 0])
+            - w.heading_error_rad
+            - np.arctan(STANLEY_GAIN * w.lateral_offset_m / (speed + 1.0))
+        )
+        steer = np.clip(-wheel / cfg.max_steer_rad, -1.0, 1.0)
 
         ahead = np.arange(0.0, 40.0, 2.0)
         curvature = town_ego.route_curvature(w, w.s_m[:, None] + ahead[None, :])
