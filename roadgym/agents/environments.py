@@ -99,7 +99,7 @@ def make_training_vec_env(
     import roadgym.envs as roadgym_envs
 
     make_sb3_vec_env = getattr(roadgym_envs, "make_sb3_vec_env", None)
-    if make_sb3_vec_env is not None:
+    if make_sb3_vec_env is not None and has_vector_entry_point(env_id):
         venv: VecEnv = make_sb3_vec_env(env_id, n_envs, seed=seed, **env_kwargs)
     else:
         venv = DummyVecEnv([_env_factory(env_id, env_kwargs, None, None) for _ in range(n_envs)])
@@ -108,6 +108,11 @@ def make_training_vec_env(
     return wrap_vec_env(
         venv, frame_stack=frame_stack, norm_obs=norm_obs, norm_reward=norm_reward, gamma=gamma
     )
+
+
+def has_vector_entry_point(env_id: str) -> bool:
+    """Whether ``env_id`` registers a native batched vector env (the SB3 adapter needs one)."""
+    return gym.spec(env_id).vector_entry_point is not None
 
 
 def wrap_vec_env(
@@ -140,21 +145,17 @@ def make_eval_vec_env(
     *,
     n_envs: int = 8,
     frame_stack: int = 1,
-    render_first: bool = False,
+    render_mode: str | None = None,
 ) -> tuple[VecEnv, list[list[int]]]:
     """A DummyVecEnv whose env i plays the seeds ``split_seeds(seeds, n_envs)[i]`` in order.
 
-    With ``render_first`` the envs get ``render_mode="rgb_array"`` (DummyVecEnv wants one
-    mode for all; rendering only costs when ``render`` is called) so env 0's frames can
-    be recorded for evaluation videos.
+    ``render_mode`` applies to every env (DummyVecEnv wants one mode for all);
+    ``rgb_array`` costs nothing until ``render`` is called, so recording env 0 is cheap.
     Returns the VecEnv and the per-env seed lists.
     """
     env_kwargs = dict(env_kwargs or {})
     per_env = split_seeds(seeds, n_envs)
-    factories = [
-        _env_factory(env_id, env_kwargs, env_seeds, "rgb_array" if render_first else None)
-        for env_seeds in per_env
-    ]
+    factories = [_env_factory(env_id, env_kwargs, env_seeds, render_mode) for env_seeds in per_env]
     venv: VecEnv = DummyVecEnv(factories)
     if frame_stack > 1:
         venv = VecFrameStack(venv, n_stack=frame_stack)

@@ -196,10 +196,12 @@ def evaluate_policy_on_seeds(
         env_kwargs,
         n_envs=n_envs,
         frame_stack=frame_stack,
-        render_first=record_first_episode,
+        render_mode="rgb_array" if record_first_episode else None,
     )
     try:
-        batch_policy = policy if hasattr(policy, "predict") else policy(venv)
+        # A class (ExpertPolicy) or a function is a factory; an instance is the policy.
+        is_factory = isinstance(policy, type) or not hasattr(policy, "predict")
+        batch_policy = policy(venv) if is_factory else policy
         tracker = EpisodeMetrics(venv.num_envs)
         results: list[list[dict[str, float]]] = [[] for _ in per_env]
         recording = record_first_episode

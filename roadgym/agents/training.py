@@ -31,7 +31,11 @@ from roadgym.agents.callbacks import (
     save_model_atomic,
     save_vecnormalize_atomic,
 )
-from roadgym.agents.environments import held_out_seeds, make_training_vec_env
+from roadgym.agents.environments import (
+    has_vector_entry_point,
+    held_out_seeds,
+    make_training_vec_env,
+)
 from roadgym.agents.evaluation import EvaluationReport
 from roadgym.agents.hyperparams import TrainSettings, algo_arguments, algo_class
 from roadgym.perception.atomic import atomic_write_text
@@ -126,10 +130,11 @@ def write_config(settings: TrainSettings, run_dir: Path, vec_env_kind: str) -> P
     return atomic_write_text(run_dir / CONFIG_NAME, text)
 
 
-def _vec_env_kind() -> str:
+def _vec_env_kind(env_id: str) -> str:
     import roadgym.envs as roadgym_envs
 
-    return "make_sb3_vec_env" if hasattr(roadgym_envs, "make_sb3_vec_env") else "DummyVecEnv"
+    batched = hasattr(roadgym_envs, "make_sb3_vec_env") and has_vector_entry_point(env_id)
+    return "make_sb3_vec_env" if batched else "DummyVecEnv"
 
 
 def _find_vecnormalize(resume: Path) -> Path | None:
@@ -170,7 +175,7 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
-    write_config(settings, run_dir, _vec_env_kind())
+    write_config(settings, run_dir, _vec_env_kind(settings.env_id))
     arguments = algo_arguments(settings)
     venv = make_training_vec_env(
         settings.env_id,

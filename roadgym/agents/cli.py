@@ -1,0 +1,242 @@
+"""Command-line fronts of the agents library; ``scripts/*.py`` are shims over these.
+
+- ``train_main``: ``scripts/train.py --algo {ppo,dqn} --env ID [--config FILE] ...``
+- ``evaluate_main``: ``scripts/evaluate.py (--model PATH | --expert) --episodes N --seed S``
+- ``watch_main``: ``scripts/watch.py --model PATH [--record out.mp4]``
+- ``export_curve_main``: ``scripts/export_curve.py --run DIR --out curve.png``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from roadgym.agents.environments import EVAL_SEED_START
+from roadgym.agents.hyperparams import ALGOS, HyperparamError, parse_overrides
+
+__all__ = ["evaluate_main", "export_curve_main", "train_main", "watch_main"]
+
+
+def _threads(value: int | None) -> None:
+    if value is not None:
+        import torch
+
+        torch.set_num_threads(value)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """Arguments of ``scripts/train.py``."""
+    parser = argparse.ArgumentParser(
+        description="Train SB3 PPO or DQN on a roadgym env from pixels. Hyperparameters come "
+        "from roadgym/agents/hyperparams/{algo}.yml (or --config), then the flags below.",
+    )
+    parser.add_argument("--algo", required=True, choices=ALGOS)
+    parser.add_argument("--env", default="roadgym/Track-v0", help="gymnasium env id")
+    parser.add_argument("--config", type=Path, help="YAML of hyperparameters keyed by env id")
+    parser.add_argument("--timesteps", type=int, help="total env steps (n_timesteps)")
+    parser.add_argument("--n-envs", type=int, help="worlds stepped together (n_envs)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--encoder", help="roadgym encoder: nature, impala, resnet")
+    parser.add_argument("--pretrained", type=Path, help="classifier checkpoint for the encoder")
+    parser.add_argument("--freeze", action="store_true", help="keep the pretrained encoder fixed")
+    parser.add_argument("--run-dir", type=Path, help="default runs/{algo}-{env}-s{seed}")
+    parser.add_argument("--resume", type=Path, help="model zip to continue training from")
+    parser.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter (YAML value; dotted keys reach into mappings, e.g. "
+        "env_kwargs.frame_stack=2); repeatable",
+    )
+    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
+    parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
+    parser.add_argument("--no-progress-bar", action="store_true")
+    return parser
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """``scripts/train.py``: resolve the hyperparameters, train, print where things went."""
+    args = train_parser().parse_args(argv)
+    from roadgym.agents.hyperparams import resolve_settings
+    from roadgym.agents.training import train
+
+    overrides: dict[str, Any] = {}
+    try:
+        overrides.update(parse_overrides(args.hp))
+    except HyperparamError as error:
+        train_parser().error(str(error))
+    flags = {
+        "n_timesteps": args.timesteps,
+        "n_envs": args.n_envs,
+        "encoder": args.encoder,
+        "pretrained": None if args.pretrained is None else str(args.pretrained),
+        "freeze": True if args.freeze else None,
+    }
+    overrides.update({key: value for key, value in flags.items() if value is not None})
+    if args.freeze and args.pretrained is None and "pretrained" not in overrides:
+        train_parser().error("--freeze needs --pretrained CKPT (there is nothing to freeze)")
+    try:
+        settings = resolve_settings(
+            args.algo, args.env, seed=args.seed, config_path=args.config, overrides=overrides
+        )
+    except HyperparamError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    result = train(
+        settings,
+        run_dir=args.run_dir,
+        resume=args.resume,
+        progress_bar=not args.no_progress_bar,
+        device=args.device,
+        torch_threads=args.torch_threads,
+    )
+    print(
+        f"trained {settings.algo} on {settings.env_id} for {result.num_timesteps} steps in "
+        f"{result.wall_s / 60:.1f} min\n  model:      {result.model_path}\n  best model: "
+        f"{result.best_model_path}\n  TensorBoard: tensorboard --logdir {result.run_dir / 'tb'}"
+    )
+    if result.evaluations:
+        steps, report = result.evaluations[-1]
+        print(f"last evaluation ({steps} steps):\n{report.table()}")
+    return 0
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    """Arguments of ``scripts/evaluate.py``."""
+    parser = argparse.ArgumentParser(
+        description="Evaluate a trained model (or the privileged expert) on held-out seeds: "
+        "one episode per seed S, S+1, ..., metrics as a table (mean, std) and JSON."
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="SB3 model zip (e.g. runs/.../model.zip)")
+    source.add_argument("--expert", action="store_true", help="evaluate the privileged expert")
+    parser.add_argument("--env", help="env id (default: the model's, else roadgym/Track-v0)")
+    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=EVAL_SEED_START,
+        help="first held-out seed (training "
+        f"never resets to seeds >= {EVAL_SEED_START} unless asked to)",
+    )
+    parser.add_argument("--n-envs", type=int, default=8, help="episodes played at once")
+    parser.add_argument("--json", type=Path, help="write the report as JSON here")
+    parser.add_argument("--algo", choices=ALGOS, help="override the model's algorithm")
+    parser.add_argument(
+        "--env-config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env config field for the expert (models use their run's); repeatable",
+    )
+    parser.add_argument("--stochastic", action="store_true", help="sample actions")
+    parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
+    return parser
+
+
+def evaluate_main(argv: Sequence[str] | None = None) -> int:
+    """``scripts/evaluate.py``: print the table, write the JSON."""
+    parser = evaluate_parser()
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error(f"--episodes {args.episodes}: allowed: an int >= 1")
+    _threads(args.torch_threads)
+    from roadgym.agents.environments import held_out_seeds
+    from roadgym.agents.evaluation import ExpertPolicy, evaluate_policy_on_seeds
+
+    seeds = held_out_seeds(args.episodes, start=args.seed)
+    try:
+        env_config = parse_overrides(args.env_config)
+    except HyperparamError as error:
+        parser.error(str(error))
+    if args.expert:
+        report = evaluate_policy_on_seeds(
+            ExpertPolicy,
+            args.env or "roadgym/Track-v0",
+            seeds,
+            env_kwargs=env_config,
+            n_envs=args.n_envs,
+            agent_name="expert",
+        )
+    else:
+        from roadgym.agents.loading import load_agent
+
+        agent = load_agent(args.model, algo=args.algo, env_id=args.env)
+        report = evaluate_policy_on_seeds(
+            agent.model,
+            agent.env_id,
+            seeds,
+            env_kwargs={**agent.env_kwargs, **env_config},
+            frame_stack=agent.frame_stack,
+            n_envs=args.n_envs,
+            deterministic=not args.stochastic,
+            normalize_observation=agent.normalize_observation,
+            agent_name=str(args.model),
+        )
+    print(report.table())
+    print(f"({report.wall_s:.1f} s)")
+    if args.json is not None:
+        report.write_json(args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def watch_parser() -> argparse.ArgumentParser:
+    """Arguments of ``scripts/watch.py``."""
+    parser = argparse.ArgumentParser(
+        description="Watch a trained model drive in a pygame window (HUD and the agent's "
+        "camera as an inset), or write the video headless with --record."
+    )
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--env", help="env id (default: the model's)")
+    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=EVAL_SEED_START, help="first episode seed")
+    parser.add_argument("--record", type=Path, help="write an mp4 here instead of a window")
+    parser.add_argument("--algo", choices=ALGOS, help="override the model's algorithm")
+    return parser
+
+
+def watch_main(argv: Sequence[str] | None = None) -> int:
+    """``scripts/watch.py``."""
+    parser = watch_parser()
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error(f"--episodes {args.episodes}: allowed: an int >= 1")
+    if args.record is None and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
+        if os.environ.get("SDL_VIDEODRIVER") not in ("dummy", "offscreen"):
+            print(
+                "warning: no DISPLAY; the window may fail to open (use --record out.mp4)",
+                file=sys.stderr,
+            )
+    from roadgym.agents.loading import load_agent
+    from roadgym.agents.watch import watch_agent
+
+    agent = load_agent(args.model, algo=args.algo, env_id=args.env)
+    report = watch_agent(agent, episodes=args.episodes, seed=args.seed, record=args.record)
+    if report.episodes:
+        print(report.table())
+    if args.record is not None:
+        print(f"wrote {args.record}")
+    return 0
+
+
+def export_curve_main(argv: Sequence[str] | None = None) -> int:
+    """``scripts/export_curve.py``: a learning-curve PNG from a run's TensorBoard log."""
+    parser = argparse.ArgumentParser(
+        description="Export a learning curve PNG from a run's TensorBoard log."
+    )
+    parser.add_argument("--run", type=Path, required=True, help="run directory (or its tb/)")
+    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
+    parser.add_argument("--title", default="")
+    args = parser.parse_args(argv)
+    from roadgym.agents.curves import export_learning_curve
+
+    log_dir = args.run / "tb" if (args.run / "tb").is_dir() else args.run
+    path = export_learning_curve(log_dir, args.out, title=args.title or str(args.run))
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,138 @@
+"""Load a trained model with everything needed to run it on the env it was trained on.
+
+A model from ``scripts/train.py`` sits in a run directory whose ``config.yaml`` names the
+algorithm, env id, env config and frame stacking. A bare SB3 zip (RL Zoo, other code)
+works too: the algorithm is read from the zip, the action type from its action space
+and the frame stack from its observation space.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from gymnasium import spaces
+from stable_baselines3.common.base_class import BaseAlgorithm
+
+from roadgym.agents.hyperparams import ALGOS, algo_class
+
+__all__ = ["LoadedAgent", "detect_algo", "find_run_config", "load_agent"]
+
+
+@dataclasses.dataclass
+class LoadedAgent:
+    """A trained model and the env settings it expects."""
+
+    model: BaseAlgorithm
+    """The SB3 model (its ``predict`` is the batch policy)."""
+    algo: str
+    """'ppo' or 'dqn'."""
+    env_id: str
+    """Env the model drives."""
+    env_kwargs: dict[str, Any]
+    """Env config fields it was trained with (action type, camera size ...)."""
+    frame_stack: int
+    """``VecFrameStack`` depth it expects."""
+    normalize_observation: Callable[[Any], Any] | None
+    """Observation normalisation of ``VecNormalize(norm_obs=True)`` training, else None."""
+    path: Path
+    """The model file."""
+
+
+def find_run_config(model_path: Path) -> Path | None:
+    """``config.yaml`` of the run a model belongs to (beside it, or above ``checkpoints/``)."""
+    for directory in (model_path.parent, model_path.parent.parent):
+        candidate = directory / "config.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def detect_algo(model_path: Path) -> str:
+    """'ppo' or 'dqn', from the policy class recorded inside an SB3 zip."""
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{model_path} is not a stable-baselines3 model zip: {error}") from error
+    policy = json.dumps(data.get("policy_class", {}))
+    if "stable_baselines3.dqn" in policy:
+        return "dqn"
+    if "ActorCritic" in policy:
+        return "ppo"
+    raise ValueError(
+        f"cannot tell the algorithm of {model_path} from its policy class; pass algo "
+        f"(one of {', '.join(ALGOS)})"
+    )
+
+
+def _find_vecnormalize(model_path: Path) -> Path | None:
+    names = {
+        "model.zip": "vecnormalize.pkl",
+        "best_model.zip": "best_vecnormalize.pkl",
+    }
+    candidates = [
+        model_path.with_name(names.get(model_path.name, "vecnormalize.pkl")),
+        model_path.with_suffix(".vecnormalize.pkl"),
+    ]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def load_agent(
+    model_path: str | Path,
+    *,
+    algo: str | None = None,
+    env_id: str | None = None,
+    device: str = "auto",
+) -> LoadedAgent:
+    """Load ``model_path`` and the env settings it was trained with.
+
+    :param algo: overrides the run's (or the zip's) algorithm.
+    :param env_id: drive a different env id than the run's (same config fields).
+    """
+    path = Path(model_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model {str(path)!r} does not exist")
+    config_path = find_run_config(path)
+    run: dict[str, Any] = {}
+    if config_path is not None:
+        run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    algo = algo or run.get("algo") or detect_algo(path)
+    model = algo_class(algo).load(path, device=device)
+    env_id = env_id or run.get("env_id") or "roadgym/Track-v0"
+    entry = run.get(run.get("env_id", ""), {}) if run else {}
+    env_kwargs = dict(entry.get("env_kwargs") or {})
+    if isinstance(model.action_space, spaces.Discrete):
+        env_kwargs.setdefault("action_type", "discrete")
+    frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(model)
+    normalize = None
+    stats_path = _find_vecnormalize(path)
+    if stats_path is not None:
+        with stats_path.open("rb") as file:
+            stats = pickle.load(file)
+        if getattr(stats, "norm_obs", False):
+            normalize = stats.normalize_obs
+    return LoadedAgent(
+        model=model,
+        algo=algo,
+        env_id=env_id,
+        env_kwargs=env_kwargs,
+        frame_stack=frame_stack,
+        normalize_observation=normalize,
+        path=path,
+    )
+
+
+def _infer_frame_stack(model: BaseAlgorithm) -> int:
+    space = model.observation_space
+    if isinstance(space, spaces.Box) and len(space.shape) == 3:
+        # SB3 stores the transposed (C, H, W) space of image envs; 3 channels per frame.
+        channels = min(space.shape[0], space.shape[-1])
+        return max(1, channels // 3)
+    return 1
