@@ -83,14 +83,19 @@ def project_onto_window(
     t = np.clip((rel_x * dir_x + rel_y * dir_y) / length_sq, 0.0, 1.0)  # (B, P, K)
     off_x = rel_x - t * dir_x
     off_y = rel_y - t * dir_y
-    best = np.argmin(off_x * off_x + off_y * off_y, axis=-1)[..., None]  # (B, P, 1)
-    segment = np.take_along_axis(segments, best[..., 0], axis=-1)  # (B, P)
-    best_t = np.take_along_axis(t, best, axis=-1)[..., 0]  # (B, P)
+    best = np.argmin(off_x * off_x + off_y * off_y, axis=-1)  # (B, P)
+    # Flat indices of each point's best candidate: cheaper than take_along_axis, which
+    # dominates this function's cost in a batch of one.
+    count, num_points, k = t.shape
+    in_window = np.arange(count)[:, None] * k + best  # (B, P) into (B, K) arrays
+    in_points = np.arange(count * num_points).reshape(count, num_points) * k + best  # (B, P)
+    segment = np.ascontiguousarray(segments).reshape(-1)[in_window]  # (B, P)
+    best_t = t.reshape(-1)[in_points]  # (B, P)
     s = cum_s[b, segment] + best_t * (cum_s[b, segment + 1] - cum_s[b, segment])  # (B, P)
-    d_x = np.take_along_axis(np.broadcast_to(dir_x, t.shape), best, axis=-1)[..., 0]  # (B, P)
-    d_y = np.take_along_axis(np.broadcast_to(dir_y, t.shape), best, axis=-1)[..., 0]  # (B, P)
-    r_x = np.take_along_axis(rel_x, best, axis=-1)[..., 0]  # (B, P)
-    r_y = np.take_along_axis(rel_y, best, axis=-1)[..., 0]  # (B, P)
+    d_x = dir_x.reshape(-1)[in_window]  # (B, P)
+    d_y = dir_y.reshape(-1)[in_window]  # (B, P)
+    r_x = rel_x.reshape(-1)[in_points]  # (B, P)
+    r_y = rel_y.reshape(-1)[in_points]  # (B, P)
     lateral = (d_x * r_y - d_y * r_x) / np.sqrt(np.maximum(d_x * d_x + d_y * d_y, 1e-12))
     return s, lateral, segment
 
