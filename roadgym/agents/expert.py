@@ -32,7 +32,7 @@ __all__ = ["ExpertConfig", "ExpertDriver"]
 
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
 STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
-STEER_LEAD_S = 0.3  # how far ahead (in seconds of travel) the feed-forward curvature is read
+STEER_LEAD_S = 0.15  # how far ahead (in seconds of travel) the feed-forward curvature is read
 
 
 @dataclasses.dataclass(frozen=True)

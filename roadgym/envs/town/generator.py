@@ -17,7 +17,7 @@ import numpy as np
 
 from roadgym.envs.lane_graph import Lane, LaneGraph, Polyline
 from roadgym.envs.town.config import TownConfig
-from roadgym.envs.town.sidewalks import SidewalkNetwork, build_sidewalks
+from roadgym.envs.town.sidewalks import CORNER_FRACTION, SidewalkNetwork, build_sidewalks
 
 LANE_SPACING_M = 1.0  # road lanes are resampled at about this spacing
 CONNECTOR_SPACING_M = 0.5  # turns are sampled finer: they bend sharply
@@ -193,7 +193,7 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
         # Every junction, controlled or a plain bend, keeps its lanes clear of the crossing
         # street and its crosswalk band, which also gives turns a drivable radius.
         perpendicular = float(hw_col[i] if d % 2 == 0 else hw_row[j])
-        return perpendicular + 0.5 * sw + 0.5 * cw + STOP_LINE_MARGIN_M
+        return perpendicular + CORNER_FRACTION * sw + 0.5 * cw + STOP_LINE_MARGIN_M
 
     lanes: list[Lane] = []
     is_connector: list[bool] = []

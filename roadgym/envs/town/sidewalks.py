@@ -15,6 +15,9 @@ import numpy as np
 
 EDGE_SIDEWALK, EDGE_CROSSWALK, EDGE_JAYWALK = 0, 1, 2
 MAX_DEGREE = 4
+# Corners (and so crosswalks) sit this share of a sidewalk's width back from the kerb:
+# people waiting to cross stand clear of cars turning close to the kerb.
+CORNER_FRACTION = 0.7
 # Corner c of a junction sits at (sx, sy) * (half widths + half a sidewalk): NE, NW, SW, SE.
 CORNER_SIGNS = np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0], [1.0, -1.0]])
 
@@ -46,7 +49,7 @@ def build_sidewalks(config, xs, ys, hw_col, hw_row, arms, controlled, jid) -> Si
         for i in range(n):
             if not arms[j, i].any():
                 continue
-            half = np.array([hw_col[i] + 0.5 * sw, hw_row[j] + 0.5 * sw])
+            half = np.array([hw_col[i], hw_row[j]]) + CORNER_FRACTION * sw
             for c in range(4):
                 corner_id[j, i, c] = len(nodes)
                 nodes.append(np.array([xs[i], ys[j]]) + CORNER_SIGNS[c] * half)
