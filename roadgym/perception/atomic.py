@@ -6,7 +6,6 @@ truncated checkpoint, shard or report under the final name.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
@@ -55,10 +54,3 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
-def serialize_to_bytes(save: Callable[[IO[bytes]], Any]) -> bytes:
-    """Run a ``save(file)`` function against an in-memory buffer and return the bytes."""
-    buffer = io.BytesIO()
-    save(buffer)
-    return buffer.getvalue()

@@ -308,7 +308,10 @@ def train_classifier(
         config.encoder, train.input_shape, train.num_classes, **config.encoder_options
     )
     if config.normalize:
-        pixels = train.frames.reshape(-1, train.input_shape[2]).astype(np.float32) / 255.0
+        # Statistics from at most 2048 evenly spaced frames: stable, and a float copy of
+        # all of CIFAR-10 would cost 600 MiB.
+        sample = train.frames[np.linspace(0, len(train) - 1, min(len(train), 2048)).astype(int)]
+        pixels = sample.reshape(-1, train.input_shape[2]).astype(np.float32) / 255.0
         model.encoder.set_normalization(pixels.mean(axis=0), pixels.std(axis=0) + 1e-3)
     model = maybe_channels_last(model, device)
     writer = _open_writer(out_path, config.tensorboard)
