@@ -28,6 +28,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import importlib  # noqa: E402
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
@@ -51,6 +52,7 @@ import roadgym  # noqa: E402, F401  (registers roadgym/Track-v0)
 cv2.setNumThreads(1)
 
 BASELINE = "carracing-single"
+CARRACING_IMPORTS = ("Box2D", "pygame", "gymnasium.envs.box2d.car_racing")
 HIGHWAY_GRAYSCALE = {
     "type": "GrayscaleObservation",
     "observation_shape": (84, 84),
@@ -70,6 +72,7 @@ class Anchor:
     num_envs: int  # frames per step; vector envs autoreset themselves
     steps: int  # per timed run (full mode)
     requires: str | None = None  # module that must be importable
+    imports: tuple[str, ...] = ()  # loaded before the memory baseline: not the env's cost
     check_frames: bool = False  # fail loudly if the observations are blank
 
 
@@ -113,6 +116,7 @@ ANCHORS = (
         1,
         400,
         requires="Box2D",
+        imports=CARRACING_IMPORTS,
     ),
     Anchor(
         "carracing-sync-8",
@@ -121,6 +125,7 @@ ANCHORS = (
         8,
         60,
         requires="Box2D",
+        imports=CARRACING_IMPORTS,
     ),
     Anchor(
         "highway-fast",
@@ -129,6 +134,7 @@ ANCHORS = (
         1,
         60,
         requires="highway_env",
+        imports=("highway_env",),
         check_frames=True,
     ),
     Anchor(
@@ -138,6 +144,7 @@ ANCHORS = (
         1,
         200,
         requires="highway_env",
+        imports=("highway_env",),
         check_frames=True,
     ),
 )
@@ -175,16 +182,21 @@ def time_anchor(anchor: Anchor, steps: int, repeats: int, warmup: int) -> dict[s
     env.action_space.seed(0)
     env.reset(seed=0)
     run_steps(env, warmup)
-    fps = []
+    fps, cpu_fps = [], []
     observation = None
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         observation = run_steps(env, steps)
-        fps.append(steps * anchor.num_envs / (time.perf_counter() - start))
+        frames = steps * anchor.num_envs
+        fps.append(frames / (time.perf_counter() - start))
+        cpu_fps.append(frames / max(time.process_time() - cpu_start, 1e-9))
     env.close()
     result = {
         "fps": statistics.median(fps),
         "fps_runs": fps,
+        # Frames per CPU second of this process: steadier than wall time when other
+        # processes share the machine.
+        "cpu_fps": statistics.median(cpu_fps),
         "steps_per_run": steps,
         "num_envs": anchor.num_envs,
     }
@@ -195,6 +207,8 @@ def time_anchor(anchor: Anchor, steps: int, repeats: int, warmup: int) -> dict[s
 
 def probe_memory(anchor: Anchor, steps: int) -> dict[str, float]:
     """In this (fresh) process: memory to create, reset and step the env."""
+    for module in anchor.imports:
+        importlib.import_module(module)
     baseline_mib = _current_rss_mib()
     tracemalloc.start()
     env = anchor.make()
@@ -289,17 +303,25 @@ def ppo_throughput(quick: bool) -> dict[str, Any]:
     )
     venv.close()
     results["ratio"] = results["roadgym"]["steps_per_s"] / results["carracing"]["steps_per_s"]
+    results["cpu_ratio"] = (
+        results["roadgym"]["steps_per_cpu_s"] / results["carracing"]["steps_per_cpu_s"]
+    )
     return results
 
 
 def _timed_learn(model: Any, budget: int) -> dict[str, Any]:
     model.learn(1024)  # warm-up rollout and update (allocations, first convolutions)
     before = model.num_timesteps
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     model.learn(budget, reset_num_timesteps=False)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     steps = model.num_timesteps - before
-    return {"steps": steps, "seconds": seconds, "steps_per_s": steps / seconds}
+    return {
+        "steps": steps,
+        "seconds": seconds,
+        "steps_per_s": steps / seconds,
+        "steps_per_cpu_s": steps / cpu_seconds,
+    }
 
 
 # ---------------------------------------------------------------------- output
@@ -315,39 +337,49 @@ def _missing(anchor: Anchor) -> str | None:
 def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) -> str:
     """A Markdown table of the rows and the PPO comparison."""
     base = rows.get(BASELINE, {}).get("fps")
+    cpu_base = rows.get(BASELINE, {}).get("cpu_fps")
     lines = [
-        "| env | frames/s (median) | vs CarRacing single | RSS delta (MiB) | traced peak (MiB) |",
-        "|---|---:|---:|---:|---:|",
+        "| env | frames/s | vs CarRacing single | frames/CPU s | vs CarRacing (CPU) "
+        "| RSS delta (MiB) | traced peak (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for anchor in ANCHORS:
         row = rows.get(anchor.name)
         if row is None:
             continue
         if "skipped" in row:
-            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | |")
+            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | | | |")
             continue
         ratio = f"{row['fps'] / base:.1f}x" if base else "n/a"
+        cpu_ratio = f"{row['cpu_fps'] / cpu_base:.1f}x" if cpu_base else "n/a"
         note = " (BLANK FRAMES)" if row.get("frames_blank") else ""
         rss = row.get("rss_delta_mib")
         traced = row.get("traced_peak_mib")
         lines.append(
             f"| {anchor.description}{note} | {row['fps']:,.0f} | {ratio} | "
+            f"{row['cpu_fps']:,.0f} | {cpu_ratio} | "
             f"{'' if rss is None else f'{rss:.0f}'} | "
             f"{'' if traced is None else f'{traced:.0f}'} |"
         )
     if ppo is not None:
-        lines += ["", "| SB3 PPO training | env steps/s | vs CarRacing PPO |", "|---|---:|---:|"]
+        lines += [
+            "",
+            "| SB3 PPO training | env steps/s | vs CarRacing PPO | steps/CPU s | (CPU) |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for key in ("roadgym", "carracing"):
             entry = ppo.get(key)
             if entry is None:
                 continue
             if "skipped" in entry:
-                lines.append(f"| {key} | skipped: {entry['skipped']} | |")
+                lines.append(f"| {key} | skipped: {entry['skipped']} | | | |")
                 continue
             ratio = f"{ppo['ratio']:.1f}x" if "ratio" in ppo else "n/a"
+            cpu_ratio = f"{ppo['cpu_ratio']:.1f}x" if "cpu_ratio" in ppo else "n/a"
             lines.append(
                 f"| {entry['setup']} | {entry['steps_per_s']:,.0f} | "
-                f"{ratio if key == 'roadgym' else '1.0x'} |"
+                f"{ratio if key == 'roadgym' else '1.0x'} | {entry['steps_per_cpu_s']:,.0f} | "
+                f"{cpu_ratio if key == 'roadgym' else '1.0x'} |"
             )
     return "\n".join(lines)
 
