@@ -78,6 +78,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         "freeze": True if args.freeze else None,
     }
     overrides.update({key: value for key, value in flags.items() if value is not None})
+    if args.pretrained is not None and args.encoder is None:
+        # The checkpoint names its architecture; the YAML's encoder would not match it.
+        overrides.setdefault("encoder", None)
+        overrides.setdefault("encoder_options", None)
     if args.freeze and args.pretrained is None and "pretrained" not in overrides:
         train_parser().error("--freeze needs --pretrained CKPT (there is nothing to freeze)")
     try:

@@ -302,12 +302,9 @@ def resolve_settings(
     norm_obs, norm_reward = _normalize_flags(entry.pop("normalize", False))
     if "n_timesteps" not in entry:
         raise HyperparamError(f"{source}[{env_id!r}]: n_timesteps is required")
+    # With a checkpoint and no encoder name, the checkpoint names its own architecture.
     encoder = entry.pop("encoder", None)
     pretrained = entry.pop("pretrained", None)
-    if pretrained is not None and encoder is None:
-        encoder_name: str | None = None  # the checkpoint names its own architecture
-    else:
-        encoder_name = None if encoder is None else str(encoder)
     for key in _SCHEDULE_KEYS:
         value = entry.get(key)
         if isinstance(value, str) and not _parse_schedule(key, value):
@@ -324,7 +321,7 @@ def resolve_settings(
         norm_reward=norm_reward,
         env_kwargs=env_kwargs,
         policy_kwargs=policy_kwargs,
-        encoder=encoder_name,
+        encoder=None if encoder is None else str(encoder),
         encoder_options=_mapping("encoder_options", entry.pop("encoder_options", None)),
         pretrained=None if pretrained is None else str(pretrained),
         freeze=bool(entry.pop("freeze", False)),

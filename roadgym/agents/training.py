@@ -21,7 +21,7 @@ import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecNormalize
 
 import roadgym
 from roadgym.agents.callbacks import (
@@ -40,7 +40,14 @@ from roadgym.agents.evaluation import EvaluationReport
 from roadgym.agents.hyperparams import TrainSettings, algo_arguments, algo_class
 from roadgym.perception.atomic import atomic_write_text
 
-__all__ = ["TrainResult", "build_policy_kwargs", "default_run_dir", "settings_entry", "train"]
+__all__ = [
+    "TrainResult",
+    "build_policy_kwargs",
+    "default_run_dir",
+    "restore_pretrained_encoders",
+    "settings_entry",
+    "train",
+]
 
 CONFIG_NAME = "config.yaml"
 
@@ -88,6 +95,24 @@ def build_policy_kwargs(settings: TrainSettings) -> dict[str, Any]:
             "freeze": settings.freeze,
         }
     return kwargs
+
+
+def restore_pretrained_encoders(model: BaseAlgorithm, checkpoint: str | Path) -> int:
+    """Load the checkpoint's weights into every roadgym encoder of ``model``'s policy.
+
+    SB3's PPO re-initialises its features extractor (orthogonal init, ``ortho_init=True``)
+    after building it, which silently overwrites the weights the extractor loaded; this
+    puts them back. Returns the number of encoders restored.
+    """
+    from roadgym.perception.checkpoint import load_encoder_weights
+    from roadgym.perception.extractor import RoadgymEncoderExtractor
+
+    restored = 0
+    for module in model.policy.modules():
+        if isinstance(module, RoadgymEncoderExtractor):
+            load_encoder_weights(module.encoder, checkpoint)
+            restored += 1
+    return restored
 
 
 def settings_entry(settings: TrainSettings) -> dict[str, Any]:
@@ -207,6 +232,8 @@ def train(
             policy_kwargs=build_policy_kwargs(settings),
             **arguments,
         )
+        if settings.pretrained is not None:
+            restore_pretrained_encoders(model, settings.pretrained)
     model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
     callbacks = _callbacks(settings, run_dir, verbose)
     remaining = settings.n_timesteps - model.num_timesteps
@@ -255,7 +282,3 @@ def _callbacks(settings: TrainSettings, run_dir: Path, verbose: int) -> list:
             )
         )
     return callbacks
-
-
-def _is_vec_env(value: Any) -> bool:
-    return isinstance(value, VecEnv)

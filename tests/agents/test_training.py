@@ -89,3 +89,22 @@ def test_frame_stack_and_encoder_reach_the_policy(tiny_settings, tmp_path):
 def test_missing_resume_file_is_a_clear_error(tiny_settings, tmp_path):
     with pytest.raises(FileNotFoundError, match="no such model file"):
         train(tiny_settings("ppo"), run_dir=tmp_path, resume=tmp_path / "nope.zip")
+
+
+def test_pretrained_frozen_encoder_keeps_its_weights(tiny_settings, tmp_path):
+    import torch
+
+    from roadgym.perception.checkpoint import build_classifier, save_classifier
+
+    classifier = build_classifier("nature", (64, 64, 3), 3, features_dim=32, channels=(8, 16, 16))
+    checkpoint = save_classifier(
+        tmp_path / "encoder.pt", classifier, class_names=["a", "b", "c"], task="road_layout"
+    )
+    settings = tiny_settings(
+        "ppo", n_timesteps=64, encoder=None, encoder_options=None, pretrained=str(checkpoint),
+        freeze=True, eval_freq=0, video_freq=0, checkpoint_freq=0,
+    )  # fmt: skip
+    train(settings, run_dir=tmp_path / "run", progress_bar=False)
+    extractor = load_agent(tmp_path / "run" / "model.zip").model.policy.features_extractor
+    for name, value in classifier.encoder.state_dict().items():
+        torch.testing.assert_close(extractor.encoder.state_dict()[name], value)
