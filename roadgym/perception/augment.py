@@ -34,8 +34,9 @@ class AugmentConfig:
     """Mirror half of the frames left-right. Only safe for tasks that are symmetric or
     whose classes have a known mirror (see ``hflip_swap``)."""
     hflip_swap: tuple[tuple[str, str], ...] | None = None
-    """Class pairs whose labels swap when a frame is mirrored; None uses ``FLIP_SWAPS``
-    for the task (road_layout: curve_left <-> curve_right), ``()`` swaps nothing."""
+    """Class pairs whose labels swap when a frame is mirrored; None uses the pairs of
+    ``FLIP_SWAPS`` for the task that exist among its classes (Track's road_layout:
+    curve_left <-> curve_right), ``()`` swaps nothing."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.crop_padding, int) or self.crop_padding < 0:
@@ -54,7 +55,14 @@ class BatchAugmenter:
 
     def __init__(self, config: AugmentConfig, class_names: Sequence[str], task: str) -> None:
         self.config = config
-        pairs = config.hflip_swap if config.hflip_swap is not None else FLIP_SWAPS.get(task, ())
+        if config.hflip_swap is not None:
+            pairs = config.hflip_swap
+        else:
+            # Envs name tasks alike but may split classes differently (Town's road_layout
+            # has a non-directional 'curve'): apply only the known pairs this task has.
+            pairs = tuple(
+                pair for pair in FLIP_SWAPS.get(task, ()) if set(pair) <= set(class_names)
+            )
         permutation = list(range(len(class_names)))
         for left, right in pairs:
             for name in (left, right):

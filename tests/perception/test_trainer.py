@@ -131,6 +131,16 @@ def test_label_aware_flip_swaps_curves_only_when_mirrored():
         )
 
 
+def test_default_flip_pairs_apply_only_where_the_classes_exist():
+    town = ("straight", "curve", "intersection")  # Town's road_layout: no directional curves
+    augmenter = BatchAugmenter(AugmentConfig(hflip=True), town, "road_layout")
+    assert augmenter.flip_permutation.tolist() == [0, 1, 2]
+    track = ("straight", "curve_left", "curve_right")
+    assert BatchAugmenter(
+        AugmentConfig(hflip=True), track, "road_layout"
+    ).flip_permutation.tolist() == [0, 2, 1]
+
+
 def test_random_crop_keeps_shape_and_shifts_content():
     augmenter = BatchAugmenter(AugmentConfig(crop_padding=2), ("a", "b"), "t")
     frames = torch.randint(0, 256, (16, 10, 10, 3), dtype=torch.uint8)
