@@ -16,9 +16,12 @@ import numpy as np
 
 from roadgym.envs.semantic import PALETTE, SemanticClass
 
-# The palette as a 3-channel lookup table: cv2.LUT colours a frame about 10x faster
-# than numpy's fancy indexing PALETTE[semantic], with the same bytes.
-_PALETTE_LUT = PALETTE.reshape(1, 256, 3)
+# The palette as one uint32 (R, G, B, 0) per class: a gather of 4-byte words and
+# OpenCV's SIMD RGBA -> RGB colour a batch ~2x faster than a 3-channel cv2.LUT and ~10x
+# faster than numpy's PALETTE[semantic], with the same bytes.
+_PALETTE_RGBA = np.zeros((256, 4), np.uint8)
+_PALETTE_RGBA[:, :3] = PALETTE
+_PALETTE_WORDS = _PALETTE_RGBA.view(np.uint32)[:, 0]  # (256,)
 
 FRACTION_BITS = 16  # of the fixed-point raster coordinates
 MAX_RASTER_SIDE_PX = 28_000  # keeps every fixed-point coordinate inside int32
@@ -146,9 +149,9 @@ class EgoCamera:
     @staticmethod
     def rgb(semantic: np.ndarray) -> np.ndarray:
         """Colour class ids (B, H, W) into RGB frames (B, H, W, 3) uint8."""
-        rows = np.ascontiguousarray(semantic).reshape(-1, semantic.shape[-1])  # (B * H, W)
-        three = cv2.merge([rows, rows, rows])  # (B * H, W, 3)
-        return cv2.LUT(three, _PALETTE_LUT).reshape(*semantic.shape, 3)
+        words = np.take(_PALETTE_WORDS, semantic)  # (B, H, W) uint32
+        rows = words.view(np.uint8).reshape(-1, semantic.shape[-1], 4)  # (B * H, W, 4)
+        return cv2.cvtColor(rows, cv2.COLOR_RGBA2RGB).reshape(*semantic.shape, 3)
 
 
 def _fixed(coordinate_px: np.ndarray) -> np.ndarray:
