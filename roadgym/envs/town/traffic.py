@@ -72,6 +72,41 @@ def idm_accel(world: TownWorld, v, v0, gap, dv):
     return a * (free - (s_star / np.maximum(gap, 0.1)) ** 2)
 
 
+def _corridor_gap(world: TownWorld, lane, s, offset, half: float) -> np.ndarray:
+    """Distance (B, N) from each car's front to the first pedestrian or ego car on its path.
+
+    Only (car, actor) pairs within reach of each other are checked against the path
+    samples, so the cost follows the few pairs that matter, not B x N x P x K.
+    """
+    batch, n = s.shape
+    ego = world.ego_axis_points()  # (B, 3, 2)
+    # Every actor as three points: a pedestrian's three are the same point.
+    actors = np.concatenate(
+        [np.repeat(world.ped_xy[:, :, None, :], 3, axis=2), ego[:, None]], axis=1
+    )  # (B, P + 1, 3, 2)
+    radius = np.full(actors.shape[1], CORRIDOR_RADIUS_M)
+    radius[-1] = EGO_RADIUS_M
+    reach = half + CORRIDOR_AHEAD_M[-1] + EGO_RADIUS_M + 2.0
+    rel = world.veh_xy[:, :, None, :] - actors[:, None, :, 1, :]  # (B, N, P + 1, 2)
+    near = np.square(rel).sum(-1) < reach**2
+    gap = np.full(batch * n, np.inf)
+    bb, nn, aa = np.nonzero(near)
+    if len(bb) == 0:
+        return gap.reshape(batch, n)
+    sample_s = s[bb, nn, None] + half + CORRIDOR_AHEAD_M  # (M, K)
+    bounds = offset[bb, nn]  # (M, 3)
+    which = (sample_s >= bounds[:, 1:2]).astype(np.int64) + (sample_s >= bounds[:, 2:3])
+    path_lane = np.take_along_axis(lane[bb, nn], which, -1)  # (M, K)
+    path_s = sample_s - np.take_along_axis(bounds, which, -1)
+    points, _ = lane_pose(world, bb[:, None], path_lane, path_s)  # (M, K, 2)
+    diff = points[:, :, None, :] - actors[bb, aa][:, None, :, :]  # (M, K, 3, 2)
+    blocked = np.square(diff).sum(-1).min(-1) < radius[aa, None] ** 2  # (M, K)
+    hit = blocked.any(-1)
+    first = np.where(hit, CORRIDOR_AHEAD_M[np.argmax(blocked, -1)] - 0.5, np.inf)
+    np.minimum.at(gap, bb * n + nn, first)
+    return gap.reshape(batch, n)
+
+
 def step_vehicles(world: TownWorld, lights: np.ndarray) -> None:
     """Advance every NPC car of every world by one step."""
     cfg = world.config
@@ -108,20 +143,7 @@ def step_vehicles(world: TownWorld, lights: np.ndarray) -> None:
     leader_speed = np.take_along_axis(v, leader, -1)
 
     # -- pedestrians and the ego car in the corridor ahead
-    sample_s = s[..., None] + half + CORRIDOR_AHEAD_M  # (B, N, K)
-    which = (sample_s >= offset[..., 1:2]).astype(np.int64) + (sample_s >= offset[..., 2:3])
-    path_lane = np.take_along_axis(lane, which, -1)  # (B, N, K)
-    path_s = sample_s - np.take_along_axis(offset, which, -1)
-    points, _ = lane_pose(world, b[..., None], path_lane, path_s)  # (B, N, K, 2)
-    ped = world.ped_xy[:, None, None, :, :]  # (B, 1, 1, P, 2)
-    near_ped = (np.square(points[..., None, :] - ped).sum(-1) < CORRIDOR_RADIUS_M**2).any(
-        -1
-    )  # (B, N, K)
-    ego = world.ego_axis_points()[:, None, None, :, :]  # (B, 1, 1, 3, 2)
-    near_ego = (np.square(points[..., None, :] - ego).sum(-1) < EGO_RADIUS_M**2).any(-1)
-    blocked = near_ped | near_ego
-    first = np.argmax(blocked, axis=-1)  # (B, N)
-    corridor_gap = np.where(blocked.any(-1), CORRIDOR_AHEAD_M[first] - 0.5, np.inf)
+    corridor_gap = _corridor_gap(world, lane, s, offset, half)
 
     # -- the stop line ahead: the end of lane 0, or of lane 1 when lane 0 is a connector
     app0 = world.lane_approach[b, lane[..., 0]]

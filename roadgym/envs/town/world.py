@@ -167,6 +167,8 @@ class TownWorld:
         packing.spawn_pedestrians(self, index, town, rng)
         self._locate(np.array([index]))
         self._place_actors()
+        if self.light_state.shape[1] >= self.light_pixels.shape[1]:
+            self.light_state[index] = -1  # unknown: forces a repaint of this world's lights
         self._update_lights()
 
     def _place_actors(self) -> None:
@@ -182,10 +184,16 @@ class TownWorld:
         self.ped_heading = np.arctan2(direction[..., 1], direction[..., 0])
 
     def _update_lights(self) -> np.ndarray:
-        self.light_state = light_states(self)  # (B, Q)
-        # Repaint every light's stop line in the map rasters (padding hits the scratch pixel).
-        self._raster_buffer[self.light_pixels] = LIGHT_CLASS[self.light_state][..., None]
-        return self.light_state
+        state = light_states(self)  # (B, Q)
+        # Repaint the stop lines of lights that changed (padding hits the scratch pixel).
+        if self.light_state.shape != state.shape:
+            changed = np.ones(state.shape, dtype=bool)
+        else:
+            changed = state != self.light_state
+        if changed.any():
+            self._raster_buffer[self.light_pixels[changed]] = LIGHT_CLASS[state[changed]][:, None]
+        self.light_state = state
+        return state
 
     # ------------------------------------------------------------------ step
 
