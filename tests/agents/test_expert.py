@@ -1,0 +1,67 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import roadgym  # noqa: F401
+from roadgym.agents.expert import ExpertDriver
+
+
+def drive(env_id: str, seed: int, max_steps: int = 2000, **fields):
+    env = gym.make(env_id, **fields)
+    observation, info = env.reset(seed=seed)
+    expert = ExpertDriver(env)
+    for _ in range(max_steps):
+        action, state = expert.predict(observation)
+        assert state is None
+        observation, _, terminated, truncated, info = env.step(action)
+        if terminated or truncated:
+            break
+    return info
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_expert_completes_track_laps(seed):
+    info = drive("roadgym/Track-v0", seed, observation="state")
+    assert info["lap_completed"] and not info["off_road"]
+
+
+@pytest.mark.parametrize("seed", [4, 9, 12])
+def test_expert_completes_town_routes_without_infractions(seed):
+    info = drive("roadgym/Town-v0", seed, observation="state")
+    assert info["success"] and info["route_completion"] == 1.0
+    for key in ("collisions_vehicle", "collisions_pedestrian", "red_light_violations"):
+        assert info[key] == 0, key
+    assert info["stop_sign_violations"] == 0 and not info["off_road"]
+
+
+def test_expert_acts_like_an_sb3_model_for_single_and_vector_envs():
+    single = gym.make("roadgym/Town-v0", action_type="discrete")
+    observation, _ = single.reset(seed=0)
+    action, _ = ExpertDriver(single).predict(observation)
+    assert single.action_space.contains(action)
+    vector = gym.make_vec("roadgym/Track-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    observations, _ = vector.reset(seed=0)
+    expert = ExpertDriver(vector)
+    completed = np.zeros(3, dtype=bool)
+    for _ in range(1000):
+        actions, _ = expert.predict(observations)
+        assert actions.shape == (3, 2) and actions.dtype == np.float32
+        observations, _, terminated, truncated, infos = vector.step(actions)
+        completed |= infos["lap_completed"]
+        assert not infos["off_road"].any()
+        if completed.all():
+            break
+    assert completed.all()
+
+
+def test_expert_rejects_envs_without_a_roadgym_world():
+    with pytest.raises(TypeError, match="exposes no roadgym world"):
+        ExpertDriver(gym.make("CartPole-v1"))
+
+
+@pytest.mark.expensive
+def test_expert_on_held_out_town_seeds():
+    infos = [drive("roadgym/Town-v0", 1_000_000 + k, observation="state") for k in range(20)]
+    assert np.mean([i["route_completion"] for i in infos]) >= 0.98
+    assert sum(i["collisions_vehicle"] + i["collisions_pedestrian"] for i in infos) == 0
+    assert sum(i["red_light_violations"] for i in infos) == 0

@@ -1,0 +1,107 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import roadgym  # noqa: F401
+from roadgym.envs.town import TownEnv
+
+INFO_KEYS = {
+    "route_completion",
+    "collisions_vehicle",
+    "collisions_pedestrian",
+    "red_light_violations",
+    "stop_sign_violations",
+    "off_road",
+    "off_route",
+    "success",
+    "average_speed_mps",
+    "driving_score",
+    "speed_mps",
+    "labels",
+}
+
+
+def rollout(seed: int, steps: int = 300, **fields):
+    env = gym.make("roadgym/Town-v0", **fields)
+    observation, info = env.reset(seed=seed)
+    rng = np.random.default_rng(7)
+    trace = [(observation, None, info)]
+    for _ in range(steps):
+        action = np.array([rng.uniform(-0.1, 0.1), rng.uniform(-0.6, 0.8)], np.float32)
+        observation, reward, terminated, truncated, info = env.step(action)
+        trace.append((observation, reward, info))
+        if terminated or truncated:
+            observation, info = env.reset()
+            trace.append((observation, None, info))
+    return trace
+
+
+def test_same_seed_same_pixels_rewards_and_infos_over_300_steps():
+    first = rollout(seed=21, observation="rgb+semantic+state")
+    second = rollout(seed=21, observation="rgb+semantic+state")
+    assert len(first) == len(second)
+    for (obs_a, reward_a, info_a), (obs_b, reward_b, info_b) in zip(first, second, strict=True):
+        for key in obs_a:
+            np.testing.assert_array_equal(obs_a[key], obs_b[key])
+        assert reward_a == reward_b
+        assert info_a == info_b
+
+
+def test_different_seeds_give_different_towns():
+    env = gym.make("roadgym/Town-v0")
+    frames = set()
+    for seed in range(4):
+        observation, _ = env.reset(seed=seed)
+        frames.add(observation.tobytes())
+        assert len(env.unwrapped.world.towns[0].lane_graph) > 50
+    assert len(frames) == 4
+
+
+def test_info_metrics_labels_and_label_names():
+    env = gym.make("roadgym/Town-v0", observation="state")
+    observation, info = env.reset(seed=0)
+    assert set(info) == INFO_KEYS
+    assert observation in env.observation_space
+    for _ in range(5):
+        observation, _, _, _, info = env.step(np.array([0.0, 1.0], np.float32))
+    assert set(info) == INFO_KEYS and 0.0 < info["route_completion"] < 0.1
+    assert info["labels"] == env.unwrapped.get_labels()
+    names = env.unwrapped.label_names
+    assert names["light_state"] == ("none", "red", "yellow", "green")
+    assert names["object_ahead"] == ("none", "vehicle", "pedestrian")
+    assert names["road_layout"] == ("straight", "curve", "intersection")
+    for key, value in info["labels"].items():
+        if key in names:
+            assert 0 <= value < len(names[key])
+    assert observation[4] in (-1.0, 0.0, 1.0)  # next turn direction
+
+
+def test_rgb_array_render_and_human_render_headless(monkeypatch):
+    env = gym.make("roadgym/Town-v0", render_mode="rgb_array", render_size_px=256)
+    env.reset(seed=0)
+    env.step(np.array([0.0, 1.0], np.float32))
+    frame = env.render()
+    assert frame.shape == (256, 256, 3) and frame.dtype == np.uint8
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    human = gym.make("roadgym/Town-v0", render_mode="human", render_size_px=128)
+    human.reset(seed=0)
+    human.step(np.array([0.0, 1.0], np.float32))
+    assert human.unwrapped._window.screen is not None
+    human.close()
+    human.close()
+
+
+def test_registration_bad_input_and_truncation():
+    assert "roadgym/Town-v0" in roadgym.ENV_IDS
+    assert gym.spec("roadgym/Town-v0").max_episode_steps == 2000
+    env = TownEnv()
+    with pytest.raises(RuntimeError, match=r"step\(\) called before reset\(\)"):
+        env.step(np.zeros(2))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="contains NaN or inf"):
+        env.step(np.array([np.nan, 0.0]))
+    short = gym.make("roadgym/Town-v0", max_episode_steps=3)
+    short.reset(seed=0)
+    assert not short.step(np.zeros(2, np.float32))[3]
+    short.step(np.zeros(2, np.float32))
+    assert short.step(np.zeros(2, np.float32))[3]
