@@ -20,8 +20,8 @@ class TrackEnv(gym.Env):
     ## Description
     Every seed draws a new smooth, non-self-intersecting loop of 1 to 3 lanes. The car
     starts on the start line, at rest, in a random lane, and must complete one lap
-    counter-clockwise without leaving the road. The simulator is the batch of one of
-    :class:`roadgym.envs.track_world.TrackWorld`.
+    (clockwise or counter-clockwise, by seed) without leaving the road. The simulator
+    is the batch of one of :class:`roadgym.envs.track_world.TrackWorld`.
 
     ## Action Space
     ``continuous`` (default): ``Box(-1, 1, (2,), float32)`` = [steer, throttle]. Steer

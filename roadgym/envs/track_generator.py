@@ -92,8 +92,12 @@ def max_track_extent_m(config: TrackConfig) -> float:
 
 
 def generate_track(rng: np.random.Generator, config: TrackConfig) -> TrackMap:
-    """Draw a track from ``rng``: a closed loop of ``config.num_lanes`` parallel lanes."""
+    """Draw a track from ``rng``: a closed loop of ``config.num_lanes`` parallel lanes.
+
+    Half the tracks run clockwise, so that right-hand bends are as common as left ones.
+    """
     road_half_width = 0.5 * config.num_lanes * config.lane_width_m
+    clockwise = bool(rng.random() < 0.5)
     for _ in range(MAX_ATTEMPTS):
         num_control = int(rng.integers(8, 15))
         angles = np.sort(
@@ -107,7 +111,8 @@ def generate_track(rng: np.random.Generator, config: TrackConfig) -> TrackMap:
         raw = _periodic_bspline(control, samples_per_span=32)
         target_length = rng.uniform(config.track_length_min_m, config.track_length_max_m)
         raw_length = Polyline(raw, closed=True).length
-        centre = Polyline(_resample(raw * target_length / raw_length, SAMPLE_SPACING_M), True)
+        points = _resample(raw * target_length / raw_length, SAMPLE_SPACING_M)
+        centre = Polyline(points[::-1] if clockwise else points, closed=True)
         if _is_valid(centre, road_half_width, max_track_extent_m(config)):
             return _track_map(centre, config)
     raise TrackGenerationError(
@@ -119,7 +124,7 @@ def generate_track(rng: np.random.Generator, config: TrackConfig) -> TrackMap:
 
 
 def _track_map(centre: Polyline, config: TrackConfig) -> TrackMap:
-    """Lanes offset from the road centre, counter-clockwise travel, lane 0 leftmost."""
+    """Lanes offset from the road centre in the direction of travel, lane 0 leftmost."""
     n = config.num_lanes
     lanes = []
     for i in range(n):
