@@ -32,6 +32,7 @@ def register_envs() -> None:
         gym.register(
             id="roadgym/Town-v0",
             entry_point="roadgym.envs.town.env:TownEnv",
+            vector_entry_point="roadgym.envs.town.vector_env:TownVectorEnv",
             max_episode_steps=2000,
         )
 

@@ -105,3 +105,27 @@ def test_registration_bad_input_and_truncation():
     assert not short.step(np.zeros(2, np.float32))[3]
     short.step(np.zeros(2, np.float32))
     assert short.step(np.zeros(2, np.float32))[3]
+
+
+def test_vector_env_world_matches_a_single_env_and_sb3_adapter_runs():
+    vector = gym.make_vec("roadgym/Town-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    observations, infos = vector.reset(seed=5)
+    assert observations.shape == (3, 64, 64, 3) and infos["labels"]["road_layout"].shape == (3,)
+    single = gym.make("roadgym/Town-v0")
+    observation, _ = single.reset(seed=6)
+    np.testing.assert_array_equal(observation, observations[1])
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        actions = np.stack([rng.uniform(-0.1, 0.1, 3), rng.uniform(-0.5, 1.0, 3)], -1)
+        observations, rewards, _, _, infos = vector.step(actions.astype(np.float32))
+        observation, reward, _, _, info = single.step(actions[1].astype(np.float32))
+        np.testing.assert_array_equal(observation, observations[1])
+        assert (
+            reward == rewards[1]
+            and info["labels"]["light_state"] == infos["labels"]["light_state"][1]
+        )
+    from roadgym.envs import make_sb3_vec_env
+
+    venv = make_sb3_vec_env("roadgym/Town-v0", n_envs=2, seed=0, observation="state")
+    assert venv.reset().shape == (2, 10)
+    venv.step(np.zeros((2, 2), np.float32))

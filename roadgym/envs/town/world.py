@@ -298,8 +298,10 @@ class TownWorld:
         view[:, self.camera.ego_mask] = SemanticClass.EGO_CAR
         return view
 
-    def observe(self) -> dict[str, np.ndarray]:
-        """Every configured observation mode, batched: mode -> (B, ...) array."""
+    def observe(self, worlds: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every configured observation mode of ``worlds`` (all when None): mode -> (W, ...)."""
+        if worlds is not None:  # a few worlds after a reset: cheap enough to slice
+            return {mode: array[worlds] for mode, array in self.observe().items()}
         out: dict[str, np.ndarray] = {}
         if "rgb" in self.observation_modes or "semantic" in self.observation_modes:
             semantic = self.semantic_view()

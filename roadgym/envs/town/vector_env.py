@@ -1,0 +1,105 @@
+"""``roadgym/Town-v0`` as a native Gymnasium vector env: N towns in one batched simulator.
+
+Everything about seeding, autoreset modes and the info layout is
+:class:`roadgym.envs.vector_env.TrackVectorEnv`'s; only the config, spaces, world,
+labels and the bird's-eye frames are Town's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
+
+from roadgym.envs.spaces import action_space
+from roadgym.envs.town.config import TownConfig
+from roadgym.envs.town.ego import LABEL_NAMES
+from roadgym.envs.town.env import town_observation_space
+from roadgym.envs.town.world import TownWorld
+from roadgym.envs.vector_env import TrackVectorEnv
+
+DEFAULT_MAX_EPISODE_STEPS = 2000  # as registered for the single env
+
+
+class TownVectorEnv(TrackVectorEnv):
+    """N independent Town-v0 worlds stepped together; see :class:`TownEnv` for the task.
+
+    World ``i`` behaves like a single ``gymnasium.make("roadgym/Town-v0")`` reset with
+    seed ``s + i`` when this env is reset with seed ``s``. Arguments as
+    :class:`TrackVectorEnv`, with a :class:`TownConfig`.
+    """
+
+    def __init__(
+        self,
+        num_envs: int,
+        render_mode: str | None = None,
+        config: TownConfig | Mapping[str, Any] | None = None,
+        max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **fields: Any,
+    ) -> None:
+        # The parent validates the arguments and sets the bookkeeping on a tiny Track
+        # world; the Town parts then replace its config, spaces and world.
+        super().__init__(
+            num_envs,
+            render_mode=render_mode,
+            max_episode_steps=max_episode_steps,
+            autoreset_mode=autoreset_mode,
+            track_length_min_m=100.0,
+            track_length_max_m=100.0,
+        )
+        self.config = TownConfig.build(config, **fields)
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.config.dt_s)}
+        self.single_observation_space = town_observation_space(self.config)
+        self.single_action_space = action_space(self.config)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.world = TownWorld(self.config, batch_size=self.num_envs)
+        self.label_names = dict(LABEL_NAMES)
+        self._dict_observation = isinstance(self.single_observation_space, gym.spaces.Dict)
+        self._renderers: dict[int, Any] = {}
+
+    def _reset_world(self, index: int, seed: int | None) -> None:
+        super()._reset_world(index, seed)
+        self._renderers.pop(index, None)
+
+    def _infos(self) -> dict[str, Any]:
+        infos: dict[str, Any] = {}
+        ones = np.ones(self.num_envs, dtype=bool)
+        for key, value in self.world.infos().items():
+            infos[key], infos["_" + key] = value, ones.copy()
+        labels: dict[str, Any] = {}
+        for key, value in self.world.labels().items():
+            labels[key], labels["_" + key] = value, ones.copy()
+        infos["labels"], infos["_labels"] = labels, ones.copy()
+        return infos
+
+    def get_labels(self) -> dict[str, np.ndarray]:
+        """Perception labels (N,) of the current frames, without stepping."""
+        if self._needs_reset.any():
+            raise RuntimeError(
+                "TownVectorEnv.get_labels() called before reset(); call envs.reset() first"
+            )
+        return self.world.labels()
+
+    def render_world(self, index: int) -> np.ndarray:
+        """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
+        from roadgym.envs.town.render import TownRenderer
+
+        world = self.world
+        if index not in self._renderers:
+            self._renderers[index] = TownRenderer(world, index, self.config.render_size_px)
+        camera = None if self._last_rgb is None else self._last_rgb[index]
+        if camera is None:
+            camera = world.camera.rgb(world.semantic_view())[index]
+        completion = world.infos()["route_completion"][index]
+        hud = (
+            f"speed {world.car.speed_mps[index] * 3.6:5.1f} km/h",
+            f"route {100 * completion:5.1f} %",
+            f"reward {self._last_reward[index]:+.2f}  return {self._episode_return[index]:+.1f}",
+        )
+        return self._renderers[index].frame(camera, hud)
