@@ -260,3 +260,47 @@ class ExpertDriver:
         desired = np.minimum(c.track_cruise_mps, self._curve_speed(lane_curvature, ahead))
         accel = SPEED_GAIN_PER_S * (desired - speed)
         return np.stack([steer, self._throttle(w, accel)], -1)
+
+
+def expert_final_infos(
+    env_id: str, seeds: list[int], num_envs: int = 32, **config: Any
+) -> list[dict[str, Any]]:
+    """Play one expert episode per seed in a native vector env; the last info of each.
+
+    Worlds run ``num_envs`` at a time, one batched ``predict`` per step, and each world
+    plays exactly the episode a single env reset with its seed would (the vector env
+    seeds world ``i`` with ``seeds[i]``). Episodes end on termination or the registered
+    ``max_episode_steps``.
+    """
+    import gymnasium as gym
+
+    results: list[dict[str, Any]] = []
+    for start in range(0, len(seeds), num_envs):
+        chunk = list(seeds[start : start + num_envs])
+        envs = gym.make_vec(
+            env_id,
+            num_envs=len(chunk),
+            vectorization_mode="vector_entry_point",
+            autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+            **config,
+        )
+        observations, _ = envs.reset(seed=chunk)
+        expert = ExpertDriver(envs)
+        final: list[dict[str, Any] | None] = [None] * len(chunk)
+        steps = 0
+        while any(f is None for f in final):
+            actions, _ = expert.predict(observations)
+            observations, rewards, terminated, truncated, infos = envs.step(actions)
+            steps += 1
+            for i in np.flatnonzero(terminated | truncated):
+                if final[i] is None:  # later episodes of a world are not counted
+                    last = infos["final_info"]
+                    final[i] = {
+                        k: v[i].item()
+                        for k, v in last.items()
+                        if not k.startswith("_") and k != "labels"
+                    }
+                    final[i]["steps"] = steps
+        envs.close()
+        results.extend(final)  # type: ignore[arg-type]
+    return results
