@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import importlib
 import inspect
 import json
 import textwrap
@@ -31,6 +30,7 @@ from roadgym.perception.labelled import (
     generate_labelled_dataset,
     load_labelled_split,
 )
+from roadgym.perception.policies import resolve_policy_factory
 from roadgym.perception.trainer import TrainConfig, train_classifier
 
 __all__ = ["add_config_arguments", "config_from_arguments", "distill_main", "train_classifier_main"]
@@ -139,22 +139,9 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
         help="generate --dataset from this env id first when the folder has no manifest "
         "(the --data-* flags set how)",
     )
-    data.add_argument(
-        "--data-policy",
-        metavar="MODULE:FACTORY",
-        help="driving policy for --env generation: FACTORY(env) returns policy(obs, info) -> "
-        "action (default: uniform random actions)",
-    )
     data.add_argument("--max-train-frames", type=int, help="use only the first N train frames")
     data.add_argument("--max-eval-frames", type=int, help="use only the first N val/test frames")
     add_config_arguments(data, LabelledDatasetConfig, prefix="data_", skip=("env_id",))
-
-
-def _import_object(parser: argparse.ArgumentParser, spec: str) -> Any:
-    module_name, _, attribute = spec.partition(":")
-    if not module_name or not attribute:
-        parser.error(f"--data-policy {spec!r} must look like 'package.module:factory'")
-    return getattr(importlib.import_module(module_name), attribute)
 
 
 def _load_data(
@@ -172,13 +159,11 @@ def _load_data(
             parser.error("--dataset needs --task (the label task to train on)")
         if args.env is not None and not (args.dataset / MANIFEST_NAME).exists():
             config = config_from_arguments(LabelledDatasetConfig, args, prefix="data_")
-            generate_labelled_dataset(
-                dataclasses.replace(config, env_id=args.env),
-                args.dataset,
-                policy_factory=_import_object(parser, args.data_policy)
-                if args.data_policy
-                else None,
-            )
+            try:
+                resolve_policy_factory(config.policy)  # a bad --data-policy fails before driving
+            except ValueError as error:
+                parser.error(str(error))
+            generate_labelled_dataset(dataclasses.replace(config, env_id=args.env), args.dataset)
         train, val, test = (
             load_labelled_split(args.dataset, split, args.task)
             for split in ("train", "val", "test")

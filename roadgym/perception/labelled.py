@@ -29,6 +29,7 @@ import numpy as np
 
 from roadgym.perception.atomic import atomic_write_bytes, atomic_write_json
 from roadgym.perception.datasets import FrameDataset, ImageSet
+from roadgym.perception.policies import resolve_policy_factory
 
 __all__ = [
     "MANIFEST_NAME",
@@ -74,6 +75,10 @@ class LabelledDatasetConfig:
     """Steps driven per seed before moving on to the next seed."""
     frame_stride: int = 1
     """Keep every n-th frame of an episode; consecutive frames are near duplicates."""
+    rare_frame_stride: int | None = None
+    """Keep every n-th frame instead while the frame's ``balance_task`` class holds less
+    than an equal share (``1 / num_classes``) of the split's target, so short-lived
+    classes (a yellow light) are recorded densely; None uses ``frame_stride``."""
     balance_task: str | None = None
     """Task whose class frequencies ``max_class_fraction`` caps (None: no cap)."""
     max_class_fraction: float = 1.0
@@ -83,6 +88,16 @@ class LabelledDatasetConfig:
     """Frames per ``.npz`` shard (2048 frames of 64x64 RGB are 24 MiB)."""
     observation_key: str | None = None
     """Key of the image in Dict observations; None for plain image observations."""
+    policy: str = "auto"
+    """Who drives: 'auto' (the expert when the env has one, else random actions),
+    'expert', 'random', or 'package.module:factory' with ``factory(env)`` returning
+    ``policy(observation, info) -> action``."""
+    steer_noise: float = 0.05
+    """Std of Gaussian noise on the expert's steering, for varied poses (expert only)."""
+    throttle_noise: float = 0.1
+    """Std of Gaussian noise on the expert's throttle, for varied speeds (expert only)."""
+    policy_seed: int = 0
+    """Seed of the expert's noise."""
 
     def __post_init__(self) -> None:
         for name in ("train_seeds", "val_seeds", "test_seeds"):
@@ -103,6 +118,13 @@ class LabelledDatasetConfig:
         for name in ("max_episode_steps", "frame_stride", "frames_per_shard"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+        if self.rare_frame_stride is not None and int(self.rare_frame_stride) < 1:
+            raise ValueError(f"rare_frame_stride={self.rare_frame_stride!r} must be >= 1 or None")
+        if self.steer_noise < 0 or self.throttle_noise < 0:
+            raise ValueError(
+                f"steer_noise={self.steer_noise!r}, throttle_noise={self.throttle_noise!r} "
+                "must be >= 0"
+            )
         if not 0.0 < self.max_class_fraction <= 1.0:
             raise ValueError(f"max_class_fraction={self.max_class_fraction!r} must be in (0, 1]")
 
@@ -196,7 +218,11 @@ def _collect_split(env, config, split, policy, label_names, root, progress) -> d
     target = int(getattr(config, f"{split}_frames"))
     tasks = list(label_names)
     counts = {task: np.zeros(len(names), dtype=np.int64) for task, names in label_names.items()}
-    cap = math.ceil(config.max_class_fraction * target) if config.balance_task else target
+    balance = config.balance_task
+    cap = math.ceil(config.max_class_fraction * target) if balance else target
+    # Below an equal share a class counts as rare and is recorded every rare_frame_stride.
+    equal_share = target / len(label_names[balance]) if balance else 0.0
+    rare_stride = config.rare_frame_stride or config.frame_stride
     writer = _ShardWriter(root, split, tasks, config.frames_per_shard)
     kept, seeds_used = 0, 0
     for seed in range(*seeds):
@@ -206,9 +232,11 @@ def _collect_split(env, config, split, policy, label_names, root, progress) -> d
         observation, info = env.reset(seed=seed)
         env.action_space.seed(seed)  # random actions follow the seed too
         for step in range(config.max_episode_steps):
-            if step % config.frame_stride == 0:
-                labels = _read_labels(info, label_names, config.env_id)
-                balance = config.balance_task
+            labels = _read_labels(info, label_names, config.env_id)
+            stride = config.frame_stride
+            if balance is not None and counts[balance][labels[balance]] < equal_share:
+                stride = rare_stride
+            if step % stride == 0:
                 if balance is None or counts[balance][labels[balance]] < cap:
                     writer.add(
                         _extract_frame(observation, config.observation_key), labels, seed, step
@@ -247,10 +275,11 @@ def generate_labelled_dataset(
 ) -> dict[str, Any]:
     """Drive an env over each split's seeds, write labelled shards and a manifest; return it.
 
-    ``policy(observation, info)`` picks actions (default: uniform random, seeded per
-    episode); ``policy_factory(env)`` builds one from the env instead (for controllers
-    that read privileged state). ``env_factory`` builds the env instead of
-    ``gymnasium.make(env_id)``.
+    ``policy(observation, info)`` picks actions; ``policy_factory(env)`` builds one
+    from the env instead (for controllers that read privileged state). Without
+    either, ``config.policy`` decides: by default the expert driver for roadgym
+    Track/Town envs, uniform random actions (seeded per episode) for others.
+    ``env_factory`` builds the env instead of ``gymnasium.make(env_id)``.
     The same config, policy and env give bit-identical shards.
     """
     out_dir = Path(out_dir)
@@ -265,6 +294,10 @@ def generate_labelled_dataset(
     out_dir.mkdir(parents=True, exist_ok=True)
     if policy is not None and policy_factory is not None:
         raise ValueError("pass policy or policy_factory, not both")
+    if policy is None and policy_factory is None:
+        policy_factory = resolve_policy_factory(
+            config.policy, config.steer_noise, config.throttle_noise, config.policy_seed
+        )
     env = env_factory() if env_factory is not None else _make_env(config)
     try:
         if policy_factory is not None:
@@ -308,6 +341,9 @@ def generate_labelled_dataset(
         "frame_shape": list(shapes.pop()) if len(shapes) == 1 else None,
         "tasks": label_names,
         "config": json.loads(json.dumps(dataclasses.asdict(config), default=repr)),
+        "driver": "random"
+        if policy is None
+        else getattr(policy, "description", getattr(policy, "__qualname__", repr(policy))),
         "splits": splits,
     }
     atomic_write_json(manifest_path, manifest)
