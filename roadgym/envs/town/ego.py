@@ -37,6 +37,7 @@ PENALTY_COEFFICIENT = {
 }
 EGO_CLAIM_TIMEOUT_STEPS = 40  # an ego car standing first in line this long loses its turn
 GOAL_TOLERANCE_M = 1.0
+EGO_JUNCTION_MARGIN_M = 3.0
 SCENE_AHEAD_M = np.arange(0.0, 40.0, 1.5)  # (K,) route samples ahead of the front bumper
 VEHICLE_CORRIDOR_M = 2.4  # a car centre this close to the route ahead is in the way
 PEDESTRIAN_CORRIDOR_M = 2.2
@@ -135,10 +136,15 @@ def junction_occupancy(world: TownWorld, include_ego: bool) -> np.ndarray:
     occupancy = np.zeros(batch * jn, dtype=np.int64)
     np.add.at(occupancy, (b * jn + np.maximum(junction, 0))[counted], 1)
     if include_ego:
-        lane = world.route_segment_lane[b[:, 0], world.route_segment]
-        in_junction = world.lane_is_connector[b[:, 0], lane]
-        ego_j = world.lane_junction[b[:, 0], lane]
-        np.add.at(occupancy, (b[:, 0] * jn + ego_j)[in_junction], 1)
+        # The ego car occupies a junction from its front bumper entering to its rear
+        # bumper (plus a margin) leaving: its centre alone would free the box too early.
+        half = 0.5 * world.config.car_length_m
+        s = world.s_m[:, None]
+        inside_ego = (world.route_connector_start_s < s + half) & (
+            world.route_connector_end_s > s - half - EGO_JUNCTION_MARGIN_M
+        )  # (B, C)
+        rows, cols = np.nonzero(inside_ego)
+        np.add.at(occupancy, rows * jn + world.route_connector_junction[rows, cols], 1)
     return occupancy.reshape(batch, jn)
 
 
