@@ -105,9 +105,9 @@ ANCHORS = (
             f"roadgym Track-v0, native vector env B={n}, rgb 64x64",
             _roadgym_vector(n),
             n,
-            max(30, 48000 // n),
+            steps,
         )
-        for n in (1, 16, 64, 256)
+        for n, steps in ((1, 3000), (16, 1000), (64, 400), (256, 150))
     ),
     Anchor(
         BASELINE,
@@ -452,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = max(anchor.steps // 20, 3) if args.quick else anchor.steps
         row = time_anchor(anchor, steps, repeats, warmup=max(steps // 5, 2))
         if not args.no_memory:
-            row.update(memory_in_child(anchor, max(steps // 5, 3) if args.quick else steps // 2))
+            row.update(memory_in_child(anchor, min(steps, 200)))
         rows[anchor.name] = row
         print(f"{anchor.name}: {row['fps']:,.0f} frames/s", flush=True)
 
