@@ -36,7 +36,8 @@ class TrackEnv(gym.Env):
     ``state``: ``Box(-inf, inf, (4 + D,), float32)`` = speed / top speed, lateral
     offset / road half-width, heading error (rad), steer / max steer, then the road
     curvature (1/m, + left) at each of ``curvature_lookahead_m``. Modes joined by '+'
-    give a ``Dict``.
+    give a ``Dict``. ``frame_stack=k`` > 1 stacks the last k frames of each mode along
+    its last axis, oldest first (rgb (H, W, 3k), semantic (H, W, k), state (k (4 + D),)).
 
     ## Rewards
     ``lap_reward * (progress along the centreline) / (track length)`` per step, so a
