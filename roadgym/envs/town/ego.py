@@ -36,7 +36,7 @@ PENALTY_COEFFICIENT = {
     "stop_sign_violations": 0.8,
 }
 EGO_CLAIM_TIMEOUT_STEPS = 40  # an ego car standing first in line this long loses its turn
-GOAL_TOLERANCE_M = 1.0
+GOAL_TOLERANCE_M = 2.0
 EGO_JUNCTION_MARGIN_M = 3.0
 SCENE_AHEAD_M = np.arange(0.0, 40.0, 1.5)  # (K,) route samples ahead of the front bumper
 VEHICLE_CORRIDOR_M = 2.4  # a car centre this close to the route ahead is in the way
@@ -69,7 +69,12 @@ def route_points(world: TownWorld, s: np.ndarray) -> np.ndarray:
     t = (u - index)[..., None]
     b = np.arange(world.batch_size)[:, None]
     p0, p1 = world.route_xy[b, index], world.route_xy[b, index + 1]
-    return p0 + t * (p1 - p0)
+    # Past the goal the route carries straight on, so what stands beyond it is seen.
+    last = m[:, 0]
+    direction = world.route_xy[b[:, 0], last] - world.route_xy[b[:, 0], last - 1]
+    direction /= np.maximum(np.linalg.norm(direction, axis=-1, keepdims=True), 1e-9)
+    beyond = np.maximum(s - world.route_length_m[:, None], 0.0)[..., None]
+    return p0 + t * (p1 - p0) + beyond * direction[:, None, :]
 
 
 def route_curvature(world: TownWorld, s: np.ndarray) -> np.ndarray:
@@ -217,11 +222,9 @@ def scene_ahead(world: TownWorld, horizon_m: float | None = None):
     ahead = SCENE_AHEAD_M if horizon_m is None else SCENE_AHEAD_M[SCENE_AHEAD_M <= horizon_m]
     s = world.s_m[:, None] + half + ahead[None, :]  # (B, K)
     points = route_points(world, s)  # (B, K, 2)
-    beyond = s > world.route_length_m[:, None] + 2.0
 
     def first_hit(actors: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
         near = np.square(points[:, :, None, :] - actors[:, None, :, :]).sum(-1) < radius**2
-        near &= ~beyond[..., None]  # (B, K, A)
         any_k = near.any(axis=2)  # (B, K)
         k = np.argmax(any_k, axis=1)
         found = any_k.any(axis=1)
