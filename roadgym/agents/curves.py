@@ -76,8 +76,10 @@ def _draw_panel(
     x_max: float,
 ) -> None:
     left, top, width, height = box
-    plot_left, plot_top = left + 70, top + 36
-    plot_w, plot_h = width - 90, height - 80
+    # The legend sits between the panel title and the plot, never over the curves.
+    legend_h = 18 * len(series)
+    plot_left, plot_top = left + 70, top + 36 + legend_h
+    plot_w, plot_h = width - 90, height - 80 - legend_h
     cv2.putText(canvas, title, (left + 70, top + 22), _FONT, 0.6, (0, 0, 0), 1, cv2.LINE_AA)
     values = np.concatenate([v for _, v in series.values()]) if series else np.zeros(1)
     y_low, y_high = float(min(values.min(), 0.0)), float(values.max())
@@ -128,9 +130,9 @@ def _draw_panel(
         if len(points) < 30:
             for point in points:
                 cv2.circle(canvas, tuple(int(c) for c in point), 3, colour, -1, cv2.LINE_AA)
-        legend_y = plot_top + 18 + 18 * index
+        legend_y = top + 44 + 18 * index
         cv2.line(canvas, (plot_left + 10, legend_y - 4), (plot_left + 30, legend_y - 4), colour, 2)
-        text = f"{tag}  (last {vals[-1]:.3g})"
+        text = f"{tag}  (last {vals[-1]:.3g}, max {vals.max():.3g})"
         cv2.putText(canvas, text, (plot_left + 36, legend_y), _FONT, 0.45, black, 1, cv2.LINE_AA)
 
 
@@ -138,7 +140,7 @@ def plot_panels(
     scalars: Mapping[str, tuple[np.ndarray, np.ndarray]],
     panels: Mapping[str, Sequence[str]],
     title: str,
-    panel_size: tuple[int, int] = (760, 300),
+    panel_size: tuple[int, int] = (760, 320),
 ) -> np.ndarray:
     """Stack one panel per entry of ``panels`` (tags missing from ``scalars`` are skipped)."""
     present = {
@@ -153,7 +155,10 @@ def plot_panels(
     x_max = max(float(s.max()) for series in present.values() for s, _ in series.values())
     width, height = panel_size
     canvas = np.full((40 + height * len(present), width, 3), 255, dtype=np.uint8)  # BGR
-    cv2.putText(canvas, title, (12, 28), _FONT, 0.7, (0, 0, 0), 2, cv2.LINE_AA)
+    scale = 0.7
+    while scale > 0.35 and cv2.getTextSize(title, _FONT, scale, 2)[0][0] > width - 24:
+        scale -= 0.05  # shrink a long title until it fits
+    cv2.putText(canvas, title, (12, 28), _FONT, scale, (0, 0, 0), 2, cv2.LINE_AA)
     for index, (name, series) in enumerate(present.items()):
         _draw_panel(canvas, (0, 40 + index * height, width, height), name, series, x_max)
     return canvas
