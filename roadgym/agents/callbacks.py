@@ -141,7 +141,6 @@ class HeldOutEvalCallback(BaseCallback):
     def _on_training_end(self) -> None:
         if self.last_eval_step != self.num_timesteps:
             self.evaluate(force_video=self.video_freq > 0)
-            self.logger.dump(self.num_timesteps)
 
     def evaluate(self, force_video: bool = False) -> EvaluationReport:
         """Run one evaluation now, log it, and save the model if it is the best so far."""
@@ -171,6 +170,9 @@ class HeldOutEvalCallback(BaseCallback):
         self.logger.record("eval/return_std", summary["return"]["std"])
         if report.frames:
             self._log_video(report.frames)
+        # Dump now, as SB3's EvalCallback does: DQN dumps only every few episodes, and an
+        # evaluation at the last step would otherwise never reach the file.
+        self.logger.dump(self.num_timesteps)
         mean_return = summary["return"]["mean"]
         if mean_return > self.best_mean_return:
             self.best_mean_return = mean_return

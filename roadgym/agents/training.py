@@ -244,6 +244,8 @@ def train(
             progress_bar=progress_bar,
             reset_num_timesteps=resume is None,
         )
+    model.logger.dump(model.num_timesteps)  # what DQN recorded since its last dump
+    model.logger.close()
     model_path = save_model_atomic(model, run_dir / "model.zip")
     if isinstance(model.get_env(), VecNormalize):
         save_vecnormalize_atomic(model.get_env(), run_dir / "vecnormalize.pkl")
