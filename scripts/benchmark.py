@@ -52,6 +52,7 @@ import roadgym  # noqa: E402, F401  (registers roadgym/Track-v0)
 cv2.setNumThreads(1)
 
 BASELINE = "carracing-single"
+HIGHWAY_BASELINE = "highway-fast"  # the anchor of Town-v0's target
 CARRACING_IMPORTS = ("Box2D", "pygame", "gymnasium.envs.box2d.car_racing")
 HIGHWAY_GRAYSCALE = {
     "type": "GrayscaleObservation",
@@ -76,10 +77,8 @@ class Anchor:
     check_frames: bool = False  # fail loudly if the observations are blank
 
 
-def _roadgym_vector(num_envs: int) -> Callable[[], Any]:
-    return lambda: gym.make_vec(
-        "roadgym/Track-v0", num_envs=num_envs, vectorization_mode="vector_entry_point"
-    )
+def _roadgym_vector(num_envs: int, env_id: str = "roadgym/Track-v0") -> Callable[[], Any]:
+    return lambda: gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
 
 
 def _highway(env_id: str) -> Callable[[], Any]:
@@ -108,6 +107,20 @@ ANCHORS = (
             steps,
         )
         for n, steps in ((1, 3000), (16, 1000), (64, 400), (256, 150))
+    ),
+    Anchor(
+        "town-single",
+        "roadgym Town-v0, single env, rgb 64x64, 20 vehicles + 12 pedestrians",
+        lambda: gym.make("roadgym/Town-v0"),
+        1,
+        600,
+    ),
+    Anchor(
+        "town-vector-64",
+        "roadgym Town-v0, native vector env B=64, rgb 64x64, 20 vehicles + 12 pedestrians",
+        _roadgym_vector(64, "roadgym/Town-v0"),
+        64,
+        100,
     ),
     Anchor(
         BASELINE,
@@ -338,26 +351,28 @@ def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) ->
     """A Markdown table of the rows and the PPO comparison."""
     base = rows.get(BASELINE, {}).get("fps")
     cpu_base = rows.get(BASELINE, {}).get("cpu_fps")
+    highway_base = rows.get(HIGHWAY_BASELINE, {}).get("fps")
     lines = [
         "| env | frames/s | vs CarRacing single | frames/CPU s | vs CarRacing (CPU) "
-        "| RSS delta (MiB) | traced peak (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| vs highway-fast | RSS delta (MiB) | traced peak (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for anchor in ANCHORS:
         row = rows.get(anchor.name)
         if row is None:
             continue
         if "skipped" in row:
-            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | | | |")
+            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | | | | |")
             continue
         ratio = f"{row['fps'] / base:.1f}x" if base else "n/a"
         cpu_ratio = f"{row['cpu_fps'] / cpu_base:.1f}x" if cpu_base else "n/a"
+        highway_ratio = f"{row['fps'] / highway_base:.1f}x" if highway_base else "n/a"
         note = " (BLANK FRAMES)" if row.get("frames_blank") else ""
         rss = row.get("rss_delta_mib")
         traced = row.get("traced_peak_mib")
         lines.append(
             f"| {anchor.description}{note} | {row['fps']:,.0f} | {ratio} | "
-            f"{row['cpu_fps']:,.0f} | {cpu_ratio} | "
+            f"{row['cpu_fps']:,.0f} | {cpu_ratio} | {highway_ratio} | "
             f"{'' if rss is None else f'{rss:.0f}'} | "
             f"{'' if traced is None else f'{traced:.0f}'} |"
         )
