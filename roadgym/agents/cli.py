@@ -202,6 +202,7 @@ def watch_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=EVAL_SEED_START, help="first episode seed")
     parser.add_argument("--record", type=Path, help="write an mp4 here instead of a window")
     parser.add_argument("--algo", choices=ALGOS, help="override the model's algorithm")
+    parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
     return parser
 
 
@@ -211,6 +212,7 @@ def watch_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error(f"--episodes {args.episodes}: allowed: an int >= 1")
+    _threads(args.torch_threads)
     if args.record is None and not os.environ.get("DISPLAY") and sys.platform.startswith("linux"):
         if os.environ.get("SDL_VIDEODRIVER") not in ("dummy", "offscreen"):
             print(
