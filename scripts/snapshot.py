@@ -1,8 +1,8 @@
 """Write a picture of an env for the README: its render frame beside camera views.
 
-    python scripts/snapshot.py [--env roadgym/Track-v0] [--out docs/track.png]
+    python scripts/snapshot.py [--env roadgym/Track-v0] [--out docs/track.png] [--steps 60]
 
-The car keeps to the road centre with a small state-feedback controller.
+The car is driven by the privileged expert (``roadgym.agents.expert.ExpertDriver``).
 """
 
 import argparse
@@ -14,24 +14,27 @@ import gymnasium as gym
 import numpy as np
 
 import roadgym  # noqa: F401  (registers the envs)
+from roadgym.agents.expert import ExpertDriver
 
 
-def lane_keeping_action(state: np.ndarray) -> np.ndarray:
-    """Steer to the road centre with curvature feed-forward at about 12 m/s."""
-    steer = 2.0 * state[2] + 0.8 * state[1] - np.arctan(2.7 * state[5]) / 0.5
-    throttle = 1.0 if state[0] * 30.0 < 12.0 else 0.0
-    return np.array([steer, throttle], np.float32)
+def drive(env: gym.Env, seed: int, steps: int) -> np.ndarray:
+    """Reset with ``seed``, let the expert drive ``steps`` steps; the last observation."""
+    expert = ExpertDriver(env)
+    observation, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        action, _ = expert.predict(observation)
+        observation, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+    return observation
 
 
 def camera_strip(env_id: str, seeds: range, steps: int, size: int) -> np.ndarray:
     """Camera frames of several seeds after ``steps`` steps, stacked into a column."""
     frames = []
     for seed in seeds:
-        env = gym.make(env_id, observation="rgb+state")
-        observation, _ = env.reset(seed=seed)
-        for _ in range(steps):
-            observation, *_ = env.step(lane_keeping_action(observation["state"]))
-        frame = cv2.resize(observation["rgb"], (size, size), interpolation=cv2.INTER_NEAREST)
+        observation = drive(gym.make(env_id), seed, steps)
+        frame = cv2.resize(observation, (size, size), interpolation=cv2.INTER_NEAREST)
         frames.append(cv2.copyMakeBorder(frame, 2, 2, 4, 0, cv2.BORDER_CONSTANT, value=0))
     return np.concatenate(frames, axis=0)
 
@@ -40,14 +43,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="roadgym/Track-v0")
     parser.add_argument("--out", type=Path, default=Path("docs/track.png"))
+    parser.add_argument("--seed", type=int, default=3, help="seed of the big frame")
+    parser.add_argument("--steps", type=int, default=60, help="steps before each picture")
     args = parser.parse_args()
 
-    env = gym.make(args.env, render_mode="rgb_array", observation="rgb+state")
-    observation, _ = env.reset(seed=3)
-    for _ in range(60):
-        observation, *_ = env.step(lane_keeping_action(observation["state"]))
+    env = gym.make(args.env, render_mode="rgb_array")
+    drive(env, args.seed, args.steps)
     frame = env.render()
-    strip = camera_strip(args.env, range(4), steps=40, size=frame.shape[0] // 4 - 4)
+    strip = camera_strip(args.env, range(4), args.steps, size=frame.shape[0] // 4 - 4)
     picture = np.concatenate([frame, strip], axis=1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp.png")

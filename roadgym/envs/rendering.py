@@ -45,12 +45,24 @@ def birdseye_frame(
     corners = car_corners(
         np.array([x]), np.array([y]), np.array([heading]), cfg.car_length_m, cfg.car_width_m
     )[0]
-    outline = np.round(frame.to_pixels(corners) * 16).astype(np.int32)
-    colour = tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])
-    cv2.fillPoly(image, [outline], colour, lineType=cv2.LINE_AA, shift=4)
-    windscreen = np.round(frame.to_pixels(corners[:2]) * 16).astype(np.int32)
-    cv2.polylines(image, [windscreen], False, (255, 255, 255), 2, cv2.LINE_AA, shift=4)
+    draw_ego_car(image, np.round(frame.to_pixels(corners) * 16).astype(np.int32))
+    draw_overlays(image, camera_rgb, hud_lines)
+    return image
 
+
+def draw_ego_car(image: np.ndarray, corners_px16: np.ndarray) -> None:
+    """Fill the ego car from its four corners (4, 2), front pair first, in 1/16 pixels."""
+    colour = tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])
+    cv2.fillPoly(image, [corners_px16], colour, lineType=cv2.LINE_AA, shift=4)
+    # A white windscreen edge shows which way the car points.
+    cv2.polylines(image, [corners_px16[:2]], False, (255, 255, 255), 2, cv2.LINE_AA, shift=4)
+
+
+def draw_overlays(
+    image: np.ndarray, camera_rgb: np.ndarray | None, hud_lines: tuple[str, ...]
+) -> None:
+    """Draw the agent's camera as an inset (top right) and the HUD text (top left)."""
+    size_px = image.shape[1]
     if camera_rgb is not None:
         inset = int(size_px * INSET_FRACTION)
         small = cv2.resize(camera_rgb, (inset, inset), interpolation=cv2.INTER_NEAREST)
@@ -65,7 +77,6 @@ def birdseye_frame(
         cv2.putText(
             image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA
         )
-    return image
 
 
 class HumanWindow:

@@ -1,10 +1,12 @@
 import dataclasses
+from pathlib import Path
 
 import gymnasium as gym
 import pytest
 
 import roadgym  # noqa: F401
 from roadgym.envs import ConfigError, TrackConfig
+from roadgym.envs.town import TownConfig
 
 
 def test_defaults_are_valid_and_documented():
@@ -64,9 +66,8 @@ def test_make_rejects_unknown_fields_and_bad_configs():
         gym.make("roadgym/Track-v0", config=3)
 
 
-def test_readme_documents_every_field():
-    from pathlib import Path
-
+@pytest.mark.parametrize("config_class", [TrackConfig, TownConfig])
+def test_readme_documents_every_field(config_class):
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    for field in dataclasses.fields(TrackConfig):
-        assert f"`{field.name}`" in readme, field.name
+    for row in config_class.markdown_table().splitlines()[2:]:
+        assert row in readme, row

@@ -12,12 +12,12 @@ import numpy as np
 
 from roadgym.envs.dynamics import car_corners
 from roadgym.envs.map_raster import PixelFrame
+from roadgym.envs.rendering import draw_ego_car, draw_overlays
 from roadgym.envs.semantic import PALETTE, SemanticClass
 from roadgym.envs.town.raster import LIGHT_BAR_M, _bar, draw_route, draw_town, town_frame
 from roadgym.envs.town.world import LIGHT_CLASS, TownWorld
 
 RENDER_VIEW_M = 70.0  # side of the bird's-eye view in meters
-INSET_FRACTION = 0.3
 
 
 def _colour(cls: int) -> tuple[int, int, int]:
@@ -92,19 +92,6 @@ class TownRenderer:
             cfg.car_length_m,
             cfg.car_width_m,
         )[0]
-        cv2.fillConvexPoly(image, pixels(ego), _colour(SemanticClass.EGO_CAR), cv2.LINE_AA, 4)
-        cv2.polylines(image, [pixels(ego[:2])], False, (255, 255, 255), 2, cv2.LINE_AA, 4)
-        if camera_rgb is not None:
-            inset = int(size * INSET_FRACTION)
-            small = cv2.resize(camera_rgb, (inset, inset), interpolation=cv2.INTER_NEAREST)
-            image[4 : 4 + inset, -inset - 4 : -4] = small
-            cv2.rectangle(image, (size - inset - 5, 3), (size - 4, inset + 4), (255, 255, 255), 1)
-        for k, line in enumerate(hud_lines):
-            origin = (8, 22 + 20 * k)
-            cv2.putText(
-                image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3, cv2.LINE_AA
-            )
-            cv2.putText(
-                image, line, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA
-            )
+        draw_ego_car(image, pixels(ego))
+        draw_overlays(image, camera_rgb, hud_lines)
         return image
