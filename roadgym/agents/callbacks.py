@@ -202,7 +202,7 @@ class HeldOutEvalCallback(BaseCallback):
             ]
         )  # (T, H, W, 3)
         writer = _tensorboard_writer(self.logger)
-        if writer is not None and importlib.util.find_spec("PIL") is not None:
+        if writer is not None and pillow_available():
             writer.add_summary(_gif_summary("eval/video", small), self.num_timesteps)
             return
         if not self._warned_no_video:
@@ -214,6 +214,11 @@ class HeldOutEvalCallback(BaseCallback):
             )
             self._warned_no_video = True
         self.logger.record("eval/frames", Image(frame_grid(small), "HWC"), exclude=_NOT_TENSORBOARD)
+
+
+def pillow_available() -> bool:
+    """Whether Pillow (which writes the GIF of evaluation videos) is importable."""
+    return importlib.util.find_spec("PIL") is not None
 
 
 def _tensorboard_writer(logger: Any) -> Any:

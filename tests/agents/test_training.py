@@ -108,3 +108,19 @@ def test_pretrained_frozen_encoder_keeps_its_weights(tiny_settings, tmp_path):
     extractor = load_agent(tmp_path / "run" / "model.zip").model.policy.features_extractor
     for name, value in classifier.encoder.state_dict().items():
         torch.testing.assert_close(extractor.encoder.state_dict()[name], value)
+
+
+def test_video_falls_back_to_a_frame_grid_without_pillow(tiny_settings, tmp_path, monkeypatch):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import roadgym.agents.callbacks as callbacks
+
+    monkeypatch.setattr(callbacks, "pillow_available", lambda: False)
+    settings = tiny_settings("ppo", n_timesteps=64, eval_freq=64, video_freq=64, checkpoint_freq=0)
+    with pytest.warns(UserWarning, match="image grid"):
+        train(settings, run_dir=tmp_path, progress_bar=False)
+    accumulator = EventAccumulator(str(tmp_path / "tb"), size_guidance={"images": 0})
+    accumulator.Reload()
+    assert "eval/frames" in accumulator.Tags()["images"]
+    grid = callbacks.frame_grid(np.zeros((5, 8, 8, 3), np.uint8), columns=2, rows=2)
+    assert grid.shape == (16, 16, 3)
