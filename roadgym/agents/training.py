@@ -188,6 +188,8 @@ def train(
     :param run_dir: default :func:`default_run_dir` under ``./runs``.
     :param resume: a model zip (``model.zip`` or a checkpoint) to continue from; training
         goes on until ``settings.n_timesteps`` in total, logging to the same ``tb/``.
+        DQN's replay buffer is not checkpointed (50k frames are 1.2 GB), so a resumed
+        DQN refills it from the current policy.
     :param device: torch device for SB3 ('auto' picks cuda when present).
     :param torch_threads: ``torch.set_num_threads`` (1 is fastest on a busy small CPU).
     """
