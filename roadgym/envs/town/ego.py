@@ -295,11 +295,14 @@ def state_vector(world: TownWorld) -> np.ndarray:
 
 def labels(world: TownWorld) -> dict[str, np.ndarray]:
     """Perception labels (B,) of the current frame (see LABEL_NAMES)."""
-    view = world.view_ahead_m
+    # scene_ahead measures from the front bumper; the camera's top edge is view_ahead_m
+    # from the car's centre. Label only what lies inside the frame.
+    view = world.view_ahead_m - 0.5 * world.config.car_length_m
     scene = scene_ahead(world, horizon_m=view)
     line_visible = (scene["line_distance_m"] <= view) & (scene["line_kind"] == CONTROL_LIGHT)
     light = np.where(line_visible, scene["line_light"], LIGHT_NONE)
-    lo, hi = world.s_m[:, None] - 0.5 * world.config.car_length_m, world.s_m[:, None] + view
+    lo = world.s_m[:, None] - 0.5 * world.config.car_length_m
+    hi = world.s_m[:, None] + world.view_ahead_m
     overlap = (world.route_connector_start_s < hi) & (world.route_connector_end_s > lo)  # (B, C)
     b = np.arange(world.batch_size)[:, None]
     major = world.junction_is_major[b, world.route_connector_junction]
