@@ -53,6 +53,7 @@ DISCRETE_ACTION_NAMES = (
 )
 
 ROAD_LAYOUT_CLASSES = ("straight", "curve_left", "curve_right")
+LABEL_NAMES = {"road_layout": ROAD_LAYOUT_CLASSES}  # perception task -> class names
 ROAD_LAYOUT_TURN_RAD = 0.3  # turning over the view ahead above which the road is a curve
 STATE_FIELDS = ("speed_fraction", "lateral_offset_fraction", "heading_error_rad", "steer_fraction")
 STATE_LOW = np.array([0.0, -2.0, -np.pi, -1.0])
@@ -63,6 +64,8 @@ RASTER_MARGIN_M = 30.0
 
 class TrackWorld:
     """B independent tracks with one ego car each."""
+
+    LABEL_NAMES = LABEL_NAMES
 
     def __init__(self, config: TrackConfig, batch_size: int) -> None:
         if batch_size < 1:
@@ -287,5 +290,8 @@ class TrackWorld:
             "off_road": self.off_road.copy(),
             "speed_mps": self.car.speed_mps.copy(),
             "lateral_offset_m": self.lateral_offset_m.copy(),
-            "road_layout": self.road_layout(),
         }
+
+    def labels(self) -> dict[str, np.ndarray]:
+        """Perception labels, batched: task -> (B,) class ids (see LABEL_NAMES)."""
+        return {"road_layout": self.road_layout()}

@@ -19,7 +19,7 @@ from gymnasium.vector.utils import batch_space
 from roadgym.envs.config import TrackConfig
 from roadgym.envs.rendering import birdseye_frame
 from roadgym.envs.spaces import action_space, actions_to_controls, observation_space
-from roadgym.envs.track_world import ROAD_LAYOUT_CLASSES, TrackWorld
+from roadgym.envs.track_world import TrackWorld
 
 DEFAULT_MAX_EPISODE_STEPS = 1000  # as registered for the single env
 
@@ -48,6 +48,10 @@ class TrackVectorEnv(gym.vector.VectorEnv):
     """
 
     metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
+    # What a subclass swaps to vectorise another roadgym world (see TownVectorEnv).
+    config_class = TrackConfig
+    world_class = TrackWorld
+    make_observation_space = staticmethod(observation_space)
 
     def __init__(
         self,
@@ -83,7 +87,7 @@ class TrackVectorEnv(gym.vector.VectorEnv):
             raise ValueError(
                 f"autoreset_mode = {autoreset_mode!r} is not allowed; allowed: {allowed}"
             ) from None
-        self.config = TrackConfig.build(config, **fields)
+        self.config = self.config_class.build(config, **fields)
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
@@ -93,12 +97,12 @@ class TrackVectorEnv(gym.vector.VectorEnv):
             "autoreset_mode": autoreset_mode,
             "render_fps": round(1.0 / self.config.dt_s),
         }
-        self.single_observation_space = observation_space(self.config)
+        self.single_observation_space = self.make_observation_space(self.config)
         self.single_action_space = action_space(self.config)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.world = TrackWorld(self.config, batch_size=self.num_envs)
-        self.label_names = {"road_layout": ROAD_LAYOUT_CLASSES}
+        self.world = self.world_class(self.config, batch_size=self.num_envs)
+        self.label_names = dict(self.world_class.LABEL_NAMES)
         self._dict_observation = isinstance(self.single_observation_space, gym.spaces.Dict)
 
         n = self.num_envs
@@ -257,24 +261,23 @@ class TrackVectorEnv(gym.vector.VectorEnv):
 
     def _infos(self) -> dict[str, Any]:
         """The batched info of every world, with all-True ``_key`` masks."""
-        metrics = self.world.infos()
-        labels = {"road_layout": metrics.pop("road_layout")}
+        ones = np.ones(self.num_envs, dtype=bool)
         infos: dict[str, Any] = {}
-        for key, value in metrics.items():
-            infos[key] = value
-            infos["_" + key] = np.ones(self.num_envs, dtype=bool)
-        infos["labels"] = {"road_layout": labels["road_layout"]}
-        infos["labels"]["_road_layout"] = np.ones(self.num_envs, dtype=bool)
-        infos["_labels"] = np.ones(self.num_envs, dtype=bool)
+        for key, value in self.world.infos().items():
+            infos[key], infos["_" + key] = value, ones.copy()
+        labels: dict[str, Any] = {}
+        for key, value in self.world.labels().items():
+            labels[key], labels["_" + key] = value, ones.copy()
+        infos["labels"], infos["_labels"] = labels, ones.copy()
         return infos
 
     def get_labels(self) -> dict[str, np.ndarray]:
         """Perception labels (N,) of the current frames, without stepping."""
         if self._needs_reset.any():
             raise RuntimeError(
-                "TrackVectorEnv.get_labels() called before reset(); call envs.reset() first"
+                f"{type(self).__name__}.get_labels() called before reset(); call envs.reset() first"
             )
-        return {"road_layout": self.world.road_layout()}
+        return self.world.labels()
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         """One bird's-eye frame (size, size, 3) per world, as ``SyncVectorEnv`` returns."""

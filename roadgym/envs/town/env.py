@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from roadgym.envs.config import parse_observation_modes
-from roadgym.envs.rendering import HumanWindow
 from roadgym.envs.semantic import NUM_CLASSES
-from roadgym.envs.spaces import action_space, actions_to_controls
 from roadgym.envs.town.config import TownConfig
-from roadgym.envs.town.ego import LABEL_NAMES, STATE_HIGH, STATE_LOW
+from roadgym.envs.town.ego import STATE_HIGH, STATE_LOW
 from roadgym.envs.town.world import TownWorld
+from roadgym.envs.world_env import WorldEnv
 
 
 def town_observation_space(config: TownConfig) -> spaces.Space:
@@ -37,7 +34,7 @@ def town_observation_space(config: TownConfig) -> spaces.Space:
     return spaces.Dict({mode: by_mode[mode] for mode in modes})
 
 
-class TownEnv(gym.Env):
+class TownEnv(WorldEnv):
     """Drive a planned route through a town with traffic lights, stop signs, cars and people.
 
     ## Description
@@ -98,105 +95,24 @@ class TownEnv(gym.Env):
     * v0: first version.
     """
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 10}
-
-    def __init__(
-        self,
-        render_mode: str | None = None,
-        config: TownConfig | Mapping[str, Any] | None = None,
-        **fields: Any,
-    ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(
-                f"render_mode = {render_mode!r} is not allowed; "
-                f"allowed: None, {', '.join(map(repr, self.metadata['render_modes']))}"
-            )
-        self.config = TownConfig.build(config, **fields)
-        self.render_mode = render_mode
-        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.config.dt_s)}
-        self.observation_space = town_observation_space(self.config)
-        self.action_space = action_space(self.config)
-        self.world = TownWorld(self.config, batch_size=1)
-        self.label_names = dict(LABEL_NAMES)
-        self._needs_reset = True
-        self._last_reward = 0.0
-        self._episode_return = 0.0
-        self._last_observation: dict[str, np.ndarray] = {}
-        self._window: HumanWindow | None = None
-        self._renderer = None
+    config_class = TownConfig
+    world_class = TownWorld
+    make_observation_space = staticmethod(town_observation_space)
+    _renderer: Any = None  # a TownRenderer, built on the first render of each town
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
-        super().reset(seed=seed)
-        self.world.reset_world(0, self.np_random)
-        self._needs_reset = False
-        self._last_reward = 0.0
-        self._episode_return = 0.0
-        self._renderer = None
-        observation = self._observe()
-        if self.render_mode == "human":
-            self.render()
-        return observation, self._info()
+        self._renderer = None  # a new town: the renderer's cached map is stale
+        return super().reset(seed=seed, options=options)
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        if self._needs_reset:
-            raise RuntimeError("TownEnv.step() called before reset(); call env.reset() first")
-        controls = actions_to_controls(action, self.config, batch_size=None)
-        reward, terminated = self.world.step(controls)
-        self._last_reward = float(reward[0])
-        self._episode_return += self._last_reward
-        observation = self._observe()
-        if self.render_mode == "human":
-            self.render()
-        return observation, self._last_reward, bool(terminated[0]), False, self._info()
+    def _progress_line(self) -> str:
+        completion = self.world.infos()["route_completion"][0]
+        return f"route {100 * completion:5.1f} %"
 
-    def get_labels(self) -> dict[str, int | float]:
-        """Perception labels of the current frame, without stepping."""
-        if self._needs_reset:
-            raise RuntimeError("TownEnv.get_labels() called before reset(); call env.reset() first")
-        return {k: v[0].item() for k, v in self.world.labels().items()}
-
-    def _observe(self) -> Any:
-        self._last_observation = {k: v[0] for k, v in self.world.observe().items()}
-        if isinstance(self.observation_space, spaces.Dict):
-            return dict(self._last_observation)
-        return next(iter(self._last_observation.values()))
-
-    def _info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {k: v[0].item() for k, v in self.world.infos().items()}
-        info["labels"] = self.get_labels()
-        return info
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gym.logger.warn("TownEnv.render() called without a render_mode; nothing to draw")
-            return None
-        if self._needs_reset:
-            raise RuntimeError("TownEnv.render() called before reset(); call env.reset() first")
-        from roadgym.envs.town.render import TownRenderer
+    def _birdseye(self, camera_rgb: np.ndarray, hud_lines: tuple[str, ...]) -> np.ndarray:
+        from roadgym.envs.town.render import TownRenderer  # only rendering needs it
 
         if self._renderer is None:
             self._renderer = TownRenderer(self.world, 0, self.config.render_size_px)
-        camera = self._last_observation.get("rgb")
-        if camera is None:
-            camera = self.world.camera.rgb(self.world.semantic_view())[0]
-        world = self.world
-        info = {k: v[0] for k, v in world.infos().items()}
-        hud = (
-            f"speed {world.car.speed_mps[0] * 3.6:5.1f} km/h",
-            f"route {100 * info['route_completion']:5.1f} %",
-            f"reward {self._last_reward:+.2f}  return {self._episode_return:+.1f}",
-        )
-        frame = self._renderer.frame(camera, hud)
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            self._window = HumanWindow("roadgym Town-v0", self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
-
-    def close(self) -> None:
-        if self._window is not None:
-            self._window.close()
-            self._window = None
+        return self._renderer.frame(camera_rgb, hud_lines)

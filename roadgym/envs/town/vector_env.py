@@ -10,14 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
-from gymnasium.vector.utils import batch_space
 
-from roadgym.envs.spaces import action_space
 from roadgym.envs.town.config import TownConfig
-from roadgym.envs.town.ego import LABEL_NAMES
 from roadgym.envs.town.env import town_observation_space
 from roadgym.envs.town.world import TownWorld
 from roadgym.envs.vector_env import TrackVectorEnv
@@ -33,6 +29,10 @@ class TownVectorEnv(TrackVectorEnv):
     :class:`TrackVectorEnv`, with a :class:`TownConfig`.
     """
 
+    config_class = TownConfig
+    world_class = TownWorld
+    make_observation_space = staticmethod(town_observation_space)
+
     def __init__(
         self,
         num_envs: int,
@@ -42,49 +42,19 @@ class TownVectorEnv(TrackVectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **fields: Any,
     ) -> None:
-        # The parent validates the arguments and sets the bookkeeping on a tiny Track
-        # world; the Town parts then replace its config, spaces and world.
         super().__init__(
             num_envs,
             render_mode=render_mode,
+            config=config,
             max_episode_steps=max_episode_steps,
             autoreset_mode=autoreset_mode,
-            track_length_min_m=100.0,
-            track_length_max_m=100.0,
+            **fields,
         )
-        self.config = TownConfig.build(config, **fields)
-        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.config.dt_s)}
-        self.single_observation_space = town_observation_space(self.config)
-        self.single_action_space = action_space(self.config)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.world = TownWorld(self.config, batch_size=self.num_envs)
-        self.label_names = dict(LABEL_NAMES)
-        self._dict_observation = isinstance(self.single_observation_space, gym.spaces.Dict)
         self._renderers: dict[int, Any] = {}
 
     def _reset_world(self, index: int, seed: int | None) -> None:
         super()._reset_world(index, seed)
         self._renderers.pop(index, None)
-
-    def _infos(self) -> dict[str, Any]:
-        infos: dict[str, Any] = {}
-        ones = np.ones(self.num_envs, dtype=bool)
-        for key, value in self.world.infos().items():
-            infos[key], infos["_" + key] = value, ones.copy()
-        labels: dict[str, Any] = {}
-        for key, value in self.world.labels().items():
-            labels[key], labels["_" + key] = value, ones.copy()
-        infos["labels"], infos["_labels"] = labels, ones.copy()
-        return infos
-
-    def get_labels(self) -> dict[str, np.ndarray]:
-        """Perception labels (N,) of the current frames, without stepping."""
-        if self._needs_reset.any():
-            raise RuntimeError(
-                "TownVectorEnv.get_labels() called before reset(); call envs.reset() first"
-            )
-        return self.world.labels()
 
     def render_world(self, index: int) -> np.ndarray:
         """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""

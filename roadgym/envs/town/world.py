@@ -49,6 +49,8 @@ DRIVABLE[list(TOWN_DRIVABLE_CLASSES)] = True
 class TownWorld:
     """B independent towns, each with an ego car, NPC traffic, pedestrians and lights."""
 
+    LABEL_NAMES = ego.LABEL_NAMES  # perception task -> class names
+
     def __init__(self, config: TownConfig, batch_size: int) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
