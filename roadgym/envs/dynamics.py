@@ -39,6 +39,11 @@ class CarLimits:
     max_brake_mps2: float
     top_speed_mps: float
 
+    @classmethod
+    def from_config(cls, config: object) -> CarLimits:
+        """The limits named alike in an env config (TrackConfig, TownConfig)."""
+        return cls(**{f.name: getattr(config, f.name) for f in dataclasses.fields(cls)})
+
 
 def step_bicycle(
     state: CarState, steer_cmd: np.ndarray, throttle_cmd: np.ndarray, limits: CarLimits, dt_s: float

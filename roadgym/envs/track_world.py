@@ -73,14 +73,7 @@ class TrackWorld:
         self.config = config
         self.batch_size = batch_size
         self.observation_modes = parse_observation_modes(config.observation)
-        self.limits = CarLimits(
-            wheelbase_m=config.wheelbase_m,
-            max_steer_rad=config.max_steer_rad,
-            steer_rate_radps=config.steer_rate_radps,
-            max_accel_mps2=config.max_accel_mps2,
-            max_brake_mps2=config.max_brake_mps2,
-            top_speed_mps=config.top_speed_mps,
-        )
+        self.limits = CarLimits.from_config(config)
         mpp = config.meters_per_pixel
         self.raster_side_px = math.ceil((max_track_extent_m(config) + 2 * RASTER_MARGIN_M) / mpp)
         self.rasters = np.zeros((batch_size, self.raster_side_px, self.raster_side_px), np.uint8)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from roadgym.envs.camera import EgoCamera
+from roadgym.envs.config import parse_observation_modes
 from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
 from roadgym.envs.lane_graph import project_onto_segments, wrap_angle
 from roadgym.envs.semantic import TOWN_DRIVABLE_CLASSES, SemanticClass
@@ -56,17 +57,8 @@ class TownWorld:
             raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
         cfg = self.config = config
         self.batch_size = batch = batch_size
-        from roadgym.envs.config import parse_observation_modes
-
         self.observation_modes = parse_observation_modes(config.observation)
-        self.limits = CarLimits(
-            wheelbase_m=cfg.wheelbase_m,
-            max_steer_rad=cfg.max_steer_rad,
-            steer_rate_radps=cfg.steer_rate_radps,
-            max_accel_mps2=cfg.max_accel_mps2,
-            max_brake_mps2=cfg.max_brake_mps2,
-            top_speed_mps=cfg.top_speed_mps,
-        )
+        self.limits = CarLimits.from_config(cfg)
         mpp = cfg.meters_per_pixel
         side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)
         # One flat buffer: the rasters plus a scratch pixel that padded light bars write to.
