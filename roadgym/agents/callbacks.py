@@ -26,7 +26,11 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import Image, TensorBoardOutputFormat
 from stable_baselines3.common.vec_env import VecNormalize
 
-from roadgym.agents.evaluation import EvaluationReport, evaluate_policy_on_seeds
+from roadgym.agents.evaluation import (
+    HEADLINE_METRICS,
+    EvaluationReport,
+    evaluate_policy_on_seeds,
+)
 from roadgym.agents.metrics import EpisodeMetrics
 from roadgym.perception.atomic import atomic_write
 
@@ -183,12 +187,13 @@ class HeldOutEvalCallback(BaseCallback):
                     normalizer, self.best_model_path.with_name("best_vecnormalize.pkl")
                 )
         if self.verbose:
-            progress = summary.get("progress", {}).get("mean", float("nan"))
-            laps = summary.get("lap_completed", {}).get("mean", float("nan"))
+            # Two task metrics this env reports (lap or route completion first).
+            shown = [m for m in HEADLINE_METRICS[:5] if m in summary][:2]
+            task = ", ".join(f"{m} {summary[m]['mean']:.3f}" for m in shown)
             print(
                 f"[eval @ {self.num_timesteps} steps] return {mean_return:.1f} "
-                f"+/- {summary['return']['std']:.1f}, progress {progress:.3f}, "
-                f"laps {laps:.2f} over {len(report.episodes)} held-out seeds "
+                f"+/- {summary['return']['std']:.1f}, {task} over "
+                f"{len(report.episodes)} held-out seeds "
                 f"({report.wall_s:.1f} s)",
                 flush=True,
             )
