@@ -16,25 +16,27 @@ from roadgym.envs.track_env import TrackEnv
 from roadgym.envs.track_world import DISCRETE_ACTION_NAMES, DISCRETE_ACTIONS, TrackWorld
 from roadgym.envs.vector_env import TrackVectorEnv
 
-ENV_IDS = ("roadgym/Track-v0", "roadgym/Town-v0")
+# Every env id with its Gymnasium registration; ENV_IDS and register_envs read this one table.
+_REGISTRATIONS = {
+    "roadgym/Track-v0": {
+        "entry_point": "roadgym.envs.track_env:TrackEnv",
+        "vector_entry_point": "roadgym.envs.vector_env:TrackVectorEnv",
+        "max_episode_steps": 1000,
+    },
+    "roadgym/Town-v0": {
+        "entry_point": "roadgym.envs.town.env:TownEnv",
+        "vector_entry_point": "roadgym.envs.town.vector_env:TownVectorEnv",
+        "max_episode_steps": 2000,
+    },
+}
+ENV_IDS = tuple(_REGISTRATIONS)
 
 
 def register_envs() -> None:
     """Register every roadgym env id with Gymnasium (safe to call repeatedly)."""
-    if "roadgym/Track-v0" not in gym.registry:
-        gym.register(
-            id="roadgym/Track-v0",
-            entry_point="roadgym.envs.track_env:TrackEnv",
-            vector_entry_point="roadgym.envs.vector_env:TrackVectorEnv",
-            max_episode_steps=1000,
-        )
-    if "roadgym/Town-v0" not in gym.registry:
-        gym.register(
-            id="roadgym/Town-v0",
-            entry_point="roadgym.envs.town.env:TownEnv",
-            vector_entry_point="roadgym.envs.town.vector_env:TownVectorEnv",
-            max_episode_steps=2000,
-        )
+    for env_id, registration in _REGISTRATIONS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, **registration)
 
 
 def make_sb3_vec_env(
