@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -58,6 +59,10 @@ class DistillConfig:
     """Batch size of the inference-throughput measurement."""
     throughput_seconds: float = 2.0
     """Minimum timed seconds per throughput measurement (after two warm-up batches)."""
+    student_seeds: int = 1
+    """Train the student alone and distilled this many times (seeds ``student.seed``,
+    ``student.seed + 1``, ...) and report the mean: one run's accuracy differs from the
+    next by about as much as distillation gains."""
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -68,6 +73,10 @@ class DistillConfig:
             raise ValueError(
                 f"DistillConfig.throughput_batch_size={self.throughput_batch_size!r} must be "
                 f">= 1 and throughput_seconds={self.throughput_seconds!r} > 0"
+            )
+        if not isinstance(self.student_seeds, int) or self.student_seeds < 1:
+            raise ValueError(
+                f"DistillConfig.student_seeds={self.student_seeds!r} must be an int >= 1"
             )
 
 
@@ -119,20 +128,23 @@ def measure_throughput(
 def format_distill_report(report: dict[str, Any]) -> str:
     """A plain-text table of :func:`run_distillation` output."""
     cuda = any("cuda_images_per_s" in row for row in report["models"].values())
-    header = f"{'model':<18} {'encoder':<8} {'accuracy':>9} {'params':>10} {'cpu img/s':>10}"
+    header = f"{'model':<18} {'encoder':<8} {'accuracy':>16} {'params':>10} {'cpu img/s':>10}"
     header += f" {'cuda img/s':>11}" if cuda else ""
     header += f" {'cpu speedup':>11}"
     lines = [header, "-" * len(header)]
     teacher_speed = report["models"]["teacher"]["cpu_images_per_s"]
     for name, row in report["models"].items():
+        spread = f" +- {row['accuracy_std']:.4f}" if len(row.get("accuracy_runs", [])) > 1 else ""
         line = (
-            f"{name:<18} {row['encoder']:<8} {row['accuracy']:>9.4f} {row['parameters']:>10d} "
-            f"{row['cpu_images_per_s']:>10.0f}"
+            f"{name:<18} {row['encoder']:<8} {row['accuracy']:.4f}{spread:>{16 - 6}} "
+            f"{row['parameters']:>10d} {row['cpu_images_per_s']:>10.0f}"
         )
         if cuda:
             line += f" {row.get('cuda_images_per_s', float('nan')):>11.0f}"
         line += f" {row['cpu_images_per_s'] / teacher_speed:>10.1f}x"
         lines.append(line)
+    if report.get("student_seeds", 1) > 1:
+        lines.append(f"(students: mean +- std over {report['student_seeds']} seeds)")
     return "\n".join(lines)
 
 
@@ -168,52 +180,49 @@ def run_distillation(
             train, val, test, config.teacher, sub("teacher"), verbose=verbose
         ).model
     teacher.eval().requires_grad_(False)
-    alone = train_classifier(
-        train, val, test, config.student, sub("student_alone"), verbose=verbose
-    ).model
 
     def soft_target_loss(logits, labels, frames):
         with torch.no_grad(), autocast(device):
             teacher_logits = teacher(frames).float()  # (B, K)
         return distillation_loss(logits, teacher_logits, labels, config.temperature, config.alpha)
 
-    distilled = train_classifier(
-        train,
-        val,
-        test,
-        config.student,
-        sub("student_distilled"),
-        loss_fn=soft_target_loss,
-        verbose=verbose,
-    ).model
-    models = {}
-    for name, model in (
-        ("teacher", teacher),
-        ("student_alone", alone),
-        ("student_distilled", distilled),
-    ):
+    def accuracy(model: nn.Module) -> float:
         predictions, _ = evaluate(model, test, device)
-        row = {
-            "encoder": model.encoder.name,
-            "accuracy": float((predictions == test.labels).mean()),
-            "parameters": count_parameters(model),
-            "cpu_images_per_s": measure_throughput(
+        return float((predictions == test.labels).mean())
+
+    def speed_row(model: nn.Module) -> dict[str, Any]:
+        row = {"encoder": model.encoder.name, "parameters": count_parameters(model)}
+        devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+        for name in devices:
+            row[f"{name}_images_per_s"] = measure_throughput(
                 model,
                 train.input_shape,
-                "cpu",
-                config.throughput_batch_size,
-                config.throughput_seconds,
-            ),
-        }
-        if torch.cuda.is_available():
-            row["cuda_images_per_s"] = measure_throughput(
-                model,
-                train.input_shape,
-                "cuda",
+                name,
                 config.throughput_batch_size,
                 config.throughput_seconds,
             )
-        models[name] = row
+        return row
+
+    models = {"teacher": {"accuracy": accuracy(teacher)}}
+    trained = {"teacher": teacher}
+    for name, loss_fn in (("student_alone", None), ("student_distilled", soft_target_loss)):
+        runs = []
+        for offset in range(config.student_seeds):
+            student = dataclasses.replace(config.student, seed=config.student.seed + offset)
+            folder = name if config.student_seeds == 1 else f"{name}_seed{student.seed}"
+            model = train_classifier(
+                train, val, test, student, sub(folder), loss_fn=loss_fn, verbose=verbose
+            ).model
+            runs.append(accuracy(model))
+        trained[name] = model
+        models[name] = {
+            "accuracy": float(np.mean(runs)),
+            "accuracy_std": float(np.std(runs)),
+            "accuracy_runs": runs,
+        }
+    # Timed back to back at the end, so that all three see the same machine load.
+    for name, model in trained.items():
+        models[name] = {**speed_row(model), **models[name]}
     report = {
         "task": train.task,
         "test_frames": len(test),
@@ -221,6 +230,7 @@ def run_distillation(
         "alpha": config.alpha,
         "throughput_batch_size": config.throughput_batch_size,
         "cpu_threads": torch.get_num_threads(),
+        "student_seeds": config.student_seeds,
         "models": models,
         "distilled_minus_teacher_accuracy": models["student_distilled"]["accuracy"]
         - models["teacher"]["accuracy"],

@@ -31,6 +31,8 @@ def test_bad_distill_config():
         DistillConfig(temperature=0)
     with pytest.raises(ValueError, match="alpha=1.5"):
         DistillConfig(alpha=1.5)
+    with pytest.raises(ValueError, match="student_seeds=0"):
+        DistillConfig(student_seeds=0)
 
 
 def test_run_distillation_reports_all_three_models(tmp_path):
@@ -52,12 +54,19 @@ def test_run_distillation_reports_all_three_models(tmp_path):
     saved = json.loads((tmp_path / "distill_report.json").read_text())
     assert saved["models"]["teacher"]["encoder"] == "resnet"
     assert (tmp_path / "student_distilled" / "checkpoint.pt").is_file()
-    # A trained teacher can be reused from its checkpoint.
+    # A trained teacher can be reused from its checkpoint; students over several seeds
+    # report the mean, and the first seed's run is the single-seed run again.
     reuse = DistillConfig(
         teacher_checkpoint=str(tmp_path / "teacher" / "checkpoint.pt"),
         student=config.student,
         throughput_batch_size=16,
         throughput_seconds=0.05,
+        student_seeds=2,
     )
-    again = run_distillation(train, None, test, reuse, verbose=False)
+    again = run_distillation(train, None, test, reuse, tmp_path / "seeds", verbose=False)
     assert again["models"]["teacher"]["accuracy"] == report["models"]["teacher"]["accuracy"]
+    for name in ("student_alone", "student_distilled"):
+        runs = again["models"][name]["accuracy_runs"]
+        assert len(runs) == 2 and again["models"][name]["accuracy"] == pytest.approx(sum(runs) / 2)
+        assert runs[0] == report["models"][name]["accuracy"]
+        assert (tmp_path / "seeds" / f"{name}_seed1" / "checkpoint.pt").is_file()
