@@ -237,8 +237,8 @@ def fit(
                 seen_epoch += len(index)
                 step += 1
                 if writer is not None and (step % 10 == 0 or step == total_steps):
-                    writer.add_scalar(f"{description}/lr", optimizer.param_groups[0]["lr"], step)
-                    writer.add_scalar(f"{description}/loss_step", float(loss.detach()), step)
+                    writer.add_scalar("train/lr", optimizer.param_groups[0]["lr"], step)
+                    writer.add_scalar("train/loss", float(loss.detach()), step)
                 if progress is not None:
                     progress.update(1)
             train_seconds += time.perf_counter() - started
@@ -255,10 +255,11 @@ def fit(
                 row["val_accuracy"] = float((predictions == val.labels).mean())
             history.append(row)
             if writer is not None:
+                # Per-step curves are under train/ (x: optimizer step), per-epoch ones
+                # under epoch/ (x: epoch), so no tag mixes the two x axes.
                 for key, value in row.items():
-                    if key != "epoch":
-                        name = key.replace("train_", "train/").replace("val_", "val/")
-                        writer.add_scalar(f"{description}/{name}", value, epoch + 1)
+                    if key not in ("epoch", "lr"):
+                        writer.add_scalar(f"epoch/{key}", value, epoch + 1)
             if progress is not None:
                 progress.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
     finally:

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from roadgym.perception import (
     AugmentConfig,
@@ -35,7 +36,11 @@ def test_whole_pipeline_on_a_generated_dataset(toy_dataset, tmp_path, capsys):
     result = train_classifier(train, val, test, config, tmp_path / "run")
     for name in ("checkpoint.pt", "report.json", "confusion.png"):
         assert (tmp_path / "run" / name).is_file()
-    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert {"train/loss", "train/lr", "epoch/train_accuracy", "epoch/val_accuracy"} <= set(
+        events.Tags()["scalars"]
+    )
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert set(report["per_class"]) == {"straight", "curve_left", "curve_right"}
     assert report["split"] == "test" and report["support"] == len(test)
