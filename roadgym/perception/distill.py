@@ -134,10 +134,12 @@ def format_distill_report(report: dict[str, Any]) -> str:
     lines = [header, "-" * len(header)]
     teacher_speed = report["models"]["teacher"]["cpu_images_per_s"]
     for name, row in report["models"].items():
-        spread = f" +- {row['accuracy_std']:.4f}" if len(row.get("accuracy_runs", [])) > 1 else ""
+        accuracy = f"{row['accuracy']:.4f}"
+        if len(row.get("accuracy_runs", [])) > 1:
+            accuracy += f" +- {row['accuracy_std']:.4f}"
         line = (
-            f"{name:<18} {row['encoder']:<8} {row['accuracy']:.4f}{spread:>{16 - 6}} "
-            f"{row['parameters']:>10d} {row['cpu_images_per_s']:>10.0f}"
+            f"{name:<18} {row['encoder']:<8} {accuracy:>16} {row['parameters']:>10d} "
+            f"{row['cpu_images_per_s']:>10.0f}"
         )
         if cuda:
             line += f" {row.get('cuda_images_per_s', float('nan')):>11.0f}"
@@ -159,8 +161,9 @@ def run_distillation(
 ) -> dict[str, Any]:
     """Train (or load) the teacher, the student alone and the distilled student; compare them.
 
-    Each model's artefacts go to ``out_dir/<name>/``; the comparison is printed and
-    written to ``out_dir/distill_report.json`` (atomically).
+    Each model's artefacts go to ``out_dir/<name>/`` (``out_dir/<name>_seed<n>/`` for
+    students trained over several seeds); the comparison is printed and written to
+    ``out_dir/distill_report.json`` (atomically).
     """
     out_path = Path(out_dir) if out_dir is not None else None
 
