@@ -4,8 +4,9 @@ The whole training set is moved to the device once as uint8 ``(N, H, W, C)``;
 each step gathers a batch by index and augments it there (no DataLoader, no
 worker processes: for 64x64 frames Python overhead, not memory, is the limit).
 AdamW with a one-cycle or cosine schedule; bf16 autocast and channels_last on
-cuda; a tqdm bar; TensorBoard scalars; at the end a per-class report, a confusion
-matrix PNG and a checkpoint, each written atomically.
+cuda; a tqdm bar; TensorBoard scalars (``train/loss`` and ``train/lr`` every 10
+steps, ``epoch/{train,val}_{loss,accuracy}`` every epoch); at the end a per-class
+report, a confusion matrix PNG and a checkpoint, each written atomically.
 """
 
 from __future__ import annotations
