@@ -98,6 +98,11 @@ class LabelledDatasetConfig:
     """Std of Gaussian noise on the expert's throttle, for varied speeds (expert only)."""
     policy_seed: int = 0
     """Seed of the expert's noise."""
+    num_envs: int = 1
+    """Worlds driven at once through the env's own batched implementation
+    (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``: roadgym envs);
+    1 steps a single env. Worlds interleave, so the frames kept depend on this number;
+    the same number gives the same dataset."""
 
     def __post_init__(self) -> None:
         for name in ("train_seeds", "val_seeds", "test_seeds"):
@@ -115,7 +120,7 @@ class LabelledDatasetConfig:
         for name in ("train_frames", "val_frames", "test_frames"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
-        for name in ("max_episode_steps", "frame_stride", "frames_per_shard"):
+        for name in ("max_episode_steps", "frame_stride", "frames_per_shard", "num_envs"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
         if self.rare_frame_stride is not None and int(self.rare_frame_stride) < 1:
@@ -135,10 +140,27 @@ def _make_env(config: LabelledDatasetConfig):
     if config.env_id.startswith("roadgym/"):
         # roadgym envs register themselves on import; make sure that has happened.
         importlib.import_module("roadgym.envs")
-    return gymnasium.make(config.env_id, **config.env_kwargs)
+    if config.num_envs == 1:
+        return gymnasium.make(config.env_id, **config.env_kwargs)
+    try:
+        return gymnasium.make_vec(
+            config.env_id,
+            num_envs=config.num_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode="Disabled",
+            **config.env_kwargs,
+        )
+    except gymnasium.error.UnregisteredEnv:
+        raise
+    except gymnasium.error.Error as error:
+        raise ValueError(
+            f"num_envs={config.num_envs} needs an env with a batched implementation "
+            f"(a vector_entry_point); {config.env_id!r} has none ({error}); use num_envs=1"
+        ) from error
 
 
-def _extract_frame(observation: Any, key: str | None) -> np.ndarray:
+def _extract_frame(observation: Any, key: str | None, batched: bool = False) -> np.ndarray:
+    """The uint8 image of an observation: (H, W, C), or (B, H, W, C) when ``batched``."""
     if isinstance(observation, dict):
         if key is None or key not in observation:
             raise ValueError(
@@ -147,14 +169,16 @@ def _extract_frame(observation: Any, key: str | None) -> np.ndarray:
             )
         observation = observation[key]
     frame = np.asarray(observation)
-    if frame.dtype != np.uint8 or frame.ndim != 3:
-        raise ValueError(
-            f"observation must be a uint8 (H, W, C) image; got {frame.dtype} {frame.shape}"
-        )
+    if frame.dtype != np.uint8 or frame.ndim != 3 + batched:
+        wanted = "a batch of uint8 (H, W, C) images" if batched else "a uint8 (H, W, C) image"
+        raise ValueError(f"observation must be {wanted}; got {frame.dtype} {frame.shape}")
     return frame
 
 
-def _read_labels(info: dict, label_names: dict[str, list[str]], env_id: str) -> dict[str, int]:
+def _read_labels(
+    info: dict, label_names: dict[str, list[str]], env_id: str, num_worlds: int
+) -> dict[str, np.ndarray]:
+    """Labels ``task -> (num_worlds,) int`` from a single env's or a vector env's info."""
     labels = info.get("labels")
     if not isinstance(labels, dict):
         raise ValueError(f"env {env_id!r} returned no info['labels'] dict; it cannot label frames")
@@ -164,13 +188,65 @@ def _read_labels(info: dict, label_names: dict[str, list[str]], env_id: str) -> 
             raise ValueError(
                 f"env {env_id!r} info['labels'] lacks task {task!r}; has {sorted(labels)}"
             )
-        value = int(labels[task])
-        if not 0 <= value < len(names):
+        values = np.asarray(labels[task]).astype(np.int64).reshape(num_worlds)
+        bad = (values < 0) | (values >= len(names))
+        if bad.any():
             raise ValueError(
-                f"env {env_id!r} label {task}={value} is outside [0, {len(names) - 1}] ({names})"
+                f"env {env_id!r} label {task}={int(values[bad][0])} is outside "
+                f"[0, {len(names) - 1}] ({names})"
             )
-        out[task] = value
+        out[task] = values
     return out
+
+
+class _SingleWorld:
+    """One gymnasium env, driven as a batch of one world."""
+
+    num_worlds = 1
+
+    def __init__(self, env, policy: Policy | None, config: LabelledDatasetConfig) -> None:
+        self.env, self.policy, self.config = env, policy, config
+
+    def start(self, starting: np.ndarray, seeds: list[int | None]) -> None:
+        if seeds[0] is None:  # the split's seeds ran out: the world stays idle
+            return
+        self.observation, self.info = self.env.reset(seed=seeds[0])
+        self.env.action_space.seed(seeds[0])  # random actions follow the seed too
+
+    def frames(self) -> np.ndarray:
+        return _extract_frame(self.observation, self.config.observation_key)[None]  # (1, H, W, C)
+
+    def advance(self) -> np.ndarray:
+        """Act and step; returns which worlds ended (terminated or truncated)."""
+        policy, observation = self.policy, self.observation
+        action = policy(observation, self.info) if policy else self.env.action_space.sample()
+        self.observation, _, terminated, truncated, self.info = self.env.step(action)
+        return np.array([terminated or truncated])
+
+
+class _VectorWorlds:
+    """A roadgym vector env (autoreset disabled): worlds restart only when told to."""
+
+    def __init__(self, env, policy: Policy | None, config: LabelledDatasetConfig) -> None:
+        self.env, self.policy, self.config = env, policy, config
+        self.num_worlds = env.num_envs
+        self.observation, self.info = None, None
+
+    def start(self, starting: np.ndarray, seeds: list[int | None]) -> None:
+        if self.observation is None:  # the first reset seeds the random actions
+            self.env.action_space.seed(next(s for s in seeds if s is not None))
+            self.observation, self.info = self.env.reset(seed=seeds)
+            return
+        self.observation, self.info = self.env.reset(seed=seeds, options={"reset_mask": starting})
+
+    def frames(self) -> np.ndarray:
+        return _extract_frame(self.observation, self.config.observation_key, batched=True)
+
+    def advance(self) -> np.ndarray:
+        policy, observation = self.policy, self.observation
+        actions = policy(observation, self.info) if policy else self.env.action_space.sample()
+        self.observation, _, terminated, truncated, self.info = self.env.step(actions)
+        return np.asarray(terminated | truncated)
 
 
 class _ShardWriter:
@@ -213,8 +289,8 @@ class _ShardWriter:
         self._reset_buffer()
 
 
-def _collect_split(env, config, split, policy, label_names, root, progress) -> dict[str, Any]:
-    seeds = getattr(config, f"{split}_seeds")
+def _collect_split(worlds, config, split, label_names, root, progress) -> dict[str, Any]:
+    first_seed, stop_seed = getattr(config, f"{split}_seeds")
     target = int(getattr(config, f"{split}_frames"))
     tasks = list(label_names)
     counts = {task: np.zeros(len(names), dtype=np.int64) for task, names in label_names.items()}
@@ -224,38 +300,55 @@ def _collect_split(env, config, split, policy, label_names, root, progress) -> d
     equal_share = target / len(label_names[balance]) if balance else 0.0
     rare_stride = config.rare_frame_stride or config.frame_stride
     writer = _ShardWriter(root, split, tasks, config.frames_per_shard)
-    kept, seeds_used = 0, 0
-    for seed in range(*seeds):
+    n = worlds.num_worlds
+    world_seed = np.full(n, -1, dtype=np.int64)  # -1: idle, the split's seeds ran out
+    world_step = np.zeros(n, dtype=np.int64)
+    next_seed, kept = first_seed, 0
+
+    def restart(ended: np.ndarray) -> None:
+        nonlocal next_seed
+        seeds: list[int | None] = [None] * n
+        for i in np.flatnonzero(ended):
+            if next_seed < stop_seed:
+                seeds[i], next_seed = next_seed, next_seed + 1
+            world_seed[i] = -1 if seeds[i] is None else seeds[i]
+            world_step[i] = 0
+        worlds.start(ended, seeds)
+
+    if target > 0:
+        restart(np.ones(n, dtype=bool))
+    while kept < target and (world_seed >= 0).any():
+        frames = worlds.frames()  # (B, H, W, C)
+        labels = _read_labels(worlds.info, label_names, config.env_id, n)
+        for i in np.flatnonzero(world_seed >= 0):
+            label = int(labels[balance][i]) if balance is not None else 0
+            stride = config.frame_stride
+            if balance is not None and counts[balance][label] < equal_share:
+                stride = rare_stride
+            if world_step[i] % stride or (balance is not None and counts[balance][label] >= cap):
+                continue
+            writer.add(
+                frames[i], {t: int(labels[t][i]) for t in tasks}, world_seed[i], world_step[i]
+            )
+            for task in tasks:
+                counts[task][labels[task][i]] += 1
+            kept += 1
+            if progress is not None:
+                progress.update(1)
+            if kept >= target:
+                break
         if kept >= target:
             break
-        seeds_used += 1
-        observation, info = env.reset(seed=seed)
-        env.action_space.seed(seed)  # random actions follow the seed too
-        for step in range(config.max_episode_steps):
-            labels = _read_labels(info, label_names, config.env_id)
-            stride = config.frame_stride
-            if balance is not None and counts[balance][labels[balance]] < equal_share:
-                stride = rare_stride
-            if step % stride == 0:
-                if balance is None or counts[balance][labels[balance]] < cap:
-                    writer.add(
-                        _extract_frame(observation, config.observation_key), labels, seed, step
-                    )
-                    for task in tasks:
-                        counts[task][labels[task]] += 1
-                    kept += 1
-                    if progress is not None:
-                        progress.update(1)
-                    if kept >= target:
-                        break
-            action = policy(observation, info) if policy else env.action_space.sample()
-            observation, _, terminated, truncated, info = env.step(action)
-            if terminated or truncated:
-                break  # the frame after the end is never acted on, so it is not kept
+        # The frame after an episode's end is never acted on, so it is never kept.
+        ended = worlds.advance()
+        world_step += 1
+        ended |= world_step >= config.max_episode_steps
+        if ended.any():
+            restart(ended)
     writer.flush()
     return {
-        "seeds": list(seeds),
-        "seeds_used": seeds_used,
+        "seeds": [first_seed, stop_seed],
+        "seeds_used": next_seed - first_seed,
         "frames": kept,
         "requested_frames": target,
         "class_counts": {task: c.tolist() for task, c in counts.items()},
@@ -279,7 +372,8 @@ def generate_labelled_dataset(
     from the env instead (for controllers that read privileged state). Without
     either, ``config.policy`` decides: by default the expert driver for roadgym
     Track/Town envs, uniform random actions (seeded per episode) for others.
-    ``env_factory`` builds the env instead of ``gymnasium.make(env_id)``.
+    ``env_factory`` builds the env instead of ``gymnasium.make(env_id)`` (a vector env
+    with autoreset disabled and ``config.num_envs`` worlds when that is above 1).
     The same config, policy and env give bit-identical shards.
     """
     out_dir = Path(out_dir)
@@ -320,8 +414,11 @@ def generate_labelled_dataset(
             total = config.train_frames + config.val_frames + config.test_frames
             progress = tqdm(total=total, desc="collecting frames", unit="frame")
         try:
+            driver = _SingleWorld if config.num_envs == 1 else _VectorWorlds
             splits = {
-                split: _collect_split(env, config, split, policy, label_names, out_dir, progress)
+                split: _collect_split(
+                    driver(env, policy, config), config, split, label_names, out_dir, progress
+                )
                 for split in SPLITS
             }
         finally:

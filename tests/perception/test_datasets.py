@@ -70,6 +70,44 @@ def test_generation_is_deterministic_given_the_seeds(tmp_path):
         np.testing.assert_array_equal(a.labels, b.labels)
 
 
+def test_batched_generation_keeps_what_the_agent_sees_and_is_deterministic(tmp_path):
+    import gymnasium
+
+    config = LabelledDatasetConfig(
+        env_id="roadgym/Track-v0",
+        train_seeds=(0, 50),
+        val_seeds=(50, 60),
+        test_seeds=(60, 70),
+        train_frames=24,
+        val_frames=6,
+        test_frames=6,
+        max_episode_steps=5,
+        frame_stride=2,
+        policy="random",
+        num_envs=4,
+    )
+    first, again = (
+        generate_labelled_dataset(config, tmp_path / name, show_progress=False)
+        for name in ("a", "b")
+    )
+    assert first["splits"] == again["splits"]
+    # Steps 0, 2, 4 of each episode, four worlds at a time: 8 train seeds for 24 frames.
+    assert first["splits"]["train"]["seeds_used"] == 8
+    env = gymnasium.make("roadgym/Track-v0")
+    for split, (low, high) in (("train", (0, 50)), ("test", (60, 70))):
+        a = load_labelled_split(tmp_path / "a", split, "road_layout")
+        b = load_labelled_split(tmp_path / "b", split, "road_layout")
+        np.testing.assert_array_equal(a.frames, b.frames)
+        with np.load(tmp_path / "a" / f"{split}-00000.npz") as shard:
+            seeds, steps = shard["seeds"], shard["steps"]
+        assert ((seeds >= low) & (seeds < high)).all() and set(steps) <= {0, 2, 4}
+        for i in np.flatnonzero(steps == 0):  # a world's first frame is its seed's reset
+            observation, info = env.reset(seed=int(seeds[i]))
+            np.testing.assert_array_equal(a.frames[i], observation)
+            assert a.labels[i] == info["labels"]["road_layout"]
+    env.close()
+
+
 def test_class_cap_balances_and_policy_is_used(tmp_path):
     config = dataclasses.replace(
         TOY_CONFIG,
@@ -110,6 +148,11 @@ def test_bad_configs_and_envs_are_rejected(tmp_path):
         LabelledDatasetConfig(train_seeds=(0, 100), val_seeds=(50, 150), test_seeds=(200, 300))
     with pytest.raises(ValueError, match="max_class_fraction"):
         LabelledDatasetConfig(max_class_fraction=0.0)
+    with pytest.raises(ValueError, match="num_envs=0"):
+        LabelledDatasetConfig(num_envs=0)
+    no_batch = LabelledDatasetConfig(env_id="Pendulum-v1", num_envs=2)
+    with pytest.raises(ValueError, match="num_envs=2 needs an env with a batched"):
+        generate_labelled_dataset(no_batch, tmp_path / "z", show_progress=False)
     with pytest.raises(ValueError, match="info\\['labels'\\]"):
         generate_labelled_dataset(
             TOY_CONFIG, tmp_path / "x", env_factory=UnlabelledEnv, show_progress=False
