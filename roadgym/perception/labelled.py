@@ -200,12 +200,13 @@ def _read_labels(
 
 
 class _SingleWorld:
-    """One gymnasium env, driven as a batch of one world."""
+    """One gymnasium env, driven as a batch of one world (see :class:`_VectorWorlds`)."""
 
     num_worlds = 1
 
     def __init__(self, env, policy: Policy | None, config: LabelledDatasetConfig) -> None:
         self.env, self.policy, self.config = env, policy, config
+        self.observation, self.info = None, None
 
     def start(self, starting: np.ndarray, seeds: list[int | None]) -> None:
         if seeds[0] is None:  # the split's seeds ran out: the world stays idle
@@ -225,7 +226,12 @@ class _SingleWorld:
 
 
 class _VectorWorlds:
-    """A roadgym vector env (autoreset disabled): worlds restart only when told to."""
+    """A roadgym vector env (autoreset disabled): worlds restart only when told to.
+
+    Both drivers offer ``start(mask, seeds)`` (reset the masked worlds with one seed
+    each), ``frames()`` (B, H, W, C), ``info`` (its ``labels``) and ``advance()`` (act,
+    step, return which worlds ended).
+    """
 
     def __init__(self, env, policy: Policy | None, config: LabelledDatasetConfig) -> None:
         self.env, self.policy, self.config = env, policy, config
