@@ -296,6 +296,9 @@ class _ShardWriter:
 
 
 def _collect_split(worlds, config, split, label_names, root, progress) -> dict[str, Any]:
+    """Drive ``worlds`` over the split's seeds, keep frames by stride and class cap, write
+    the shards; returns the split's manifest entry. Worlds are visited in index order at
+    each step, so a dataset depends on the number of worlds but on nothing else."""
     first_seed, stop_seed = getattr(config, f"{split}_seeds")
     target = int(getattr(config, f"{split}_frames"))
     tasks = list(label_names)
