@@ -199,60 +199,41 @@ def _read_labels(
     return out
 
 
-class _SingleWorld:
-    """One gymnasium env, driven as a batch of one world (see :class:`_VectorWorlds`)."""
-
-    num_worlds = 1
+class _Worlds:
+    """The env as a batch of worlds: one gymnasium env, or a roadgym vector env with
+    autoreset disabled (``config.num_envs > 1``) whose worlds restart only when told to."""
 
     def __init__(self, env, policy: Policy | None, config: LabelledDatasetConfig) -> None:
         self.env, self.policy, self.config = env, policy, config
+        self.num_worlds = config.num_envs
+        self.batched = config.num_envs > 1
         self.observation, self.info = None, None
 
     def start(self, starting: np.ndarray, seeds: list[int | None]) -> None:
-        if seeds[0] is None:  # the split's seeds ran out: the world stays idle
-            return
-        self.observation, self.info = self.env.reset(seed=seeds[0])
-        self.env.action_space.seed(seeds[0])  # random actions follow the seed too
+        """Reset the worlds in the (B,) mask ``starting``; ``seeds`` has one seed per world."""
+        if not self.batched:
+            if seeds[0] is None:  # the split's seeds ran out: the world stays idle
+                return
+            self.observation, self.info = self.env.reset(seed=seeds[0])
+            self.env.action_space.seed(seeds[0])  # random actions follow the seed too
+        elif self.observation is None:  # the first reset seeds the random actions
+            self.env.action_space.seed(next(s for s in seeds if s is not None))
+            self.observation, self.info = self.env.reset(seed=seeds)
+        else:
+            options = {"reset_mask": starting}
+            self.observation, self.info = self.env.reset(seed=seeds, options=options)
 
     def frames(self) -> np.ndarray:
-        return _extract_frame(self.observation, self.config.observation_key)[None]  # (1, H, W, C)
+        """The worlds' current frames (B, H, W, C)."""
+        frames = _extract_frame(self.observation, self.config.observation_key, self.batched)
+        return frames if self.batched else frames[None]
 
     def advance(self) -> np.ndarray:
-        """Act and step; returns which worlds ended (terminated or truncated)."""
+        """Act and step; returns which worlds (B,) ended (terminated or truncated)."""
         policy, observation = self.policy, self.observation
         action = policy(observation, self.info) if policy else self.env.action_space.sample()
         self.observation, _, terminated, truncated, self.info = self.env.step(action)
-        return np.array([terminated or truncated])
-
-
-class _VectorWorlds:
-    """A roadgym vector env (autoreset disabled): worlds restart only when told to.
-
-    Both drivers offer ``start(mask, seeds)`` (reset the masked worlds with one seed
-    each), ``frames()`` (B, H, W, C), ``info`` (its ``labels``) and ``advance()`` (act,
-    step, return which worlds ended).
-    """
-
-    def __init__(self, env, policy: Policy | None, config: LabelledDatasetConfig) -> None:
-        self.env, self.policy, self.config = env, policy, config
-        self.num_worlds = env.num_envs
-        self.observation, self.info = None, None
-
-    def start(self, starting: np.ndarray, seeds: list[int | None]) -> None:
-        if self.observation is None:  # the first reset seeds the random actions
-            self.env.action_space.seed(next(s for s in seeds if s is not None))
-            self.observation, self.info = self.env.reset(seed=seeds)
-            return
-        self.observation, self.info = self.env.reset(seed=seeds, options={"reset_mask": starting})
-
-    def frames(self) -> np.ndarray:
-        return _extract_frame(self.observation, self.config.observation_key, batched=True)
-
-    def advance(self) -> np.ndarray:
-        policy, observation = self.policy, self.observation
-        actions = policy(observation, self.info) if policy else self.env.action_space.sample()
-        self.observation, _, terminated, truncated, self.info = self.env.step(actions)
-        return np.asarray(terminated | truncated)
+        return np.logical_or(terminated, truncated).reshape(self.num_worlds)
 
 
 class _ShardWriter:
@@ -423,10 +404,9 @@ def generate_labelled_dataset(
             total = config.train_frames + config.val_frames + config.test_frames
             progress = tqdm(total=total, desc="collecting frames", unit="frame")
         try:
-            driver = _SingleWorld if config.num_envs == 1 else _VectorWorlds
             splits = {
                 split: _collect_split(
-                    driver(env, policy, config), config, split, label_names, out_dir, progress
+                    _Worlds(env, policy, config), config, split, label_names, out_dir, progress
                 )
                 for split in SPLITS
             }
