@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The privileged expert's driving metrics over N held-out seeds, batched in a vector env.
 
-A fast front over :func:`roadgym.agents.expert.expert_final_infos` (one batched
+A fast front over :func:`roadgym.drivers.expert.expert_final_infos` (one batched
 ``predict`` per step for up to ``--num-envs`` worlds); ``scripts/evaluate.py --expert``
 gives the same episodes through the SB3 evaluator, one env at a time.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from roadgym.agents.expert import expert_final_infos
+from roadgym.drivers.expert import expert_final_infos
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ python scripts/play.py [--env roadgym/Track-v0] [--seed 0]
 import argparse
 
 import roadgym  # noqa: F401  (registers the envs)
-from roadgym.envs.manual_control import play
+from roadgym.envs.core.manual_control import play
 
 
 def main() -> None:

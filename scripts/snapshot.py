@@ -2,7 +2,7 @@
 
     python scripts/snapshot.py [--env roadgym/Track-v0] [--out docs/track.png] [--steps 60]
 
-The car is driven by the privileged expert (``roadgym.agents.expert.ExpertDriver``).
+The car is driven by the privileged expert (``roadgym.drivers.expert.ExpertDriver``).
 """
 
 import argparse
@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 import roadgym  # noqa: F401  (registers the envs)
-from roadgym.agents.expert import ExpertDriver
+from roadgym.drivers.expert import ExpertDriver
 
 
 def drive(env: gym.Env, seed: int, steps: int) -> np.ndarray:

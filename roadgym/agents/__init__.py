@@ -11,5 +11,5 @@ Modules (imported on demand, so ``import roadgym.agents`` stays cheap):
 - :mod:`~roadgym.agents.callbacks`, :mod:`~roadgym.agents.metrics`: TensorBoard driving
   metrics, held-out evaluation, checkpoints and evaluation videos during training.
 - :mod:`~roadgym.agents.rl_zoo`: the same hyperparameters for RL Baselines3 Zoo.
-- :mod:`~roadgym.agents.expert`: the privileged expert driver.
+- :mod:`~roadgym.drivers.expert`: the privileged expert driver.
 """

@@ -62,7 +62,7 @@ class BatchPolicy(Protocol):
 
 
 class ExpertPolicy:
-    """The privileged expert (``roadgym.agents.expert.ExpertDriver``) as a batch policy.
+    """The privileged expert (``roadgym.drivers.expert.ExpertDriver``) as a batch policy.
 
     The expert reads each env's simulator state, so it needs the envs themselves: one
     driver per sub-env of ``venv``.
@@ -70,10 +70,10 @@ class ExpertPolicy:
 
     def __init__(self, venv: VecEnv) -> None:
         try:
-            from roadgym.agents.expert import ExpertDriver
+            from roadgym.drivers.expert import ExpertDriver
         except ImportError as error:
             raise RuntimeError(
-                "the expert driver (roadgym.agents.expert.ExpertDriver) is not available "
+                "the expert driver (roadgym.drivers.expert.ExpertDriver) is not available "
                 f"in this roadgym: {error}"
             ) from error
         envs = getattr(venv.unwrapped, "envs", None)

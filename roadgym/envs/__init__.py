@@ -9,18 +9,19 @@ from typing import Any
 
 import gymnasium as gym
 
-from roadgym.envs.config import ConfigError, TrackConfig
-from roadgym.envs.semantic import PALETTE, SemanticClass
-from roadgym.envs.town import TownConfig, TownEnv, TownWorld
-from roadgym.envs.track_env import TrackEnv
-from roadgym.envs.track_world import DISCRETE_ACTION_NAMES, DISCRETE_ACTIONS, TrackWorld
-from roadgym.envs.vector_env import TrackVectorEnv
+from roadgym.envs.core.config import ConfigError, WorldConfig
+from roadgym.envs.core.semantic import PALETTE, SemanticClass
+from roadgym.envs.core.spaces import DISCRETE_ACTION_NAMES, DISCRETE_ACTIONS
+from roadgym.envs.core.vector_env import WorldVectorEnv
+from roadgym.envs.town import TownConfig, TownEnv, TownVectorEnv, TownWorld
+from roadgym.envs.track import TrackConfig, TrackEnv, TrackVectorEnv, TrackWorld
 
 # Every env id with its Gymnasium registration; ENV_IDS and register_envs read this one table.
+# A new world is a folder beside track/ and town/ and one row here.
 _REGISTRATIONS = {
     "roadgym/Track-v0": {
-        "entry_point": "roadgym.envs.track_env:TrackEnv",
-        "vector_entry_point": "roadgym.envs.vector_env:TrackVectorEnv",
+        "entry_point": "roadgym.envs.track.env:TrackEnv",
+        "vector_entry_point": "roadgym.envs.track.vector_env:TrackVectorEnv",
         "max_episode_steps": 1000,
     },
     "roadgym/Town-v0": {
@@ -44,10 +45,10 @@ def make_sb3_vec_env(
 ) -> Any:
     """A stable-baselines3 ``VecEnv`` of ``n_envs`` worlds in one batched simulator.
 
-    See :func:`roadgym.envs.sb3_vec_env.make_sb3_vec_env`; imported on call so that
+    See :func:`roadgym.envs.core.sb3_vec_env.make_sb3_vec_env`; imported on call so that
     ``roadgym.envs`` needs neither torch nor stable-baselines3.
     """
-    from roadgym.envs.sb3_vec_env import make_sb3_vec_env as make
+    from roadgym.envs.core.sb3_vec_env import make_sb3_vec_env as make
 
     return make(env_id, n_envs, seed=seed, **config)
 
@@ -56,6 +57,8 @@ register_envs()
 
 __all__ = [
     "ConfigError",
+    "WorldConfig",
+    "WorldVectorEnv",
     "DISCRETE_ACTIONS",
     "DISCRETE_ACTION_NAMES",
     "ENV_IDS",
@@ -63,6 +66,7 @@ __all__ = [
     "SemanticClass",
     "TownConfig",
     "TownEnv",
+    "TownVectorEnv",
     "TownWorld",
     "TrackConfig",
     "TrackEnv",

@@ -2,7 +2,7 @@
 
 Random actions barely move a car, so a dataset driven by them is mostly the start
 line. Envs backed by a roadgym world (Track-v0, Town-v0) have a privileged expert
-(:class:`roadgym.agents.expert.ExpertDriver`) that follows the route, stops at
+(:class:`roadgym.drivers.expert.ExpertDriver`) that follows the route, stops at
 lights and behind cars: it sees the situations the labels are about. A little
 Gaussian noise on its steering and throttle varies the car's pose and speed so
 frames of the same road are not all taken from the lane centre at cruise speed.
@@ -39,7 +39,7 @@ POLICY_NAMES = ("auto", "expert", "random")
 def has_expert(env: Any) -> bool:
     """Whether ``env`` exposes a roadgym world that :class:`ExpertDriver` can drive."""
     try:
-        expert = importlib.import_module("roadgym.agents.expert")
+        expert = importlib.import_module("roadgym.drivers.expert")
     except ImportError:  # pragma: no cover - the agents package ships with roadgym
         return False
     try:
@@ -63,7 +63,7 @@ def expert_policy(
         raise ValueError(
             f"steer_noise={steer_noise!r} and throttle_noise={throttle_noise!r} must be >= 0"
         )
-    from roadgym.agents.expert import ExpertDriver
+    from roadgym.drivers.expert import ExpertDriver
 
     driver = ExpertDriver(env)
     scale = np.array([steer_noise, throttle_noise], dtype=np.float32)

@@ -82,7 +82,7 @@ def test_policy_factory_receives_the_vec_env():
 
 
 def test_expert_policy_is_evaluated_when_available():
-    pytest.importorskip("roadgym.agents.expert")
+    pytest.importorskip("roadgym.drivers.expert")
     report = evaluate_policy_on_seeds(
         ExpertPolicy,
         "roadgym/Track-v0",

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import roadgym  # noqa: F401
-from roadgym.agents.expert import ExpertDriver
+from roadgym.drivers.expert import ExpertDriver
 
 
 def drive(env_id: str, seed: int, max_steps: int = 2000, **fields):

@@ -91,7 +91,7 @@ def test_evaluate_script_table_and_json(trained_run, tmp_path):
 
 
 def test_evaluate_script_runs_the_expert(tmp_path):
-    pytest.importorskip("roadgym.agents.expert")
+    pytest.importorskip("roadgym.drivers.expert")
     out = tmp_path / "expert.json"
     run_script(
         "evaluate.py",

@@ -57,7 +57,7 @@ def rollout_digest(env_id: str, seed: int, steps: int, num_envs: int = 1) -> str
 
 def expert_digest(env_id: str, seed: int, steps: int, num_envs: int) -> str:
     """SHA-256 over the rgb frames, rewards and dones of the expert driving ``num_envs`` worlds."""
-    from roadgym.agents.expert import ExpertDriver
+    from roadgym.drivers.expert import ExpertDriver
 
     env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
     expert = ExpertDriver(env)

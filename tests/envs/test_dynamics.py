@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
+from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners, step_bicycle
 
 LIMITS = CarLimits(
     wheelbase_m=2.7,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.lane_graph import Lane, LaneGraph, Polyline, wrap_angle
+from roadgym.envs.core.lane_graph import Lane, LaneGraph, Polyline, wrap_angle
 
 
 def circle(radius: float, count: int = 400) -> Polyline:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from roadgym.envs.manual_control import keyboard_action
+from roadgym.envs.core.manual_control import keyboard_action
 
 ROOT = Path(__file__).parents[2]
 
@@ -20,7 +20,7 @@ def test_play_script_opens_a_headless_window_and_quits(tmp_path):
     # Post a quit event after a few frames; the loop must close the window and return.
     code = (
         "import pygame, roadgym\n"
-        "from roadgym.envs import manual_control, rendering\n"
+        "from roadgym.envs.core import manual_control, rendering\n"
         "show = rendering.HumanWindow.show\n"
         "frames = []\n"
         "def counting_show(self, image):\n"

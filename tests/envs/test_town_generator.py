@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.config import ConfigError
+from roadgym.envs.core.config import ConfigError
 from roadgym.envs.town import TownConfig, generate_town, plan_route, sample_route
 from roadgym.envs.town.generator import CONTROL_NONE, TURN_LEFT, TURN_RIGHT, TURN_STRAIGHT
 from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, MAX_DEGREE

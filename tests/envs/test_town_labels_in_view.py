@@ -3,8 +3,8 @@
 import gymnasium as gym
 
 import roadgym  # noqa: F401
-from roadgym.agents.expert import ExpertDriver
-from roadgym.envs.semantic import SemanticClass
+from roadgym.drivers.expert import ExpertDriver
+from roadgym.envs.core.semantic import SemanticClass
 
 LIGHT_CLASS = {
     1: SemanticClass.LIGHT_RED,

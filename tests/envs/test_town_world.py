@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.semantic import SemanticClass
+from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.town import TownConfig, TownWorld
 from roadgym.envs.town.generator import CONTROL_LIGHT
 from roadgym.envs.town.traffic import LIGHT_GREEN, LIGHT_RED, LIGHT_YELLOW, lane_pose

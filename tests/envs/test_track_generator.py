@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.config import TrackConfig
-from roadgym.envs.track_generator import generate_track
+from roadgym.envs.track.config import TrackConfig
+from roadgym.envs.track.generator import generate_track
 
 
 @pytest.mark.parametrize("num_lanes", [1, 2, 3])

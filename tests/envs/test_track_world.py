@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.config import TrackConfig
-from roadgym.envs.semantic import SemanticClass
-from roadgym.envs.track_world import TrackWorld
+from roadgym.envs.track.config import TrackConfig
+from roadgym.envs.core.semantic import SemanticClass
+from roadgym.envs.track.world import TrackWorld
 from tests.envs.driving import centreline_controller
 
 

@@ -9,7 +9,7 @@ from gymnasium.vector import AutoresetMode
 
 import roadgym  # noqa: F401  (registers the env ids)
 from roadgym.envs import TrackConfig
-from roadgym.envs.vector_env import TrackVectorEnv
+from roadgym.envs.track.vector_env import TrackVectorEnv
 
 SHORT = 30  # max_episode_steps that make truncations happen within a short test
 

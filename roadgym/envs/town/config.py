@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 
-from roadgym.envs.config import BaseConfig, ConfigError, option, parse_observation_modes
+from roadgym.envs.core.config import ConfigError, WorldConfig, option, world_default
 
 
 @dataclasses.dataclass(frozen=True)
-class TownConfig(BaseConfig):
-    """Configuration of ``roadgym/Town-v0``: town, traffic, car, camera, route, reward."""
+class TownConfig(WorldConfig):
+    """Configuration of ``roadgym/Town-v0``: town, traffic, car, camera, route, reward.
+
+    The car, camera, observation and action fields are :class:`WorldConfig`'s. Four of
+    their defaults differ from Track's, because a town is driven at urban speed through
+    right-angle junction turns far tighter than any track bend: ``max_steer_rad`` 0.6 and
+    ``steer_rate_radps`` 2.5 (more wheel angle, reached sooner, for those turns), and
+    ``max_accel_mps2`` 3.0 and ``top_speed_mps`` 20 (a city car, not a race car).
+    """
+
+    max_steer_rad: float = world_default("max_steer_rad", 0.6)
+    steer_rate_radps: float = world_default("steer_rate_radps", 2.5)
+    max_accel_mps2: float = world_default("max_accel_mps2", 3.0)
+    top_speed_mps: float = world_default("top_speed_mps", 20.0)
 
     # -- the street grid
     grid_size: int = option(5, "Junctions per side of the street grid.", low=3, high=8)
@@ -86,22 +98,6 @@ class TownConfig(BaseConfig):
     )
     idm_time_headway_s: float = option(1.2, "NPC IDM desired time headway (s).", low=0.1, high=5.0)
     idm_min_gap_m: float = option(2.5, "NPC IDM standstill gap (m).", low=0.5, high=10.0)
-    # -- the car (shared by the ego and the NPCs)
-    dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.02, high=0.5)
-    wheelbase_m: float = option(2.7, "Kinematic bicycle wheelbase (m).", low=1.0, high=6.0)
-    car_length_m: float = option(4.5, "Car length (m).", low=2.0, high=8.0)
-    car_width_m: float = option(2.0, "Car width (m).", low=1.0, high=3.0)
-    max_steer_rad: float = option(0.6, "Largest front wheel angle (rad).", low=0.1, high=1.2)
-    steer_rate_radps: float = option(
-        2.5, "Fastest change of the wheel angle (rad/s).", low=0.1, high=20.0
-    )
-    max_accel_mps2: float = option(
-        3.0, "Ego acceleration at full throttle (m/s^2).", low=0.1, high=20.0
-    )
-    max_brake_mps2: float = option(
-        8.0, "Ego and NPC deceleration at full brake (m/s^2).", low=0.5, high=30.0
-    )
-    top_speed_mps: float = option(20.0, "Ego speed cap (m/s).", low=1.0, high=60.0)
     # -- the route
     route_length_min_m: float = option(
         150.0, "Shortest planned route (m, along the lanes).", low=20.0, high=5000.0
@@ -115,24 +111,6 @@ class TownConfig(BaseConfig):
         "(ends the episode) (m).",
         low=1.0,
         high=50.0,
-    )
-    # -- camera and observations
-    camera_size_px: int = option(64, "Side of the square camera frame (px).", low=16, high=512)
-    meters_per_pixel: float = option(
-        0.5, "Camera (and map raster) resolution in meters per pixel.", low=0.1, high=2.0
-    )
-    camera_ahead_fraction: float = option(
-        0.75, "Share of the camera view that lies ahead of the car.", low=0.5, high=0.95
-    )
-    observation: str = option(
-        "rgb",
-        "Observation modes: 'rgb', 'semantic', 'state', or several joined by '+' "
-        "(a Dict observation), e.g. 'rgb+state'.",
-    )
-    action_type: str = option(
-        "continuous",
-        "'continuous' Box(-1, 1, (2,)) or 'discrete' (see DISCRETE_ACTIONS).",
-        choices=("continuous", "discrete"),
     )
     curvature_lookahead_m: tuple[float, ...] = option(
         (0.0, 10.0, 20.0),
@@ -167,10 +145,9 @@ class TownConfig(BaseConfig):
     off_route_penalty: float = option(
         20.0, "Penalty for leaving the route (ends the episode).", low=0.0, high=1e6
     )
-    render_size_px: int = option(512, "Side of the render_mode frame (px).", low=64, high=2048)
 
     def validate(self) -> None:
-        parse_observation_modes(self.observation)
+        super().validate()
         for low, high in (
             ("block_min_m", "block_max_m"),
             ("route_length_min_m", "route_length_max_m"),

@@ -6,28 +6,12 @@ Everything is batched over worlds: arrays (B,) per ego car, (B, N) against NPC c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.packing import BIG_STEP
+from roadgym.envs.town.state import BIG_STEP, TownState
 from roadgym.envs.town.traffic import LIGHT_NONE, LIGHT_RED, STOP_LINE_REACHED_M
 
-if TYPE_CHECKING:
-    from roadgym.envs.town.world import TownWorld
-
-METRIC_DTYPES = {
-    "collisions_vehicle": np.int64,
-    "collisions_pedestrian": np.int64,
-    "red_light_violations": np.int64,
-    "stop_sign_violations": np.int64,
-    "off_road": bool,
-    "off_route": bool,
-    "success": bool,
-    "distance_m": np.float64,
-    "steps": np.int64,
-}
 # CARLA leaderboard infraction coefficients: the driving score multiplies one per event.
 PENALTY_COEFFICIENT = {
     "collisions_pedestrian": 0.5,
@@ -37,7 +21,6 @@ PENALTY_COEFFICIENT = {
 }
 EGO_CLAIM_TIMEOUT_STEPS = 40  # an ego car standing first in line this long loses its turn
 GOAL_TOLERANCE_M = 2.0
-EGO_JUNCTION_MARGIN_M = 3.0
 SCENE_AHEAD_M = np.arange(0.0, 40.0, 1.5)  # (K,) route samples ahead of the front bumper
 VEHICLE_CORRIDOR_M = 2.4  # a car centre this close to the route ahead is in the way
 PEDESTRIAN_CORRIDOR_M = 2.2
@@ -60,7 +43,7 @@ STATE_HIGH = np.array([1.0, 2.0, np.pi, 1.0, 1.0, 1.0, 1.0])
 NEXT_TURN_SCALE_M = 100.0
 
 
-def route_points(world: TownWorld, s: np.ndarray) -> np.ndarray:
+def route_points(world: TownState, s: np.ndarray) -> np.ndarray:
     """Points (B, K, 2) on each route at arc lengths ``s`` (B, K) (evenly sampled routes)."""
     m = world.route_segments[:, None]
     spacing = world.route_length_m[:, None] / m
@@ -77,14 +60,14 @@ def route_points(world: TownWorld, s: np.ndarray) -> np.ndarray:
     return p0 + t * (p1 - p0) + beyond * direction[:, None, :]
 
 
-def route_curvature(world: TownWorld, s: np.ndarray) -> np.ndarray:
+def route_curvature(world: TownState, s: np.ndarray) -> np.ndarray:
     """Route curvature (B, K) (1/m, + left) at arc lengths ``s`` (B, K)."""
     m = world.route_segments[:, None]
     index = np.clip(np.round(s / (world.route_length_m[:, None] / m)).astype(np.int64), 0, m)
     return np.take_along_axis(world.route_curvature, index, axis=1)
 
 
-def stop_line_events(world: TownWorld, previous_s: np.ndarray, lights: np.ndarray):
+def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarray):
     """Red-light and stop-sign violations (B,) of this step; updates the ego's stop claim."""
     half = 0.5 * world.config.car_length_m
     stop_s = world.route_stop_s  # (B, E)
@@ -116,44 +99,7 @@ def stop_line_events(world: TownWorld, previous_s: np.ndarray, lights: np.ndarra
     return red, stop
 
 
-def stop_claim(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
-    """(junction (B,), key (B,)) of the ego car's turn at a stop sign; junction -1: none."""
-    b = np.arange(world.batch_size)
-    event = np.maximum(world.ego_claim_event, 0)
-    app = world.route_stop_approach[b, event]
-    junction = world.approach_junction[b, app]
-    ready = (world.ego_claim_event >= 0) & (
-        world.step_count - world.ego_wait_since >= world.stop_steps
-    )
-    n = world.veh_s.shape[1]
-    key = world.ego_wait_since * (n + 2) + n + 1
-    return np.where(ready, junction, -1), key
-
-
-def junction_occupancy(world: TownWorld, include_ego: bool) -> np.ndarray:
-    """Cars (B, J) inside each junction or cleared to enter it."""
-    batch, jn = world.junction_cycle.shape
-    b = np.arange(batch)[:, None]
-    lane0 = world.veh_lane[..., 0]
-    inside = world.lane_is_connector[b, lane0]
-    junction = np.where(inside, world.lane_junction[b, lane0], world.veh_stop_junction)
-    counted = inside | (world.veh_committed & (world.veh_stop_junction >= 0))
-    occupancy = np.zeros(batch * jn, dtype=np.int64)
-    np.add.at(occupancy, (b * jn + np.maximum(junction, 0))[counted], 1)
-    if include_ego:
-        # The ego car occupies a junction from its front bumper entering to its rear
-        # bumper (plus a margin) leaving: its centre alone would free the box too early.
-        half = 0.5 * world.config.car_length_m
-        s = world.s_m[:, None]
-        inside_ego = (world.route_connector_start_s < s + half) & (
-            world.route_connector_end_s > s - half - EGO_JUNCTION_MARGIN_M
-        )  # (B, C)
-        rows, cols = np.nonzero(inside_ego)
-        np.add.at(occupancy, rows * jn + world.route_connector_junction[rows, cols], 1)
-    return occupancy.reshape(batch, jn)
-
-
-def collisions(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+def collisions(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     """Whether each ego car (B,) overlaps an NPC car, and a pedestrian (oriented boxes)."""
     cfg = world.config
     half = np.array([0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m])
@@ -177,7 +123,7 @@ def collisions(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
     return vehicle, pedestrian
 
 
-def reward_and_end(world: TownWorld, previous_s: np.ndarray, red: np.ndarray, stop: np.ndarray):
+def reward_and_end(world: TownState, previous_s: np.ndarray, red: np.ndarray, stop: np.ndarray):
     """Reward (B,) and termination (B,) of a step; accumulates the metrics."""
     cfg = world.config
     m = world.metrics
@@ -210,7 +156,7 @@ def reward_and_end(world: TownWorld, previous_s: np.ndarray, red: np.ndarray, st
     return reward, terminated
 
 
-def scene_ahead(world: TownWorld, horizon_m: float | None = None):
+def scene_ahead(world: TownState, horizon_m: float | None = None):
     """What lies on the route ahead of each ego car (privileged: labels and the expert).
 
     Returns a dict of (B,) arrays: ``object_class`` (0 none, 1 vehicle, 2 pedestrian),
@@ -258,7 +204,7 @@ def scene_ahead(world: TownWorld, horizon_m: float | None = None):
     }
 
 
-def next_turn(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+def next_turn(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     """Direction (B,) (-1 left, 0 none, +1 right) and distance (B,) (m) of the next turn."""
     turning = (world.route_connector_turn != 0) & (world.route_connector_end_s > world.s_m[:, None])
     k = np.argmax(turning, axis=1)
@@ -271,7 +217,7 @@ def next_turn(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
     return direction, distance
 
 
-def state_vector(world: TownWorld) -> np.ndarray:
+def state_vector(world: TownState) -> np.ndarray:
     """The ``state`` observation (B, 7 + D) float32; see STATE_FIELDS."""
     cfg = world.config
     direction, distance = next_turn(world)
@@ -293,7 +239,7 @@ def state_vector(world: TownWorld) -> np.ndarray:
     return np.concatenate([head, np.clip(curvature, -1.0, 1.0)], -1).astype(np.float32)
 
 
-def labels(world: TownWorld) -> dict[str, np.ndarray]:
+def labels(world: TownState) -> dict[str, np.ndarray]:
     """Perception labels (B,) of the current frame (see LABEL_NAMES)."""
     # scene_ahead measures from the front bumper; the camera's top edge is view_ahead_m
     # from the car's centre. Label only what lies inside the frame.
@@ -319,7 +265,7 @@ def labels(world: TownWorld) -> dict[str, np.ndarray]:
     }
 
 
-def infos(world: TownWorld) -> dict[str, np.ndarray]:
+def infos(world: TownState) -> dict[str, np.ndarray]:
     """Per-world metrics (B,), CARLA-style driving score included."""
     m = world.metrics
     completion = np.clip(world.s_m / world.route_length_m, 0.0, 1.0)

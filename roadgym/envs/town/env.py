@@ -7,31 +7,16 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from roadgym.envs.config import parse_observation_modes
-from roadgym.envs.semantic import NUM_CLASSES
+from roadgym.envs.core.spaces import observation_space
+from roadgym.envs.core.world_env import WorldEnv
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.ego import STATE_HIGH, STATE_LOW
 from roadgym.envs.town.world import TownWorld
-from roadgym.envs.world_env import WorldEnv
 
 
 def town_observation_space(config: TownConfig) -> spaces.Space:
     """The single-world observation space: one Box, or a Dict when modes are joined by '+'."""
-    size = config.camera_size_px
-    curvature = np.ones(len(config.curvature_lookahead_m))
-    by_mode = {
-        "rgb": spaces.Box(0, 255, (size, size, 3), np.uint8),
-        "semantic": spaces.Box(0, NUM_CLASSES - 1, (size, size), np.uint8),
-        "state": spaces.Box(
-            np.concatenate([STATE_LOW, -curvature]).astype(np.float32),
-            np.concatenate([STATE_HIGH, curvature]).astype(np.float32),
-            dtype=np.float32,
-        ),
-    }
-    modes = parse_observation_modes(config.observation)
-    if len(modes) == 1:
-        return by_mode[modes[0]]
-    return spaces.Dict({mode: by_mode[mode] for mode in modes})
+    return observation_space(config, STATE_LOW, STATE_HIGH)
 
 
 class TownEnv(WorldEnv):

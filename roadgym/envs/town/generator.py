@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from roadgym.envs.lane_graph import Lane, LaneGraph, Polyline
+from roadgym.envs.core.lane_graph import Lane, LaneGraph, Polyline
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.sidewalks import CORNER_FRACTION, SidewalkNetwork, build_sidewalks
 

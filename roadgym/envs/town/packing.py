@@ -7,21 +7,15 @@ once per world, so Python loops are fine.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from roadgym.envs.town.generator import CONTROL_LIGHT, TownMap
 from roadgym.envs.town.routing import Route
 from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
-
-if TYPE_CHECKING:
-    from roadgym.envs.town.world import TownWorld
-
-BIG_STEP = np.iinfo(np.int64).max // 4  # "never" for step-count keys
+from roadgym.envs.town.state import BIG_STEP, TownState
 
 
-def fit(world: TownWorld, name: str, shape: tuple[int, ...], dtype, fill) -> np.ndarray:
+def fit(world: TownState, name: str, shape: tuple[int, ...], dtype, fill) -> np.ndarray:
     """Attribute ``name`` as a (B, *shape') array with shape' >= ``shape``, grown if needed."""
     current = getattr(world, name, None)
     if current is not None and all(n <= c for n, c in zip(shape, current.shape[1:], strict=True)):
@@ -38,7 +32,7 @@ def fit(world: TownWorld, name: str, shape: tuple[int, ...], dtype, fill) -> np.
     return fresh
 
 
-def pack_lanes(world: TownWorld, i: int, town: TownMap) -> None:
+def pack_lanes(world: TownState, i: int, town: TownMap) -> None:
     """Lane polylines (uniformly resampled), lengths, successors and roles of world ``i``."""
     lanes = town.lane_graph.lanes
     count = len(lanes)
@@ -73,7 +67,7 @@ def pack_lanes(world: TownWorld, i: int, town: TownMap) -> None:
     approach[i, :count] = town.lane_approach
 
 
-def pack_control(world: TownWorld, i: int, town: TownMap, light_pixels: list[np.ndarray]) -> None:
+def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.ndarray]) -> None:
     """Approaches, light cycles (in steps) and the raster pixels of each light's stop line."""
     q, j = town.num_approaches, len(town.junction_xy)
     n_app = np.bincount(town.approach_junction, minlength=j)  # (J,)
@@ -103,7 +97,7 @@ def pack_control(world: TownWorld, i: int, town: TownMap, light_pixels: list[np.
         pixels[i, k, : len(p)] = base + p
 
 
-def pack_route(world: TownWorld, i: int, route: Route) -> None:
+def pack_route(world: TownState, i: int, route: Route) -> None:
     """The route polyline and its events (padded with +inf arc lengths)."""
     line = route.line
     m = line.num_segments
@@ -137,7 +131,7 @@ def pack_route(world: TownWorld, i: int, route: Route) -> None:
         array[i, : len(values)] = values
 
 
-def pack_sidewalks(world: TownWorld, i: int, town: TownMap) -> None:
+def pack_sidewalks(world: TownState, i: int, town: TownMap) -> None:
     """The pedestrian graph of world ``i``."""
     net = town.sidewalks
     n = len(net)
@@ -147,7 +141,7 @@ def pack_sidewalks(world: TownWorld, i: int, town: TownMap) -> None:
     fit(world, "walk_junction", (n, 4), np.int64, -1)[i, :n] = net.edge_junction
 
 
-def spawn_vehicles(world: TownWorld, i: int, town: TownMap, rng: np.random.Generator) -> None:
+def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Generator) -> None:
     """Put the NPC vehicles at rest on random road lanes, apart from each other and the ego."""
     cfg = world.config
     graph = town.lane_graph
@@ -178,7 +172,7 @@ def spawn_vehicles(world: TownWorld, i: int, town: TownMap, rng: np.random.Gener
     world.veh_draws[i] = 0
 
 
-def spawn_pedestrians(world: TownWorld, i: int, town: TownMap, rng: np.random.Generator) -> None:
+def spawn_pedestrians(world: TownState, i: int, town: TownMap, rng: np.random.Generator) -> None:
     """Put pedestrians on random sidewalk edges, a share of them jaywalkers."""
     cfg = world.config
     net = town.sidewalks

@@ -9,20 +9,16 @@ At the end of an edge it picks the next one at random, not turning back unless i
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEWALK
 from roadgym.envs.town.sprites import hash_uniform_int
-
-if TYPE_CHECKING:
-    from roadgym.envs.town.world import TownWorld
+from roadgym.envs.town.state import TownState
 
 MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from crossing
 
 
-def step_pedestrians(world: TownWorld, walk: np.ndarray, walk_left: np.ndarray) -> None:
+def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) -> None:
     """Advance every pedestrian of every world by one step.
 
     ``walk`` (B, J) says which junctions' crosswalks are open, ``walk_left`` (B, J) for how

@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from roadgym.envs.map_raster import SUBPIXEL_BITS, PixelFrame
-from roadgym.envs.semantic import SemanticClass
+from roadgym.envs.core.map_raster import SUBPIXEL_BITS, PixelFrame
+from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TownMap
 from roadgym.envs.town.routing import Route
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from roadgym.envs.dynamics import car_corners
-from roadgym.envs.map_raster import PixelFrame
-from roadgym.envs.rendering import draw_ego_car, draw_overlays
-from roadgym.envs.semantic import PALETTE, SemanticClass
+from roadgym.envs.core.dynamics import car_corners
+from roadgym.envs.core.map_raster import PixelFrame
+from roadgym.envs.core.rendering import draw_ego_car, draw_overlays
+from roadgym.envs.core.semantic import PALETTE, SemanticClass
 from roadgym.envs.town.raster import LIGHT_BAR_M, _bar, draw_route, draw_town, town_frame
 from roadgym.envs.town.world import LIGHT_CLASS, TownWorld
 

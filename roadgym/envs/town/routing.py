@@ -14,7 +14,7 @@ import heapq
 
 import numpy as np
 
-from roadgym.envs.lane_graph import LaneGraph, Polyline
+from roadgym.envs.core.lane_graph import LaneGraph, Polyline
 from roadgym.envs.town.generator import TownMap
 
 ROUTE_SPACING_M = 0.5

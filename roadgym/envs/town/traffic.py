@@ -10,27 +10,21 @@ and draws the next at random from the successors when it enters a new lane.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.packing import BIG_STEP
 from roadgym.envs.town.sprites import hash_uniform_int
-
-if TYPE_CHECKING:
-    from roadgym.envs.town.world import TownWorld
+from roadgym.envs.town.state import BIG_STEP, TownState
 
 LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
 CORRIDOR_AHEAD_M = np.arange(0.0, 24.0, 3.0)  # (K,) path samples ahead of the front bumper
 CORRIDOR_RADIUS_M = 2.0  # a pedestrian this close to the path blocks it
-EGO_POINTS_M = np.array([-1.5, 0.0, 1.5])  # the ego car as three points along its axis
 EGO_RADIUS_M = 2.3
 STOP_LINE_REACHED_M = 2.0  # front bumper this close to a stop line counts as at the line
 JAMMED_SPEED_MPS = 3.0
 
 
-def light_states(world: TownWorld) -> np.ndarray:
+def light_states(world: TownState) -> np.ndarray:
     """State (B, Q) of every approach: LIGHT_NONE (no light), _RED, _YELLOW or _GREEN."""
     tc = (world.step_count[:, None] + world.approach_offset) % world.approach_cycle  # (B, Q)
     rel = tc - world.approach_slot * world.phase_steps  # (B, Q)
@@ -43,14 +37,14 @@ def light_states(world: TownWorld) -> np.ndarray:
     return np.where(world.approach_kind == CONTROL_LIGHT, state, LIGHT_NONE)
 
 
-def walk_signal(world: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+def walk_signal(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     """Per junction (B, J): whether its crosswalks are open, and steps of walk left."""
     tc = (world.step_count[:, None] + world.junction_offset) % world.junction_cycle  # (B, J)
     walk = world.junction_is_light & (tc >= world.junction_walk_start)
     return walk, world.junction_cycle - tc
 
 
-def lane_pose(world: TownWorld, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
+def lane_pose(world: TownState, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
     """Points (..., 2) and headings (...) at arc lengths ``s`` on lanes (broadcast)."""
     spacing = world.lane_spacing_m[b, lane]
     u = s / spacing
@@ -61,7 +55,7 @@ def lane_pose(world: TownWorld, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
     return p0 + t * (p1 - p0), world.lane_heading[b, lane, index]
 
 
-def idm_accel(world: TownWorld, v, v0, gap, dv):
+def idm_accel(world: TownState, v, v0, gap, dv):
     """IDM acceleration for speeds ``v``, desired speeds ``v0``, gaps and closing speeds."""
     cfg = world.config
     a, b = cfg.idm_accel_mps2, cfg.idm_comfort_brake_mps2
@@ -72,7 +66,7 @@ def idm_accel(world: TownWorld, v, v0, gap, dv):
     return a * (free - (s_star / np.maximum(gap, 0.1)) ** 2)
 
 
-def _corridor_gap(world: TownWorld, lane, s, offset, half: float) -> np.ndarray:
+def _corridor_gap(world: TownState, lane, s, offset, half: float) -> np.ndarray:
     """Distance (B, N) from each car's front to the first pedestrian or ego car on its path.
 
     Only (car, actor) pairs within reach of each other are checked against the path
@@ -107,7 +101,7 @@ def _corridor_gap(world: TownWorld, lane, s, offset, half: float) -> np.ndarray:
     return gap.reshape(batch, n)
 
 
-def step_vehicles(world: TownWorld, lights: np.ndarray) -> None:
+def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     """Advance every NPC car of every world by one step."""
     cfg = world.config
     batch, n = world.veh_s.shape

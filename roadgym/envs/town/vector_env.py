@@ -1,7 +1,7 @@
 """``roadgym/Town-v0`` as a native Gymnasium vector env: N towns in one batched simulator.
 
 Everything about seeding, autoreset modes and the info layout is
-:class:`roadgym.envs.vector_env.TrackVectorEnv`'s; only the config, spaces, world,
+:class:`roadgym.envs.core.vector_env.WorldVectorEnv`'s; only the config, spaces, world,
 labels and the bird's-eye frames are Town's.
 """
 
@@ -13,20 +13,20 @@ from typing import Any
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from roadgym.envs.core.vector_env import WorldVectorEnv
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.env import town_observation_space
 from roadgym.envs.town.world import TownWorld
-from roadgym.envs.vector_env import TrackVectorEnv
 
 DEFAULT_MAX_EPISODE_STEPS = 2000  # as registered for the single env
 
 
-class TownVectorEnv(TrackVectorEnv):
+class TownVectorEnv(WorldVectorEnv):
     """N independent Town-v0 worlds stepped together; see :class:`TownEnv` for the task.
 
     World ``i`` behaves like a single ``gymnasium.make("roadgym/Town-v0")`` reset with
     seed ``s + i`` when this env is reset with seed ``s``. Arguments as
-    :class:`TrackVectorEnv`, with a :class:`TownConfig`.
+    :class:`WorldVectorEnv`, with a :class:`TownConfig`.
     """
 
     config_class = TownConfig

@@ -8,34 +8,27 @@ operations over the batch (no Python loop over worlds or actors).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from roadgym.envs.camera import EgoCamera
-from roadgym.envs.config import parse_observation_modes
-from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
-from roadgym.envs.lane_graph import project_onto_segments, wrap_angle
-from roadgym.envs.semantic import TOWN_DRIVABLE_CLASSES, SemanticClass
+from roadgym.envs.core.dynamics import step_bicycle
+from roadgym.envs.core.lane_graph import project_onto_segments, wrap_angle
+from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.town import ego, packing
-from roadgym.envs.town.config import TownConfig
-from roadgym.envs.town.generator import generate_town, max_town_extent_m
+from roadgym.envs.town.generator import generate_town
 from roadgym.envs.town.pedestrians import step_pedestrians
 from roadgym.envs.town.raster import draw_route, draw_town, light_bar_pixels, town_frame
 from roadgym.envs.town.routing import sample_route
-from roadgym.envs.town.sprites import ActorSplatter, box_samples
+from roadgym.envs.town.state import BIG_STEP, TownState
 from roadgym.envs.town.traffic import (
-    EGO_POINTS_M,
     LIGHT_GREEN,
     LIGHT_RED,
     LIGHT_YELLOW,
+    lane_pose,
     light_states,
     step_vehicles,
     walk_signal,
 )
 
-RASTER_MARGIN_M = 20.0
-PEDESTRIAN_SIZE_M = 0.7
 LIGHT_CLASS = np.zeros(4, dtype=np.uint8)  # light state -> class painted on its stop line
 LIGHT_CLASS[[0, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN]] = [
     SemanticClass.ROAD,
@@ -43,89 +36,15 @@ LIGHT_CLASS[[0, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN]] = [
     SemanticClass.LIGHT_YELLOW,
     SemanticClass.LIGHT_GREEN,
 ]
-DRIVABLE = np.zeros(256, dtype=bool)
-DRIVABLE[list(TOWN_DRIVABLE_CLASSES)] = True
 
 
-class TownWorld:
-    """B independent towns, each with an ego car, NPC traffic, pedestrians and lights."""
+class TownWorld(TownState):
+    """B independent towns, each with an ego car, NPC traffic, pedestrians and lights.
+
+    The arrays live in :class:`TownState`; this class resets, steps and observes them.
+    """
 
     LABEL_NAMES = ego.LABEL_NAMES  # perception task -> class names
-
-    def __init__(self, config: TownConfig, batch_size: int) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
-        cfg = self.config = config
-        self.batch_size = batch = batch_size
-        self.observation_modes = parse_observation_modes(config.observation)
-        self.limits = CarLimits.from_config(cfg)
-        mpp = cfg.meters_per_pixel
-        side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)
-        # One flat buffer: the rasters plus a scratch pixel that padded light bars write to.
-        self._raster_buffer = np.zeros(batch * side * side + 1, np.uint8)
-        self.rasters = self._raster_buffer[:-1].reshape(batch, side, side)
-        self.scratch_pixel = batch * side * side
-        self.raster_origin_m = np.zeros((batch, 2))  # (left_m, top_m) per world
-        self.camera = EgoCamera(
-            cfg.camera_size_px, cfg.camera_ahead_fraction, cfg.car_length_m, cfg.car_width_m, mpp
-        )
-        self.splatter = ActorSplatter(cfg.camera_size_px, cfg.camera_ahead_fraction, mpp)
-        self.vehicle_samples = box_samples(cfg.car_length_m, cfg.car_width_m, 0.7 * mpp)
-        self.pedestrian_samples = box_samples(PEDESTRIAN_SIZE_M, PEDESTRIAN_SIZE_M, 0.7 * mpp)
-        self.view_ahead_m = cfg.camera_size_px * cfg.camera_ahead_fraction * mpp
-
-        def steps(seconds: float) -> int:
-            return max(int(round(seconds / cfg.dt_s)), 0)
-
-        self.green_steps = max(steps(cfg.green_s), 1)
-        self.yellow_steps = max(steps(cfg.yellow_s), 1)
-        self.phase_steps = self.green_steps + self.yellow_steps + steps(cfg.all_red_s)
-        self.walk_steps = max(steps(cfg.walk_s), 1)
-        self.stop_steps = steps(cfg.stop_duration_s)
-        # Projection window on the route: a step of travel plus margin, at 0.5 m spacing.
-        half_window = math.ceil((cfg.top_speed_mps * cfg.dt_s + 2.0) / 0.5) + 2
-        self.window = np.arange(-half_window, half_window + 1)  # (K,)
-
-        self.towns: list = [None] * batch
-        self.routes: list = [None] * batch
-        self.world_key = np.zeros(batch, dtype=np.uint64)
-        self.step_count = np.zeros(batch, dtype=np.int64)
-        self.car = CarState.zeros(batch)
-        self.route_segments = np.ones(batch, dtype=np.int64)
-        self.route_length_m = np.ones(batch)
-        self.route_segment = np.zeros(batch, dtype=np.int64)
-        self.s_m = np.zeros(batch)
-        self.lateral_offset_m = np.zeros(batch)
-        self.heading_error_rad = np.zeros(batch)
-        self.ego_claim_event = -np.ones(batch, dtype=np.int64)
-        self.ego_wait_since = np.full(batch, packing.BIG_STEP, dtype=np.int64)
-        self.metrics = {
-            name: np.zeros(batch, dtype=dtype) for name, dtype in ego.METRIC_DTYPES.items()
-        }
-        n, p = cfg.num_vehicles, cfg.num_pedestrians
-        self.veh_lane = np.zeros((batch, n, 3), dtype=np.int64)
-        self.veh_s = np.zeros((batch, n))
-        self.veh_speed = np.zeros((batch, n))
-        self.veh_xy = np.zeros((batch, n, 2))
-        self.veh_heading = np.zeros((batch, n))
-        self.veh_waiting_since = np.full((batch, n), packing.BIG_STEP, dtype=np.int64)
-        self.veh_committed = np.zeros((batch, n), dtype=bool)
-        self.veh_stop_key = np.full((batch, n), packing.BIG_STEP, dtype=np.int64)
-        self.veh_stop_junction = -np.ones((batch, n), dtype=np.int64)
-        self.veh_draws = np.zeros((batch, n), dtype=np.uint64)
-        self.ped_from = np.zeros((batch, p), dtype=np.int64)
-        self.ped_to = np.zeros((batch, p), dtype=np.int64)
-        self.ped_kind = np.zeros((batch, p), dtype=np.int64)
-        self.ped_junction = -np.ones((batch, p), dtype=np.int64)
-        self.ped_progress_m = np.zeros((batch, p))
-        self.ped_edge_length_m = np.ones((batch, p))
-        self.ped_speed_mps = np.ones((batch, p))
-        self.ped_waiting = np.zeros((batch, p), dtype=bool)
-        self.ped_jaywalker = np.zeros((batch, p), dtype=bool)
-        self.ped_xy = np.zeros((batch, p, 2))
-        self.ped_heading = np.zeros((batch, p))
-        self.ped_draws = np.zeros((batch, p), dtype=np.uint64)
-        self.light_state = np.zeros((batch, 1), dtype=np.int64)
 
     # ------------------------------------------------------------------ reset
 
@@ -154,7 +73,7 @@ class TownWorld:
         self.car.steer_rad[index] = 0.0
         self.route_segment[index] = 0
         self.ego_claim_event[index] = -1
-        self.ego_wait_since[index] = packing.BIG_STEP
+        self.ego_wait_since[index] = BIG_STEP
         for array in self.metrics.values():
             array[index] = 0
         packing.spawn_vehicles(self, index, town, rng)
@@ -167,8 +86,6 @@ class TownWorld:
 
     def _place_actors(self) -> None:
         """Poses of every NPC car and pedestrian from their lane / edge positions."""
-        from roadgym.envs.town.traffic import lane_pose
-
         b = np.arange(self.batch_size)[:, None]
         self.veh_xy, self.veh_heading = lane_pose(self, b, self.veh_lane[..., 0], self.veh_s)
         start = self.walk_xy[b, self.ped_from]
@@ -225,41 +142,6 @@ class TownWorld:
         self.route_segment[worlds] = segment[:, 0]
         heading = self.route_heading[worlds, segment[:, 0]]
         self.heading_error_rad[worlds] = wrap_angle(self.car.heading_rad[worlds] - heading)
-
-    # ------------------------------------------------------------------ queries
-
-    def ego_xy(self) -> np.ndarray:
-        """Ego positions (B, 2)."""
-        return np.stack([self.car.x_m, self.car.y_m], axis=-1)
-
-    def ego_axis_points(self) -> np.ndarray:
-        """Points (B, 3, 2) along the ego car's axis, standing in for its body."""
-        forward = np.stack([np.cos(self.car.heading_rad), np.sin(self.car.heading_rad)], -1)
-        return self.ego_xy()[:, None, :] + EGO_POINTS_M[None, :, None] * forward[:, None, :]
-
-    def ego_corners(self) -> np.ndarray:
-        cfg = self.config
-        return car_corners(
-            self.car.x_m, self.car.y_m, self.car.heading_rad, cfg.car_length_m, cfg.car_width_m
-        )
-
-    def off_road(self) -> np.ndarray:
-        """Whether any corner of each ego car stands off the drivable classes (B,)."""
-        corners = self.ego_corners()  # (B, 4, 2)
-        mpp, side = self.config.meters_per_pixel, self.raster_side_px
-        col = ((corners[..., 0] - self.raster_origin_m[:, None, 0]) / mpp).astype(np.int64)
-        row = ((self.raster_origin_m[:, None, 1] - corners[..., 1]) / mpp).astype(np.int64)
-        b = np.arange(self.batch_size)[:, None]
-        classes = self.rasters[b, np.clip(row, 0, side - 1), np.clip(col, 0, side - 1)]
-        return ~DRIVABLE[classes].all(axis=1)
-
-    def ego_stop_claim(self) -> tuple[np.ndarray, np.ndarray]:
-        """The junction (B,) whose stop sign the ego car waits at (-1: none), its queue key."""
-        return ego.stop_claim(self)
-
-    def junction_occupancy(self, include_ego: bool) -> np.ndarray:
-        """Cars (B, J) inside, or cleared to enter, each junction."""
-        return ego.junction_occupancy(self, include_ego)
 
     # ------------------------------------------------------------------ observe
 

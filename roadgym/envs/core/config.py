@@ -180,34 +180,32 @@ def parse_observation_modes(observation: str) -> tuple[str, ...]:
 
 
 @dataclasses.dataclass(frozen=True)
-class TrackConfig(BaseConfig):
-    """Configuration of ``roadgym/Track-v0``: road, car, camera, observation, reward."""
+class WorldConfig(BaseConfig):
+    """The fields every world shares: time step, the ego car, the camera, observation,
+    action and render. Each is declared once, here, with one allowed range; a world that
+    needs another default redeclares the field with :func:`world_default`, which keeps
+    this documentation and range.
+    """
 
-    num_lanes: int = option(2, "Lanes on the track.", low=1, high=3)
-    lane_width_m: float = option(4.0, "Width of each lane in meters.", low=2.5, high=6.0)
-    track_length_min_m: float = option(
-        300.0, "Shortest centreline length of a generated track (m).", low=100.0, high=3000.0
-    )
-    track_length_max_m: float = option(
-        600.0, "Longest centreline length of a generated track (m).", low=100.0, high=3000.0
-    )
-    speed_limit_mps: float = option(
-        25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
-    )
     dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.01, high=0.5)
     wheelbase_m: float = option(2.7, "Kinematic bicycle wheelbase (m).", low=1.0, high=6.0)
-    car_length_m: float = option(4.5, "Ego car length (m).", low=1.0, high=10.0)
-    car_width_m: float = option(2.0, "Ego car width (m).", low=0.5, high=4.0)
+    car_length_m: float = option(4.5, "Car length (m).", low=1.0, high=10.0)
+    car_width_m: float = option(2.0, "Car width (m).", low=0.5, high=4.0)
     max_steer_rad: float = option(0.5, "Largest front wheel angle (rad).", low=0.05, high=1.2)
     steer_rate_radps: float = option(
         2.0, "Fastest change of the wheel angle (rad/s).", low=0.1, high=20.0
     )
     max_accel_mps2: float = option(
-        4.0, "Acceleration at full throttle (m/s^2).", low=0.1, high=20.0
+        4.0, "Ego acceleration at full throttle (m/s^2).", low=0.1, high=20.0
     )
-    max_brake_mps2: float = option(8.0, "Deceleration at full brake (m/s^2).", low=0.1, high=30.0)
+    max_brake_mps2: float = option(
+        8.0,
+        "Deceleration at full brake (m/s^2), of the ego car and of NPC cars.",
+        low=0.1,
+        high=30.0,
+    )
     top_speed_mps: float = option(
-        30.0, "Speed cap (m/s); the car never reverses.", low=1.0, high=80.0
+        30.0, "Ego speed cap (m/s); the car never reverses.", low=1.0, high=80.0
     )
     camera_size_px: int = option(64, "Side of the square camera frame (px).", low=16, high=512)
     meters_per_pixel: float = option(
@@ -221,41 +219,31 @@ class TrackConfig(BaseConfig):
         "Observation modes: 'rgb', 'semantic', 'state', or several joined by '+' "
         "(a Dict observation), e.g. 'rgb+state'.",
     )
-    frame_stack: int = option(
-        1,
-        "Frames per observation: the last k frames stacked along the channel axis "
-        "(rgb (H, W, 3k), semantic (H, W, k) when k > 1, state vectors concatenated), "
-        "oldest first; reset fills the stack with the first frame.",
-        low=1,
-        high=16,
-    )
     action_type: str = option(
         "continuous",
         "'continuous' Box(-1, 1, (2,)) or 'discrete' (see DISCRETE_ACTIONS).",
         choices=("continuous", "discrete"),
     )
-    lap_reward: float = option(
-        100.0, "Progress reward summed over one full lap.", low=0.0, high=1e6
-    )
-    step_penalty: float = option(0.02, "Cost paid every step.", low=0.0, high=1e3)
-    off_road_penalty: float = option(
-        20.0,
-        "Penalty when a corner of the car leaves the road (ends the episode).",
-        low=0.0,
-        high=1e6,
-    )
-    curvature_lookahead_m: tuple[float, ...] = option(
-        (0.0, 10.0, 20.0, 40.0),
-        "Distances ahead (m) at which the state vector samples road curvature.",
-        low=0.0,
-        high=500.0,
-    )
     render_size_px: int = option(512, "Side of the render_mode frame (px).", low=64, high=2048)
 
     def validate(self) -> None:
         parse_observation_modes(self.observation)
-        if self.track_length_min_m > self.track_length_max_m:
-            raise ConfigError(
-                f"TrackConfig.track_length_min_m = {self.track_length_min_m} is larger than "
-                f"track_length_max_m = {self.track_length_max_m}; allowed: min <= max"
-            )
+
+
+def world_default(name: str, default: Any) -> Any:
+    """Redeclare the :class:`WorldConfig` field ``name`` with another default.
+
+    The documentation and the allowed range stay those of ``WorldConfig``, so a shared
+    field has one definition however many worlds change its default.
+    """
+    shared = {field.name: field for field in dataclasses.fields(WorldConfig)}
+    if name not in shared:
+        raise KeyError(f"{name!r} is not a WorldConfig field; allowed: {', '.join(shared)}")
+    metadata = shared[name].metadata
+    return option(
+        default,
+        metadata["doc"],
+        low=metadata["low"],
+        high=metadata["high"],
+        choices=metadata["choices"],
+    )

@@ -24,7 +24,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from roadgym.envs.vector_env import TrackVectorEnv
+from roadgym.envs.core.vector_env import WorldVectorEnv
 
 # env_method names that make sense per world, and what they return.
 PER_WORLD_METHODS = ("render", "get_labels")
@@ -36,7 +36,7 @@ def make_sb3_vec_env(
     seed: int | None = None,
     render_mode: str | None = None,
     **config: Any,
-) -> TrackSB3VecEnv:
+) -> WorldSB3VecEnv:
     """A stable-baselines3 ``VecEnv`` of ``n_envs`` worlds of ``env_id`` in one batch.
 
     ``seed`` seeds world ``i`` with ``seed + i`` at the first ``reset()`` (as SB3's
@@ -51,14 +51,14 @@ def make_sb3_vec_env(
         autoreset_mode=AutoresetMode.SAME_STEP,
         **config,
     )
-    venv = TrackSB3VecEnv(vector_env)
+    venv = WorldSB3VecEnv(vector_env)
     if seed is not None:
         venv.seed(seed)
     return venv
 
 
-class TrackSB3VecEnv(VecEnv):
-    """SB3's ``VecEnv`` interface over a :class:`TrackVectorEnv` in same-step autoreset.
+class WorldSB3VecEnv(VecEnv):
+    """SB3's ``VecEnv`` interface over a :class:`WorldVectorEnv` in same-step autoreset.
 
     ``get_attr`` returns the (shared) attribute once per world, with
     ``observation_space``/``action_space`` meaning the single-world spaces as in
@@ -67,10 +67,10 @@ class TrackSB3VecEnv(VecEnv):
     one bird's-eye frame per world (``render_mode="rgb_array"``).
     """
 
-    def __init__(self, vector_env: TrackVectorEnv) -> None:
-        if not isinstance(vector_env, TrackVectorEnv):
+    def __init__(self, vector_env: WorldVectorEnv) -> None:
+        if not isinstance(vector_env, WorldVectorEnv):
             raise TypeError(
-                f"vector_env = {vector_env!r} is not allowed; allowed: a TrackVectorEnv "
+                f"vector_env = {vector_env!r} is not allowed; allowed: a roadgym WorldVectorEnv "
                 "(use roadgym.envs.make_sb3_vec_env)"
             )
         if vector_env.autoreset_mode != AutoresetMode.SAME_STEP:

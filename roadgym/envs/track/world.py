@@ -11,46 +11,20 @@ import math
 
 import numpy as np
 
-from roadgym.envs.camera import EgoCamera
-from roadgym.envs.config import TrackConfig, parse_observation_modes
-from roadgym.envs.dynamics import CarLimits, CarState, car_corners, step_bicycle
-from roadgym.envs.frame_stack import FrameHistory
-from roadgym.envs.lane_graph import project_onto_window, wrap_angle
-from roadgym.envs.map_raster import draw_track, raster_frame
-from roadgym.envs.semantic import SemanticClass
-from roadgym.envs.track_generator import (
+from roadgym.envs.core.camera import EgoCamera
+from roadgym.envs.core.config import parse_observation_modes
+from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners, step_bicycle
+from roadgym.envs.core.frame_stack import FrameHistory
+from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
+from roadgym.envs.core.semantic import SemanticClass
+from roadgym.envs.track.config import TrackConfig
+from roadgym.envs.track.generator import (
     SAMPLE_SPACING_M,
     TrackMap,
     generate_track,
     max_track_extent_m,
 )
-
-# Discrete actions as (steer, throttle): + steer is right, + throttle accelerates.
-DISCRETE_ACTIONS = np.array(
-    [
-        [0.0, 0.0],  # 0: coast
-        [0.0, 1.0],  # 1: accelerate
-        [0.0, -1.0],  # 2: brake
-        [-1.0, 0.0],  # 3: steer left
-        [1.0, 0.0],  # 4: steer right
-        [-1.0, 0.5],  # 5: steer left, half throttle
-        [1.0, 0.5],  # 6: steer right, half throttle
-        [-0.5, 1.0],  # 7: half left, full throttle
-        [0.5, 1.0],  # 8: half right, full throttle
-    ],
-    dtype=np.float64,
-)
-DISCRETE_ACTION_NAMES = (
-    "coast",
-    "accelerate",
-    "brake",
-    "left",
-    "right",
-    "left + half throttle",
-    "right + half throttle",
-    "half left + throttle",
-    "half right + throttle",
-)
+from roadgym.envs.track.raster import draw_track, raster_frame
 
 ROAD_LAYOUT_CLASSES = ("straight", "curve_left", "curve_right")
 LABEL_NAMES = {"road_layout": ROAD_LAYOUT_CLASSES}  # perception task -> class names

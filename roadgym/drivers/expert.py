@@ -20,13 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from roadgym.envs.lane_graph import wrap_angle
+from roadgym.envs.core.lane_graph import wrap_angle
+from roadgym.envs.core.spaces import DISCRETE_ACTIONS
 from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.packing import BIG_STEP
+from roadgym.envs.town.state import BIG_STEP
 from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW
 from roadgym.envs.town.world import TownWorld
-from roadgym.envs.track_world import DISCRETE_ACTIONS, TrackWorld
+from roadgym.envs.track.world import TrackWorld
 
 __all__ = ["ExpertConfig", "ExpertDriver"]
 

@@ -15,8 +15,8 @@ import dataclasses
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from roadgym.envs.config import TrackConfig
-from roadgym.envs.lane_graph import Lane, LaneGraph, Polyline
+from roadgym.envs.core.lane_graph import Lane, LaneGraph, Polyline
+from roadgym.envs.track.config import TrackConfig
 
 SAMPLE_SPACING_M = 1.0
 MAX_ATTEMPTS = 200

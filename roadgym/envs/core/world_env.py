@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from roadgym.envs.config import BaseConfig
-from roadgym.envs.rendering import HumanWindow
-from roadgym.envs.spaces import action_space, actions_to_controls
+from roadgym.envs.core.config import BaseConfig
+from roadgym.envs.core.rendering import HumanWindow
+from roadgym.envs.core.spaces import action_space, actions_to_controls
 
 
 class WorldEnv(gym.Env):

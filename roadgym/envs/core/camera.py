@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from roadgym.envs.semantic import PALETTE, SemanticClass
+from roadgym.envs.core.semantic import PALETTE, SemanticClass
 
 # The palette as one uint32 (R, G, B, 0) per class: a gather of 4-byte words and
 # OpenCV's SIMD RGBA -> RGB colour a batch ~2x faster than a 3-channel cv2.LUT and ~10x

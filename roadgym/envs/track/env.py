@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+from gymnasium import spaces
 
-from roadgym.envs.config import TrackConfig
-from roadgym.envs.rendering import birdseye_frame
-from roadgym.envs.spaces import observation_space
-from roadgym.envs.track_world import TrackWorld
-from roadgym.envs.world_env import WorldEnv
+from roadgym.envs.core.spaces import observation_space
+from roadgym.envs.core.world_env import WorldEnv
+from roadgym.envs.track.config import TrackConfig
+from roadgym.envs.track.render import birdseye_frame
+from roadgym.envs.track.world import STATE_HIGH, STATE_LOW, TrackWorld
+
+
+def track_observation_space(config: TrackConfig) -> spaces.Space:
+    """The single-world observation space: one Box, or a Dict when modes are joined by '+'."""
+    return observation_space(config, STATE_LOW, STATE_HIGH)
 
 
 class TrackEnv(WorldEnv):
@@ -18,7 +24,7 @@ class TrackEnv(WorldEnv):
     Every seed draws a new smooth, non-self-intersecting loop of 1 to 3 lanes. The car
     starts on the start line, at rest, in a random lane, and must complete one lap
     (clockwise or counter-clockwise, by seed) without leaving the road. The simulator
-    is the batch of one of :class:`roadgym.envs.track_world.TrackWorld`.
+    is the batch of one of :class:`roadgym.envs.track.world.TrackWorld`.
 
     ## Action Space
     ``continuous`` (default): ``Box(-1, 1, (2,), float32)`` = [steer, throttle]. Steer
@@ -60,7 +66,7 @@ class TrackEnv(WorldEnv):
 
     config_class = TrackConfig
     world_class = TrackWorld
-    make_observation_space = staticmethod(observation_space)
+    make_observation_space = staticmethod(track_observation_space)
 
     def _progress_line(self) -> str:
         world = self.world

@@ -1,14 +1,15 @@
-"""``roadgym/Track-v0`` as a native Gymnasium vector env: N worlds in one batched simulator.
+"""A roadgym world as a native Gymnasium vector env: N worlds in one batched simulator.
 
-``gymnasium.make_vec("roadgym/Track-v0", num_envs=N, vectorization_mode="vector_entry_point")``
-builds a :class:`TrackVectorEnv`. A step advances all N worlds with array operations;
-the only Python loop is over the worlds that are being reset (a new track each).
+Every world's vector env (``TrackVectorEnv``, ``TownVectorEnv``, ...) is a
+:class:`WorldVectorEnv` that names its config, world and observation space. A step
+advances all N worlds with array operations; the only Python loop is over the worlds
+that are being reset (a new map each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -16,21 +17,19 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from roadgym.envs.config import TrackConfig
-from roadgym.envs.rendering import birdseye_frame
-from roadgym.envs.spaces import action_space, actions_to_controls, observation_space
-from roadgym.envs.track_world import TrackWorld
-
-DEFAULT_MAX_EPISODE_STEPS = 1000  # as registered for the single env
+from roadgym.envs.core.config import WorldConfig
+from roadgym.envs.core.spaces import action_space, actions_to_controls
 
 
-class TrackVectorEnv(gym.vector.VectorEnv):
-    """N independent Track-v0 worlds stepped together; see :class:`TrackEnv` for the task.
+class WorldVectorEnv(gym.vector.VectorEnv):
+    """N independent worlds of one kind stepped together.
 
-    World ``i`` behaves exactly like a single ``gymnasium.make("roadgym/Track-v0")``
-    reset with seed ``s + i`` when this env is reset with seed ``s``: same tracks, same
-    observations, rewards, terminations, truncations and infos under the same actions,
-    across episode ends (each world keeps its own ``np.random.Generator``).
+    World ``i`` behaves exactly like a single ``gymnasium.make(env_id)`` reset with seed
+    ``s + i`` when this env is reset with seed ``s``: same maps, same observations,
+    rewards, terminations, truncations and infos under the same actions, across episode
+    ends (each world keeps its own ``np.random.Generator``). Subclasses set
+    ``config_class``, ``world_class`` and ``make_observation_space`` and implement
+    :meth:`render_world`.
 
     ## Arguments
     ``num_envs``: number of worlds. ``max_episode_steps``: truncation length (None: never
@@ -43,22 +42,21 @@ class TrackVectorEnv(gym.vector.VectorEnv):
 
     ## Info
     Gymnasium's vector layout: ``info[key]`` is an array over worlds and ``info["_" + key]``
-    says which worlds have it: ``progress``, ``lap_completed``, ``off_road``,
-    ``speed_mps``, ``lateral_offset_m`` and ``labels`` (a dict with ``road_layout``).
+    says which worlds have it: the world's own metrics and ``labels`` (a dict of arrays).
     """
 
     metadata = {"render_modes": ["rgb_array"], "autoreset_mode": AutoresetMode.NEXT_STEP}
-    # What a subclass swaps to vectorise another roadgym world (see TownVectorEnv).
-    config_class = TrackConfig
-    world_class = TrackWorld
-    make_observation_space = staticmethod(observation_space)
+    # What each world's subclass names (see TrackVectorEnv, TownVectorEnv).
+    config_class: ClassVar[type[WorldConfig]]
+    world_class: ClassVar[type]
+    make_observation_space: ClassVar[Callable[[Any], gym.spaces.Space]]
 
     def __init__(
         self,
         num_envs: int,
         render_mode: str | None = None,
-        config: TrackConfig | Mapping[str, Any] | None = None,
-        max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
+        config: WorldConfig | Mapping[str, Any] | None = None,
+        max_episode_steps: int | None = None,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **fields: Any,
     ) -> None:
@@ -188,12 +186,12 @@ class TrackVectorEnv(gym.vector.VectorEnv):
         """Advance every world by one step; ``actions`` has the batched action space's shape."""
         if self._needs_reset.any():
             raise RuntimeError(
-                f"TrackVectorEnv.step() called before reset() for world(s) "
+                f"{type(self).__name__}.step() called before reset() for world(s) "
                 f"{np.flatnonzero(self._needs_reset).tolist()}; call envs.reset() first"
             )
         if self.autoreset_mode == AutoresetMode.DISABLED and self._autoreset.any():
             raise RuntimeError(
-                f"TrackVectorEnv.step() with autoreset_mode DISABLED on ended world(s) "
+                f"{type(self).__name__}.step() with autoreset_mode DISABLED on ended world(s) "
                 f"{np.flatnonzero(self._autoreset).tolist()}; reset them first with "
                 "envs.reset(options={'reset_mask': mask})"
             )
@@ -282,27 +280,19 @@ class TrackVectorEnv(gym.vector.VectorEnv):
     def render(self) -> tuple[np.ndarray, ...] | None:
         """One bird's-eye frame (size, size, 3) per world, as ``SyncVectorEnv`` returns."""
         if self.render_mode is None:
-            gym.logger.warn("TrackVectorEnv.render() called without a render_mode; nothing to draw")
+            gym.logger.warn(
+                f"{type(self).__name__}.render() called without a render_mode; nothing to draw"
+            )
             return None
         if self._needs_reset.any():
             raise RuntimeError(
-                "TrackVectorEnv.render() called before reset(); call envs.reset() first"
+                f"{type(self).__name__}.render() called before reset(); call envs.reset() first"
             )
         return tuple(self.render_world(i) for i in range(self.num_envs))
 
     def render_world(self, index: int) -> np.ndarray:
         """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
-        world = self.world
-        camera = None if self._last_rgb is None else self._last_rgb[index]
-        if camera is None:
-            camera = world.camera.rgb(world.semantic_view(np.array([index])))[0]
-        progress = min(world.progress_m[index] / world.track_length_m[index], 1.0)
-        hud = (
-            f"speed {world.car.speed_mps[index] * 3.6:5.1f} km/h",
-            f"progress {100 * progress:5.1f} %",
-            f"reward {self._last_reward[index]:+.2f}  return {self._episode_return[index]:+.1f}",
-        )
-        return birdseye_frame(world, index, self.config.render_size_px, camera, hud)
+        raise NotImplementedError
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release: no window, no subprocess."""

@@ -1,43 +1,73 @@
-"""Observation and action spaces, and action checking, shared by the single and vector env."""
+"""Observation and action spaces, and action checking, shared by every world and by the
+single and the vector env."""
 
 from __future__ import annotations
 
 import numpy as np
 from gymnasium import spaces
 
-from roadgym.envs.config import TrackConfig, parse_observation_modes
-from roadgym.envs.semantic import NUM_CLASSES
-from roadgym.envs.track_world import DISCRETE_ACTIONS, STATE_HIGH, STATE_LOW
+from roadgym.envs.core.config import WorldConfig, parse_observation_modes
+from roadgym.envs.core.semantic import NUM_CLASSES
+
+# Discrete actions as (steer, throttle): + steer is right, + throttle accelerates.
+DISCRETE_ACTIONS = np.array(
+    [
+        [0.0, 0.0],  # 0: coast
+        [0.0, 1.0],  # 1: accelerate
+        [0.0, -1.0],  # 2: brake
+        [-1.0, 0.0],  # 3: steer left
+        [1.0, 0.0],  # 4: steer right
+        [-1.0, 0.5],  # 5: steer left, half throttle
+        [1.0, 0.5],  # 6: steer right, half throttle
+        [-0.5, 1.0],  # 7: half left, full throttle
+        [0.5, 1.0],  # 8: half right, full throttle
+    ],
+    dtype=np.float64,
+)
+DISCRETE_ACTION_NAMES = (
+    "coast",
+    "accelerate",
+    "brake",
+    "left",
+    "right",
+    "left + half throttle",
+    "right + half throttle",
+    "half left + throttle",
+    "half right + throttle",
+)
 
 
-def observation_space(config: TrackConfig) -> spaces.Space:
-    """The single-world observation space: one Box, or a Dict when modes are joined by '+'."""
+def observation_space(
+    config: WorldConfig, state_low: np.ndarray, state_high: np.ndarray
+) -> spaces.Space:
+    """The single-world observation space: one Box, or a Dict when modes are joined by '+'.
+
+    ``state_low`` / ``state_high`` (F,) bound the world's own state fields; the route or
+    road curvature at each of ``config.curvature_lookahead_m`` follows, clipped to [-1, 1].
+    A config with ``frame_stack`` > 1 stacks every mode (see ``roadgym.envs.core.frame_stack``).
+    """
     size = config.camera_size_px
+    curvature = np.ones(len(config.curvature_lookahead_m))
     by_mode = {
         "rgb": spaces.Box(0, 255, (size, size, 3), np.uint8),
         "semantic": spaces.Box(0, NUM_CLASSES - 1, (size, size), np.uint8),
         "state": spaces.Box(
-            np.concatenate([STATE_LOW, np.full(len(config.curvature_lookahead_m), -1.0)]).astype(
-                np.float32
-            ),
-            np.concatenate([STATE_HIGH, np.full(len(config.curvature_lookahead_m), 1.0)]).astype(
-                np.float32
-            ),
+            np.concatenate([state_low, -curvature]).astype(np.float32),
+            np.concatenate([state_high, curvature]).astype(np.float32),
             dtype=np.float32,
         ),
     }
     modes = parse_observation_modes(config.observation)
-    if config.frame_stack > 1:
-        by_mode = {
-            mode: _stacked_box(box, mode, config.frame_stack) for mode, box in by_mode.items()
-        }
+    frame_stack = getattr(config, "frame_stack", 1)
+    if frame_stack > 1:
+        by_mode = {mode: _stacked_box(box, mode, frame_stack) for mode, box in by_mode.items()}
     if len(modes) == 1:
         return by_mode[modes[0]]
     return spaces.Dict({mode: by_mode[mode] for mode in modes})
 
 
 def _stacked_box(box: spaces.Box, mode: str, k: int) -> spaces.Box:
-    """The Box of ``k`` stacked frames of ``mode`` (see ``roadgym.envs.frame_stack``)."""
+    """The Box of ``k`` stacked frames of ``mode`` (see ``roadgym.envs.core.frame_stack``)."""
     low, high = box.low, box.high
     if mode == "semantic":  # (H, W) -> (H, W, 1): frames stack along a new channel axis
         low, high = low[..., None], high[..., None]
@@ -45,14 +75,14 @@ def _stacked_box(box: spaces.Box, mode: str, k: int) -> spaces.Box:
     return spaces.Box(np.tile(low, k), np.tile(high, k), dtype=box.dtype)
 
 
-def action_space(config: TrackConfig) -> spaces.Space:
+def action_space(config: WorldConfig) -> spaces.Space:
     """``Box(-1, 1, (2,))`` [steer, throttle] or ``Discrete(len(DISCRETE_ACTIONS))``."""
     if config.action_type == "discrete":
         return spaces.Discrete(len(DISCRETE_ACTIONS))
     return spaces.Box(-1.0, 1.0, (2,), np.float32)
 
 
-def actions_to_controls(actions: object, config: TrackConfig, batch_size: int | None) -> np.ndarray:
+def actions_to_controls(actions: object, config: WorldConfig, batch_size: int | None) -> np.ndarray:
     """Check actions and turn them into controls (B, 2) = [steer, throttle].
 
     ``batch_size=None`` takes one action (the single env's); an int takes that many.

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from roadgym.envs.lane_graph import wrap_angle
+from roadgym.envs.core.lane_graph import wrap_angle
 
 
 @dataclasses.dataclass

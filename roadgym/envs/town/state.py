@@ -1,0 +1,184 @@
+"""The state of a batch of B towns: every array the step reads and writes, and the
+queries on it that several step modules share.
+
+The step functions (``ego``, ``traffic``, ``pedestrians``) and the reset-time packing
+(``packing``) take a :class:`TownState` and import this module; this module imports
+none of them, so the world's state and the code that steps it never import each other
+in a circle. :class:`roadgym.envs.town.world.TownWorld` adds reset, step and observe.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from roadgym.envs.core.camera import EgoCamera
+from roadgym.envs.core.config import parse_observation_modes
+from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners
+from roadgym.envs.core.semantic import TOWN_DRIVABLE_CLASSES
+from roadgym.envs.town.config import TownConfig
+from roadgym.envs.town.generator import max_town_extent_m
+from roadgym.envs.town.sprites import ActorSplatter, box_samples
+
+BIG_STEP = np.iinfo(np.int64).max // 4  # "never" for step-count keys
+RASTER_MARGIN_M = 20.0
+PEDESTRIAN_SIZE_M = 0.7
+EGO_POINTS_M = np.array([-1.5, 0.0, 1.5])  # the ego car as three points along its axis
+EGO_JUNCTION_MARGIN_M = 3.0
+DRIVABLE = np.zeros(256, dtype=bool)
+DRIVABLE[list(TOWN_DRIVABLE_CLASSES)] = True
+METRIC_DTYPES = {
+    "collisions_vehicle": np.int64,
+    "collisions_pedestrian": np.int64,
+    "red_light_violations": np.int64,
+    "stop_sign_violations": np.int64,
+    "off_road": bool,
+    "off_route": bool,
+    "success": bool,
+    "distance_m": np.float64,
+    "steps": np.int64,
+}
+
+
+class TownState:
+    """B independent towns' arrays: ego car, route, NPC cars, pedestrians and lights.
+
+    Arrays have the world index first. Town-sized arrays (lanes, junctions, approaches,
+    sidewalks, the route) are added and grown by :mod:`roadgym.envs.town.packing`.
+    """
+
+    def __init__(self, config: TownConfig, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
+        cfg = self.config = config
+        self.batch_size = batch = batch_size
+        self.observation_modes = parse_observation_modes(config.observation)
+        self.limits = CarLimits.from_config(cfg)
+        mpp = cfg.meters_per_pixel
+        side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)
+        # One flat buffer: the rasters plus a scratch pixel that padded light bars write to.
+        self._raster_buffer = np.zeros(batch * side * side + 1, np.uint8)
+        self.rasters = self._raster_buffer[:-1].reshape(batch, side, side)
+        self.scratch_pixel = batch * side * side
+        self.raster_origin_m = np.zeros((batch, 2))  # (left_m, top_m) per world
+        self.camera = EgoCamera(
+            cfg.camera_size_px, cfg.camera_ahead_fraction, cfg.car_length_m, cfg.car_width_m, mpp
+        )
+        self.splatter = ActorSplatter(cfg.camera_size_px, cfg.camera_ahead_fraction, mpp)
+        self.vehicle_samples = box_samples(cfg.car_length_m, cfg.car_width_m, 0.7 * mpp)
+        self.pedestrian_samples = box_samples(PEDESTRIAN_SIZE_M, PEDESTRIAN_SIZE_M, 0.7 * mpp)
+        self.view_ahead_m = cfg.camera_size_px * cfg.camera_ahead_fraction * mpp
+
+        def steps(seconds: float) -> int:
+            return max(int(round(seconds / cfg.dt_s)), 0)
+
+        self.green_steps = max(steps(cfg.green_s), 1)
+        self.yellow_steps = max(steps(cfg.yellow_s), 1)
+        self.phase_steps = self.green_steps + self.yellow_steps + steps(cfg.all_red_s)
+        self.walk_steps = max(steps(cfg.walk_s), 1)
+        self.stop_steps = steps(cfg.stop_duration_s)
+        # Projection window on the route: a step of travel plus margin, at 0.5 m spacing.
+        half_window = math.ceil((cfg.top_speed_mps * cfg.dt_s + 2.0) / 0.5) + 2
+        self.window = np.arange(-half_window, half_window + 1)  # (K,)
+
+        self.towns: list = [None] * batch
+        self.routes: list = [None] * batch
+        self.world_key = np.zeros(batch, dtype=np.uint64)
+        self.step_count = np.zeros(batch, dtype=np.int64)
+        self.car = CarState.zeros(batch)
+        self.route_segments = np.ones(batch, dtype=np.int64)
+        self.route_length_m = np.ones(batch)
+        self.route_segment = np.zeros(batch, dtype=np.int64)
+        self.s_m = np.zeros(batch)
+        self.lateral_offset_m = np.zeros(batch)
+        self.heading_error_rad = np.zeros(batch)
+        self.ego_claim_event = -np.ones(batch, dtype=np.int64)
+        self.ego_wait_since = np.full(batch, BIG_STEP, dtype=np.int64)
+        self.metrics = {name: np.zeros(batch, dtype=dtype) for name, dtype in METRIC_DTYPES.items()}
+        n, p = cfg.num_vehicles, cfg.num_pedestrians
+        self.veh_lane = np.zeros((batch, n, 3), dtype=np.int64)
+        self.veh_s = np.zeros((batch, n))
+        self.veh_speed = np.zeros((batch, n))
+        self.veh_xy = np.zeros((batch, n, 2))
+        self.veh_heading = np.zeros((batch, n))
+        self.veh_waiting_since = np.full((batch, n), BIG_STEP, dtype=np.int64)
+        self.veh_committed = np.zeros((batch, n), dtype=bool)
+        self.veh_stop_key = np.full((batch, n), BIG_STEP, dtype=np.int64)
+        self.veh_stop_junction = -np.ones((batch, n), dtype=np.int64)
+        self.veh_draws = np.zeros((batch, n), dtype=np.uint64)
+        self.ped_from = np.zeros((batch, p), dtype=np.int64)
+        self.ped_to = np.zeros((batch, p), dtype=np.int64)
+        self.ped_kind = np.zeros((batch, p), dtype=np.int64)
+        self.ped_junction = -np.ones((batch, p), dtype=np.int64)
+        self.ped_progress_m = np.zeros((batch, p))
+        self.ped_edge_length_m = np.ones((batch, p))
+        self.ped_speed_mps = np.ones((batch, p))
+        self.ped_waiting = np.zeros((batch, p), dtype=bool)
+        self.ped_jaywalker = np.zeros((batch, p), dtype=bool)
+        self.ped_xy = np.zeros((batch, p, 2))
+        self.ped_heading = np.zeros((batch, p))
+        self.ped_draws = np.zeros((batch, p), dtype=np.uint64)
+        self.light_state = np.zeros((batch, 1), dtype=np.int64)
+
+    # ------------------------------------------------------------------ queries
+
+    def ego_xy(self) -> np.ndarray:
+        """Ego positions (B, 2)."""
+        return np.stack([self.car.x_m, self.car.y_m], axis=-1)
+
+    def ego_axis_points(self) -> np.ndarray:
+        """Points (B, 3, 2) along the ego car's axis, standing in for its body."""
+        forward = np.stack([np.cos(self.car.heading_rad), np.sin(self.car.heading_rad)], -1)
+        return self.ego_xy()[:, None, :] + EGO_POINTS_M[None, :, None] * forward[:, None, :]
+
+    def ego_corners(self) -> np.ndarray:
+        cfg = self.config
+        return car_corners(
+            self.car.x_m, self.car.y_m, self.car.heading_rad, cfg.car_length_m, cfg.car_width_m
+        )
+
+    def off_road(self) -> np.ndarray:
+        """Whether any corner of each ego car stands off the drivable classes (B,)."""
+        corners = self.ego_corners()  # (B, 4, 2)
+        mpp, side = self.config.meters_per_pixel, self.raster_side_px
+        col = ((corners[..., 0] - self.raster_origin_m[:, None, 0]) / mpp).astype(np.int64)
+        row = ((self.raster_origin_m[:, None, 1] - corners[..., 1]) / mpp).astype(np.int64)
+        b = np.arange(self.batch_size)[:, None]
+        classes = self.rasters[b, np.clip(row, 0, side - 1), np.clip(col, 0, side - 1)]
+        return ~DRIVABLE[classes].all(axis=1)
+
+    def ego_stop_claim(self) -> tuple[np.ndarray, np.ndarray]:
+        """(junction (B,), key (B,)) of the ego car's turn at a stop sign; junction -1: none."""
+        b = np.arange(self.batch_size)
+        event = np.maximum(self.ego_claim_event, 0)
+        app = self.route_stop_approach[b, event]
+        junction = self.approach_junction[b, app]
+        ready = (self.ego_claim_event >= 0) & (
+            self.step_count - self.ego_wait_since >= self.stop_steps
+        )
+        n = self.veh_s.shape[1]
+        key = self.ego_wait_since * (n + 2) + n + 1
+        return np.where(ready, junction, -1), key
+
+    def junction_occupancy(self, include_ego: bool) -> np.ndarray:
+        """Cars (B, J) inside each junction or cleared to enter it."""
+        batch, jn = self.junction_cycle.shape
+        b = np.arange(batch)[:, None]
+        lane0 = self.veh_lane[..., 0]
+        inside = self.lane_is_connector[b, lane0]
+        junction = np.where(inside, self.lane_junction[b, lane0], self.veh_stop_junction)
+        counted = inside | (self.veh_committed & (self.veh_stop_junction >= 0))
+        occupancy = np.zeros(batch * jn, dtype=np.int64)
+        np.add.at(occupancy, (b * jn + np.maximum(junction, 0))[counted], 1)
+        if include_ego:
+            # The ego car occupies a junction from its front bumper entering to its rear
+            # bumper (plus a margin) leaving: its centre alone would free the box too early.
+            half = 0.5 * self.config.car_length_m
+            s = self.s_m[:, None]
+            inside_ego = (self.route_connector_start_s < s + half) & (
+                self.route_connector_end_s > s - half - EGO_JUNCTION_MARGIN_M
+            )  # (B, C)
+            rows, cols = np.nonzero(inside_ego)
+            np.add.at(occupancy, rows * jn + self.route_connector_junction[rows, cols], 1)
+        return occupancy.reshape(batch, jn)

@@ -1,0 +1,60 @@
+"""``TrackConfig``: every knob of ``roadgym/Track-v0``, typed, documented and validated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from roadgym.envs.core.config import ConfigError, WorldConfig, option
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackConfig(WorldConfig):
+    """Configuration of ``roadgym/Track-v0``: road, car, camera, observation, reward.
+
+    The car, camera, observation and action fields are :class:`WorldConfig`'s, with its
+    defaults: a race car on open track (top speed 30 m/s, 4 m/s^2, 0.5 rad of wheel angle).
+    """
+
+    num_lanes: int = option(2, "Lanes on the track.", low=1, high=3)
+    lane_width_m: float = option(4.0, "Width of each lane in meters.", low=2.5, high=6.0)
+    track_length_min_m: float = option(
+        300.0, "Shortest centreline length of a generated track (m).", low=100.0, high=3000.0
+    )
+    track_length_max_m: float = option(
+        600.0, "Longest centreline length of a generated track (m).", low=100.0, high=3000.0
+    )
+    speed_limit_mps: float = option(
+        25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
+    )
+    frame_stack: int = option(
+        1,
+        "Frames per observation: the last k frames stacked along the channel axis "
+        "(rgb (H, W, 3k), semantic (H, W, k) when k > 1, state vectors concatenated), "
+        "oldest first; reset fills the stack with the first frame.",
+        low=1,
+        high=16,
+    )
+    lap_reward: float = option(
+        100.0, "Progress reward summed over one full lap.", low=0.0, high=1e6
+    )
+    step_penalty: float = option(0.02, "Cost paid every step.", low=0.0, high=1e3)
+    off_road_penalty: float = option(
+        20.0,
+        "Penalty when a corner of the car leaves the road (ends the episode).",
+        low=0.0,
+        high=1e6,
+    )
+    curvature_lookahead_m: tuple[float, ...] = option(
+        (0.0, 10.0, 20.0, 40.0),
+        "Distances ahead (m) at which the state vector samples road curvature.",
+        low=0.0,
+        high=500.0,
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        if self.track_length_min_m > self.track_length_max_m:
+            raise ConfigError(
+                f"TrackConfig.track_length_min_m = {self.track_length_min_m} is larger than "
+                f"track_length_max_m = {self.track_length_max_m}; allowed: min <= max"
+            )
