@@ -67,9 +67,7 @@ def test_envs_never_import_torch():
         if _layer(name) in (0, 1):
             tree = ast.parse(path.read_text())
             for node in ast.walk(tree):
-                names = (
-                    [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-                )
+                names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
                 if isinstance(node, ast.ImportFrom):
                     names = [node.module or ""]
                 assert not any(n.split(".")[0] == "torch" for n in names), name

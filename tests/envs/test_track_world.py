@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from roadgym.envs.track.config import TrackConfig
 from roadgym.envs.core.semantic import SemanticClass
+from roadgym.envs.track.config import TrackConfig
 from roadgym.envs.track.world import TrackWorld
 from tests.envs.driving import centreline_controller
 
