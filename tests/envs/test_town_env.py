@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import roadgym  # noqa: F401
+from roadgym.envs import ConfigError
 from roadgym.envs.town import TownEnv
 
 INFO_KEYS = {
@@ -129,3 +130,21 @@ def test_vector_env_world_matches_a_single_env_and_sb3_adapter_runs():
     venv = make_sb3_vec_env("roadgym/Town-v0", n_envs=2, seed=0, observation="state")
     assert venv.reset().shape == (2, 10)
     venv.step(np.zeros((2, 2), np.float32))
+
+
+def test_nav_mode_holds_speed_and_the_next_turn_only():
+    env = gym.make("roadgym/Town-v0", observation="rgb+nav+state")
+    observation, _ = env.reset(seed=3)
+    for _ in range(20):
+        observation, *_ = env.step(np.array([0.0, 1.0], np.float32))
+    state, nav = observation["state"], observation["nav"]
+    assert env.observation_space["nav"].shape == (3,)
+    assert env.observation_space["nav"].contains(nav)
+    # speed fraction, next-turn direction and distance are the state vector's fields 0, 4, 5
+    np.testing.assert_allclose(nav, state[[0, 4, 5]], rtol=1e-6)
+    assert nav[0] > 0.0
+
+
+def test_nav_mode_is_town_only():
+    with pytest.raises(ConfigError, match="observation"):
+        gym.make("roadgym/Track-v0", observation="rgb+nav")

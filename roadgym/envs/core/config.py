@@ -10,7 +10,7 @@ import dataclasses
 import math
 import typing
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 ConfigT = TypeVar("ConfigT", bound="BaseConfig")
 
@@ -166,14 +166,20 @@ class BaseConfig:
 OBSERVATION_MODES = ("rgb", "semantic", "state")
 
 
-def parse_observation_modes(observation: str) -> tuple[str, ...]:
-    """Split an observation spec like ``"rgb+state"`` into its modes, in order."""
+def parse_observation_modes(
+    observation: str, allowed: tuple[str, ...] = OBSERVATION_MODES
+) -> tuple[str, ...]:
+    """Split an observation spec like ``"rgb+state"`` into its modes, in order.
+
+    ``allowed`` is the world's own list (every world has ``OBSERVATION_MODES``; some add
+    their own, such as Town's ``nav``).
+    """
     modes = tuple(observation.split("+"))
-    bad = [m for m in modes if m not in OBSERVATION_MODES]
+    bad = [m for m in modes if m not in allowed]
     if bad or len(set(modes)) != len(modes):
         raise ConfigError(
             f"observation = {observation!r} is not allowed; allowed: one of "
-            f"{', '.join(OBSERVATION_MODES)} or several joined by '+' without repeats "
+            f"{', '.join(allowed)} or several joined by '+' without repeats "
             "(e.g. 'rgb+state')"
         )
     return modes
@@ -226,8 +232,15 @@ class WorldConfig(BaseConfig):
     )
     render_size_px: int = option(512, "Side of the render_mode frame (px).", low=64, high=2048)
 
+    # The observation modes this world offers (a class attribute, not a field).
+    observation_modes: ClassVar[tuple[str, ...]] = OBSERVATION_MODES
+
     def validate(self) -> None:
-        parse_observation_modes(self.observation)
+        self.modes()
+
+    def modes(self) -> tuple[str, ...]:
+        """The observation modes of ``observation``, in order (validated)."""
+        return parse_observation_modes(self.observation, type(self).observation_modes)
 
 
 def world_default(name: str, default: Any) -> Any:

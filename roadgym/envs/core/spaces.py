@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from roadgym.envs.core.config import WorldConfig, parse_observation_modes
+from roadgym.envs.core.config import WorldConfig
 from roadgym.envs.core.semantic import NUM_CLASSES
 
 # Discrete actions as (steer, throttle): + steer is right, + throttle accelerates.
@@ -38,13 +38,17 @@ DISCRETE_ACTION_NAMES = (
 
 
 def observation_space(
-    config: WorldConfig, state_low: np.ndarray, state_high: np.ndarray
+    config: WorldConfig,
+    state_low: np.ndarray,
+    state_high: np.ndarray,
+    world_modes: dict[str, spaces.Box] | None = None,
 ) -> spaces.Space:
     """The single-world observation space: one Box, or a Dict when modes are joined by '+'.
 
     ``state_low`` / ``state_high`` (F,) bound the world's own state fields; the route or
     road curvature at each of ``config.curvature_lookahead_m`` follows, clipped to [-1, 1].
-    A config with ``frame_stack`` > 1 stacks every mode (see ``roadgym.envs.core.frame_stack``).
+    ``world_modes`` adds the Boxes of a world's own modes (Town's ``nav``). A config with
+    ``frame_stack`` > 1 stacks every mode (see ``roadgym.envs.core.frame_stack``).
     """
     size = config.camera_size_px
     curvature = np.ones(len(config.curvature_lookahead_m))
@@ -56,8 +60,9 @@ def observation_space(
             np.concatenate([state_high, curvature]).astype(np.float32),
             dtype=np.float32,
         ),
+        **(world_modes or {}),
     }
-    modes = parse_observation_modes(config.observation)
+    modes = config.modes()
     frame_stack = getattr(config, "frame_stack", 1)
     if frame_stack > 1:
         by_mode = {mode: _stacked_box(box, mode, frame_stack) for mode, box in by_mode.items()}

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
-from roadgym.envs.core.config import ConfigError, WorldConfig, option, world_default
+from roadgym.envs.core.config import (
+    OBSERVATION_MODES,
+    ConfigError,
+    WorldConfig,
+    option,
+    world_default,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +24,9 @@ class TownConfig(WorldConfig):
     ``steer_rate_radps`` 2.5 (more wheel angle, reached sooner, for those turns), and
     ``max_accel_mps2`` 3.0 and ``top_speed_mps`` 20 (a city car, not a race car).
     """
+
+    # Town adds `nav`: what a driver knows besides the camera (speed, next turn).
+    observation_modes: ClassVar[tuple[str, ...]] = (*OBSERVATION_MODES, "nav")
 
     max_steer_rad: float = world_default("max_steer_rad", 0.6)
     steer_rate_radps: float = world_default("steer_rate_radps", 2.5)

@@ -41,6 +41,9 @@ STATE_FIELDS = (
 STATE_LOW = np.array([0.0, -2.0, -np.pi, -1.0, -1.0, 0.0, 0.0])
 STATE_HIGH = np.array([1.0, 2.0, np.pi, 1.0, 1.0, 1.0, 1.0])
 NEXT_TURN_SCALE_M = 100.0
+NAV_FIELDS = ("speed_fraction", "next_turn_direction", "next_turn_distance_fraction")
+NAV_LOW = np.array([0.0, -1.0, 0.0])
+NAV_HIGH = np.array([1.0, 1.0, 1.0])
 
 
 def route_points(world: TownState, s: np.ndarray) -> np.ndarray:
@@ -174,15 +177,20 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
         any_k = near.any(axis=2)  # (B, K)
         k = np.argmax(any_k, axis=1)
         found = any_k.any(axis=1)
+        if actors.shape[1] == 0:  # num_vehicles or num_pedestrians = 0: nothing to hit
+            return np.full(len(k), np.inf), np.zeros(len(k), dtype=np.int64)
         actor = np.argmax(near[np.arange(len(k)), k], axis=1)
         return np.where(found, ahead[k], np.inf), actor
 
     veh_d, veh_i = first_hit(world.veh_xy, VEHICLE_CORRIDOR_M)
     ped_d, _ = first_hit(world.ped_xy, PEDESTRIAN_CORRIDOR_M)
     b = np.arange(world.batch_size)
-    veh_speed = world.veh_speed[b, veh_i] * np.cos(
-        world.veh_heading[b, veh_i] - world.car.heading_rad
-    )
+    if world.veh_xy.shape[1] == 0:
+        veh_speed = np.zeros(world.batch_size)
+    else:
+        veh_speed = world.veh_speed[b, veh_i] * np.cos(
+            world.veh_heading[b, veh_i] - world.car.heading_rad
+        )
     object_class = np.where(
         np.isfinite(np.minimum(veh_d, ped_d)), np.where(veh_d <= ped_d, 1, 2), 0
     )
@@ -215,6 +223,25 @@ def next_turn(world: TownState) -> tuple[np.ndarray, np.ndarray]:
         found, np.maximum(world.route_connector_start_s[b, k] - world.s_m, 0.0), np.inf
     )
     return direction, distance
+
+
+def nav_vector(world: TownState) -> np.ndarray:
+    """The ``nav`` observation (B, 3) float32: what a driver knows besides the camera.
+
+    Speed / top speed, the direction of the next turn on the route (-1 left, 0 none,
+    +1 right) and its distance / 100 m (clipped to 1): a car's speedometer and its
+    navigation system's next instruction, nothing a car could not know.
+    """
+    direction, distance = next_turn(world)
+    nav = np.stack(
+        [
+            world.car.speed_mps / world.config.top_speed_mps,
+            direction.astype(np.float64),
+            np.minimum(distance / NEXT_TURN_SCALE_M, 1.0),
+        ],
+        axis=-1,
+    )
+    return np.clip(nav, NAV_LOW, NAV_HIGH).astype(np.float32)
 
 
 def state_vector(world: TownState) -> np.ndarray:

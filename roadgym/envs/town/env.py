@@ -10,13 +10,14 @@ from gymnasium import spaces
 from roadgym.envs.core.spaces import observation_space
 from roadgym.envs.core.world_env import WorldEnv
 from roadgym.envs.town.config import TownConfig
-from roadgym.envs.town.ego import STATE_HIGH, STATE_LOW
+from roadgym.envs.town.ego import NAV_HIGH, NAV_LOW, STATE_HIGH, STATE_LOW
 from roadgym.envs.town.world import TownWorld
 
 
 def town_observation_space(config: TownConfig) -> spaces.Space:
     """The single-world observation space: one Box, or a Dict when modes are joined by '+'."""
-    return observation_space(config, STATE_LOW, STATE_HIGH)
+    nav = spaces.Box(NAV_LOW.astype(np.float32), NAV_HIGH.astype(np.float32), dtype=np.float32)
+    return observation_space(config, STATE_LOW, STATE_HIGH, {"nav": nav})
 
 
 class TownEnv(WorldEnv):
@@ -47,6 +48,9 @@ class TownEnv(WorldEnv):
     route / ``route_tolerance_m``, heading error (rad), steer / max steer, direction of the
     next turn (-1 left, 0 none, +1 right), its distance / 100 m (clipped to 1), route
     completion, then the route's curvature (1/m, + left) at ``curvature_lookahead_m``.
+    ``nav``: ``Box((3,), float32)`` = speed / top speed, direction of the next turn and
+    its distance / 100 m: what a real car knows besides its camera (speedometer and
+    navigation), used by the pixel students (``observation="rgb+nav"``).
     Modes joined by '+' give a ``Dict``.
 
     ## Rewards

@@ -14,7 +14,6 @@ import math
 import numpy as np
 
 from roadgym.envs.core.camera import EgoCamera
-from roadgym.envs.core.config import parse_observation_modes
 from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners
 from roadgym.envs.core.semantic import TOWN_DRIVABLE_CLASSES
 from roadgym.envs.town.config import TownConfig
@@ -53,7 +52,7 @@ class TownState:
             raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
         cfg = self.config = config
         self.batch_size = batch = batch_size
-        self.observation_modes = parse_observation_modes(config.observation)
+        self.observation_modes = config.modes()
         self.limits = CarLimits.from_config(cfg)
         mpp = cfg.meters_per_pixel
         side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)

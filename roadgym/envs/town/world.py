@@ -187,6 +187,8 @@ class TownWorld(TownState):
                 out["semantic"] = semantic
         if "state" in self.observation_modes:
             out["state"] = ego.state_vector(self)
+        if "nav" in self.observation_modes:
+            out["nav"] = ego.nav_vector(self)
         return out
 
     def infos(self) -> dict[str, np.ndarray]:

@@ -12,7 +12,6 @@ import math
 import numpy as np
 
 from roadgym.envs.core.camera import EgoCamera
-from roadgym.envs.core.config import parse_observation_modes
 from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners, step_bicycle
 from roadgym.envs.core.frame_stack import FrameHistory
 from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
@@ -46,7 +45,7 @@ class TrackWorld:
             raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
         self.config = config
         self.batch_size = batch_size
-        self.observation_modes = parse_observation_modes(config.observation)
+        self.observation_modes = config.modes()
         self.limits = CarLimits.from_config(config)
         mpp = config.meters_per_pixel
         self.raster_side_px = math.ceil((max_track_extent_m(config) + 2 * RASTER_MARGIN_M) / mpp)
