@@ -1,8 +1,7 @@
-"""Shim over :func:`roadgym.agents.cli.evaluate_main`; run with --help for the options."""
+"""Shim: ``roadgym evaluate`` (see ``roadgym evaluate --help``)."""
 
 import sys
 
-from roadgym.agents.cli import evaluate_main
+from roadgym.cli import main
 
-if __name__ == "__main__":
-    sys.exit(evaluate_main())
+sys.exit(main(["evaluate", *sys.argv[1:]]))

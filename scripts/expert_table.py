@@ -1,54 +1,7 @@
-#!/usr/bin/env python
-"""The privileged expert's driving metrics over N held-out seeds, batched in a vector env.
+"""Shim: ``roadgym expert-table`` (see ``roadgym expert-table --help``)."""
 
-A fast front over :func:`roadgym.drivers.expert.expert_final_infos` (one batched
-``predict`` per step for up to ``--num-envs`` worlds); ``scripts/evaluate.py --expert``
-gives the same episodes through the SB3 evaluator, one env at a time.
+import sys
 
-Usage::
+from roadgym.cli import main
 
-    python scripts/expert_table.py --env roadgym/Town-v0 --episodes 100 --seed 1000000
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
-import time
-from pathlib import Path
-
-import numpy as np
-
-from roadgym.drivers.expert import expert_final_infos
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="roadgym/Town-v0")
-    parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1_000_000)
-    parser.add_argument("--num-envs", type=int, default=32)
-    parser.add_argument("--json", type=Path, help="write per-episode metrics here")
-    args = parser.parse_args()
-    seeds = list(range(args.seed, args.seed + args.episodes))
-    start = time.perf_counter()
-    infos = expert_final_infos(args.env, seeds, num_envs=args.num_envs)
-    wall = time.perf_counter() - start
-    print(
-        f"expert on {args.env}: {len(seeds)} episodes (seeds {seeds[0]}..{seeds[-1]}), {wall:.0f} s"
-    )
-    print(f"{'metric':<24} {'mean':>9} {'min':>9} {'max':>9} {'total':>9}")
-    for key in infos[0]:
-        values = np.array([float(info[key]) for info in infos])
-        print(
-            f"{key:<24} {values.mean():9.3f} {values.min():9.3f} {values.max():9.3f} "
-            f"{values.sum():9.1f}"
-        )
-    if args.json:
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps([{"seed": s, **i} for s, i in zip(seeds, infos, strict=True)]))
-        tmp.replace(args.json)
-
-
-if __name__ == "__main__":
-    main()
+sys.exit(main(["expert-table", *sys.argv[1:]]))

@@ -1,8 +1,7 @@
-"""Shim over :func:`roadgym.agents.cli.export_curve_main`; run with --help for the options."""
+"""Shim: ``roadgym export-curve`` (see ``roadgym export-curve --help``)."""
 
 import sys
 
-from roadgym.agents.cli import export_curve_main
+from roadgym.cli import main
 
-if __name__ == "__main__":
-    sys.exit(export_curve_main())
+sys.exit(main(["export-curve", *sys.argv[1:]]))

@@ -1,8 +1,7 @@
-"""Shim over :func:`roadgym.agents.cli.train_main`; run with --help for the options."""
+"""Shim: ``roadgym train`` (see ``roadgym train --help``)."""
 
 import sys
 
-from roadgym.agents.cli import train_main
+from roadgym.cli import main
 
-if __name__ == "__main__":
-    sys.exit(train_main())
+sys.exit(main(["train", *sys.argv[1:]]))

@@ -1,8 +1,7 @@
-"""Shim over :func:`roadgym.agents.cli.watch_main`; run with --help for the options."""
+"""Shim: ``roadgym watch`` (see ``roadgym watch --help``)."""
 
 import sys
 
-from roadgym.agents.cli import watch_main
+from roadgym.cli import main
 
-if __name__ == "__main__":
-    sys.exit(watch_main())
+sys.exit(main(["watch", *sys.argv[1:]]))

@@ -1,6 +1,6 @@
 """The package's shape: layers import only downwards, and no module imports itself back.
 
-envs < drivers < perception < agents < cli. Every import counts, function-level ones
+envs < drivers < perception < agents < tools < cli. Every import counts, function-level ones
 included (a lazy import is still a dependency), as do those under ``TYPE_CHECKING``.
 """
 
@@ -12,7 +12,7 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "roadgym"
-LAYERS = ("envs", "drivers", "perception", "agents", "cli")
+LAYERS = ("envs", "drivers", "perception", "agents", "tools", "cli")
 
 
 def _module_name(path: pathlib.Path) -> str:

@@ -1,9 +1,10 @@
-"""Command lines of scripts/train_classifier.py and scripts/distill.py.
+"""Command lines of ``roadgym train-classifier`` and ``roadgym distill``.
 
 Flags are generated from the config dataclasses (help text from the docstring
 under each field), so a new config field is a new flag with no second list to
-keep in step. The scripts are shims that call :func:`train_classifier_main` and
-:func:`distill_main`.
+keep in step. :mod:`roadgym.cli` runs :func:`train_classifier_command` and
+:func:`distill_command`, which wrap :func:`train_classifier_main` and :func:`distill_main`
+(those return the report, for callers in Python).
 """
 
 from __future__ import annotations
@@ -33,7 +34,14 @@ from roadgym.perception.labelled import (
 from roadgym.perception.policies import resolve_policy_factory
 from roadgym.perception.trainer import TrainConfig, train_classifier
 
-__all__ = ["add_config_arguments", "config_from_arguments", "distill_main", "train_classifier_main"]
+__all__ = [
+    "add_config_arguments",
+    "config_from_arguments",
+    "distill_command",
+    "distill_main",
+    "train_classifier_command",
+    "train_classifier_main",
+]
 
 
 def _field_docs(cls: type) -> dict[str, str]:
@@ -182,7 +190,7 @@ def _load_data(
 
 
 def train_classifier_main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Entry point of scripts/train_classifier.py; returns the evaluation report."""
+    """``roadgym train-classifier``, as a function: returns the evaluation report."""
     parser = argparse.ArgumentParser(
         description="Train a roadgym image classifier (encoder + linear head) on simulator "
         "labels or CIFAR-10; writes checkpoint.pt, report.json, confusion.png, tensorboard/.",
@@ -197,7 +205,7 @@ def train_classifier_main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def distill_main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Entry point of scripts/distill.py; returns the comparison report."""
+    """``roadgym distill``, as a function: returns the comparison report."""
     parser = argparse.ArgumentParser(
         description="Distil a teacher encoder (ResNet) into a student (small CNN) and compare "
         "teacher, student alone and distilled student on accuracy, parameters and speed.",
@@ -222,3 +230,15 @@ def distill_main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         },
     )
     return run_distillation(train, val, test, config, args.out)
+
+
+def train_classifier_command(argv: Sequence[str] | None = None) -> int:
+    """``roadgym train-classifier``: :func:`train_classifier_main`, exit code 0 when done."""
+    train_classifier_main(argv)
+    return 0
+
+
+def distill_command(argv: Sequence[str] | None = None) -> int:
+    """``roadgym distill``: :func:`distill_main`, exit code 0 when done."""
+    distill_main(argv)
+    return 0

@@ -1,4 +1,4 @@
-"""scripts/train.py, evaluate.py, watch.py and export_curve.py run as subprocesses, tiny budgets."""
+"""``roadgym train``, ``evaluate``, ``watch`` and ``export-curve`` as subprocesses, tiny budgets."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ TINY_TRAIN = [
 
 
 def run_script(name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """``python -m roadgym <name> args`` (what the ``roadgym`` console script runs)."""
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     result = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / name), *args],
+        [sys.executable, "-m", "roadgym", name, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -46,7 +47,7 @@ def run_script(name: str, *args: str, check: bool = True) -> subprocess.Complete
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("run")
-    result = run_script("train.py", "--algo", "ppo", "--run-dir", str(run_dir), *TINY_TRAIN)
+    result = run_script("train", "--algo", "ppo", "--run-dir", str(run_dir), *TINY_TRAIN)
     assert "trained ppo on roadgym/Track-v0" in result.stdout
     return run_dir
 
@@ -59,7 +60,7 @@ def test_train_script_writes_the_run(trained_run):
 
 def test_train_script_rejects_unknown_hyperparameter(tmp_path):
     result = run_script(
-        "train.py",
+        "train",
         "--algo",
         "ppo",
         "--run-dir",
@@ -74,7 +75,7 @@ def test_train_script_rejects_unknown_hyperparameter(tmp_path):
 def test_evaluate_script_table_and_json(trained_run, tmp_path):
     out = tmp_path / "eval.json"
     result = run_script(
-        "evaluate.py",
+        "evaluate",
         "--model",
         str(trained_run / "model.zip"),
         "--episodes",
@@ -94,7 +95,7 @@ def test_evaluate_script_runs_the_expert(tmp_path):
     pytest.importorskip("roadgym.drivers.expert")
     out = tmp_path / "expert.json"
     run_script(
-        "evaluate.py",
+        "evaluate",
         "--expert",
         "--episodes",
         "2",
@@ -109,7 +110,7 @@ def test_evaluate_script_runs_the_expert(tmp_path):
 def test_watch_script_records_mp4(trained_run, tmp_path):
     video = tmp_path / "drive.mp4"
     run_script(
-        "watch.py",
+        "watch",
         "--model",
         str(trained_run / "model.zip"),
         "--episodes",
@@ -129,7 +130,7 @@ def test_watch_script_records_mp4(trained_run, tmp_path):
 
 def test_export_curve_script(trained_run, tmp_path):
     out = tmp_path / "curve.png"
-    run_script("export_curve.py", "--run", str(trained_run), "--out", str(out))
+    run_script("export-curve", "--run", str(trained_run), "--out", str(out))
     assert out.read_bytes()[:4] == b"\x89PNG"
 
 

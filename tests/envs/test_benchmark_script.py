@@ -1,18 +1,17 @@
-"""scripts/benchmark.py runs, and writes the JSON its table comes from."""
+"""``roadgym bench`` runs, and writes the JSON its table comes from."""
 
 import json
 import subprocess
 import sys
-from pathlib import Path
-
-ROOT = Path(__file__).parents[2]
 
 
 def test_quick_benchmark_writes_rows_and_a_table(tmp_path):
     out = tmp_path / "bench.json"
     command = [
         sys.executable,
-        str(ROOT / "scripts" / "benchmark.py"),
+        "-m",
+        "roadgym",
+        "bench",
         "--quick",
         "--only",
         "roadgym-single",

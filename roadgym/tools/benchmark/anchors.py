@@ -1,0 +1,131 @@
+"""The benchmark's rows: which env each builds, how many worlds it steps, what it needs."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+
+import roadgym  # noqa: F401  (registers roadgym/Track-v0 and roadgym/Town-v0)
+
+BASELINE = "carracing-single"
+HIGHWAY_BASELINE = "highway-fast"  # the anchor of Town-v0's target
+CARRACING_IMPORTS = ("Box2D", "pygame", "gymnasium.envs.box2d.car_racing")
+HIGHWAY_GRAYSCALE = {
+    "type": "GrayscaleObservation",
+    "observation_shape": (84, 84),
+    "stack_size": 4,
+    "weights": [0.2989, 0.5870, 0.1140],
+    "scaling": 1.75,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Anchor:
+    """One row: how to build the env, how many worlds it steps, what it needs."""
+
+    name: str
+    description: str
+    make: Callable[[], Any]
+    num_envs: int  # frames per step; vector envs autoreset themselves
+    steps: int  # per timed run (full mode)
+    requires: str | None = None  # module that must be importable
+    imports: tuple[str, ...] = ()  # loaded before the memory baseline: not the env's cost
+    check_frames: bool = False  # fail loudly if the observations are blank
+
+
+def _roadgym_vector(num_envs: int, env_id: str = "roadgym/Track-v0") -> Callable[[], Any]:
+    return lambda: gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+
+
+def _highway(env_id: str) -> Callable[[], Any]:
+    def make() -> Any:
+        import highway_env  # noqa: F401  (registers its ids)
+
+        return gym.make(env_id, config={"observation": HIGHWAY_GRAYSCALE})
+
+    return make
+
+
+ANCHORS = (
+    Anchor(
+        "roadgym-single",
+        "roadgym Track-v0, single env, rgb 64x64",
+        lambda: gym.make("roadgym/Track-v0"),
+        1,
+        3000,
+    ),
+    *(
+        Anchor(
+            f"roadgym-vector-{n}",
+            f"roadgym Track-v0, native vector env B={n}, rgb 64x64",
+            _roadgym_vector(n),
+            n,
+            steps,
+        )
+        for n, steps in ((1, 3000), (16, 1000), (64, 400), (256, 150))
+    ),
+    Anchor(
+        "town-single",
+        "roadgym Town-v0, single env, rgb 64x64, 20 vehicles + 12 pedestrians",
+        lambda: gym.make("roadgym/Town-v0"),
+        1,
+        600,
+    ),
+    Anchor(
+        "town-vector-64",
+        "roadgym Town-v0, native vector env B=64, rgb 64x64, 20 vehicles + 12 pedestrians",
+        _roadgym_vector(64, "roadgym/Town-v0"),
+        64,
+        100,
+    ),
+    Anchor(
+        BASELINE,
+        "CarRacing-v3, single env, rgb 96x96",
+        lambda: gym.make("CarRacing-v3"),
+        1,
+        400,
+        requires="Box2D",
+        imports=CARRACING_IMPORTS,
+    ),
+    Anchor(
+        "carracing-sync-8",
+        "CarRacing-v3, SyncVectorEnv of 8",
+        lambda: gym.make_vec("CarRacing-v3", num_envs=8, vectorization_mode="sync"),
+        8,
+        60,
+        requires="Box2D",
+        imports=CARRACING_IMPORTS,
+    ),
+    Anchor(
+        "highway-fast",
+        "highway-fast-v0, GrayscaleObservation 84x84 stack 4 (SDL offscreen)",
+        _highway("highway-fast-v0"),
+        1,
+        60,
+        requires="highway_env",
+        imports=("highway_env",),
+        check_frames=True,
+    ),
+    Anchor(
+        "racetrack",
+        "racetrack-v0, GrayscaleObservation 84x84 stack 4 (SDL offscreen)",
+        _highway("racetrack-v0"),
+        1,
+        200,
+        requires="highway_env",
+        imports=("highway_env",),
+        check_frames=True,
+    ),
+)
+
+
+def missing_requirement(anchor: Anchor) -> str | None:
+    """Why ``anchor`` cannot run here (its anchor package is not installed), or None."""
+    if anchor.requires and importlib.util.find_spec(anchor.requires) is None:
+        extra = "gymnasium[box2d]" if anchor.requires == "Box2D" else anchor.requires
+        return f"{extra} not installed (pip install -e .[bench])"
+    return None

@@ -1,0 +1,131 @@
+"""Timing and memory of one row: random actions, episodes reset as they end."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from roadgym.tools.benchmark.anchors import Anchor
+
+
+def _is_vector(env: Any) -> bool:
+    return isinstance(env, gym.vector.VectorEnv)
+
+
+def run_steps(env: Any, steps: int) -> Any:
+    """Step ``env`` with random actions, resetting single envs as episodes end."""
+    observation = None
+    if _is_vector(env):
+        for _ in range(steps):
+            observation, *_ = env.step(env.action_space.sample())
+        return observation
+    for _ in range(steps):
+        observation, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            observation, _ = env.reset()
+    return observation
+
+
+def _blank(observation: Any) -> bool:
+    frames = np.asarray(observation)
+    return bool(frames.size == 0 or frames.min() == frames.max())
+
+
+def time_anchor(anchor: Anchor, steps: int, repeats: int, warmup: int) -> dict[str, Any]:
+    """Median frames per second over ``repeats`` runs of ``steps`` after ``warmup`` steps."""
+    env = anchor.make()
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    run_steps(env, warmup)
+    fps, cpu_fps = [], []
+    observation = None
+    for _ in range(repeats):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        observation = run_steps(env, steps)
+        frames = steps * anchor.num_envs
+        fps.append(frames / (time.perf_counter() - start))
+        cpu_fps.append(frames / max(time.process_time() - cpu_start, 1e-9))
+    env.close()
+    result = {
+        "fps": statistics.median(fps),
+        "fps_runs": fps,
+        # Frames per CPU second of this process: steadier than wall time when other
+        # processes share the machine.
+        "cpu_fps": statistics.median(cpu_fps),
+        "steps_per_run": steps,
+        "num_envs": anchor.num_envs,
+    }
+    if anchor.check_frames:
+        result["frames_blank"] = _blank(observation)
+    return result
+
+
+def probe_memory(anchor: Anchor, steps: int) -> dict[str, float]:
+    """In this (fresh) process: memory to create, reset and step the env."""
+    for module in anchor.imports:
+        importlib.import_module(module)
+    baseline_mib = _current_rss_mib()
+    tracemalloc.start()
+    env = anchor.make()
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    run_steps(env, steps)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    env.close()
+    return {
+        "rss_delta_mib": peak_mib - baseline_mib,
+        "peak_rss_mib": peak_mib,
+        "traced_peak_mib": traced_peak / 2**20,
+    }
+
+
+def _current_rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def memory_in_child(anchor: Anchor, steps: int) -> dict[str, Any]:
+    """Run :func:`probe_memory` in a fresh interpreter so rows do not share a heap."""
+    command = [
+        sys.executable,
+        "-m",
+        "roadgym.tools.benchmark.cli",
+        "--probe-memory",
+        anchor.name,
+        "--probe-steps",
+        str(steps),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        return {"memory_error": done.stderr.strip().splitlines()[-1:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def profile_anchor(anchor: Anchor, steps: int) -> None:
+    """Print where the time goes (cProfile, by own time) while stepping ``anchor``."""
+    import cProfile
+    import pstats
+
+    env = anchor.make()
+    env.action_space.seed(0)
+    env.reset(seed=0)
+    run_steps(env, max(steps // 10, 5))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_steps(env, steps)
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(20)

@@ -1,0 +1,59 @@
+"""The ``roadgym`` command: one table of subcommands, each with a working ``--help``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from roadgym.cli import COMMANDS, main, resolve
+
+EXPECTED = {
+    "train",
+    "evaluate",
+    "watch",
+    "play",
+    "bench",
+    "snapshot",
+    "train-classifier",
+    "distill",
+    "export-curve",
+    "expert-table",
+}
+
+
+def test_help_lists_every_command_without_importing_torch():
+    code = (
+        "import sys; from roadgym.cli import main; code = main(['--help']); "
+        "assert 'torch' not in sys.modules, 'roadgym --help imported torch'; sys.exit(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    listed = {line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")}
+    assert listed == set(COMMANDS)
+    assert EXPECTED <= listed
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_has_help(name, capsys):
+    assert callable(resolve(name))
+    assert main([name, "--help"]) == 0
+    assert capsys.readouterr().out.startswith(f"usage: roadgym {name}")
+
+
+def test_unknown_command_and_bad_flag_fail(capsys):
+    assert main(["drive"]) == 2
+    assert "unknown command 'drive'" in capsys.readouterr().err
+    assert main(["expert-table", "--episodes", "zero"]) == 2
+    assert "--episodes" in capsys.readouterr().err
+
+
+def test_python_dash_m_roadgym_runs_the_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "roadgym", "play", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: roadgym play")
