@@ -1,9 +1,9 @@
-"""Command-line fronts of the agents library; ``scripts/*.py`` are shims over these.
+"""Command-line fronts of the agents library, run by the ``roadgym`` command (:mod:`roadgym.cli`).
 
-- ``train_main``: ``scripts/train.py --algo {ppo,dqn} --env ID [--config FILE] ...``
-- ``evaluate_main``: ``scripts/evaluate.py (--model PATH | --expert) --episodes N --seed S``
-- ``watch_main``: ``scripts/watch.py --model PATH [--record out.mp4]``
-- ``export_curve_main``: ``scripts/export_curve.py --run DIR --out curve.png``
+- ``train_main``: ``roadgym train --algo {ppo,dqn} --env ID [--config FILE] ...``
+- ``evaluate_main``: ``roadgym evaluate (--model PATH | --expert) --episodes N --seed S``
+- ``watch_main``: ``roadgym watch --model PATH [--record out.mp4]``
+- ``export_curve_main``: ``roadgym export-curve --run DIR --out curve.png``
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _threads(value: int | None) -> None:
 
 
 def train_parser() -> argparse.ArgumentParser:
-    """Arguments of ``scripts/train.py``."""
+    """Arguments of ``roadgym train``."""
     parser = argparse.ArgumentParser(
         description="Train SB3 PPO or DQN on a roadgym env from pixels. Hyperparameters come "
         "from roadgym/agents/hyperparams/{algo}.yml (or --config), then the flags below.",
@@ -60,7 +60,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
-    """``scripts/train.py``: resolve the hyperparameters, train, print where things went."""
+    """``roadgym train``: resolve the hyperparameters, train, print where things went."""
     args = train_parser().parse_args(argv)
     from roadgym.agents.hyperparams import resolve_settings
     from roadgym.agents.training import train
@@ -111,7 +111,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
-    """Arguments of ``scripts/evaluate.py``."""
+    """Arguments of ``roadgym evaluate``."""
     parser = argparse.ArgumentParser(
         description="Evaluate a trained model (or the privileged expert) on held-out seeds: "
         "one episode per seed S, S+1, ..., metrics as a table (mean, std) and JSON."
@@ -144,7 +144,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
-    """``scripts/evaluate.py``: print the table, write the JSON."""
+    """``roadgym evaluate``: print the table, write the JSON."""
     parser = evaluate_parser()
     args = parser.parse_args(argv)
     if args.episodes < 1:
@@ -191,7 +191,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
 
 
 def watch_parser() -> argparse.ArgumentParser:
-    """Arguments of ``scripts/watch.py``."""
+    """Arguments of ``roadgym watch``."""
     parser = argparse.ArgumentParser(
         description="Watch a trained model drive in a pygame window (HUD and the agent's "
         "camera as an inset), or write the video headless with --record."
@@ -207,7 +207,7 @@ def watch_parser() -> argparse.ArgumentParser:
 
 
 def watch_main(argv: Sequence[str] | None = None) -> int:
-    """``scripts/watch.py``."""
+    """``roadgym watch``."""
     parser = watch_parser()
     args = parser.parse_args(argv)
     if args.episodes < 1:
@@ -232,7 +232,7 @@ def watch_main(argv: Sequence[str] | None = None) -> int:
 
 
 def export_curve_main(argv: Sequence[str] | None = None) -> int:
-    """``scripts/export_curve.py``: a learning-curve PNG from a run's TensorBoard log."""
+    """``roadgym export-curve``: a learning-curve PNG from a run's TensorBoard log."""
     parser = argparse.ArgumentParser(
         description="Export a learning curve PNG from a run's TensorBoard log."
     )

@@ -1,6 +1,6 @@
 """Load a trained model with everything needed to run it on the env it was trained on.
 
-A model from ``scripts/train.py`` sits in a run directory whose ``config.yaml`` names the
+A model from ``roadgym train`` sits in a run directory whose ``config.yaml`` names the
 algorithm, env id, env config and frame stacking. A bare SB3 zip (RL Zoo, other code)
 works too: the algorithm is read from the zip, the action type from its action space
 and the frame stack from its observation space.

@@ -1,4 +1,4 @@
-"""Train SB3 PPO or DQN on a roadgym env: the library behind ``scripts/train.py``.
+"""Train SB3 PPO or DQN on a roadgym env: the library behind ``roadgym train``.
 
 A run directory (default ``runs/{algo}-{env}-s{seed}``) ends up holding:
 
@@ -149,7 +149,7 @@ def write_config(settings: TrainSettings, run_dir: Path, vec_env_kind: str) -> P
         settings.env_id: settings_entry(settings),
     }
     text = (
-        "# Resolved hyperparameters of this run; `scripts/train.py --config` takes this file.\n"
+        "# Resolved hyperparameters of this run; `roadgym train --config` takes this file.\n"
         + yaml.safe_dump(document, sort_keys=False)
     )
     return atomic_write_text(run_dir / CONFIG_NAME, text)

@@ -1,4 +1,4 @@
-"""Train an image classifier on an :class:`ImageSet` (behind scripts/train_classifier.py).
+"""Train an image classifier on an :class:`ImageSet` (behind ``roadgym train-classifier``).
 
 The whole training set is moved to the device once as uint8 ``(N, H, W, C)``;
 each step gathers a batch by index and augments it there (no DataLoader, no
