@@ -40,6 +40,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "roadgym.tools.expert_table:main",
         "the privileged expert's metrics over held-out seeds",
     ),
+    "imitate": (
+        "roadgym.agents.imitation.cli:imitate_main",
+        "teach a pixel student from the expert: behaviour cloning, then DAgger",
+    ),
     # add a row here: "name": ("package.module:function", "one-line help"),
 }
 

@@ -1,0 +1,121 @@
+"""Behaviour cloning epochs: fit the student's actions and perception heads to the data.
+
+The loss is the mean squared error between the student's action means and the expert's
+actions (steer and throttle weighted separately), plus ``aux_weight`` times the mean
+cross-entropy of the perception heads against the simulator's labels. One loss trains
+the encoder, the ``nav`` layer, the policy's actor head and the perception heads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+from stable_baselines3.common.policies import ActorCriticPolicy
+from torch.nn import functional as F
+
+from roadgym.agents.imitation.collect import RoundData
+from roadgym.agents.imitation.student import student_forward
+
+__all__ = ["BCSettings", "fit_student", "action_errors"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BCSettings:
+    """How the student is fitted each round."""
+
+    epochs: int = 3
+    """Passes over the aggregated data per round."""
+    batch_size: int = 256
+    """Frames per gradient step."""
+    learning_rate: float = 1e-3
+    """Adam learning rate (cosine-annealed to a tenth over the round's steps)."""
+    steer_weight: float = 2.0
+    """Weight of the steering error (steering mistakes end episodes; throttle ones rarely)."""
+    throttle_weight: float = 1.0
+    """Weight of the throttle error."""
+    aux_weight: float = 0.2
+    """Weight of the perception heads' cross-entropy against the action loss."""
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator):
+    order = rng.permutation(n)
+    for start in range(0, n - batch_size + 1, batch_size):
+        yield np.sort(order[start : start + batch_size])  # sorted: faster gathers
+
+
+def fit_student(
+    policy: ActorCriticPolicy,
+    data: RoundData,
+    settings: BCSettings,
+    rng: np.random.Generator,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Train ``policy`` on ``data`` for ``settings.epochs`` epochs; the last epoch's losses."""
+    device = policy.device
+    policy.train()
+    params = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=settings.learning_rate)
+    total = settings.epochs * max(len(data) // settings.batch_size, 1)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=total, eta_min=settings.learning_rate / 10
+    )
+    frames = torch.from_numpy(data.frames)  # (N, H, W, 3) uint8, shared memory
+    nav = torch.from_numpy(data.nav)
+    actions = torch.from_numpy(data.actions)
+    labels = {task: torch.from_numpy(v) for task, v in data.labels.items()}
+    weights = torch.tensor([settings.steer_weight, settings.throttle_weight], device=device)
+    iterator = range(settings.epochs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="behaviour cloning", unit="epoch", leave=False)
+    sums: dict[str, float] = {}
+    for _ in iterator:
+        sums = {"loss": 0.0, "action_mse": 0.0, "aux_ce": 0.0}
+        count = 0
+        for index in _batches(len(data), settings.batch_size, rng):
+            idx = torch.from_numpy(index)
+            mean, _, logits = student_forward(policy, frames[idx].to(device), nav[idx].to(device))
+            target = actions[idx].to(device)
+            action_loss = ((mean - target).square() * weights).mean()
+            aux_loss = sum(
+                F.cross_entropy(logits[task], labels[task][idx].to(device)) for task in logits
+            ) / max(len(logits), 1)
+            loss = action_loss + settings.aux_weight * aux_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            sums["loss"] += float(loss.detach())
+            sums["action_mse"] += float((mean.detach() - target).square().mean())
+            sums["aux_ce"] += float(aux_loss.detach())
+            count += 1
+        sums = {k: v / max(count, 1) for k, v in sums.items()}
+    policy.eval()
+    return sums
+
+
+@torch.no_grad()
+def action_errors(policy: ActorCriticPolicy, data: RoundData, batch_size: int = 512) -> dict:
+    """Mean absolute steer and throttle error and perception accuracy of ``policy`` on ``data``."""
+    policy.eval()
+    errors = np.zeros(2)
+    correct: dict[str, int] = {}
+    for start in range(0, len(data), batch_size):
+        sl = slice(start, start + batch_size)
+        mean, _, logits = student_forward(
+            policy,
+            torch.from_numpy(data.frames[sl]).to(policy.device),
+            torch.from_numpy(data.nav[sl]).to(policy.device),
+        )
+        clipped = mean.clamp(-1.0, 1.0).cpu().numpy()
+        errors += np.abs(clipped - data.actions[sl]).sum(axis=0)
+        for task, logit in logits.items():
+            hits = (logit.argmax(1).cpu().numpy() == data.labels[task][sl]).sum()
+            correct[task] = correct.get(task, 0) + int(hits)
+    n = max(len(data), 1)
+    out = {"steer_mae": errors[0] / n, "throttle_mae": errors[1] / n}
+    out.update({f"{task}_accuracy": hits / n for task, hits in correct.items()})
+    return out

@@ -1,0 +1,97 @@
+"""``roadgym imitate``: behaviour cloning then DAgger from the privileged expert."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+
+from roadgym.agents.imitation.bc import BCSettings
+from roadgym.agents.imitation.config import ImitationConfig
+
+__all__ = ["imitate_main", "imitate_parser"]
+
+_DEFAULT = ImitationConfig()
+
+
+def imitate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="roadgym imitate",
+        description=(
+            "Teach a pixel student (camera + speed + next turn) from the privileged expert: "
+            "behaviour cloning, then DAgger rounds in which the student drives and the expert "
+            "labels every frame it visits. Writes student.zip (an SB3 PPO model: roadgym "
+            "evaluate / watch / train --init-from take it) and manifest.json to --out; run "
+            "again with the same options to resume after the last finished round."
+        ),
+    )
+    add = parser.add_argument
+    add("--env", default=_DEFAULT.env_id, help="env id (default %(default)s)")
+    add("--out", default=None, help="output dir (default runs/imitate-{env}-s{seed})")
+    add("--num-envs", type=int, default=_DEFAULT.num_envs, help="worlds driven at once")
+    add("--seed", type=int, default=_DEFAULT.seed, help="first training seed (and torch seed)")
+    add("--rounds", type=int, default=_DEFAULT.rounds, help="DAgger rounds after BC")
+    add("--bc-frames", type=int, default=_DEFAULT.bc_frames, help="frames of the BC round")
+    add("--frames-per-round", type=int, default=_DEFAULT.frames_per_round)
+    add("--beta", type=float, default=_DEFAULT.beta, help="expert share in DAgger round 1")
+    add("--beta-decay", type=float, default=_DEFAULT.beta_decay, help="beta factor per round")
+    add("--expert-noise-std", type=float, default=_DEFAULT.expert_noise_std)
+    add("--encoder", default=_DEFAULT.encoder, help="roadgym encoder name")
+    add(
+        "--encoder-options",
+        type=json.loads,
+        default=dict(_DEFAULT.encoder_options),
+        help='JSON, e.g. \'{"features_dim": 256, "channels": [16, 32, 32]}\'',
+    )
+    add("--epochs", type=int, default=_DEFAULT.bc.epochs, help="epochs per round")
+    add("--batch-size", type=int, default=_DEFAULT.bc.batch_size)
+    add("--lr", type=float, default=_DEFAULT.bc.learning_rate)
+    add("--aux-weight", type=float, default=_DEFAULT.bc.aux_weight, help="perception heads' weight")
+    add("--selection-episodes", type=int, default=_DEFAULT.selection_episodes)
+    add("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: all)")
+    add("--device", default="auto", help="torch device: auto (cuda when present), cpu, cuda")
+    add("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def imitate_main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run :func:`roadgym.agents.imitation.run_imitation`, print the rounds."""
+    args = imitate_parser().parse_args(argv)
+    import torch
+
+    from roadgym.agents.imitation.dagger import run_imitation
+    from roadgym.agents.training import env_short_name
+    from roadgym.perception.device import pick_device
+
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
+    device = str(pick_device(args.device))
+    config = ImitationConfig(
+        env_id=args.env,
+        num_envs=args.num_envs,
+        seed=args.seed,
+        rounds=args.rounds,
+        bc_frames=args.bc_frames,
+        frames_per_round=args.frames_per_round,
+        beta=args.beta,
+        beta_decay=args.beta_decay,
+        expert_noise_std=args.expert_noise_std,
+        encoder=args.encoder,
+        encoder_options=args.encoder_options,
+        bc=BCSettings(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            aux_weight=args.aux_weight,
+        ),
+        selection_episodes=args.selection_episodes,
+    )
+    out = args.out or f"runs/imitate-{env_short_name(args.env)}-s{args.seed}"
+    start = time.perf_counter()
+    result = run_imitation(config, out, device=device, progress=not args.no_progress)
+    print(
+        f"student: {result.student_path} (round {result.best_round}); "
+        f"{time.perf_counter() - start:.0f} s this call"
+    )
+    return 0

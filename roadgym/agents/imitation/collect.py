@@ -1,0 +1,130 @@
+"""Driving the batch and recording what the expert would have done: one DAgger round's data.
+
+Every world of a native vector env is driven by a mixture of the expert and the student:
+at each step and in each world the expert's action is executed with probability
+``beta`` (plus a little Gaussian noise, so the expert also shows how to recover), else
+the student's. Whoever drives, the frame is recorded with the **expert's** action for it
+and the simulator's perception labels. ``beta = 1`` is behaviour cloning's data;
+``beta < 1`` is DAgger's: the states the student itself reaches, labelled by the expert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from roadgym.drivers.expert import ExpertDriver
+
+__all__ = ["RoundData", "collect_round"]
+
+StudentAct = Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+@dataclasses.dataclass
+class RoundData:
+    """Frames and labels of one round; arrays share their first axis (N frames)."""
+
+    frames: np.ndarray
+    """Camera frames (N, H, W, 3) uint8."""
+    nav: np.ndarray
+    """``nav`` observations (N, 3) float32: speed, next-turn direction and distance."""
+    actions: np.ndarray
+    """The expert's action for each frame (N, 2) float32 [steer, throttle]."""
+    labels: dict[str, np.ndarray]
+    """Perception labels (N,) int64 per task (light_state, object_ahead, road_layout)."""
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    @staticmethod
+    def concatenate(parts: list[RoundData]) -> RoundData:
+        """One dataset of all ``parts`` (DAgger's aggregation)."""
+        return RoundData(
+            frames=np.concatenate([p.frames for p in parts]),
+            nav=np.concatenate([p.nav for p in parts]),
+            actions=np.concatenate([p.actions for p in parts]),
+            labels={k: np.concatenate([p.labels[k] for p in parts]) for k in parts[0].labels},
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Flat name -> array mapping, as written to a round's ``.npz``."""
+        out = {"frames": self.frames, "nav": self.nav, "actions": self.actions}
+        out.update({f"label_{k}": v for k, v in self.labels.items()})
+        return out
+
+    @staticmethod
+    def from_arrays(arrays: Any) -> RoundData:
+        """Inverse of :meth:`arrays` (accepts an open ``np.load`` result)."""
+        labels = {k[len("label_") :]: arrays[k] for k in arrays if k.startswith("label_")}
+        return RoundData(arrays["frames"], arrays["nav"], arrays["actions"], labels)
+
+
+def collect_round(
+    envs: Any,
+    observations: dict[str, np.ndarray],
+    num_frames: int,
+    beta: float,
+    student: StudentAct | None,
+    rng: np.random.Generator,
+    expert_noise_std: float,
+    label_tasks: tuple[str, ...],
+) -> tuple[RoundData, dict[str, np.ndarray], dict[str, float]]:
+    """Drive ``envs`` (a roadgym vector env in same-step autoreset) for ``num_frames`` frames.
+
+    ``observations`` are the current observations (``rgb`` and ``nav``); the ones after
+    the last step are returned so the next round continues the same episodes. Returns
+    the data, those observations and episode statistics of the round (episodes ended,
+    their mean route completion and success rate).
+    """
+    if student is None and beta < 1.0:
+        raise ValueError(f"beta = {beta} needs a student to drive the other steps; got none")
+    expert = ExpertDriver(envs)
+    world = envs.world
+    num_envs = envs.num_envs
+    steps = -(-num_frames // num_envs)  # ceil
+    h, w, c = observations["rgb"].shape[1:]
+    frames = np.empty((steps, num_envs, h, w, c), np.uint8)
+    nav = np.empty((steps, num_envs, observations["nav"].shape[1]), np.float32)
+    actions = np.empty((steps, num_envs, 2), np.float32)
+    labels = {task: np.empty((steps, num_envs), np.int64) for task in label_tasks}
+    completion: list[float] = []
+    success: list[float] = []
+    expert_steps = 0
+    for t in range(steps):
+        expert_action, _ = expert.predict()  # (B, 2), for the state the frames show
+        frames[t] = observations["rgb"]
+        nav[t] = observations["nav"]
+        actions[t] = expert_action
+        world_labels = world.labels()
+        for task in label_tasks:
+            labels[task][t] = world_labels[task]
+        noisy = expert_action + rng.normal(0.0, expert_noise_std, expert_action.shape)
+        executed = np.clip(noisy, -1.0, 1.0).astype(np.float32)
+        if beta < 1.0:
+            by_expert = rng.random(num_envs) < beta  # (B,)
+            expert_steps += int(by_expert.sum())
+            executed = np.where(by_expert[:, None], executed, student(observations))
+        else:
+            expert_steps += num_envs
+        observations, _, terminated, truncated, infos = envs.step(executed)
+        ended = terminated | truncated
+        if ended.any():
+            final = infos["final_info"]
+            completion.extend(final["route_completion"][ended].tolist())
+            success.extend(final["success"][ended].astype(float).tolist())
+    data = RoundData(
+        frames=frames.reshape(-1, h, w, c)[:num_frames],
+        nav=nav.reshape(steps * num_envs, -1)[:num_frames],
+        actions=actions.reshape(-1, 2)[:num_frames],
+        labels={k: v.reshape(-1)[:num_frames] for k, v in labels.items()},
+    )
+    stats = {
+        "episodes_ended": float(len(completion)),
+        "route_completion": float(np.mean(completion)) if completion else float("nan"),
+        "success": float(np.mean(success)) if success else float("nan"),
+        "expert_step_fraction": expert_steps / (steps * num_envs),
+    }
+    return data, observations, stats

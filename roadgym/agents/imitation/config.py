@@ -1,0 +1,110 @@
+"""``ImitationConfig``: every setting of behaviour cloning and DAgger, validated."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from roadgym.agents.imitation.bc import BCSettings
+
+__all__ = ["ImitationConfig", "SELECTION_SEED_START", "TRAIN_SEED_STRIDE"]
+
+# Training worlds are seeded from ``seed`` upwards (round r starts at seed + r *
+# TRAIN_SEED_STRIDE and each world then draws new towns from its own generator); the
+# rounds' student is selected on seeds from SELECTION_SEED_START; tests use 2,000,000+.
+TRAIN_SEED_STRIDE = 10_000
+SELECTION_SEED_START = 1_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class ImitationConfig:
+    """Behaviour cloning from the expert, then DAgger rounds, on a roadgym vector env.
+
+    Round 0 is behaviour cloning: the expert drives every step (``beta`` = 1, with
+    ``expert_noise_std`` of noise on what is executed, never on the labels). DAgger round
+    k >= 1 executes the expert's action with probability ``beta_k = beta * beta_decay **
+    (k - 1)`` at each step in each world, else the student's; every visited frame is
+    labelled with the expert's action and added to the data, and the student is trained
+    further on all data so far. The student after each round is scored on
+    ``selection_episodes`` seeds from 1,000,000, and the best becomes ``student.zip``.
+    """
+
+    env_id: str = "roadgym/Town-v0"
+    """Env to imitate on; it must have a native vector env and expose ``rgb`` + ``nav``."""
+    env_kwargs: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: {"observation": "rgb+nav"}
+    )
+    """Env config fields. The observation must be 'rgb+nav': what the student sees."""
+    num_envs: int = 32
+    """Worlds driven at once."""
+    seed: int = 0
+    """First training seed; also seeds the network, the mixing and the batches."""
+    rounds: int = 4
+    """DAgger rounds after the behaviour-cloning round."""
+    bc_frames: int = 40_000
+    """Frames of the behaviour-cloning round (the expert drives)."""
+    frames_per_round: int = 20_000
+    """Frames added by each DAgger round."""
+    beta: float = 0.5
+    """Probability that the expert drives a step in DAgger round 1."""
+    beta_decay: float = 0.5
+    """Factor on beta from one DAgger round to the next."""
+    expert_noise_std: float = 0.1
+    """Std of Gaussian noise on the expert's executed steer and throttle (not its labels)."""
+    encoder: str = "nature"
+    """roadgym encoder of the student (``build_encoder``)."""
+    encoder_options: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: {"features_dim": 256, "channels": [16, 32, 32]}
+    )
+    """Options of the student's encoder."""
+    net_arch: tuple[int, ...] = (256,)
+    """Hidden layers of the policy and value heads."""
+    bc: BCSettings = dataclasses.field(default_factory=BCSettings)
+    """How the student is fitted each round."""
+    selection_episodes: int = 20
+    """Held-out episodes (seeds 1,000,000+) that pick the best round's student (0: last)."""
+
+    def __post_init__(self) -> None:
+        positive = {
+            "num_envs": self.num_envs,
+            "bc_frames": self.bc_frames,
+            "frames_per_round": self.frames_per_round,
+        }
+        for name, value in positive.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 1")
+        for name in ("rounds", "selection_episodes", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 0")
+        for name in ("beta", "beta_decay"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: a float in [0, 1]")
+        if self.expert_noise_std < 0.0:
+            raise ValueError(
+                f"ImitationConfig.expert_noise_std = {self.expert_noise_std!r}; allowed: >= 0"
+            )
+        observation = dict(self.env_kwargs).get("observation", "rgb")
+        if observation not in ("rgb+nav", "nav+rgb"):
+            raise ValueError(
+                f"ImitationConfig.env_kwargs['observation'] = {observation!r}; allowed: "
+                "'rgb+nav' (camera, speed and next turn): the student sees only what a car could"
+            )
+        if self.bc.epochs < 1 or self.bc.batch_size < 1 or self.bc.learning_rate <= 0:
+            raise ValueError(f"ImitationConfig.bc = {self.bc!r}; epochs, batch_size >= 1, lr > 0")
+
+    def beta_of_round(self, round_index: int) -> float:
+        """The expert's share of executed steps in ``round_index`` (1.0 in round 0)."""
+        if round_index == 0:
+            return 1.0
+        return self.beta * self.beta_decay ** (round_index - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for the manifest and the report)."""
+        out = dataclasses.asdict(self)
+        out["env_kwargs"] = dict(self.env_kwargs)
+        out["encoder_options"] = dict(self.encoder_options)
+        out["net_arch"] = list(self.net_arch)
+        return out

@@ -1,0 +1,225 @@
+"""Behaviour cloning then DAgger rounds, batched over a native vector env, resumable.
+
+The output directory holds, as the run goes:
+
+- ``manifest.json``: the config and, per finished round, its beta, frame count, data
+  file, losses, training-data statistics and selection score;
+- ``round_XX.npz``: each round's frames and labels (written atomically);
+- ``student_round_XX.zip``: the student after each round (an SB3 PPO zip);
+- ``student.zip`` + ``config.yaml``: the best round's student on the selection seeds,
+  loadable by ``roadgym evaluate`` / ``watch`` / ``train --init-from``.
+
+Running again on the same directory with the same config resumes after the last
+finished round (its data and student are loaded back); another config is refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+import yaml
+from gymnasium.vector import AutoresetMode
+from stable_baselines3 import PPO
+
+from roadgym.agents.callbacks import save_model_atomic
+from roadgym.agents.environments import held_out_seeds
+from roadgym.agents.imitation.bc import action_errors, fit_student
+from roadgym.agents.imitation.collect import RoundData, collect_round
+from roadgym.agents.imitation.config import (
+    SELECTION_SEED_START,
+    TRAIN_SEED_STRIDE,
+    ImitationConfig,
+)
+from roadgym.agents.imitation.rollouts import policy_final_infos, student_actor
+from roadgym.agents.imitation.student import AUX_TASKS, StudentExtractor
+from roadgym.perception.atomic import atomic_write, atomic_write_json, atomic_write_text
+
+__all__ = ["ImitationResult", "build_student", "run_imitation"]
+
+
+@dataclasses.dataclass
+class ImitationResult:
+    """What an imitation run produced."""
+
+    out_dir: Path
+    student_path: Path
+    """The selected student (``student.zip``)."""
+    rounds: list[dict[str, Any]]
+    """Per-round records, as in the manifest."""
+    best_round: int
+    wall_s: float
+    """Wall-clock seconds of this call (resumed rounds excluded)."""
+
+
+def build_student(config: ImitationConfig, device: str = "cpu") -> PPO:
+    """A fresh PPO model whose policy is the student network (untrained)."""
+    from roadgym.envs import make_sb3_vec_env
+
+    venv = make_sb3_vec_env(config.env_id, 1, seed=config.seed, **dict(config.env_kwargs))
+    policy_kwargs = {
+        "features_extractor_class": StudentExtractor,
+        "features_extractor_kwargs": {
+            "encoder": config.encoder,
+            "encoder_options": dict(config.encoder_options),
+            "aux_tasks": dict(AUX_TASKS),
+        },
+        "net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
+        "log_std_init": -1.6,  # PPO fine-tuning starts close to the student's mean action
+        "ortho_init": False,
+    }
+    torch.manual_seed(config.seed)
+    return PPO(
+        "MultiInputPolicy", venv, policy_kwargs=policy_kwargs, seed=config.seed, device=device
+    )
+
+
+def _save_npz(path: Path, data: RoundData) -> None:
+    atomic_write(path, lambda file: np.savez(file, **data.arrays()))
+
+
+def _load_npz(path: Path) -> RoundData:
+    with np.load(path) as arrays:
+        return RoundData.from_arrays({k: arrays[k] for k in arrays.files})
+
+
+def write_student_config(config: ImitationConfig, path: Path) -> Path:
+    """``config.yaml`` beside a student zip, so ``load_agent`` knows its env and kwargs."""
+    document = {
+        "algo": "ppo",
+        "env_id": config.env_id,
+        "seed": config.seed,
+        "source": "roadgym imitate",
+        config.env_id: {"policy": "MultiInputPolicy", "env_kwargs": dict(config.env_kwargs)},
+    }
+    text = "# A pixel student from `roadgym imitate`.\n" + yaml.safe_dump(document, sort_keys=False)
+    return atomic_write_text(path, text)
+
+
+def _selection_score(infos: list[dict[str, Any]]) -> dict[str, float]:
+    keys = ("route_completion", "success", "driving_score")
+    return {k: float(np.mean([float(info[k]) for info in infos])) for k in keys}
+
+
+def run_imitation(
+    config: ImitationConfig,
+    out_dir: str | Path,
+    *,
+    device: str = "cpu",
+    progress: bool = True,
+    log=print,
+) -> ImitationResult:
+    """Run (or resume) behaviour cloning and the DAgger rounds of ``config`` into ``out_dir``."""
+    start = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path = out / "manifest.json"
+    manifest = {"config": config.to_dict(), "rounds": []}
+    if manifest_path.is_file():
+        saved = json.loads(manifest_path.read_text())
+        if saved.get("config") != json.loads(json.dumps(config.to_dict())):
+            raise ValueError(
+                f"{out} holds an imitation run with another config; pass a new out dir "
+                "(or the same config to resume)"
+            )
+        manifest = saved
+    done = manifest["rounds"]
+    rng = np.random.default_rng(config.seed)
+    model = build_student(config, device)
+    parts: list[RoundData] = []
+    for record in done:
+        parts.append(_load_npz(out / record["data"]))
+        rng = np.random.default_rng([config.seed, record["round"] + 1])
+    if done:
+        model.policy.load_state_dict(
+            PPO.load(out / done[-1]["student"], device=device).policy.state_dict()
+        )
+        log(f"resuming after round {done[-1]['round']} ({sum(len(p) for p in parts)} frames)")
+    selection_seeds = (
+        held_out_seeds(config.selection_episodes, SELECTION_SEED_START)
+        if config.selection_episodes
+        else []
+    )
+    for round_index in range(len(done), config.rounds + 1):
+        round_start = time.perf_counter()
+        beta = config.beta_of_round(round_index)
+        envs = gym.make_vec(
+            config.env_id,
+            num_envs=config.num_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode=AutoresetMode.SAME_STEP,
+            **dict(config.env_kwargs),
+        )
+        observations, _ = envs.reset(seed=config.seed + round_index * TRAIN_SEED_STRIDE)
+        frames = config.bc_frames if round_index == 0 else config.frames_per_round
+        student = None if beta >= 1.0 else student_actor(model.policy)
+        data, _, drive_stats = collect_round(
+            envs,
+            observations,
+            frames,
+            beta,
+            student,
+            rng,
+            config.expert_noise_std,
+            tuple(AUX_TASKS),
+        )
+        envs.close()
+        collect_s = time.perf_counter() - round_start
+        data_name = f"round_{round_index:02d}.npz"
+        _save_npz(out / data_name, data)
+        parts.append(data)
+        everything = RoundData.concatenate(parts) if len(parts) > 1 else parts[0]
+        fit_start = time.perf_counter()
+        losses = fit_student(model.policy, everything, config.bc, rng, progress=progress)
+        fit_s = time.perf_counter() - fit_start
+        fit_errors = action_errors(model.policy, data)
+        student_name = f"student_round_{round_index:02d}.zip"
+        save_model_atomic(model, out / student_name)
+        selection: dict[str, float] = {}
+        if selection_seeds:
+            infos = policy_final_infos(
+                config.env_id, selection_seeds, student_actor(model.policy), config.env_kwargs
+            )
+            selection = _selection_score(infos)
+        record = {
+            "round": round_index,
+            "beta": beta,
+            "frames": len(data),
+            "total_frames": len(everything),
+            "data": data_name,
+            "student": student_name,
+            "losses": losses,
+            "errors_on_new_data": fit_errors,
+            "driving_while_collecting": drive_stats,
+            "selection": selection,
+            "collect_s": collect_s,
+            "fit_s": fit_s,
+            "round_s": time.perf_counter() - round_start,
+        }
+        done.append(record)
+        atomic_write_json(manifest_path, manifest)
+        log(
+            f"round {round_index}: beta {beta:.3f}, {len(data)} new frames "
+            f"({len(everything)} in all), loss {losses['loss']:.4f}, "
+            f"collect {collect_s:.0f} s, fit {fit_s:.0f} s, selection {selection}"
+        )
+    # The best round on the selection seeds (ties: the later round); without them, the last.
+    best = max(done, key=lambda r: (r["selection"].get("driving_score", 0.0), r["round"]))
+    student_path = out / "student.zip"
+    atomic_write(student_path, lambda file: file.write((out / best["student"]).read_bytes()))
+    write_student_config(config, out / "config.yaml")
+    manifest["best_round"] = best["round"]
+    atomic_write_json(manifest_path, manifest)
+    return ImitationResult(
+        out_dir=out,
+        student_path=student_path,
+        rounds=done,
+        best_round=best["round"],
+        wall_s=time.perf_counter() - start,
+    )

@@ -1,0 +1,113 @@
+"""PPO from a pixel student: start from its weights, and keep near it early on.
+
+``roadgym train --init-from runs/imitate/student.zip`` builds PPO with the student's
+architecture and env settings (``observation='rgb+nav'``), copies the student's weights
+in, and (with ``--init-kl-coef`` > 0) adds :class:`StudentRegulariser`: after each
+rollout, a few gradient steps that pull the policy's action means towards the frozen
+student's on the rollout's observations. For two Gaussians of the same std this is
+their KL divergence up to a constant factor, so it is a behaviour-cloning / KL term; its
+weight falls linearly to zero over ``kl_timesteps``, leaving plain PPO afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+
+from roadgym.agents.imitation.student import StudentExtractor
+
+__all__ = ["StudentRegulariser", "load_student", "student_env_kwargs"]
+
+
+def load_student(path: str | Path, device: str = "cpu") -> PPO:
+    """The student PPO zip at ``path``; a clear error when it is not a student."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--init-from {str(path)!r}: no such student file")
+    model = PPO.load(path, device=device)
+    if not isinstance(model.policy.features_extractor, StudentExtractor):
+        raise ValueError(
+            f"--init-from {str(path)!r} is a PPO model but not a roadgym student (its features "
+            f"extractor is {type(model.policy.features_extractor).__name__}); pass a student.zip "
+            "from `roadgym imitate`"
+        )
+    return model
+
+
+def student_env_kwargs(path: str | Path) -> dict[str, Any]:
+    """The env config fields a student drives with (from the ``config.yaml`` beside it)."""
+    config = Path(path).with_name("config.yaml")
+    if not config.is_file():
+        return {"observation": "rgb+nav"}
+    document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    entry = document.get(document.get("env_id", ""), {})
+    return dict(entry.get("env_kwargs") or {"observation": "rgb+nav"})
+
+
+class StudentRegulariser(BaseCallback):
+    """Pull PPO's action means towards a frozen student's, with a weight decaying to 0.
+
+    :param student: the student PPO model (copied and frozen here).
+    :param coef: the weight at the start; it falls linearly to 0 at ``kl_timesteps``.
+    :param kl_timesteps: env steps over which the weight decays.
+    :param steps_per_rollout: gradient steps after each rollout.
+    :param batch_size: observations per gradient step, drawn from the rollout buffer.
+    """
+
+    def __init__(
+        self,
+        student: PPO,
+        coef: float = 1.0,
+        kl_timesteps: int = 100_000,
+        steps_per_rollout: int = 8,
+        batch_size: int = 256,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if coef < 0 or kl_timesteps < 1:
+            raise ValueError(
+                f"coef = {coef!r}, kl_timesteps = {kl_timesteps!r}; allowed: coef >= 0, "
+                "kl_timesteps >= 1"
+            )
+        self.teacher = copy.deepcopy(student.policy).requires_grad_(False).eval()
+        self.coef = coef
+        self.kl_timesteps = kl_timesteps
+        self.steps_per_rollout = steps_per_rollout
+        self.batch_size = batch_size
+
+    def weight(self) -> float:
+        """The current weight of the term."""
+        return self.coef * max(0.0, 1.0 - self.num_timesteps / self.kl_timesteps)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        weight = self.weight()
+        self.logger.record("train/student_kl_weight", weight)
+        if weight <= 0.0:
+            return
+        policy = self.model.policy
+        self.teacher.to(policy.device)
+        buffer = self.model.rollout_buffer
+        total = 0.0
+        for _ in range(self.steps_per_rollout):
+            for batch in buffer.get(self.batch_size):
+                observations = batch.observations
+                with torch.no_grad():
+                    target = self.teacher.get_distribution(observations).distribution.mean
+                mean = policy.get_distribution(observations).distribution.mean
+                loss = weight * (mean - target).square().mean()
+                policy.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
+                policy.optimizer.step()
+                total += float(loss.detach())
+                break  # one random minibatch per step
+        self.logger.record("train/student_kl_loss", total / self.steps_per_rollout)

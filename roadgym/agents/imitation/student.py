@@ -1,0 +1,115 @@
+"""The pixel student: a roadgym encoder with an action head and perception heads.
+
+The student is an SB3 PPO policy (``MultiInputPolicy``) whose features extractor is
+:class:`StudentExtractor`: a roadgym encoder (``build_encoder``) over the camera frame,
+concatenated with the ``nav`` vector (speed, next turn). The same extractor carries
+auxiliary perception heads (light state, object ahead, road layout) on the encoder's
+features; imitation trains them in the same loss as the actions, so the features that
+drive are perception features. The heads ride along inside the saved policy (PPO
+ignores them), so a student zip is an ordinary SB3 model: ``PPO.load``, ``roadgym
+evaluate``, ``watch`` and ``train --init-from`` take it unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.preprocessing import is_image_space_channels_first
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+
+from roadgym.perception.encoders import build_encoder
+
+__all__ = ["AUX_TASKS", "StudentExtractor", "student_forward"]
+
+# Perception tasks trained beside the actions: label name -> number of classes.
+AUX_TASKS = {"light_state": 4, "object_ahead": 3, "road_layout": 3}
+
+
+class StudentExtractor(BaseFeaturesExtractor):
+    """Camera frame through a roadgym encoder, joined with the ``nav`` vector.
+
+    :param observation_space: a Dict with an image ``rgb`` and an optional vector ``nav``.
+    :param encoder: roadgym encoder name (``nature``, ``impala``, ``resnet``).
+    :param encoder_options: fields of that encoder's config.
+    :param aux_tasks: perception heads on the encoder features, task -> classes.
+    :param nav_features: width of the small layer the ``nav`` vector passes through.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Dict,
+        encoder: str = "nature",
+        encoder_options: Mapping[str, Any] | None = None,
+        aux_tasks: Mapping[str, int] | None = None,
+        nav_features: int = 32,
+    ) -> None:
+        if not isinstance(observation_space, spaces.Dict) or "rgb" not in observation_space.spaces:
+            raise ValueError(
+                f"StudentExtractor needs a Dict observation space with an 'rgb' image; got "
+                f"{observation_space} (make the env with observation='rgb+nav')"
+            )
+        image = observation_space["rgb"]
+        shape = image.shape
+        channels_first = is_image_space_channels_first(image)
+        input_shape = (shape[1], shape[2], shape[0]) if channels_first else tuple(shape)
+        network = build_encoder(encoder, input_shape, **dict(encoder_options or {}))
+        nav_space = observation_space.spaces.get("nav")
+        nav_dim = 0 if nav_space is None else int(nav_space.shape[0])
+        super().__init__(observation_space, network.features_dim + (nav_features if nav_dim else 0))
+        self.encoder = network
+        self.channels_first = channels_first
+        self.nav = nn.Sequential(nn.Linear(nav_dim, nav_features), nn.ReLU()) if nav_dim else None
+        tasks = dict(AUX_TASKS if aux_tasks is None else aux_tasks)
+        self.aux_heads = nn.ModuleDict(
+            {task: nn.Linear(network.features_dim, n) for task, n in tasks.items()}
+        )
+        self._last_image_features: torch.Tensor | None = None
+
+    def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B, features_dim)``: encoder features of ``rgb``, then the ``nav`` features."""
+        frames = observations["rgb"]
+        if frames.is_floating_point() and not self.channels_first:
+            frames = frames.permute(0, 3, 1, 2)  # (B, C, H, W)
+        image_features = self.encoder(frames)  # (B, F)
+        self._last_image_features = image_features
+        if self.nav is None:
+            return image_features
+        return torch.cat([image_features, self.nav(observations["nav"].float())], dim=1)
+
+    def aux_logits(self) -> dict[str, torch.Tensor]:
+        """Perception logits (B, classes) per task, of the frames of the last forward."""
+        if self._last_image_features is None:
+            raise RuntimeError("StudentExtractor.aux_logits() called before a forward pass")
+        return {task: head(self._last_image_features) for task, head in self.aux_heads.items()}
+
+
+def student_forward(
+    policy: ActorCriticPolicy, frames: torch.Tensor, nav: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    """Action means (B, A), values (B,) and perception logits of a student policy.
+
+    ``frames`` (B, H, W, 3) uint8 camera frames as the env gives them and ``nav`` (B, 3)
+    float (None when the student has no ``nav`` input); the frames are scaled and moved to
+    channels first here, as SB3's ``predict`` does.
+    """
+    extractor = policy.features_extractor
+    if not isinstance(extractor, StudentExtractor):
+        raise TypeError(
+            f"policy features extractor is {type(extractor).__name__}; expected StudentExtractor"
+        )
+    images = frames.permute(0, 3, 1, 2).float()  # (B, 3, H, W)
+    if policy.normalize_images:
+        images = images / 255.0
+    observations = {"rgb": images}
+    if nav is not None:
+        observations["nav"] = nav
+    features = extractor(observations)  # (B, F)
+    latent_pi, latent_vf = policy.mlp_extractor(features)
+    mean = policy.action_net(latent_pi)  # (B, A)
+    value = policy.value_net(latent_vf).squeeze(-1)  # (B,)
+    return mean, value, extractor.aux_logits()

@@ -1,0 +1,124 @@
+"""Imitation at toy sizes: BC and a DAgger round in seconds, resumable, SB3-loadable."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from roadgym.agents.imitation import BCSettings, ImitationConfig, StudentExtractor, run_imitation
+from roadgym.agents.imitation.collect import collect_round
+from roadgym.agents.imitation.student import AUX_TASKS
+from roadgym.agents.loading import load_agent
+
+TINY = {
+    "num_envs": 4,
+    "rounds": 1,
+    "bc_frames": 96,
+    "frames_per_round": 48,
+    "selection_episodes": 2,
+    "encoder_options": {"features_dim": 16, "channels": [8, 8, 8]},
+    "net_arch": (16,),
+    "bc": BCSettings(epochs=1, batch_size=32),
+    "env_kwargs": {"observation": "rgb+nav", "max_episode_steps": 30},
+}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _tiny(**changes) -> ImitationConfig:
+    return ImitationConfig(**{**TINY, **changes})
+
+
+def test_bc_then_one_dagger_round_writes_a_loadable_student(tmp_path):
+    result = run_imitation(_tiny(), tmp_path / "run", progress=False, log=lambda *_: None)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert [r["round"] for r in manifest["rounds"]] == [0, 1]
+    assert [r["beta"] for r in manifest["rounds"]] == [1.0, 0.5]
+    assert manifest["rounds"][1]["total_frames"] == 96 + 48
+    assert 0.15 < manifest["rounds"][1]["driving_while_collecting"]["expert_step_fraction"] < 0.85
+    # The student is an ordinary SB3 zip, with its env settings beside it.
+    agent = load_agent(result.student_path)
+    assert agent.env_id == "roadgym/Town-v0"
+    assert agent.env_kwargs["observation"] == "rgb+nav"
+    assert isinstance(agent.model.policy.features_extractor, StudentExtractor)
+    env = gym.make(agent.env_id, **agent.env_kwargs)
+    observation, _ = env.reset(seed=2_000_000)
+    action, state = agent.model.predict(observation, deterministic=True)
+    assert action.shape == (2,) and state is None
+    assert env.action_space.contains(np.clip(action, -1, 1))
+
+
+def test_a_finished_run_resumes_without_redoing_rounds(tmp_path):
+    out = tmp_path / "run"
+    run_imitation(_tiny(rounds=0), out, progress=False, log=lambda *_: None)
+    first = (out / "round_00.npz").stat().st_mtime_ns
+    messages = []
+    result = run_imitation(_tiny(rounds=0), out, progress=False, log=messages.append)
+    assert (out / "round_00.npz").stat().st_mtime_ns == first
+    assert any("resuming" in m for m in messages)
+    assert result.best_round == 0
+
+
+def test_another_config_is_refused_in_the_same_dir(tmp_path):
+    out = tmp_path / "run"
+    run_imitation(_tiny(rounds=0), out, progress=False, log=lambda *_: None)
+    with pytest.raises(ValueError, match="another config"):
+        run_imitation(_tiny(rounds=0, seed=1), out, progress=False, log=lambda *_: None)
+
+
+def test_expert_labels_every_frame_and_the_student_drives_when_beta_is_zero():
+    envs = gym.make_vec(
+        "roadgym/Town-v0",
+        num_envs=3,
+        vectorization_mode="vector_entry_point",
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+        observation="rgb+nav",
+    )
+    observations, _ = envs.reset(seed=0)
+    calls = []
+
+    def student(obs):
+        calls.append(len(obs["rgb"]))
+        return np.tile(np.array([0.0, -1.0], np.float32), (len(obs["rgb"]), 1))  # stand still
+
+    data, _, stats = collect_round(
+        envs, observations, 30, 0.0, student, np.random.default_rng(0), 0.0, tuple(AUX_TASKS)
+    )
+    assert len(data) == 30 and len(calls) == 10
+    assert stats["expert_step_fraction"] == 0.0
+    # The student stands still, so every world stays at rest; the expert still says go.
+    assert np.all(data.nav[:, 0] == 0.0)
+    assert data.actions[:, 1].mean() > 0.5
+    assert set(data.labels) == set(AUX_TASKS)
+
+
+def test_same_seed_same_student(tmp_path):
+    a = run_imitation(_tiny(rounds=0), tmp_path / "a", progress=False, log=lambda *_: None)
+    b = run_imitation(_tiny(rounds=0), tmp_path / "b", progress=False, log=lambda *_: None)
+    state_a = load_agent(a.student_path).model.policy.state_dict()
+    state_b = load_agent(b.student_path).model.policy.state_dict()
+    for key in state_a:
+        torch.testing.assert_close(state_a[key], state_b[key])
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"env_kwargs": {"observation": "rgb+state"}}, "what a car could"),
+        ({"num_envs": 0}, "num_envs"),
+        ({"beta": 1.5}, "beta"),
+    ],
+)
+def test_bad_config_names_the_field(changes, match):
+    with pytest.raises(ValueError, match=match):
+        _tiny(**changes)
