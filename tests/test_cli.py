@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +58,17 @@ def test_python_dash_m_roadgym_runs_the_command():
         timeout=60,
     )
     assert done.returncode == 0 and done.stdout.startswith("usage: roadgym play")
+
+
+def test_scripts_are_shims_over_the_command():
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    for path in sorted(scripts.glob("*.py")):
+        lines = [line for line in path.read_text().splitlines() if line.strip()]
+        assert len(lines) <= 4 and "from roadgym.cli import main" in lines, path.name
+    done = subprocess.run(
+        [sys.executable, str(scripts / "expert_table.py"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("usage: roadgym expert-table")
