@@ -46,6 +46,24 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", type=Path, help="default runs/{algo}-{env}-s{seed}")
     parser.add_argument("--resume", type=Path, help="model zip to continue training from")
     parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="start PPO from a pixel student (student.zip from roadgym imitate): its weights, "
+        "architecture and env settings",
+    )
+    parser.add_argument(
+        "--init-kl-coef",
+        type=float,
+        default=0.0,
+        help="weight of a term keeping PPO's actions near the student's (decays to 0)",
+    )
+    parser.add_argument(
+        "--init-kl-steps",
+        type=int,
+        default=100_000,
+        help="env steps over which --init-kl-coef decays to 0",
+    )
+    parser.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -98,6 +116,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         progress_bar=not args.no_progress_bar,
         device=args.device,
         torch_threads=args.torch_threads,
+        init_from=args.init_from,
+        init_kl_coef=args.init_kl_coef,
+        init_kl_timesteps=args.init_kl_steps,
     )
     print(
         f"trained {settings.algo} on {settings.env_id} for {result.num_timesteps} steps in "

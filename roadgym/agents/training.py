@@ -182,6 +182,9 @@ def train(
     device: str = "auto",
     torch_threads: int | None = None,
     verbose: int = 1,
+    init_from: str | Path | None = None,
+    init_kl_coef: float = 0.0,
+    init_kl_timesteps: int = 100_000,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -192,6 +195,10 @@ def train(
         DQN refills it from the current policy.
     :param device: torch device for SB3 ('auto' picks cuda when present).
     :param torch_threads: ``torch.set_num_threads`` (1 is fastest on a busy small CPU).
+    :param init_from: a pixel student (``student.zip`` from ``roadgym imitate``): PPO takes
+        its architecture, weights and env settings (``observation='rgb+nav'``).
+    :param init_kl_coef: weight of the term that keeps PPO's action means near the
+        student's, decaying linearly to 0 over ``init_kl_timesteps`` (0: no term).
     """
     start = time.perf_counter()
     run_dir = (
@@ -202,6 +209,21 @@ def train(
     run_dir.mkdir(parents=True, exist_ok=True)
     if torch_threads is not None:
         torch.set_num_threads(torch_threads)
+    student = None
+    if init_from is not None:
+        from roadgym.agents.imitation.finetune import load_student, student_env_kwargs
+
+        if settings.algo != "ppo" or resume is not None:
+            raise ValueError(
+                f"--init-from needs --algo ppo and no --resume; got algo {settings.algo!r}, "
+                f"resume {resume!r}"
+            )
+        student = load_student(init_from, device="cpu")
+        settings = dataclasses.replace(
+            settings,
+            policy="MultiInputPolicy",
+            env_kwargs={**settings.env_kwargs, **student_env_kwargs(init_from)},
+        )
     write_config(settings, run_dir, _vec_env_kind(settings.env_id))
     arguments = algo_arguments(settings)
     venv = make_training_vec_env(
@@ -231,13 +253,21 @@ def train(
             seed=settings.seed,
             device=device,
             verbose=0,
-            policy_kwargs=build_policy_kwargs(settings),
+            policy_kwargs=build_policy_kwargs(settings)
+            if student is None
+            else student.policy_kwargs,
             **arguments,
         )
         if settings.pretrained is not None:
             restore_pretrained_encoders(model, settings.pretrained)
+        if student is not None:
+            model.policy.load_state_dict(student.policy.state_dict())
     model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
     callbacks = _callbacks(settings, run_dir, verbose)
+    if student is not None and init_kl_coef > 0:
+        from roadgym.agents.imitation.finetune import StudentRegulariser
+
+        callbacks.append(StudentRegulariser(student, init_kl_coef, init_kl_timesteps))
     remaining = settings.n_timesteps - model.num_timesteps
     if remaining > 0:
         model.learn(

@@ -122,3 +122,61 @@ def test_same_seed_same_student(tmp_path):
 def test_bad_config_names_the_field(changes, match):
     with pytest.raises(ValueError, match=match):
         _tiny(**changes)
+
+
+def _town_settings(**extra):
+    from roadgym.agents.hyperparams import resolve_settings
+    from tests.agents.conftest import tiny_overrides
+
+    overrides = tiny_overrides("ppo", **extra)
+    overrides.pop("encoder_options")
+    return resolve_settings("ppo", "roadgym/Town-v0", overrides=overrides)
+
+
+def test_ppo_starts_from_the_student(tmp_path):
+    from roadgym.agents.training import train
+
+    student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
+    # With a zero learning rate and no regulariser, PPO's weights stay the student's.
+    settings = _town_settings(learning_rate=0.0, eval_freq=0, checkpoint_freq=0)
+    result = train(
+        settings, run_dir=tmp_path / "ppo", progress_bar=False, torch_threads=1, init_from=student
+    )
+    tuned = load_agent(result.model_path)
+    assert tuned.env_kwargs["observation"] == "rgb+nav"
+    original = load_agent(student).model.policy.state_dict()
+    for key, value in tuned.model.policy.state_dict().items():
+        torch.testing.assert_close(value, original[key])
+
+
+def test_the_student_regulariser_pulls_ppo_back_and_fades(tmp_path):
+    from roadgym.agents.curves import read_scalars
+    from roadgym.agents.training import train
+
+    student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
+    settings = _town_settings(eval_freq=0, checkpoint_freq=0)
+    result = train(
+        settings,
+        run_dir=tmp_path / "ppo",
+        progress_bar=False,
+        torch_threads=1,
+        init_from=student,
+        init_kl_coef=2.0,
+        init_kl_timesteps=96,
+    )
+    weights = [value for _, value in read_scalars(result.run_dir / "tb")["train/student_kl_weight"]]
+    assert weights[0] > 0.0 and weights[-1] == 0.0
+    assert all(a >= b for a, b in zip(weights, weights[1:], strict=False))
+
+
+def test_init_from_refuses_a_model_that_is_not_a_student(tiny_settings, tmp_path):
+    from roadgym.agents.training import train
+
+    plain = train(tiny_settings("ppo"), run_dir=tmp_path / "plain", progress_bar=False)
+    with pytest.raises(ValueError, match="not a roadgym student"):
+        train(
+            _town_settings(),
+            run_dir=tmp_path / "ppo",
+            progress_bar=False,
+            init_from=plain.model_path,
+        )

@@ -103,7 +103,8 @@ def write_student_config(config: ImitationConfig, path: Path) -> Path:
 
 
 def _selection_score(infos: list[dict[str, Any]]) -> dict[str, float]:
-    keys = ("route_completion", "success", "driving_score")
+    """Mean of every numeric metric over the selection episodes (driving score first)."""
+    keys = [k for k, v in infos[0].items() if isinstance(v, (bool, int, float))]
     return {k: float(np.mean([float(info[k]) for info in infos])) for k in keys}
 
 
@@ -207,7 +208,8 @@ def run_imitation(
         log(
             f"round {round_index}: beta {beta:.3f}, {len(data)} new frames "
             f"({len(everything)} in all), loss {losses['loss']:.4f}, "
-            f"collect {collect_s:.0f} s, fit {fit_s:.0f} s, selection {selection}"
+            f"collect {collect_s:.0f} s, fit {fit_s:.0f} s, selection "
+            + ", ".join(f"{k} {v:.3f}" for k, v in selection.items())
         )
     # The best round on the selection seeds (ties: the later round); without them, the last.
     best = max(done, key=lambda r: (r["selection"].get("driving_score", 0.0), r["round"]))
