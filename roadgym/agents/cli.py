@@ -34,6 +34,13 @@ def train_parser() -> argparse.ArgumentParser:
         description="Train SB3 PPO or DQN on a roadgym env from pixels. Hyperparameters come "
         "from roadgym/agents/hyperparams/{algo}.yml (or --config), then the flags below.",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("sb3", "rllib"),
+        default="sb3",
+        help="sb3 (default) or rllib: Ray RLlib PPO, local or on a cluster; its own flags "
+        "(--num-env-runners, --envs-per-runner, --address): roadgym train --backend rllib -h",
+    )
     parser.add_argument("--algo", required=True, choices=ALGOS)
     parser.add_argument("--env", default="roadgym/Track-v0", help="gymnasium env id")
     parser.add_argument("--config", type=Path, help="YAML of hyperparameters keyed by env id")
@@ -77,8 +84,26 @@ def train_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _wants_rllib(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for ``--backend rllib`` (or ``--backend=rllib``)."""
+    for index, item in enumerate(argv):
+        if item == "--backend" and index + 1 < len(argv):
+            return argv[index + 1] == "rllib"
+        if item.startswith("--backend="):
+            return item.partition("=")[2] == "rllib"
+    return False
+
+
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``roadgym train``: resolve the hyperparameters, train, print where things went."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if _wants_rllib(argv):
+        try:  # lazily: the SB3 path never imports Ray
+            from roadgym.agents.rllib.cli import rllib_train_main
+        except ImportError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        return rllib_train_main(argv)
     args = train_parser().parse_args(argv)
     from roadgym.agents.hyperparams import resolve_settings
     from roadgym.agents.training import train
@@ -138,7 +163,11 @@ def evaluate_parser() -> argparse.ArgumentParser:
         "one episode per seed S, S+1, ..., metrics as a table (mean, std) and JSON."
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", type=Path, help="SB3 model zip (e.g. runs/.../model.zip)")
+    source.add_argument(
+        "--model",
+        type=Path,
+        help="SB3 model zip (runs/.../model.zip) or RLlib checkpoint dir (runs/.../checkpoint)",
+    )
     source.add_argument("--expert", action="store_true", help="evaluate the privileged expert")
     parser.add_argument("--env", help="env id (default: the model's, else roadgym/Track-v0)")
     parser.add_argument("--episodes", type=int, default=50)
@@ -217,7 +246,9 @@ def watch_parser() -> argparse.ArgumentParser:
         description="Watch a trained model drive in a pygame window (HUD and the agent's "
         "camera as an inset), or write the video headless with --record."
     )
-    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument(
+        "--model", type=Path, required=True, help="SB3 model zip or RLlib checkpoint directory"
+    )
     parser.add_argument("--env", help="env id (default: the model's)")
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--seed", type=int, default=EVAL_SEED_START, help="first episode seed")

@@ -3,7 +3,8 @@
 A model from ``roadgym train`` sits in a run directory whose ``config.yaml`` names the
 algorithm, env id, env config and frame stacking. A bare SB3 zip (RL Zoo, other code)
 works too: the algorithm is read from the zip, the action type from its action space
-and the frame stack from its observation space.
+and the frame stack from its observation space. An RLlib checkpoint directory from
+``roadgym train --backend rllib`` loads too (its RLModule behind the same ``predict``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,8 @@ def load_agent(
     :param env_id: drive a different env id than the run's (same config fields).
     """
     path = Path(model_path)
+    if path.is_dir():
+        return _load_rllib_agent(path, env_id=env_id)
     if not path.is_file():
         raise FileNotFoundError(f"model {str(path)!r} does not exist")
     config_path = find_run_config(path)
@@ -125,6 +128,39 @@ def load_agent(
         env_kwargs=env_kwargs,
         frame_stack=frame_stack,
         normalize_observation=normalize,
+        path=path,
+    )
+
+
+def _load_rllib_agent(path: Path, env_id: str | None = None) -> LoadedAgent:
+    """An RLlib checkpoint directory (``roadgym train --backend rllib``) as a LoadedAgent."""
+    if not (path / "rllib_checkpoint.json").is_file() and not (path / "module_state.pkl").is_file():
+        raise FileNotFoundError(
+            f"model {str(path)!r} is a directory but not an RLlib checkpoint (no "
+            "rllib_checkpoint.json); pass an SB3 model zip or an RLlib checkpoint directory"
+        )
+    try:
+        from roadgym.agents.rllib.policy import load_rllib_policy
+    except ImportError as error:
+        raise ImportError(f"{path} is an RLlib checkpoint: {error}") from error
+    policy = load_rllib_policy(path)
+    config_path = find_run_config(path)
+    run: dict[str, Any] = {}
+    if config_path is not None:
+        run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    entry = run.get(run.get("env_id", ""), {}) if run else {}
+    env_kwargs = dict(entry.get("env_kwargs") or {})
+    if int(entry.get("frame_stack", 1)) > 1:
+        env_kwargs["frame_stack"] = int(entry["frame_stack"])  # stacked inside the world
+    if isinstance(policy.action_space, spaces.Discrete):
+        env_kwargs.setdefault("action_type", "discrete")
+    return LoadedAgent(
+        model=policy,  # duck-typed: predict(observations, state, episode_start, deterministic)
+        algo=str(run.get("algo", "ppo")),
+        env_id=env_id or run.get("env_id") or "roadgym/Track-v0",
+        env_kwargs=env_kwargs,
+        frame_stack=1,
+        normalize_observation=None,
         path=path,
     )
 

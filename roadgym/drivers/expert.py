@@ -228,7 +228,8 @@ class ExpertDriver:
     def _my_turn(w: TownWorld) -> np.ndarray:
         """Whether each ego car (B,) has the right of way at the stop sign it waits at."""
         junction, key = w.ego_stop_claim()
-        others = np.where(w.veh_stop_junction == junction[:, None], w.veh_stop_key, BIG_STEP).min(1)
+        others = np.where(w.veh_stop_junction == junction[:, None], w.veh_stop_key, BIG_STEP)
+        others = others.min(1, initial=BIG_STEP)  # initial: num_vehicles may be 0
         occupancy = w.junction_occupancy(include_ego=False)
         inside = occupancy[np.arange(w.batch_size), np.maximum(junction, 0)]
         return (junction >= 0) & (key < others) & (inside == 0)

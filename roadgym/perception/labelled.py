@@ -180,6 +180,9 @@ def _read_labels(
 ) -> dict[str, np.ndarray]:
     """Labels ``task -> (num_worlds,) int`` from a single env's or a vector env's info."""
     labels = info.get("labels")
+    if labels is None:  # flat_labels=True: info["label_<task>"]
+        flat = {k[len("label_") :]: v for k, v in info.items() if k.startswith("label_")}
+        labels = flat or None
     if not isinstance(labels, dict):
         raise ValueError(f"env {env_id!r} returned no info['labels'] dict; it cannot label frames")
     out = {}

@@ -8,6 +8,7 @@ pytest.importorskip("stable_baselines3")
 
 from stable_baselines3 import DQN, PPO  # noqa: E402
 from stable_baselines3.common.env_util import make_vec_env  # noqa: E402
+from stable_baselines3.common.monitor import Monitor  # noqa: E402
 from stable_baselines3.common.vec_env import (  # noqa: E402
     DummyVecEnv,
     SubprocVecEnv,
@@ -49,7 +50,7 @@ def test_behaves_exactly_like_a_seeded_dummy_vec_env_across_episode_ends(observa
     n_envs, seed = 3, 40
     fields = {"observation": observation, "max_episode_steps": SHORT}
     ours = make_sb3_vec_env("roadgym/Track-v0", n_envs, seed=seed, **fields)
-    dummy = DummyVecEnv([lambda: gym.make("roadgym/Track-v0", **fields)] * n_envs)
+    dummy = DummyVecEnv([lambda: Monitor(gym.make("roadgym/Track-v0", **fields))] * n_envs)
     dummy.seed(seed)
     assert isinstance(ours, VecEnv)
     assert ours.observation_space == dummy.observation_space
@@ -69,6 +70,10 @@ def test_behaves_exactly_like_a_seeded_dummy_vec_env_across_episode_ends(observa
             for key in info_a:
                 if key == "terminal_observation":
                     assert_same(info_a[key], info_b[key])
+                elif key == "episode":  # Monitor's statistics; "t" is wall time
+                    assert info_a[key].keys() == info_b[key].keys()
+                    assert info_a[key]["r"] == info_b[key]["r"]
+                    assert info_a[key]["l"] == info_b[key]["l"]
                 else:
                     assert info_a[key] == info_b[key], key
             if done_a[i]:
@@ -173,3 +178,15 @@ def test_subproc_vec_env_with_spawned_workers_registers_and_matches():
             np.testing.assert_array_equal(a[1].astype(np.float32), b[1])  # Subproc: float64
     finally:
         subproc.close()
+
+
+def test_learn_logs_episode_statistics_without_a_monitor():
+    # SB3 fills ep_info_buffer (rollout/ep_rew_mean) from info["episode"] alone.
+    from stable_baselines3 import PPO
+
+    venv = make_sb3_vec_env(n_envs=2, seed=0, observation="state", max_episode_steps=20)
+    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    assert len(model.ep_info_buffer) == 2  # one 20-step episode per world in 32 steps
+    episode = model.ep_info_buffer[0]
+    assert episode["l"] <= 20 and np.isfinite(episode["r"])

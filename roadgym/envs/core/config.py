@@ -12,11 +12,22 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 ConfigT = TypeVar("ConfigT", bound="BaseConfig")
 
 
 class ConfigError(ValueError):
     """A configuration field was unknown, of the wrong type, or out of range."""
+
+
+class UnknownFieldError(ConfigError, TypeError):
+    """A field name the config does not have.
+
+    Also a ``TypeError`` whose message reads like Python's own ("got an unexpected keyword
+    argument 'name'"), because callers such as TorchRL's ``GymEnv`` pass optional keywords
+    (``frameskip=``) to ``gymnasium.make`` and drop them exactly when that error comes back.
+    """
 
 
 def option(
@@ -52,8 +63,11 @@ def _allowed_text(field: dataclasses.Field, type_name: str) -> str:
 
 
 def _check_number(name: str, value: Any, kind: type, field: dataclasses.Field, owner: str):
-    # bool is an int subclass, but True is never a meaningful lane count or speed.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    # bool is an int subclass, but True is never a meaningful lane count or speed. numpy
+    # scalars (np.int64, np.float32, ...) are numbers like Python's, so they are accepted.
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
         raise ConfigError(
             f"{owner}.{name} = {value!r} has type {type(value).__name__}; "
             f"allowed: {_allowed_text(field, kind.__name__)}"
@@ -62,7 +76,7 @@ def _check_number(name: str, value: Any, kind: type, field: dataclasses.Field, o
         raise ConfigError(
             f"{owner}.{name} = {value!r} is not an integer; allowed: {_allowed_text(field, 'int')}"
         )
-    converted = kind(value)
+    converted = kind(value)  # a Python int or float, whatever the input's type
     low, high = field.metadata["low"], field.metadata["high"]
     if (
         not math.isfinite(converted)
@@ -89,6 +103,8 @@ class BaseConfig:
             if kind in (int, float):
                 value = _check_number(field.name, value, kind, field, owner)
             elif kind is str or kind is bool:
+                if kind is bool and isinstance(value, np.bool_):
+                    value = bool(value)
                 if not isinstance(value, kind):
                     raise ConfigError(
                         f"{owner}.{field.name} = {value!r} has type {type(value).__name__}; "
@@ -122,7 +138,8 @@ class BaseConfig:
         """Make a config from an instance or a mapping, then apply keyword overrides.
 
         This is what ``gymnasium.make(id, config=..., **fields)`` calls; unknown field
-        names raise a :class:`ConfigError` that lists the known ones.
+        names raise an :class:`UnknownFieldError` (a ``ConfigError`` and a ``TypeError``)
+        that lists the known ones.
         """
         if config is None:
             values: dict[str, Any] = {}
@@ -137,11 +154,12 @@ class BaseConfig:
             )
         values.update(overrides)
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        unknown = [name for name in values if name not in known]  # in the caller's order
         if unknown:
-            raise ConfigError(
-                f"unknown {cls.__name__} field(s) {', '.join(map(repr, unknown))}; "
-                f"allowed fields: {', '.join(sorted(known))}"
+            raise UnknownFieldError(
+                f"{cls.__name__}() got an unexpected keyword argument {unknown[0]!r} "
+                f"(unknown {cls.__name__} field(s) {', '.join(map(repr, unknown))}; "
+                f"allowed fields: {', '.join(sorted(known))})"
             )
         return cls(**values)
 
@@ -231,6 +249,12 @@ class WorldConfig(BaseConfig):
         choices=("continuous", "discrete"),
     )
     render_size_px: int = option(512, "Side of the render_mode frame (px).", low=64, high=2048)
+    flat_labels: bool = option(
+        False,
+        "Perception labels in the info as flat keys info['label_<task>'] (True) instead of "
+        "the nested dict info['labels'] (False), for info readers that take only flat "
+        "values (TorchRL, Gymnasium's vector info tools).",
+    )
 
     # The observation modes this world offers (a class attribute, not a field).
     observation_modes: ClassVar[tuple[str, ...]] = OBSERVATION_MODES

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -23,6 +24,36 @@ def keyboard_action(pressed: Mapping[str, bool]) -> np.ndarray:
         if pressed.get(key, False):
             action += (steer, throttle)
     return np.clip(action, -1.0, 1.0)
+
+
+def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
+    """The arrow keys as ``gymnasium.utils.play.play`` wants them: every combination.
+
+    Keys are tuples of sorted pygame key codes (any subset of the four arrows, held
+    together); values are :func:`keyboard_action`'s [steer, throttle] for
+    ``action_type="continuous"``, or the nearest ``DISCRETE_ACTIONS`` index for
+    ``"discrete"``. The empty tuple is no key: coast.
+    """
+    import pygame
+
+    from roadgym.envs.core.spaces import DISCRETE_ACTIONS
+
+    codes = {
+        "left": pygame.K_LEFT,
+        "right": pygame.K_RIGHT,
+        "up": pygame.K_UP,
+        "down": pygame.K_DOWN,
+    }
+    names = list(codes)
+    mapping: dict[tuple[int, ...], Any] = {}
+    for subset in range(2 ** len(names)):
+        held = [name for bit, name in enumerate(names) if subset >> bit & 1]
+        action = keyboard_action({name: True for name in held})
+        if action_type == "discrete":
+            distance = np.square(DISCRETE_ACTIONS - action).sum(-1)
+            action = int(np.argmin(distance))  # ties: the lower index
+        mapping[tuple(sorted(codes[name] for name in held))] = action
+    return mapping
 
 
 def play(env_id: str = "roadgym/Track-v0", seed: int | None = None, **config) -> list[float]:

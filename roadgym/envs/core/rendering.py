@@ -61,7 +61,9 @@ class HumanWindow:
         """Display an RGB frame (H, W, 3) and wait for the next tick of ``fps``."""
         pygame = self._pygame
         if self.screen is None:
-            pygame.init()
+            # The display only: pygame.init() would also open audio, which prints ALSA
+            # errors on machines without a sound card.
+            pygame.display.init()
             pygame.display.set_caption(self.title)
             self.screen = pygame.display.set_mode((image.shape[1], image.shape[0]))
             self.clock = pygame.time.Clock()
@@ -76,5 +78,4 @@ class HumanWindow:
     def close(self) -> None:
         if self.screen is not None:
             self._pygame.display.quit()
-            self._pygame.quit()
             self.screen = None

@@ -4,13 +4,17 @@
 same N-world batch as the native Gymnasium vector env, with SB3's conventions: a
 finished world is reset in the same step, its last observation is in
 ``infos[i]["terminal_observation"]``, ``infos[i]["TimeLimit.truncated"]`` says whether
-time ran out, and the new episode's reset info is in ``reset_infos[i]``. It behaves
-exactly like ``DummyVecEnv([lambda: gymnasium.make(env_id, **config)] * n_envs)``
-seeded the same way, without a Python object per world.
+time ran out, and the new episode's reset info is in ``reset_infos[i]``. A finished
+episode's info also carries ``info["episode"] = {"r": return, "l": length, "t": seconds}``
+as SB3's ``Monitor`` writes it, so ``model.learn`` logs ``rollout/ep_rew_mean`` and
+``rollout/ep_len_mean`` without a wrapper (a ``VecMonitor`` on top writes the same keys).
+It behaves exactly like ``DummyVecEnv([lambda: Monitor(gymnasium.make(env_id, **config))]
+* n_envs)`` seeded the same way, without a Python object per world.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -80,6 +84,10 @@ class WorldSB3VecEnv(VecEnv):
             )
         self.vector_env = vector_env
         self._actions: np.ndarray | None = None
+        # Monitor-style episode statistics (reward before any VecNormalize scaling).
+        self._episode_return = np.zeros(vector_env.num_envs)
+        self._episode_length = np.zeros(vector_env.num_envs, dtype=np.int64)
+        self._start_time_s = time.time()
         super().__init__(
             vector_env.num_envs,
             vector_env.single_observation_space,
@@ -98,6 +106,8 @@ class WorldSB3VecEnv(VecEnv):
                 "worlds share one simulator; pass one dict for all envs"
             )
         observation, info = self.vector_env.reset(seed=seeds, options=options)
+        self._episode_return[:] = 0.0
+        self._episode_length[:] = 0
         self.reset_infos = _unbatch(info, self.num_envs)
         self._reset_seeds()
         self._reset_options()
@@ -112,6 +122,8 @@ class WorldSB3VecEnv(VecEnv):
         observation, reward, terminated, truncated, info = self.vector_env.step(self._actions)
         self._actions = None
         dones = terminated | truncated  # (N,)
+        self._episode_return += reward
+        self._episode_length += 1
         infos = _unbatch(info, self.num_envs)
         time_limit = (truncated & ~terminated).tolist()  # every step, as DummyVecEnv
         if dones.any():
@@ -122,6 +134,13 @@ class WorldSB3VecEnv(VecEnv):
                 self.reset_infos[i] = infos[i]
                 infos[i] = final_infos[i]
                 infos[i]["terminal_observation"] = info["final_obs"][i]
+                infos[i]["episode"] = {
+                    "r": round(float(self._episode_return[i]), 6),
+                    "l": int(self._episode_length[i]),
+                    "t": round(time.time() - self._start_time_s, 6),
+                }
+            self._episode_return[dones] = 0.0
+            self._episode_length[dones] = 0
         for i, info_i in enumerate(infos):
             info_i["TimeLimit.truncated"] = time_limit[i]
         return observation, reward.astype(np.float32), dones, infos

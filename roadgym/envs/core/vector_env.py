@@ -145,13 +145,20 @@ class WorldVectorEnv(gym.vector.VectorEnv):
     def _seeds_per_world(self, seed: Any) -> list[int | None]:
         if seed is None:
             return [None] * self.num_envs
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if _is_seed(seed):
             return [int(seed) + i for i in range(self.num_envs)]
-        if isinstance(seed, Sequence) and len(seed) == self.num_envs:
+        if (
+            isinstance(seed, (Sequence, np.ndarray))
+            and not isinstance(seed, (str, bytes))
+            and len(seed) == self.num_envs
+            and all(s is None or _is_seed(s) for s in seed)
+        ):
             return [None if s is None else int(s) for s in seed]
+        # Floats and strings are refused rather than rounded: seed=[1.99, 2] would
+        # silently give worlds 1 and 2 the seeds 1 and 2.
         raise ValueError(
-            f"seed = {seed!r} is not allowed; allowed: None, an int (world i gets seed + i) "
-            f"or a list of {self.num_envs} ints or Nones"
+            f"seed = {seed!r} is not allowed; allowed: None, an int >= 0 (world i gets "
+            f"seed + i) or a list of {self.num_envs} ints >= 0 or Nones"
         )
 
     def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:
@@ -265,8 +272,12 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             infos[key], infos["_" + key] = value, ones.copy()
         labels: dict[str, Any] = {}
         for key, value in self.world.labels().items():
-            labels[key], labels["_" + key] = value, ones.copy()
-        infos["labels"], infos["_labels"] = labels, ones.copy()
+            if self.config.flat_labels:
+                infos[f"label_{key}"], infos[f"_label_{key}"] = value, ones.copy()
+            else:
+                labels[key], labels["_" + key] = value, ones.copy()
+        if not self.config.flat_labels:
+            infos["labels"], infos["_labels"] = labels, ones.copy()
         return infos
 
     def get_labels(self) -> dict[str, np.ndarray]:
@@ -296,6 +307,15 @@ class WorldVectorEnv(gym.vector.VectorEnv):
 
     def close_extras(self, **kwargs: Any) -> None:
         """Nothing to release: no window, no subprocess."""
+
+
+def _is_seed(value: Any) -> bool:
+    """Whether ``value`` is a seed Gymnasium accepts: a (numpy) int >= 0, not a bool."""
+    return (
+        isinstance(value, (int, np.integer))
+        and not isinstance(value, (bool, np.bool_))
+        and int(value) >= 0
+    )
 
 
 def _masked(infos: dict[str, Any], mask: np.ndarray) -> dict[str, Any]:

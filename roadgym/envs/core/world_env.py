@@ -48,6 +48,7 @@ class WorldEnv(gym.Env):
         self.world = self.world_class(self.config, batch_size=1)
         self.label_names = dict(self.world_class.LABEL_NAMES)
         self._needs_reset = True
+        self._terminated = False  # the episode ended: step() refuses until reset()
         self._last_reward = 0.0
         self._episode_return = 0.0
         self._last_observation: dict[str, np.ndarray] = {}
@@ -65,6 +66,7 @@ class WorldEnv(gym.Env):
         super().reset(seed=seed)
         self.world.reset_world(0, self.np_random)
         self._needs_reset = False
+        self._terminated = False
         self._last_reward = 0.0
         self._episode_return = 0.0
         observation = self._observe()
@@ -74,8 +76,16 @@ class WorldEnv(gym.Env):
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         self._require_reset("step")
+        if self._terminated:
+            # Stepping on would pay the ending penalty again every step (a collision is
+            # still a collision); Gymnasium leaves this undefined, roadgym refuses it.
+            raise RuntimeError(
+                f"{type(self).__name__}.step() called after the episode terminated; "
+                "call env.reset() to start the next episode"
+            )
         controls = actions_to_controls(action, self.config, batch_size=None)
         reward, terminated = self.world.step(controls)
+        self._terminated = bool(terminated[0])
         self._last_reward = float(reward[0])
         self._episode_return += self._last_reward
         observation = self._observe()
@@ -96,7 +106,11 @@ class WorldEnv(gym.Env):
 
     def _info(self) -> dict[str, Any]:
         info: dict[str, Any] = {k: v[0].item() for k, v in self.world.infos().items()}
-        info["labels"] = self.get_labels()
+        labels = self.get_labels()
+        if self.config.flat_labels:
+            info.update({f"label_{task}": value for task, value in labels.items()})
+        else:
+            info["labels"] = labels
         return info
 
     def render(self) -> np.ndarray | None:
@@ -124,6 +138,19 @@ class WorldEnv(gym.Env):
             self._window = HumanWindow(title, self.metadata["render_fps"])
         self._window.show(frame)
         return None
+
+    def get_keys_to_action(self) -> dict[tuple[int, ...], Any]:
+        """Arrow keys -> action, for ``gymnasium.utils.play.play``.
+
+        Make the env with ``render_mode="rgb_array"``; a continuous env needs
+        ``noop=np.zeros(2, np.float32)`` (``play``'s default no-op is the integer 0)::
+
+            env = gymnasium.make("roadgym/Track-v0", render_mode="rgb_array")
+            play(env, noop=np.zeros(2, np.float32))
+        """
+        from roadgym.envs.core.manual_control import keys_to_action
+
+        return keys_to_action(self.config.action_type)
 
     def _progress_line(self) -> str:
         """The HUD line that says how far along the task the car is."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import warnings
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from roadgym.envs.core.lane_graph import LaneGraph, Polyline
 from roadgym.envs.town.generator import TownMap
 
 ROUTE_SPACING_M = 0.5
+
+
+class RouteLengthWarning(UserWarning):
+    """No route in the configured length range was found; a nearer-range one is used."""
 
 
 def plan_route(graph: LaneGraph, start_lane: int, goal_lane: int) -> list[int] | None:
@@ -124,7 +129,12 @@ def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) 
 def sample_route(
     rng: np.random.Generator, town: TownMap, min_length_m: float, max_length_m: float
 ) -> Route:
-    """A route between random points of road lanes, as near the length range as found."""
+    """A route between random points of road lanes, as near the length range as found.
+
+    When none of the 40 candidates lies in ``[min_length_m, max_length_m]`` (the town is
+    too small or too large for the range), the nearest is used and a
+    :class:`RouteLengthWarning` names the config fields to change.
+    """
     graph = town.lane_graph
     road = np.flatnonzero(~town.lane_is_connector)
     lengths = np.array([graph[k].centreline.length for k in range(len(graph))])
@@ -145,5 +155,15 @@ def sample_route(
             break
     if best is None:
         raise RuntimeError("no route found in this town")
-    _, lanes, start_s, goal_s = best
+    miss, lanes, start_s, goal_s = best
+    if miss > 0.0:
+        # One wording per range, so Python shows it once rather than at every reset.
+        warnings.warn(
+            f"TownConfig.route_length_min_m/route_length_max_m = [{min_length_m}, "
+            f"{max_length_m}] m: no route in that range found in this town; using the "
+            "nearest length found. Allowed: a range the town can hold (change grid_size, "
+            "block_min_m/block_max_m or the route lengths)",
+            RouteLengthWarning,
+            stacklevel=2,
+        )
     return route_along(town, lanes, start_s, goal_s)

@@ -105,6 +105,8 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     """Advance every NPC car of every world by one step."""
     cfg = world.config
     batch, n = world.veh_s.shape
+    if n == 0:  # num_vehicles = 0: no NPC car to move
+        return
     b = np.arange(batch)[:, None]  # (B, 1)
     lane = world.veh_lane  # (B, N, 3)
     s, v = world.veh_s, world.veh_speed  # (B, N)
