@@ -101,14 +101,15 @@ def actions_to_controls(actions: object, config: WorldConfig, batch_size: int | 
         if array.shape != batch_shape or not integral:
             raise ValueError(
                 f"action = {actions!r} is not allowed; expected integer(s) of shape "
-                f"{batch_shape} in [0, {count - 1}]"
+                f"{batch_shape} in [0, {len(DISCRETE_ACTIONS) - 1}]"
             )
         index = array.astype(np.int64).reshape(-1)
-        if np.any((index < 0) | (index >= count)):
+        if np.any((index < 0) | (index >= len(DISCRETE_ACTIONS))):
             raise ValueError(
-                f"action = {actions!r} is out of range; allowed: integers in [0, {count - 1}]"
+                f"action = {actions!r} is out of range; allowed: integers in "
+                f"[0, {len(DISCRETE_ACTIONS) - 1}]"
             )
-        return index if config.action_type == "meta" else DISCRETE_ACTIONS[index]
+        return DISCRETE_ACTIONS[index]
     expected = (*batch_shape, 2)
     # Real numbers only: a complex action would silently lose its imaginary part.
     real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)

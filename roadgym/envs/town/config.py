@@ -36,10 +36,18 @@ class TownConfig(WorldConfig):
     # -- the street grid
     grid_size: int = option(5, "Junctions per side of the street grid.", low=3, high=8)
     block_min_m: float = option(
-        40.0, "Shortest distance between neighbouring junctions (m).", low=30.0, high=300.0
+        40.0,
+        "Shortest distance between neighbouring junctions (m); at most block_max_m, and it "
+        "must leave 8 m of street between junctions: block_min_m >= 4 lane_width_m + "
+        "2 (sidewalk_width_m + crosswalk_width_m) + 12 (38 m at default widths).",
+        low=38.0,
+        high=300.0,
     )
     block_max_m: float = option(
-        70.0, "Longest distance between neighbouring junctions (m).", low=30.0, high=300.0
+        70.0,
+        "Longest distance between neighbouring junctions (m); at least block_min_m.",
+        low=38.0,
+        high=300.0,
     )
     street_removal_fraction: float = option(
         0.2,
@@ -51,9 +59,11 @@ class TownConfig(WorldConfig):
     two_lane_fraction: float = option(
         0.35, "Share of grid lines built with 2 lanes each way (else 1).", low=0.0, high=1.0
     )
-    lane_width_m: float = option(3.5, "Width of each lane (m).", low=2.5, high=5.0)
-    sidewalk_width_m: float = option(3.0, "Width of the sidewalks (m).", low=1.5, high=6.0)
-    crosswalk_width_m: float = option(3.0, "Width of the crosswalks (m).", low=1.5, high=6.0)
+    # The width ranges end where the default block_min_m (40 m) still leaves 8 m of street;
+    # wider ones need a larger block_min_m, so the ranges documented here always hold.
+    lane_width_m: float = option(3.5, "Width of each lane (m).", low=2.5, high=4.0)
+    sidewalk_width_m: float = option(3.0, "Width of the sidewalks (m).", low=1.5, high=4.0)
+    crosswalk_width_m: float = option(3.0, "Width of the crosswalks (m).", low=1.5, high=4.0)
     speed_limit_mps: float = option(
         11.0, "Speed limit on the streets (m/s); turns are slower.", low=2.0, high=30.0
     )
@@ -85,7 +95,13 @@ class TownConfig(WorldConfig):
         0.5, "How long a car must stand at a stop line before it may go (s).", low=0.0, high=10.0
     )
     # -- traffic
-    num_vehicles: int = option(20, "NPC vehicles per world.", low=0, high=128)
+    num_vehicles: int = option(
+        20,
+        "NPC vehicles per world, spawned apart; reset raises a ConfigError when the town "
+        "has no room left for them (a 3 x 3 grid holds about 50).",
+        low=0,
+        high=128,
+    )
     num_pedestrians: int = option(12, "Pedestrians per world.", low=0, high=128)
     jaywalker_fraction: float = option(
         0.2,
@@ -110,10 +126,17 @@ class TownConfig(WorldConfig):
     idm_min_gap_m: float = option(2.5, "NPC IDM standstill gap (m).", low=0.5, high=10.0)
     # -- the route
     route_length_min_m: float = option(
-        150.0, "Shortest planned route (m, along the lanes).", low=20.0, high=5000.0
+        150.0,
+        "Shortest planned route (m, along the lanes); at most route_length_max_m. A town "
+        "with no route in range uses the nearest and warns (RouteLengthWarning).",
+        low=20.0,
+        high=5000.0,
     )
     route_length_max_m: float = option(
-        300.0, "Longest planned route (m, along the lanes).", low=20.0, high=5000.0
+        300.0,
+        "Longest planned route (m, along the lanes); at least route_length_min_m.",
+        low=20.0,
+        high=5000.0,
     )
     route_tolerance_m: float = option(
         4.0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.envs.town.generator import CONTROL_LIGHT, TownMap
 from roadgym.envs.town.routing import Route
 from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
@@ -141,16 +142,100 @@ def pack_sidewalks(world: TownState, i: int, town: TownMap) -> None:
     fit(world, "walk_junction", (n, 4), np.int64, -1)[i, :n] = net.edge_junction
 
 
+class SpawnError(ConfigError):
+    """The town has no room for the configured actors (a config problem: too many cars)."""
+
+
+# Random draws per NPC car before a systematic search of the town for a free spot.
+SPAWN_TRIES = 100
+# Spacing of the systematic search along each lane (m).
+SPAWN_SCAN_STEP_M = 1.0
+
+
+def boxes_overlap(
+    xy_a: np.ndarray, heading_a: np.ndarray, xy_b: np.ndarray, heading_b: np.ndarray, cfg
+) -> np.ndarray:
+    """(A, B) whether car footprints ``a`` (A, 2)/(A,) and ``b`` overlap (separating axes).
+
+    Footprints are the cars' own boxes, not grown: spawns that the same-lane clearance
+    already kept apart stay where they were, so default towns are unchanged.
+    """
+    half = np.array([0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m])
+
+    def axes(h: np.ndarray) -> np.ndarray:  # (..., 2, 2): forward and left unit vectors
+        c, s = np.cos(h), np.sin(h)
+        return np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
+
+    ax_a, ax_b = axes(heading_a)[:, None], axes(heading_b)[None]  # (A, 1, 2, 2), (1, B, 2, 2)
+    delta = xy_b[None] - xy_a[:, None]  # (A, B, 2)
+    separated = np.zeros(delta.shape[:2], dtype=bool)
+    for axis in (ax_a[..., 0, :], ax_a[..., 1, :], ax_b[..., 0, :], ax_b[..., 1, :]):
+        axis = np.broadcast_to(axis, delta.shape)  # (A, B, 2)
+        # Each box's half extent projected on the axis, against the centres' distance.
+        r_a = (
+            np.abs(
+                np.einsum("abij,abj->abi", np.broadcast_to(ax_a, (*delta.shape[:2], 2, 2)), axis)
+            )
+            @ half
+        )
+        r_b = (
+            np.abs(
+                np.einsum("abij,abj->abi", np.broadcast_to(ax_b, (*delta.shape[:2], 2, 2)), axis)
+            )
+            @ half
+        )
+        separated |= np.abs((delta * axis).sum(-1)) > r_a + r_b
+    return ~separated
+
+
+def _free_spots(graph, road, placed, placed_xy, placed_heading, ego_xy, cfg):
+    """Every spot (lane, s, xy, heading) on a 1 m grid along the road lanes that is free."""
+    clearance = cfg.car_length_m + 4.0
+    lanes, arcs = [], []
+    for lane in road:
+        length = graph[int(lane)].centreline.length
+        s = np.arange(0.0, max(length - 0.5 * cfg.car_length_m - 2.0, 0.1), SPAWN_SCAN_STEP_M)
+        lanes.append(np.full(len(s), int(lane)))
+        arcs.append(s)
+    lane_ids, arc_s = np.concatenate(lanes), np.concatenate(arcs)
+    xy = np.stack(
+        [
+            graph[int(k)].centreline.point_at(np.array(v))
+            for k, v in zip(lane_ids, arc_s, strict=True)
+        ]
+    )
+    heading = np.array(
+        [
+            float(graph[int(k)].centreline.heading_at(np.array(v)))
+            for k, v in zip(lane_ids, arc_s, strict=True)
+        ]
+    )
+    free = np.hypot(*(xy - ego_xy).T) >= 15.0
+    for other, s2 in placed:
+        free &= ~((lane_ids == other) & (np.abs(arc_s - s2) < clearance))
+    if len(placed_xy):
+        free &= ~boxes_overlap(xy, heading, placed_xy, placed_heading, cfg).any(1)
+    keep = np.flatnonzero(free)
+    return lane_ids[keep], arc_s[keep], xy[keep], heading[keep]
+
+
 def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Generator) -> None:
-    """Put the NPC vehicles at rest on random road lanes, apart from each other and the ego."""
+    """Put the NPC vehicles at rest on random road lanes, apart from each other and the ego.
+
+    A car that finds no free spot in ``SPAWN_TRIES`` random draws takes a random one of
+    the free spots left; when there is none, :class:`SpawnError` (a ``ConfigError``) says
+    the town is too small for ``num_vehicles``.
+    """
     cfg = world.config
     graph = town.lane_graph
     road = np.flatnonzero(~town.lane_is_connector)
     ego_xy = np.array([world.car.x_m[i], world.car.y_m[i]])
     placed: list[tuple[int, float]] = []
+    placed_xy = np.zeros((cfg.num_vehicles, 2))
+    placed_heading = np.zeros(cfg.num_vehicles)
     clearance = cfg.car_length_m + 4.0
     for k in range(cfg.num_vehicles):
-        for _ in range(100):
+        for _ in range(SPAWN_TRIES):
             lane = int(rng.choice(road))
             length = graph[lane].centreline.length
             s = float(rng.uniform(0.0, max(length - 0.5 * cfg.car_length_m - 2.0, 0.1)))
@@ -159,8 +244,27 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
                 continue
             if any(lane == other and abs(s - s2) < clearance for other, s2 in placed):
                 continue
+            # Cars on different lanes can still overlap where lanes meet or cross.
+            heading = float(graph[lane].centreline.heading_at(np.array(s)))
+            if boxes_overlap(
+                xy[None], np.array([heading]), placed_xy[:k], placed_heading[:k], cfg
+            ).any():
+                continue
             break
+        else:
+            spots = _free_spots(graph, road, placed, placed_xy[:k], placed_heading[:k], ego_xy, cfg)
+            if len(spots[0]) == 0:
+                raise SpawnError(
+                    f"TownConfig.num_vehicles = {cfg.num_vehicles} do not fit in this town: "
+                    f"vehicle {k + 1} has no free spot left (grid_size = {cfg.grid_size}, "
+                    f"block_min_m = {cfg.block_min_m}, block_max_m = {cfg.block_max_m}); "
+                    "allowed: fewer num_vehicles or a larger town"
+                )
+            pick = int(rng.integers(len(spots[0])))
+            lane, s = int(spots[0][pick]), float(spots[1][pick])
+            xy, heading = spots[2][pick], float(spots[3][pick])
         placed.append((lane, s))
+        placed_xy[k], placed_heading[k] = xy, heading
         nxt = graph[lane].successors
         first = int(nxt[rng.integers(len(nxt))])
         nxt2 = graph[first].successors

@@ -18,10 +18,16 @@ class TrackConfig(WorldConfig):
     num_lanes: int = option(2, "Lanes on the track.", low=1, high=3)
     lane_width_m: float = option(4.0, "Width of each lane in meters.", low=2.5, high=6.0)
     track_length_min_m: float = option(
-        300.0, "Shortest centreline length of a generated track (m).", low=100.0, high=3000.0
+        300.0,
+        "Shortest centreline length of a generated track (m); at most track_length_max_m.",
+        low=100.0,
+        high=3000.0,
     )
     track_length_max_m: float = option(
-        600.0, "Longest centreline length of a generated track (m).", low=100.0, high=3000.0
+        600.0,
+        "Longest centreline length of a generated track (m); at least track_length_min_m.",
+        low=100.0,
+        high=3000.0,
     )
     speed_limit_mps: float = option(
         25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
