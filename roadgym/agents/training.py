@@ -194,7 +194,8 @@ def train(
         DQN's replay buffer is not checkpointed (50k frames are 1.2 GB), so a resumed
         DQN refills it from the current policy.
     :param device: torch device for SB3 ('auto' picks cuda when present).
-    :param torch_threads: ``torch.set_num_threads`` (1 is fastest on a busy small CPU).
+    :param torch_threads: ``torch.set_num_threads``; None takes
+        :func:`roadgym.perception.device.default_torch_threads` (1 on small CPUs).
     :param init_from: a pixel student (``student.zip`` from ``roadgym imitate``): PPO takes
         its architecture, weights and env settings (``observation='rgb+nav'``).
     :param init_kl_coef: weight of the term that keeps PPO's action means near the
@@ -207,8 +208,11 @@ def train(
         else default_run_dir(settings.algo, settings.env_id, settings.seed)
     )
     run_dir.mkdir(parents=True, exist_ok=True)
-    if torch_threads is not None:
-        torch.set_num_threads(torch_threads)
+    if torch_threads is None:
+        from roadgym.perception.device import default_torch_threads
+
+        torch_threads = default_torch_threads()
+    torch.set_num_threads(torch_threads)
     student = None
     if init_from is not None:
         from roadgym.agents.imitation.finetune import load_student, student_env_kwargs

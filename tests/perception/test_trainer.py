@@ -180,3 +180,11 @@ def test_report_matches_hand_computed_precision_recall():
     assert report["per_class"]["b"]["recall"] == pytest.approx(2 / 3)
     assert report["per_class"]["a"]["f1"] == pytest.approx(0.5)
     assert report["per_class"]["c"]["support"] == 1
+
+
+def test_default_torch_threads_is_one_on_small_cpus():
+    from roadgym.perception.device import default_torch_threads
+
+    assert default_torch_threads(2) == 1
+    assert default_torch_threads(4) == 1
+    assert default_torch_threads(16) == 8

@@ -49,7 +49,7 @@ def imitate_parser() -> argparse.ArgumentParser:
     add("--lr", type=float, default=_DEFAULT.bc.learning_rate)
     add("--aux-weight", type=float, default=_DEFAULT.bc.aux_weight, help="perception heads' weight")
     add("--selection-episodes", type=int, default=_DEFAULT.selection_episodes)
-    add("--torch-threads", type=int, default=None, help="torch.set_num_threads (default: all)")
+    add("--torch-threads", type=int, default=None, help="torch threads (default: 1 on <= 4 cores)")
     add("--device", default="auto", help="torch device: auto (cuda when present), cpu, cuda")
     add("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -62,10 +62,9 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
 
     from roadgym.agents.imitation.dagger import run_imitation
     from roadgym.agents.training import env_short_name
-    from roadgym.perception.device import pick_device
+    from roadgym.perception.device import default_torch_threads, pick_device
 
-    if args.torch_threads is not None:
-        torch.set_num_threads(args.torch_threads)
+    torch.set_num_threads(args.torch_threads or default_torch_threads())
     device = str(pick_device(args.device))
     config = ImitationConfig(
         env_id=args.env,
