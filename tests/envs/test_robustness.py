@@ -248,3 +248,74 @@ def test_flat_labels_put_each_label_at_the_top_level(env_id):
     assert "labels" not in infos and all(not isinstance(v, dict) for v in infos.values())
     for task in labels:
         assert infos[f"label_{task}"].shape == (2,) and infos[f"_label_{task}"].all()
+
+
+def test_town_vector_env_errors_name_the_town_vector_env():
+    envs = gym.make_vec("roadgym/Town-v0", num_envs=2, **VECTOR)
+    with pytest.raises(RuntimeError, match=r"^TownVectorEnv\.step\(\) called before reset"):
+        envs.step(np.zeros((2, 2), np.float32))
+
+
+# ---------------------------------------------------------------- windows and play
+
+
+def test_the_window_opens_only_the_display_not_audio(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    env = gym.make("roadgym/Track-v0", render_mode="human")
+    env.reset(seed=0)
+    assert pygame.display.get_init()
+    assert not pygame.mixer.get_init()  # pygame.init() would have opened audio (ALSA)
+    env.close()
+    assert not pygame.display.get_init()
+
+
+@pytest.mark.parametrize("action_type", ["continuous", "discrete"])
+def test_gymnasium_play_drives_with_the_arrow_keys(monkeypatch, action_type):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    import pygame
+    from gymnasium.utils.play import play
+
+    from roadgym.envs.core.spaces import DISCRETE_ACTIONS
+
+    env = gym.make("roadgym/Track-v0", render_mode="rgb_array", action_type=action_type)
+    actions = []
+
+    def callback(obs_t, obs_tp1, action, reward, terminated, truncated, info):
+        actions.append(np.asarray(action))
+        if len(actions) == 2:  # the up arrow is held from the second frame on
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_UP))
+        if len(actions) == 6:
+            pygame.event.post(pygame.event.Event(pygame.QUIT))
+
+    noop = np.zeros(2, np.float32) if action_type == "continuous" else 0
+    play(env, callback=callback, noop=noop, seed=0, fps=1000)
+    if action_type == "discrete":
+        actions = [DISCRETE_ACTIONS[int(a)] for a in actions]
+    assert np.allclose(actions[0], [0.0, 0.0])  # nothing held: coast
+    assert np.allclose(actions[-1], [0.0, 1.0])  # up: full throttle
+
+
+def test_keys_to_action_covers_every_arrow_combination():
+    import pygame
+
+    from roadgym.envs.core.manual_control import keys_to_action
+
+    mapping = keys_to_action("continuous")
+    assert len(mapping) == 15 and () not in mapping and all(key == tuple(sorted(key)) for key in mapping)
+    up_left = tuple(sorted((pygame.K_UP, pygame.K_LEFT)))
+    assert np.allclose(mapping[up_left], [-1.0, 1.0])
+    assert np.allclose(mapping[tuple(sorted((pygame.K_LEFT, pygame.K_RIGHT)))], [0.0, 0.0])
+    discrete = keys_to_action("discrete")
+    assert discrete[(pygame.K_UP,)] == 1 and discrete[(pygame.K_DOWN,)] == 2
+
+
+def test_pyproject_uses_the_spdx_license_string():
+    from pathlib import Path
+
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "MIT"  # the table form is deprecated
+    assert any(r.startswith("setuptools>=77") for r in pyproject["build-system"]["requires"])

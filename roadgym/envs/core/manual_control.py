@@ -32,7 +32,8 @@ def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
     Keys are tuples of sorted pygame key codes (any subset of the four arrows, held
     together); values are :func:`keyboard_action`'s [steer, throttle] for
     ``action_type="continuous"``, or the nearest ``DISCRETE_ACTIONS`` index for
-    ``"discrete"``. The empty tuple is no key: coast.
+    ``"discrete"``. No key held is ``play``'s ``noop`` (coast: pass
+    ``noop=np.zeros(2, np.float32)`` for continuous actions, 0 for discrete).
     """
     import pygame
 
@@ -46,7 +47,7 @@ def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
     }
     names = list(codes)
     mapping: dict[tuple[int, ...], Any] = {}
-    for subset in range(2 ** len(names)):
+    for subset in range(1, 2 ** len(names)):  # play() refuses (); its noop is "no key"
         held = [name for bit, name in enumerate(names) if subset >> bit & 1]
         action = keyboard_action({name: True for name in held})
         if action_type == "discrete":
