@@ -20,8 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from roadgym.drivers.highway_expert import HighwayExpertConfig, highway_actions
 from roadgym.envs.core.lane_graph import wrap_angle
 from roadgym.envs.core.spaces import DISCRETE_ACTIONS
+from roadgym.envs.highway.world import HighwayWorld
 from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.state import BIG_STEP
@@ -78,11 +80,12 @@ def _world_of(env: Any) -> tuple[Any, bool]:
                 obj = getattr(obj, name)
         except AttributeError:
             continue
-        if isinstance(obj, (TownWorld, TrackWorld)):
+        if isinstance(obj, (TownWorld, TrackWorld, HighwayWorld)):
             single = not hasattr(env, "num_envs")
             return obj, single
     raise TypeError(
-        f"env = {env!r} exposes no roadgym world; allowed: a roadgym Track-v0 or Town-v0 env, "
+        f"env = {env!r} exposes no roadgym world; allowed: a roadgym Track-v0, Town-v0, "
+        "Highway-v0 or Merge-v0 env, "
         "vector env or SB3 VecEnv"
     )
 
@@ -94,6 +97,9 @@ class ExpertDriver:
         self.env = env
         self.config = config or ExpertConfig()
         self.world, self.single = _world_of(env)
+        # Highway: the lane each world's ego car is driving to (the expert's own memory).
+        self._target_lane = np.zeros(self.world.batch_size, dtype=np.int64)
+        self.highway_config = HighwayExpertConfig()
 
     def predict(
         self,
@@ -110,6 +116,9 @@ class ExpertDriver:
         nearest entry of ``DISCRETE_ACTIONS``.
         """
         world = self.world
+        if isinstance(world, HighwayWorld):
+            actions = highway_actions(world, self._target_lane, self.highway_config)
+            return (actions[0] if self.single else actions), None
         if isinstance(world, TownWorld):
             controls = self._town_controls(world)
         else:

@@ -29,6 +29,15 @@ _REGISTRATIONS = {
         "vector_entry_point": "roadgym.envs.town.vector_env:TownVectorEnv",
         "max_episode_steps": 2000,
     },
+    # Highway and Merge truncate at their config's duration_s (simulated seconds).
+    "roadgym/Highway-v0": {
+        "entry_point": "roadgym.envs.highway.env:HighwayEnv",
+        "vector_entry_point": "roadgym.envs.highway.vector_env:HighwayVectorEnv",
+    },
+    "roadgym/Merge-v0": {
+        "entry_point": "roadgym.envs.highway.env:MergeEnv",
+        "vector_entry_point": "roadgym.envs.highway.vector_env:MergeVectorEnv",
+    },
 }
 ENV_IDS = tuple(_REGISTRATIONS)
 

@@ -35,6 +35,9 @@ DISCRETE_ACTION_NAMES = (
     "half left + throttle",
     "half right + throttle",
 )
+# highway-env's DiscreteMetaAction, in its order: worlds with action_type="meta" (Highway)
+# execute them with a low-level controller; the controls are then these indices (B,).
+META_ACTION_NAMES = ("LANE_LEFT", "IDLE", "LANE_RIGHT", "FASTER", "SLOWER")
 
 
 def observation_space(
@@ -81,7 +84,10 @@ def _stacked_box(box: spaces.Box, mode: str, k: int) -> spaces.Box:
 
 
 def action_space(config: WorldConfig) -> spaces.Space:
-    """``Box(-1, 1, (2,))`` [steer, throttle] or ``Discrete(len(DISCRETE_ACTIONS))``."""
+    """``Box(-1, 1, (2,))`` [steer, throttle], ``Discrete(len(DISCRETE_ACTIONS))``, or
+    ``Discrete(5)`` for ``meta`` (``META_ACTION_NAMES``)."""
+    if config.action_type == "meta":
+        return spaces.Discrete(len(META_ACTION_NAMES))
     if config.action_type == "discrete":
         return spaces.Discrete(len(DISCRETE_ACTIONS))
     return spaces.Box(-1.0, 1.0, (2,), np.float32)
@@ -92,24 +98,26 @@ def actions_to_controls(actions: object, config: WorldConfig, batch_size: int | 
 
     ``batch_size=None`` takes one action (the single env's); an int takes that many.
     Continuous actions must have shape (2,) each and be finite; values outside [-1, 1]
-    are clipped. Discrete actions must be integers in [0, len(DISCRETE_ACTIONS)).
+    are clipped. Discrete actions must be integers in [0, len(DISCRETE_ACTIONS)). Meta
+    actions must be integers in [0, 5) and come back as indices (B,) int64, not controls:
+    the world's low-level controller turns them into steering and throttle.
     """
     array = np.asarray(actions)
     batch_shape = () if batch_size is None else (batch_size,)
-    if config.action_type == "discrete":
+    if config.action_type in ("discrete", "meta"):
+        count = len(META_ACTION_NAMES if config.action_type == "meta" else DISCRETE_ACTIONS)
         integral = np.issubdtype(array.dtype, np.integer) or _is_integral_float(array)
         if array.shape != batch_shape or not integral:
             raise ValueError(
                 f"action = {actions!r} is not allowed; expected integer(s) of shape "
-                f"{batch_shape} in [0, {len(DISCRETE_ACTIONS) - 1}]"
+                f"{batch_shape} in [0, {count - 1}]"
             )
         index = array.astype(np.int64).reshape(-1)
-        if np.any((index < 0) | (index >= len(DISCRETE_ACTIONS))):
+        if np.any((index < 0) | (index >= count)):
             raise ValueError(
-                f"action = {actions!r} is out of range; allowed: integers in "
-                f"[0, {len(DISCRETE_ACTIONS) - 1}]"
+                f"action = {actions!r} is out of range; allowed: integers in [0, {count - 1}]"
             )
-        return DISCRETE_ACTIONS[index]
+        return index if config.action_type == "meta" else DISCRETE_ACTIONS[index]
     expected = (*batch_shape, 2)
     # Real numbers only: a complex action would silently lose its imaginary part.
     real = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)

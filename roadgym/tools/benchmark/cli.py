@@ -64,7 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         env.setdefault("OMP_NUM_THREADS", "1")
         env.setdefault("SDL_AUDIODRIVER", "dummy")
         command = [sys.executable, "-m", "roadgym.tools.benchmark.cli", *argv]
-        return subprocess.run(command, env=env).returncode
+        try:
+            return subprocess.run(command, env=env).returncode
+        except KeyboardInterrupt:  # the child got the same Ctrl-C and has stopped
+            return 130
     cv2.setNumThreads(1)
 
     by_name = {anchor.name: anchor for anchor in ANCHORS}

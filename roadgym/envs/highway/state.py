@@ -1,0 +1,163 @@
+"""The state of a batch of B highways: every array the step reads and writes, and the
+road geometry queries that the step, the observations and the expert share.
+
+Positions on the road are ``(s, d)``: arc length along the reference line (the centre
+of lane 0) and lateral offset, + left. NPC cars live in these coordinates; the ego car
+is a bicycle model in world coordinates, projected onto the reference line every step.
+The step modules (``traffic``, ``ego``) and the observations take a
+:class:`HighwayState`; this module imports none of them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from roadgym.envs.core.camera import EgoCamera
+from roadgym.envs.core.dynamics import CarLimits, CarState
+from roadgym.envs.highway.config import HighwayConfig
+from roadgym.envs.highway.generator import (
+    SAMPLE_SPACING_M,
+    HighwayMap,
+    ramp_offset_m,
+)
+from roadgym.envs.town.sprites import ActorSplatter, box_samples
+
+NO_LANE = -1
+
+
+class HighwayState:
+    """B independent highways' arrays: road, ego car, NPC cars, episode metrics.
+
+    NPC arrays are (B, N); index N of the ``veh_*`` arrays is the ego car, so the car
+    following code sees every car, the ego included, in one set of arrays.
+    """
+
+    def __init__(self, config: HighwayConfig, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
+        cfg = self.config = config
+        self.batch_size = batch = batch_size
+        self.observation_modes = config.modes()
+        self.limits = CarLimits.from_config(cfg)
+        self.lanes_count = cfg.lanes_count
+        self.lane_width_m = cfg.lane_width_m
+        self.max_lane = cfg.lanes_count if cfg.on_ramp else cfg.lanes_count - 1
+        self.maps: list[HighwayMap | None] = [None] * batch
+
+        vertices = math.ceil(cfg.road_length_m / SAMPLE_SPACING_M) + 1
+        self.ref_xy = np.zeros((batch, vertices, 2))
+        self.ref_normal = np.zeros((batch, vertices, 2))
+        self.ref_cum_s = np.tile(np.arange(vertices) * SAMPLE_SPACING_M, (batch, 1))
+        self.ref_heading = np.zeros((batch, vertices - 1))  # per segment
+        self.ref_curvature = np.zeros((batch, vertices))
+        self.num_segments = vertices - 1
+        self.road_length_m = (vertices - 1) * SAMPLE_SPACING_M
+        inf = np.full(batch, np.inf)
+        self.ramp_start_s = inf.copy()
+        self.ramp_join_s = inf.copy()
+        self.ramp_end_s = inf.copy()
+        self.world_key = np.zeros(batch, dtype=np.uint64)
+
+        # Cars: NPCs 0..N-1 and the ego car at index N of every veh_* array.
+        n = cfg.vehicles_count
+        self.num_npcs = n
+        self.veh_s = np.zeros((batch, n + 1))
+        self.veh_d = np.zeros((batch, n + 1))
+        self.veh_speed = np.zeros((batch, n + 1))  # along the road (m/s)
+        self.veh_heading_error = np.zeros((batch, n + 1))  # to the road, + left (rad)
+        self.veh_desired_mps = np.ones((batch, n + 1))
+        self.veh_lane = np.zeros((batch, n + 1), dtype=np.int64)  # lane it is in / going to
+        self.veh_from_lane = np.full((batch, n + 1), NO_LANE, dtype=np.int64)  # while changing
+
+        self.car = CarState.zeros(batch)
+        self.ego_segment = np.zeros(batch, dtype=np.int64)
+        self.ego_target_lane = np.zeros(batch, dtype=np.int64)
+        self.ego_speed_index = np.zeros(batch, dtype=np.int64)
+        self.ego_start_s = np.zeros(batch)
+        self.crashed = np.zeros(batch, dtype=bool)
+        self.off_road = np.zeros(batch, dtype=bool)
+        self.lane_changes = np.zeros(batch, dtype=np.int64)
+        self.npc_collisions = np.zeros(batch, dtype=np.int64)
+        self.npc_overlaps = np.zeros(batch, dtype=np.int64)  # pairs overlapping last step
+        self.sim_steps = np.zeros(batch, dtype=np.int64)
+        self.time_s = np.zeros(batch)
+        self.ego_lane_index = np.zeros(batch, dtype=np.int64)
+
+        # Projection window of the ego car: one step of travel and a margin.
+        reach = cfg.top_speed_mps * cfg.dt_s + 2 * cfg.car_length_m
+        half = math.ceil(reach / SAMPLE_SPACING_M) + 1
+        self.window = np.arange(-half, half + 1)
+
+        mpp = cfg.meters_per_pixel
+        self.camera = EgoCamera(
+            cfg.camera_size_px, cfg.camera_ahead_fraction, cfg.car_length_m, cfg.car_width_m, mpp
+        )
+        self.view_ahead_m = cfg.camera_size_px * cfg.camera_ahead_fraction * mpp
+        self.splatter = ActorSplatter(cfg.camera_size_px, cfg.camera_ahead_fraction, mpp)
+        self.vehicle_samples = box_samples(cfg.car_length_m, cfg.car_width_m, 0.5 * mpp)
+        # The map raster follows the ego car: drawn around it, redrawn when it nears an edge.
+        self.raster_side_px = max(512, 6 * cfg.camera_size_px)
+        self.rasters = np.zeros((0, 0, 0), np.uint8)  # allocated on the first camera frame
+        self.raster_origin_m = np.zeros((batch, 2))  # (left_m, top_m)
+        self.raster_centre_m = np.full((batch, 2), np.inf)  # inf: must be drawn
+
+    # ------------------------------------------------------------------ geometry
+
+    def lane_centre_d(self, b: np.ndarray, lane: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Lateral offset (m) of the centre of ``lane`` at ``s`` in worlds ``b`` (broadcast)."""
+        main = -lane * self.lane_width_m
+        if not self.config.on_ramp:
+            return main.astype(np.float64)
+        ramp = ramp_offset_m(s, self.lanes_count, self.lane_width_m, self.ramp_join_s[b])
+        return np.where(lane >= self.lanes_count, ramp, main)
+
+    def ramp_beside(self, b: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Whether the ramp lane runs beside the main road at ``s`` (a lane change away)."""
+        return (s >= self.ramp_join_s[b]) & (s <= self.ramp_end_s[b])
+
+    def drivable(self, b: np.ndarray, s: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Whether road point ``(s, d)`` of worlds ``b`` is on the road (broadcast)."""
+        w = self.lane_width_m
+        inside = (s >= 0.0) & (s <= self.road_length_m)
+        main = (d <= 0.5 * w) & (d >= -(self.lanes_count - 0.5) * w)
+        if self.config.on_ramp:
+            on = (s >= self.ramp_start_s[b]) & (s <= self.ramp_end_s[b])
+            centre = ramp_offset_m(s, self.lanes_count, w, self.ramp_join_s[b])
+            main = main | (on & (np.abs(d - centre) <= 0.5 * w))
+        return inside & main
+
+    def lane_of(self, b: np.ndarray, s: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """The lane whose centre is nearest to ``(s, d)`` (the ramp where it is present)."""
+        lane = np.clip(np.round(-d / self.lane_width_m), 0, self.lanes_count - 1).astype(np.int64)
+        if self.config.on_ramp:
+            on = (s >= self.ramp_start_s[b]) & (s <= self.ramp_end_s[b])
+            beyond = d < -(self.lanes_count - 0.5) * self.lane_width_m
+            lane = np.where(on & beyond, self.lanes_count, lane)
+        return lane
+
+    def road_frame(self, b: np.ndarray, s: np.ndarray):
+        """Reference points (..., 2), left normals (..., 2) and headings (...) at ``s``."""
+        u = np.clip(s, 0.0, self.road_length_m - 1e-6) / SAMPLE_SPACING_M
+        index = np.minimum(u.astype(np.int64), self.num_segments - 1)
+        t = (u - index)[..., None]
+        p0, p1 = self.ref_xy[b, index], self.ref_xy[b, index + 1]
+        n0, n1 = self.ref_normal[b, index], self.ref_normal[b, index + 1]
+        return p0 + t * (p1 - p0), n0 + t * (n1 - n0), self.ref_heading[b, index]
+
+    def road_to_world(self, b: np.ndarray, s: np.ndarray, d: np.ndarray):
+        """World points (..., 2) and road headings (...) of road points ``(s, d)``."""
+        point, normal, heading = self.road_frame(b, s)
+        return point + d[..., None] * normal, heading
+
+    def vehicle_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        """World positions (B, N, 2) and headings (B, N) of the NPC cars."""
+        b = np.arange(self.batch_size)[:, None]
+        n = self.num_npcs
+        xy, heading = self.road_to_world(b, self.veh_s[:, :n], self.veh_d[:, :n])
+        return xy, heading + self.veh_heading_error[:, :n]
+
+    def ego_xy(self) -> np.ndarray:
+        """Ego car centres (B, 2)."""
+        return np.stack([self.car.x_m, self.car.y_m], axis=-1)

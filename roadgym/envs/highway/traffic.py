@@ -1,0 +1,302 @@
+"""NPC traffic on the highway: IDM car following and MOBIL lane changes, batched.
+
+Every car (the ego car included, as index N) is an *entry* in each lane it occupies:
+one lane, or two while it changes lanes. Sorting all entries of all worlds by
+``(world, lane, s)`` once per step puts every car's leader right after it, so car
+following needs no pairwise (N x N) work; lane-change candidates look their new leader
+and follower up with one ``searchsorted``. MOBIL (Kesting, Treiber and Helbing 2007)
+decides: a change must not make the new follower brake harder than the safe limit, and
+must bring an acceleration gain (own plus politeness times the others') above a
+threshold that a keep-right bias lowers for changes to the right. Vehicles that fall
+too far behind or ahead of the ego car are moved to the other end of the window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from roadgym.envs.highway.state import NO_LANE, HighwayState
+from roadgym.envs.town.sprites import hash_uniform_int
+
+KEY_SPAN_M = 1.0e5  # separates (world, lane) groups in the sort key
+SAFE_GAP_M = 1.0  # a lane change needs at least this bumper-to-bumper gap both ways
+RECYCLE_JITTER_M = 40.0
+DRAW_RESOLUTION = 1 << 24
+PERCEPTION_DISTANCE_M = 200.0
+
+
+@dataclasses.dataclass
+class Entries:
+    """The cars of every world sorted by (world, lane, s): one step's neighbour index."""
+
+    sorted_key: np.ndarray  # (E,) keys in order
+    sorted_group: np.ndarray  # (E,) world * groups + lane, in order
+    sorted_car: np.ndarray  # (E,) flat car index (b * V + v) of each sorted entry
+    leader: np.ndarray  # (B, 2, V) flat car index of the leader in that lane, -1: none
+    follower: np.ndarray  # (B, 2, V)
+    groups: int
+
+
+def uniform(world: HighwayState, worlds: np.ndarray, index: np.ndarray, purpose: int):
+    """Counter-based uniforms in [0, 1) for items ``index`` (W, K) of ``worlds`` (W,).
+
+    A pure function of the world's key, its step count, the item and ``purpose``: each
+    world draws the same numbers whatever batch it is stepped in.
+    """
+    counter = (
+        (world.sim_steps[worlds, None].astype(np.uint64) * np.uint64(1 << 20))
+        + np.asarray(index).astype(np.uint64) * np.uint64(16)
+        + np.uint64(purpose)
+    )
+    key = world.world_key[worlds, None]
+    return hash_uniform_int(key, counter, np.array(DRAW_RESOLUTION)) / DRAW_RESOLUTION
+
+
+def sort_entries(world: HighwayState) -> Entries:
+    """Sort every car's lane entries; each entry's leader and follower in its lane."""
+    batch, cars = world.veh_s.shape
+    groups = world.max_lane + 2  # lanes, then a group for "no second lane"
+    second = np.where(world.veh_from_lane >= 0, world.veh_from_lane, groups - 1)
+    lanes = np.stack([world.veh_lane, second], axis=1)  # (B, 2, V)
+    group = np.arange(batch)[:, None, None] * groups + lanes  # (B, 2, V)
+    key = (group * KEY_SPAN_M + world.veh_s[:, None, :]).reshape(-1)  # (E,)
+    order = np.argsort(key, kind="stable")
+    sorted_key, sorted_group = key[order], group.reshape(-1)[order]
+    # Entry e = (b, k, v) is car b * V + v.
+    sorted_car = (order // (2 * cars)) * cars + order % cars
+    same = sorted_group[1:] == sorted_group[:-1]
+    # The "no second lane" group holds no real neighbours.
+    same &= sorted_group[1:] % groups != groups - 1
+    leader_sorted = np.concatenate([np.where(same, sorted_car[1:], -1), [-1]])
+    follower_sorted = np.concatenate([[-1], np.where(same, sorted_car[:-1], -1)])
+    leader = np.empty_like(leader_sorted)
+    follower = np.empty_like(follower_sorted)
+    leader[order], follower[order] = leader_sorted, follower_sorted
+    shape = (batch, 2, cars)
+    return Entries(
+        sorted_key,
+        sorted_group,
+        sorted_car,
+        leader.reshape(shape),
+        follower.reshape(shape),
+        groups,
+    )
+
+
+def neighbours(entries: Entries, b, lane, s) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the leader and follower in ``lane`` at ``s`` (-1: none), broadcast."""
+    group = b * entries.groups + lane
+    key = group * KEY_SPAN_M + s
+    ahead = np.searchsorted(entries.sorted_key, key, side="right")
+    behind = np.searchsorted(entries.sorted_key, key, side="left") - 1
+    last = len(entries.sorted_key) - 1
+    ahead_c, behind_c = np.minimum(ahead, last), np.maximum(behind, 0)
+    ahead_ok = (ahead <= last) & (entries.sorted_group[ahead_c] == group)
+    behind_ok = (behind >= 0) & (entries.sorted_group[behind_c] == group)
+    leader = np.where(ahead_ok, entries.sorted_car[ahead_c], -1)
+    follower = np.where(behind_ok, entries.sorted_car[behind_c], -1)
+    return leader, follower
+
+
+def idm(world: HighwayState, speed, desired, gap, closing) -> np.ndarray:
+    """IDM acceleration (m/s^2) for ``speed``, ``desired`` speed, bumper gap and closing speed."""
+    cfg = world.config
+    a, b = cfg.idm_accel_mps2, cfg.idm_comfort_brake_mps2
+    s_star = cfg.idm_min_gap_m + np.maximum(
+        0.0, speed * cfg.idm_time_headway_s + speed * closing / (2.0 * np.sqrt(a * b))
+    )
+    free = 1.0 - np.power(np.maximum(speed, 0.0) / np.maximum(desired, 0.1), cfg.idm_delta)
+    accel = a * (free - np.square(s_star / np.maximum(gap, 0.1)))
+    return np.clip(accel, -cfg.max_brake_mps2, a)
+
+
+def idm_behind(world: HighwayState, me, leader) -> np.ndarray:
+    """IDM acceleration of flat cars ``me`` behind flat cars ``leader`` (-1: free road)."""
+    s, v, v0 = world.veh_s.reshape(-1), world.veh_speed.reshape(-1), world.veh_desired_mps
+    v0 = v0.reshape(-1)
+    has = leader >= 0
+    lead = np.where(has, leader, 0)
+    gap = np.where(has, s[lead] - s[me] - world.config.car_length_m, np.inf)
+    closing = np.where(has, v[me] - v[lead], 0.0)
+    return idm(world, v[me], v0[me], gap, closing)
+
+
+def ramp_end_gap(world: HighwayState, on_ramp: np.ndarray) -> np.ndarray:
+    """Gap (B, V) from each car's front to the end of the ramp lane, inf off the ramp."""
+    gap = world.ramp_end_s[:, None] - world.veh_s - 0.5 * world.config.car_length_m
+    return np.where(on_ramp, gap, np.inf)
+
+
+def step_traffic(world: HighwayState, entries: Entries) -> None:
+    """Advance every NPC car by one simulation step: MOBIL, IDM, lateral motion, recycling.
+
+    ``entries`` must be sorted from the current positions, the ego car's included.
+    """
+    cfg = world.config
+    batch, cars = world.veh_s.shape
+    n = world.num_npcs
+    if n == 0:
+        return
+    flat = np.arange(batch * cars).reshape(batch, 1, cars)
+    accel_by_lane = idm_behind(world, flat, entries.leader)  # (B, 2, V)
+    two = world.veh_from_lane >= 0
+    accel = np.where(two, accel_by_lane.min(axis=1), accel_by_lane[:, 0])  # (B, V)
+    if cfg.on_ramp:
+        ramp = world.lanes_count
+        on_ramp = (world.veh_lane == ramp) | (world.veh_from_lane == ramp)
+        stop = idm(
+            world,
+            world.veh_speed,
+            world.veh_desired_mps,
+            ramp_end_gap(world, on_ramp),
+            world.veh_speed,
+        )
+        accel = np.where(on_ramp, np.minimum(accel, stop), accel)
+    accel = accel[:, :n]
+
+    interval = max(1, round(cfg.mobil_interval_s / cfg.dt_s))
+    due = np.flatnonzero(world.sim_steps % interval == 0)
+    if len(due):
+        _change_lanes(world, entries, accel, due, interval)
+
+    dt = cfg.dt_s
+    speed = world.veh_speed[:, :n]
+    new_speed = np.maximum(speed + accel * dt, 0.0)
+    world.veh_s[:, :n] += 0.5 * (speed + new_speed) * dt
+    world.veh_speed[:, :n] = new_speed
+    b = np.arange(batch)[:, None]
+    d = world.veh_d[:, :n]
+    target = world.lane_centre_d(b, world.veh_lane[:, :n], world.veh_s[:, :n])
+    changing = world.veh_from_lane[:, :n] >= 0
+    rate = cfg.lane_width_m / cfg.lane_change_duration_s * dt
+    new_d = np.where(changing, d + np.clip(target - d, -rate, rate), target)
+    arrived = changing & (np.abs(target - new_d) < 1e-9)
+    world.veh_from_lane[:, :n] = np.where(arrived, NO_LANE, world.veh_from_lane[:, :n])
+    world.veh_heading_error[:, :n] = np.arctan2((new_d - d) / dt, np.maximum(new_speed, 0.5))
+    world.veh_d[:, :n] = new_d
+    _recycle(world, entries)
+
+
+def _change_lanes(
+    world: HighwayState, entries: Entries, accel: np.ndarray, worlds: np.ndarray, interval: int
+) -> None:
+    """MOBIL for the steady NPCs of ``worlds``; starts the lane changes it accepts.
+
+    Worlds alternate rounds of changes to the left and to the right, so two cars never
+    move into one gap from both sides at once; of a car and its follower that would both
+    move over, only the follower does.
+    """
+    cfg = world.config
+    cars = world.veh_s.shape[1]
+    n = world.num_npcs
+    last = world.lanes_count - 1
+    b = worlds[:, None]  # (W, 1)
+    me = b * cars + np.arange(n)[None, :]  # (W, n) flat cars
+    lane = world.veh_lane[worlds, :n]
+    s = world.veh_s[worlds, :n]
+    direction = np.where((world.sim_steps[worlds] // interval) % 2 == 0, -1, 1)[:, None]
+    target = lane + direction
+    valid = (world.veh_from_lane[worlds, :n] < 0) & (target >= 0) & (target <= last)
+    if cfg.on_ramp:  # off the ramp only where it runs beside the road; never onto it
+        valid &= (lane < world.lanes_count) | world.ramp_beside(b, s)
+    target = np.clip(target, 0, last)
+    new_leader, new_follower = neighbours(entries, b, target, s)
+    all_s = world.veh_s.reshape(-1)
+    length = cfg.car_length_m
+    has_leader, has_follower = new_leader >= 0, new_follower >= 0
+    gap_front = np.where(has_leader, all_s[new_leader] - s - length, np.inf)
+    gap_back = np.where(has_follower, s - all_s[np.maximum(new_follower, 0)] - length, np.inf)
+    follower = np.maximum(new_follower, 0)
+    follower_after = idm_behind(world, follower, me)
+    follower_before = idm_behind(world, follower, new_leader)
+    safe = (gap_front > SAFE_GAP_M) & (gap_back > SAFE_GAP_M)
+    safe &= ~has_follower | (follower_after >= -cfg.mobil_safe_braking_mps2)
+    old_follower = entries.follower[worlds, 0, :n]
+    has_old = old_follower >= 0
+    old = np.maximum(old_follower, 0)
+    old_before = idm_behind(world, old, me)
+    old_after = idm_behind(world, old, entries.leader[worlds, 0, :n])
+    others = np.where(has_follower, follower_after - follower_before, 0.0) + np.where(
+        has_old, old_after - old_before, 0.0
+    )
+    gain = idm_behind(world, me, new_leader) - accel[worlds] + cfg.mobil_politeness * others
+    threshold = cfg.mobil_gain_threshold_mps2 - cfg.mobil_keep_right_bias_mps2 * direction
+    start = valid & safe & (gain > threshold)
+    # A car and the one right behind it both moving over keep their order and gain
+    # nothing: the front car (often only making way) stays, the rear one goes.
+    behind = np.where(has_old, old % cars, 0)  # (W, n) local index of the old follower
+    follower_npc = has_old & (behind < n)
+    rows = np.arange(len(worlds))[:, None]
+    follower_goes = follower_npc & start[rows, np.minimum(behind, n - 1)]
+    start &= ~follower_goes
+    if start.any():
+        from_lane = world.veh_from_lane[worlds, :n]
+        world.veh_from_lane[worlds, :n] = np.where(start, lane, from_lane)
+        world.veh_lane[worlds, :n] = np.where(start, target, lane)
+
+
+def _recycle(world: HighwayState, entries: Entries) -> None:
+    """Move (at most) one car per world that left the window to the window's other end."""
+    cfg = world.config
+    n = world.num_npcs
+    ego_s = world.veh_s[:, n]
+    rel = world.veh_s[:, :n] - ego_s[:, None]
+    behind = rel < -cfg.recycle_behind_m
+    out = behind | (rel > cfg.recycle_ahead_m) | (world.veh_s[:, :n] > world.road_length_m - 20.0)
+    if not out.any():
+        return
+    worlds = np.flatnonzero(out.any(axis=1))
+    car = np.argmax(out[worlds], axis=1)  # (W,)
+    draws = uniform(world, worlds, np.arange(world.lanes_count + 2)[None, :], purpose=1)
+    was_behind = behind[worlds, car]
+    new_s = np.where(
+        was_behind,
+        ego_s[worlds] + cfg.recycle_ahead_m - RECYCLE_JITTER_M * draws[:, 0],
+        ego_s[worlds] - cfg.recycle_behind_m + 0.5 * RECYCLE_JITTER_M * draws[:, 0],
+    )
+    low, high = cfg.npc_speed_range_mps
+    desired = low + (high - low) * draws[:, 1]
+    lanes = np.arange(world.lanes_count)[None, :]
+    b = worlds[:, None]
+    leader, follower = neighbours(entries, b, lanes, new_s[:, None])  # (W, L)
+    all_s, all_v = world.veh_s.reshape(-1), world.veh_speed.reshape(-1)
+    length = cfg.car_length_m
+    lead, follow = np.maximum(leader, 0), np.maximum(follower, 0)
+    gap_front = np.where(leader >= 0, all_s[lead] - new_s[:, None] - length, np.inf)
+    gap_back = np.where(follower >= 0, new_s[:, None] - all_s[follow] - length, np.inf)
+    need_front = cfg.idm_min_gap_m + desired[:, None] * cfg.idm_time_headway_s
+    need_back = cfg.idm_min_gap_m + np.where(follower >= 0, all_v[follow], 0.0) * (
+        cfg.idm_time_headway_s
+    )
+    score = np.minimum(gap_front - need_front, gap_back - need_back)
+    jitter = uniform(world, worlds, 8 + lanes, purpose=2)  # random lane among the free ones
+    choice = np.argmax(np.where(score > 0.0, 1.0 + jitter, -np.inf), axis=1)
+    rows = np.arange(len(worlds))
+    ok = score[rows, choice] > 0.0
+    if not ok.any():
+        return
+    worlds, car, choice = worlds[ok], car[ok], choice[ok]
+    rows = rows[ok]
+    leader_speed = np.where(leader[rows, choice] >= 0, all_v[lead[rows, choice]], np.inf)
+    world.veh_s[worlds, car] = new_s[ok]
+    world.veh_desired_mps[worlds, car] = desired[ok]
+    world.veh_speed[worlds, car] = np.minimum(desired[ok], leader_speed)
+    world.veh_lane[worlds, car] = choice
+    world.veh_from_lane[worlds, car] = NO_LANE
+    world.veh_d[worlds, car] = -choice * cfg.lane_width_m
+    world.veh_heading_error[worlds, car] = 0.0
+
+
+def npc_overlaps(world: HighwayState, entries: Entries) -> np.ndarray:
+    """Pairs of NPC cars (B,) whose boxes overlap (same lane, closer than a car length)."""
+    cfg = world.config
+    cars = world.veh_s.shape[1]
+    group = entries.sorted_group
+    same = (group[1:] == group[:-1]) & (group[1:] % entries.groups != entries.groups - 1)
+    a, b = entries.sorted_car[:-1], entries.sorted_car[1:]
+    s, d = world.veh_s.reshape(-1), world.veh_d.reshape(-1)
+    npc = (a % cars != cars - 1) & (b % cars != cars - 1)
+    hit = same & npc & (s[b] - s[a] < cfg.car_length_m) & (np.abs(d[b] - d[a]) < cfg.car_width_m)
+    return np.bincount(a[hit] // cars, minlength=world.batch_size)

@@ -1,0 +1,75 @@
+"""``roadgym/Highway-v0`` and ``Merge-v0`` as native Gymnasium vector envs.
+
+Seeding, autoreset modes and the info layout are
+:class:`roadgym.envs.core.vector_env.WorldVectorEnv`'s; truncation comes from each
+world's simulated time (``duration_s``), as in the single env.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from roadgym.envs.core.vector_env import WorldVectorEnv
+from roadgym.envs.highway.config import HighwayConfig, MergeConfig
+from roadgym.envs.highway.env import highway_observation_space
+from roadgym.envs.highway.render import birdseye_frame
+from roadgym.envs.highway.world import HighwayWorld
+
+
+class HighwayVectorEnv(WorldVectorEnv):
+    """N independent Highway-v0 worlds stepped together; see :class:`HighwayEnv`.
+
+    World ``i`` behaves exactly like a single ``gymnasium.make("roadgym/Highway-v0")``
+    reset with seed ``s + i`` when this env is reset with seed ``s``. Arguments as
+    :class:`WorldVectorEnv`, with a :class:`HighwayConfig`; episodes are truncated after
+    ``duration_s`` simulated seconds (and after ``max_episode_steps`` when given).
+    """
+
+    config_class = HighwayConfig
+    world_class = HighwayWorld
+    make_observation_space = staticmethod(highway_observation_space)
+
+    def __init__(
+        self,
+        num_envs: int,
+        render_mode: str | None = None,
+        config: HighwayConfig | Mapping[str, Any] | None = None,
+        max_episode_steps: int | None = None,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        **fields: Any,
+    ) -> None:
+        super().__init__(
+            num_envs,
+            render_mode=render_mode,
+            config=config,
+            max_episode_steps=max_episode_steps,
+            autoreset_mode=autoreset_mode,
+            **fields,
+        )
+        self.metadata = {**self.metadata, "render_fps": self.config.policy_frequency_hz}
+
+    def _truncated(self) -> np.ndarray:
+        return super()._truncated() | self.world.truncated
+
+    def render_world(self, index: int) -> np.ndarray:
+        """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
+        world = self.world
+        camera = None if self._last_rgb is None else self._last_rgb[index]
+        if camera is None:
+            camera = world.camera.rgb(world.semantic_view())[index]
+        hud = (
+            f"speed {world.car.speed_mps[index] * 3.6:5.1f} km/h",
+            f"lane {world.ego_lane_index[index]}  t {world.time_s[index]:4.1f} s",
+            f"reward {self._last_reward[index]:+.2f}  return {self._episode_return[index]:+.1f}",
+        )
+        return birdseye_frame(world, index, self.config.render_size_px, camera, hud)
+
+
+class MergeVectorEnv(HighwayVectorEnv):
+    """N independent Merge-v0 worlds stepped together; see :class:`MergeEnv`."""
+
+    config_class = MergeConfig

@@ -1,0 +1,247 @@
+"""A batch of B highways stepped together with array operations: the core of
+``roadgym/Highway-v0`` and ``roadgym/Merge-v0``.
+
+Resetting a world draws its road and places its traffic (Python, once per episode); a
+step runs ``config.substeps`` simulation steps of every world, ego car and NPC car with
+array operations over the batch (no Python loop over worlds or cars).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roadgym.envs.core.dynamics import step_bicycle
+from roadgym.envs.core.map_raster import PixelFrame
+from roadgym.envs.core.semantic import SemanticClass
+from roadgym.envs.highway import ego, observation
+from roadgym.envs.highway.generator import SAMPLE_SPACING_M, generate_highway, ramp_offset_m
+from roadgym.envs.highway.raster import draw_highway
+from roadgym.envs.highway.state import NO_LANE, HighwayState
+from roadgym.envs.highway.traffic import npc_overlaps, sort_entries, step_traffic
+
+EGO_CLEAR_BEHIND_M = 20.0  # no NPC starts this close behind the ego car in its lane ...
+EGO_CLEAR_AHEAD_M = 50.0  # ... or this close ahead of it
+RAMP_SPACING_M = 30.0
+
+
+class HighwayWorld(HighwayState):
+    """B independent highways, each with an ego car and NPC traffic.
+
+    The arrays live in :class:`HighwayState`; this class resets, steps and observes them.
+    """
+
+    LABEL_NAMES = observation.LABEL_NAMES  # perception task -> class names
+
+    # ------------------------------------------------------------------ reset
+
+    def reset_world(self, index: int, rng: np.random.Generator) -> None:
+        """Draw a new road and traffic for world ``index`` from ``rng``."""
+        cfg = self.config
+        hmap = generate_highway(rng, cfg)
+        self.maps[index] = hmap
+        ref = hmap.reference
+        self.ref_xy[index] = ref.vertices
+        self.ref_normal[index] = hmap.normals
+        self.ref_heading[index] = ref.segment_headings
+        self.ref_curvature[index] = ref.vertex_curvature
+        self.ramp_start_s[index] = hmap.ramp_start_s_m
+        self.ramp_join_s[index] = hmap.ramp_join_s_m
+        self.ramp_end_s[index] = hmap.ramp_end_s_m
+        self.world_key[index] = np.uint64(rng.integers(0, 2**63 - 1))
+        self.raster_centre_m[index] = np.inf  # a new road: redraw the camera's raster
+
+        if cfg.ego_on_ramp:
+            lane, s0 = cfg.lanes_count, hmap.ramp_start_s_m + 20.0
+        else:
+            lane, s0 = int(rng.integers(cfg.lanes_count)), hmap.ego_start_s_m
+        b = np.array(index)
+        d0 = self.lane_centre_d(b, np.array(lane), np.array(s0))
+        d1 = self.lane_centre_d(b, np.array(lane), np.array(s0 + 1.0))
+        (x, y), heading = self.road_to_world(b, np.array(s0), d0)
+        car = self.car
+        car.x_m[index], car.y_m[index] = x, y
+        car.heading_rad[index] = heading + np.arctan(d1 - d0)
+        car.speed_mps[index] = cfg.ego_initial_speed_mps
+        car.steer_rad[index] = 0.0
+        self.ego_segment[index] = int(s0 // SAMPLE_SPACING_M)
+        self.ego_start_s[index] = s0
+        self.ego_target_lane[index] = lane
+        speeds = np.asarray(cfg.target_speeds_mps)
+        self.ego_speed_index[index] = int(np.argmin(np.abs(speeds - cfg.ego_initial_speed_mps)))
+        for array in (self.crashed, self.off_road, self.lane_changes, self.npc_collisions):
+            array[index] = 0
+        self.npc_overlaps[index] = 0
+        self.sim_steps[index] = 0
+        self.time_s[index] = 0.0
+        self._spawn_npcs(index, rng, lane, s0)
+        worlds = np.array([index])
+        ego.locate_ego(self, worlds)
+        self.off_road[index] = ~ego.ego_corners_on_road(self)[index]
+
+    def _spawn_npcs(self, index: int, rng: np.random.Generator, ego_lane: int, s0: float) -> None:
+        """Place the NPC cars: spread over the window around the ego car, some on the ramp."""
+        cfg, n = self.config, self.num_npcs
+        if n == 0:
+            return
+        low, high = cfg.npc_speed_range_mps
+        desired = rng.uniform(low, high, n)
+        on_ramp = min(cfg.ramp_vehicles_count, n) if cfg.on_ramp else 0
+        main = n - on_ramp
+        lanes = rng.integers(cfg.lanes_count, size=main)
+        start, stop = s0 - 0.9 * cfg.recycle_behind_m, s0 + 0.95 * cfg.recycle_ahead_m
+        spacing = cfg.car_length_m + cfg.idm_min_gap_m + 4.0  # closest start, centre to centre
+        s = np.zeros(n)
+        speed = np.zeros(n)
+        clear = EGO_CLEAR_BEHIND_M + EGO_CLEAR_AHEAD_M
+        for lane in range(cfg.lanes_count):
+            mine = np.flatnonzero(lanes == lane)
+            # Evenly spread with jitter: random gaps bunch cars up and start a jam.
+            room = stop - start - (clear if lane == ego_lane else 0.0)
+            pitch = max(room / max(len(mine), 1), spacing)
+            jitter = rng.uniform(-0.3, 0.3, len(mine)) * (pitch - spacing)
+            place = start + (np.arange(len(mine)) + 0.5) * pitch + jitter
+            if lane == ego_lane:  # leave the ego car its gap
+                place += np.where(place > s0 - EGO_CLEAR_BEHIND_M, clear, 0.0)
+            s[mine] = place
+            # Each car starts no faster than the one ahead of it, nor than IDM's steady
+            # speed for its gap: no braking wave at reset.
+            ahead_first = mine[np.argsort(-place)]
+            gap = -np.diff(s[ahead_first], prepend=np.inf) - cfg.car_length_m
+            steady = np.maximum(gap - cfg.idm_min_gap_m, 0.0) / cfg.idm_time_headway_s
+            speed[ahead_first] = np.minimum.accumulate(np.minimum(desired[ahead_first], steady))
+        self.veh_lane[index, :main] = lanes
+        self.veh_d[index, :main] = -lanes * cfg.lane_width_m
+        if on_ramp:
+            ramp_s = self.ramp_start_s[index] + 10.0 + RAMP_SPACING_M * np.arange(on_ramp)
+            ramp_s += rng.uniform(0.0, 5.0, on_ramp)
+            s[main:] = ramp_s
+            # Timed to reach the join about when the ego car does.
+            to_join = (self.ramp_join_s[index] - s0) / max(cfg.ego_initial_speed_mps, 1.0)
+            arrive = (self.ramp_join_s[index] + 20.0 - ramp_s) / max(to_join, 1.0)
+            speed[main:] = np.clip(arrive, 8.0, desired[main:])
+            self.veh_lane[index, main:n] = cfg.lanes_count
+            self.veh_d[index, main:n] = ramp_offset_m(
+                ramp_s, cfg.lanes_count, cfg.lane_width_m, self.ramp_join_s[index]
+            )
+        self.veh_s[index, :n] = s
+        self.veh_speed[index, :n] = speed
+        self.veh_desired_mps[index, :n] = desired
+        self.veh_from_lane[index, :n] = NO_LANE
+        self.veh_heading_error[index, :n] = 0.0
+
+    # ------------------------------------------------------------------ step
+
+    def step(self, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance all worlds by one action: ``config.substeps`` simulation steps.
+
+        ``controls`` are [steer, throttle] (B, 2), already checked, or for ``meta`` the
+        action indices (B,). Returns ``(reward, terminated)``, each (B,).
+        """
+        cfg = self.config
+        meta = cfg.action_type == "meta"
+        changed = ego.apply_meta_actions(self, controls) if meta else None
+        moved = np.zeros(self.batch_size, dtype=bool)
+        for _ in range(cfg.substeps):
+            command = ego.meta_controls(self) if meta else controls
+            step_bicycle(self.car, command[:, 0], command[:, 1], self.limits, cfg.dt_s)
+            lane_before = self.ego_lane_index.copy()
+            ego.locate_ego(self)
+            moved |= self.ego_lane_index != lane_before
+            self.lane_changes += self.ego_lane_index != lane_before
+            entries = sort_entries(self)
+            overlaps = npc_overlaps(self, entries)
+            self.npc_collisions += np.maximum(overlaps - self.npc_overlaps, 0)
+            self.npc_overlaps = overlaps
+            step_traffic(self, entries)
+            self.crashed |= ego.ego_collisions(self)
+            self.off_road |= ~ego.ego_corners_on_road(self)
+            self.sim_steps += 1
+            self.time_s += cfg.dt_s
+        reward = ego.reward(self, changed if meta else moved)
+        return reward, self.crashed | self.off_road
+
+    @property
+    def truncated(self) -> np.ndarray:
+        """Whether each world (B,) has run for ``duration_s``."""
+        return self.time_s >= self.config.duration_s - 1e-9
+
+    # ------------------------------------------------------------------ observe
+
+    def _ensure_rasters(self) -> None:
+        """Redraw the camera raster of every world whose car nears its edge."""
+        cfg = self.config
+        side, mpp = self.raster_side_px, cfg.meters_per_pixel
+        if self.rasters.shape[0] != self.batch_size:
+            self.rasters = np.zeros((self.batch_size, side, side), np.uint8)
+        half_m = 0.5 * side * mpp
+        limit = half_m - cfg.camera_size_px * mpp - 10.0  # the view stays inside
+        offset = np.abs(self.ego_xy() - self.raster_centre_m).max(axis=1)
+        n = self.num_npcs
+        for i in np.flatnonzero(~(offset <= limit)):
+            centre = self.ego_xy()[i]
+            frame = PixelFrame(float(centre[0] - half_m), float(centre[1] + half_m), mpp)
+            raster = self.rasters[i]
+            raster.fill(SemanticClass.GRASS)
+            s = float(self.veh_s[i, n])
+            reach = 0.75 * side * mpp  # the raster's half diagonal, and a margin
+            draw_highway(raster, self.maps[i], frame, s - reach, s + reach)
+            self.raster_origin_m[i] = (frame.left_m, frame.top_m)
+            self.raster_centre_m[i] = centre
+
+    def semantic_view(self) -> np.ndarray:
+        """The camera's class ids (B, H, W) uint8: the road and the cars on it."""
+        self._ensure_rasters()
+        mpp = self.config.meters_per_pixel
+        car = self.car
+        col = (car.x_m - self.raster_origin_m[:, 0]) / mpp
+        row = (self.raster_origin_m[:, 1] - car.y_m) / mpp
+        view = self.camera.semantic(self.rasters, col, row, car.heading_rad)
+        xy, heading = self.vehicle_poses()
+        self.splatter.splat(
+            view,
+            self.ego_xy(),
+            car.heading_rad,
+            xy,
+            heading,
+            self.vehicle_samples,
+            SemanticClass.VEHICLE,
+        )
+        view[:, self.camera.ego_mask] = SemanticClass.EGO_CAR
+        return view
+
+    def observe(self, worlds: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Every configured observation mode of ``worlds`` (all when None): mode -> (W, ...)."""
+        if worlds is not None:  # a few worlds after a reset: cheap enough to slice
+            return {mode: array[worlds] for mode, array in self.observe().items()}
+        modes = self.observation_modes
+        out: dict[str, np.ndarray] = {}
+        if "rgb" in modes or "semantic" in modes:
+            semantic = self.semantic_view()
+            if "rgb" in modes:
+                out["rgb"] = self.camera.rgb(semantic)
+            if "semantic" in modes:
+                out["semantic"] = semantic
+        if "state" in modes:
+            out["state"] = observation.state_vector(self)
+        if "kinematics" in modes:
+            out["kinematics"] = observation.kinematics(self)
+        if "occupancy_grid" in modes:
+            out["occupancy_grid"] = observation.occupancy_grid(self)
+        return {mode: out[mode] for mode in modes}
+
+    def infos(self) -> dict[str, np.ndarray]:
+        """Per-world metrics, batched: name -> (B,) array."""
+        n = self.num_npcs
+        return {
+            "speed_mps": self.car.speed_mps.copy(),
+            "crashed": self.crashed.copy(),
+            "off_road": self.off_road.copy(),
+            "lane_index": self.ego_lane_index.copy(),
+            "lane_changes": self.lane_changes.copy(),
+            "distance_m": self.veh_s[:, n] - self.ego_start_s,
+            "npc_collisions": self.npc_collisions.copy(),
+        }
+
+    def labels(self) -> dict[str, np.ndarray]:
+        """Perception labels, batched: task -> (B,) class ids (see ``LABEL_NAMES``)."""
+        return observation.labels(self)
