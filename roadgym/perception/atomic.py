@@ -13,7 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = [
+    "DirectoryLock",
+    "DirectoryLockedError",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+]
+
+LOCK_NAME = ".roadgym.lock"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
@@ -62,3 +71,49 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+class DirectoryLockedError(RuntimeError):
+    """Another process holds the lock of a run or dataset folder."""
+
+
+class DirectoryLock:
+    """An exclusive, non-blocking lock on a folder (``with DirectoryLock(path): ...``).
+
+    Two processes writing one run or dataset folder would interleave their files
+    silently; the second one raises :class:`DirectoryLockedError` instead. The lock is
+    ``flock`` on ``LOCK_NAME`` inside the folder, so it dies with its process (a killed
+    run never leaves a stale lock); the file itself stays and records the holder's pid.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> DirectoryLock:
+        import fcntl  # POSIX only, like the rest of roadgym's tooling
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock_path = self.path / LOCK_NAME
+        file = lock_path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            holder = file.read().strip() or "unknown"
+            file.close()
+            raise DirectoryLockedError(
+                f"{self.path} is in use by another process (pid {holder}); wait for it to "
+                "finish or use another folder"
+            ) from None
+        file.seek(0)
+        file.truncate()
+        file.write(f"{os.getpid()}\n")
+        file.flush()
+        self._file = file
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._file is not None:
+            self._file.close()  # closing releases the flock
+            self._file = None

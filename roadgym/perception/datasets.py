@@ -96,11 +96,37 @@ CIFAR10_FILES = {
 """Batch files of the python-pickle CIFAR-10 release (``cifar-10-batches-py``) per split."""
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR-10 batches and nothing else: dicts, lists, bytes and numpy arrays.
+
+    A plain ``pickle.load`` runs whatever code a pickle names; this one refuses every
+    global except those that pickled numpy arrays and bytes need, so a tampered batch file
+    raises instead of executing.
+    """
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),  # numpy arrays in pickle protocol 5
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes in protocol 2 pickles written by Python 3
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(
+                f"global {module}.{name} is not allowed in a CIFAR-10 batch (only numpy arrays)"
+            )
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
-    # CIFAR-10's python release is pickled; only open copies you trust, as with any pickle.
+    # CIFAR-10's python release is pickled; the restricted unpickler runs no foreign code.
     try:
         with path.open("rb") as file:
-            data = pickle.load(file, encoding="bytes")
+            data = _CifarUnpickler(file, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
         raise ValueError(f"{path} is not a CIFAR-10 python-pickle batch: {error}") from error
     if not isinstance(data, dict):

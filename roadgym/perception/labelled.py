@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from roadgym.perception.atomic import atomic_write_bytes, atomic_write_json
+from roadgym.perception.atomic import DirectoryLock, atomic_write_bytes, atomic_write_json
 from roadgym.perception.datasets import FrameDataset, ImageSet
 from roadgym.perception.policies import resolve_policy_factory
 
@@ -370,6 +370,22 @@ def generate_labelled_dataset(
     The same config, policy and env give bit-identical shards.
     """
     out_dir = Path(out_dir)
+    # One writer per folder: a second generation into it raises instead of interleaving.
+    with DirectoryLock(out_dir):
+        return _generate_locked(
+            config, out_dir, policy, policy_factory, env_factory, overwrite, show_progress
+        )
+
+
+def _generate_locked(
+    config: LabelledDatasetConfig,
+    out_dir: Path,
+    policy: Policy | None,
+    policy_factory: Callable[[Any], Policy] | None,
+    env_factory: Callable[[], Any] | None,
+    overwrite: bool,
+    show_progress: bool,
+) -> dict[str, Any]:
     manifest_path = out_dir / MANIFEST_NAME
     if manifest_path.exists():
         if not overwrite:
@@ -461,6 +477,27 @@ def load_manifest(root: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path} is not a {_FORMAT} manifest")
     if manifest.get("version") != _VERSION:
         raise ValueError(f"{path} has version {manifest.get('version')!r}; expected {_VERSION}")
+    for key in ("splits", "tasks"):
+        if not isinstance(manifest.get(key), dict):
+            raise ValueError(
+                f"{path} has no {key!r} mapping (got {manifest.get(key)!r}); a manifest written "
+                "by generate_labelled_dataset lists its splits (with their shards) and tasks"
+            )
+    shape = manifest.get("frame_shape")
+    if shape is not None and (
+        not isinstance(shape, list) or len(shape) != 3 or not all(isinstance(n, int) for n in shape)
+    ):
+        raise ValueError(f"{path} frame_shape = {shape!r}; allowed: [H, W, C] ints or null")
+    for split, entry in manifest["splits"].items():
+        for shard in entry.get("shards", []) if isinstance(entry, dict) else [None]:
+            name = shard.get("file") if isinstance(shard, dict) else None
+            # A shard is a file in the dataset folder itself: no '../' or absolute paths,
+            # so a manifest cannot make the loader read files elsewhere.
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+                raise ValueError(
+                    f"{path} split {split!r} lists shard {name!r}; allowed: a file name "
+                    "inside the dataset folder (no directories)"
+                )
     return manifest
 
 
@@ -485,6 +522,13 @@ def load_labelled_split(root: str | Path, split: str, task: str) -> ImageSet:
         if len(shard_frames) != shard["frames"] or len(shard_labels) != shard["frames"]:
             raise ValueError(
                 f"shard {path} holds {len(shard_frames)} frames; manifest says {shard['frames']}"
+            )
+        expected = manifest.get("frame_shape") or (frames[0].shape[1:] if frames else None)
+        if expected is not None and tuple(shard_frames.shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"shard {path} holds frames of shape {tuple(shard_frames.shape[1:])}; the "
+                f"manifest's frame_shape (or the split's first shard) is {tuple(expected)}: "
+                "shards of one dataset must share one frame size"
             )
         frames.append(shard_frames)
         labels.append(shard_labels)

@@ -303,7 +303,11 @@ def test_keys_to_action_covers_every_arrow_combination():
     from roadgym.envs.core.manual_control import keys_to_action
 
     mapping = keys_to_action("continuous")
-    assert len(mapping) == 15 and () not in mapping and all(key == tuple(sorted(key)) for key in mapping)
+    assert (
+        len(mapping) == 15
+        and () not in mapping
+        and all(key == tuple(sorted(key)) for key in mapping)
+    )
     up_left = tuple(sorted((pygame.K_UP, pygame.K_LEFT)))
     assert np.allclose(mapping[up_left], [-1.0, 1.0])
     assert np.allclose(mapping[tuple(sorted((pygame.K_LEFT, pygame.K_RIGHT)))], [0.0, 0.0])
@@ -319,3 +323,23 @@ def test_pyproject_uses_the_spdx_license_string():
     pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     assert pyproject["project"]["license"] == "MIT"  # the table form is deprecated
     assert any(r.startswith("setuptools>=77") for r in pyproject["build-system"]["requires"])
+
+
+@pytest.mark.parametrize(
+    ("env_id", "fields", "named"),
+    [
+        (
+            "roadgym/Town-v0",
+            {"grid_size": 8, "block_min_m": 300.0, "block_max_m": 300.0, "meters_per_pixel": 0.05},
+            "grid_size, block_max_m",
+        ),
+        (
+            "roadgym/Track-v0",
+            {"track_length_min_m": 3000.0, "track_length_max_m": 3000.0, "meters_per_pixel": 0.05},
+            "track_length_max_m",
+        ),
+    ],
+)
+def test_rasters_that_need_gigabytes_raise_a_clear_config_error(env_id, fields, named):
+    with pytest.raises(ConfigError, match=rf"GiB.*meters_per_pixel.*{named}"):
+        gym.make_vec(env_id, num_envs=16, **VECTOR, **fields)

@@ -15,6 +15,7 @@ import numpy as np
 
 from roadgym.envs.core.camera import EgoCamera
 from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners
+from roadgym.envs.core.map_raster import check_raster_budget
 from roadgym.envs.core.semantic import TOWN_DRIVABLE_CLASSES
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.generator import max_town_extent_m
@@ -56,6 +57,7 @@ class TownState:
         self.limits = CarLimits.from_config(cfg)
         mpp = cfg.meters_per_pixel
         side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)
+        check_raster_budget(side, batch, "TownConfig", "grid_size, block_max_m")
         # One flat buffer: the rasters plus a scratch pixel that padded light bars write to.
         self._raster_buffer = np.zeros(batch * side * side + 1, np.uint8)
         self.rasters = self._raster_buffer[:-1].reshape(batch, side, side)

@@ -15,6 +15,7 @@ from roadgym.envs.core.camera import EgoCamera
 from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners, step_bicycle
 from roadgym.envs.core.frame_stack import FrameHistory
 from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
+from roadgym.envs.core.map_raster import check_raster_budget
 from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.track.config import TrackConfig
 from roadgym.envs.track.generator import (
@@ -49,6 +50,9 @@ class TrackWorld:
         self.limits = CarLimits.from_config(config)
         mpp = config.meters_per_pixel
         self.raster_side_px = math.ceil((max_track_extent_m(config) + 2 * RASTER_MARGIN_M) / mpp)
+        check_raster_budget(
+            self.raster_side_px, batch_size, "TrackConfig", "track_length_max_m, lane_width_m"
+        )
         self.rasters = np.zeros((batch_size, self.raster_side_px, self.raster_side_px), np.uint8)
         self.raster_origin_m = np.zeros((batch_size, 2))  # (left_m, top_m) per world
         self.camera = EgoCamera(
