@@ -1,0 +1,118 @@
+"""Typed configuration of the label-conditioned GAN (one dataclass, validated on construction)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GanConfig", "OUTPUT_MODES"]
+
+OUTPUT_MODES = ("palette", "rgb")
+
+
+def _positive_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"GanConfig.{name}={value!r} must be an int >= 1")
+
+
+@dataclass(frozen=True)
+class GanConfig:
+    """Architecture, optimiser and schedule of :func:`roadgym.perception.gan.train.train_gan`."""
+
+    tasks: tuple[str, ...] = ("light_state", "object_ahead", "road_layout")
+    """Label tasks of the dataset the generator is conditioned on (one embedding each)."""
+    z_dim: int = 64
+    """Width of the Gaussian latent vector."""
+    embed_dim: int = 32
+    """Width of each task's label embedding in the generator (they are concatenated)."""
+    g_channels: int = 32
+    """Generator width: the last up-sampling block has this many channels, each block
+    before it twice as many (4x4 -> 8x8 -> ... -> frame size)."""
+    d_channels: int = 32
+    """Discriminator width: the first down-sampling block's channels, doubled per block."""
+    output: str = "palette"
+    """'palette': the generator predicts, per pixel, a distribution over the colours that
+    occur in the training frames (the simulator renders a palette, 13 colours on Town)
+    and paints the most likely one, with straight-through gradients; 'rgb': a tanh RGB
+    image (any dataset)."""
+    max_palette_colours: int = 64
+    """With output='palette', a dataset with more distinct colours than this is an error."""
+    batch_size: int = 64
+    """Real and generated frames per step (each)."""
+    steps: int = 3000
+    """Optimiser steps (one discriminator and one generator update each)."""
+    lr_g: float = 2e-4
+    """Adam learning rate of the generator."""
+    lr_d: float = 2e-4
+    """Adam learning rate of the discriminator."""
+    beta1: float = 0.5
+    """Adam beta1 of both networks (DCGAN's 0.5: less momentum keeps the game stable)."""
+    beta2: float = 0.999
+    """Adam beta2 of both networks."""
+    ema_decay: float = 0.999
+    """Decay of the exponential moving average of the generator's weights (the EMA
+    generator samples, edits and is scored); warmed up as min(decay, (1+t)/(10+t))."""
+    balance_task: str | None = "light_state"
+    """Draw real frames (and with them the conditioning labels) so each class of this
+    task is equally frequent; p(frame | labels) is unchanged, rare classes get updates."""
+    max_train_frames: int | None = None
+    """Use only the first N train frames (None: all)."""
+    time_budget_s: float | None = None
+    """Stop (and checkpoint) once training has run this many seconds, summed over
+    resumes, even before ``steps``; the step reached is recorded, and rerunning with
+    that ``steps`` and no budget gives the same generator."""
+    cpu_time_budget_s: float | None = None
+    """As ``time_budget_s`` but in CPU seconds of this process (``time.process_time``,
+    all threads): on a shared machine it measures the work done, not the waiting."""
+    log_every: int = 25
+    """Steps between TensorBoard loss scalars."""
+    sample_every: int = 250
+    """Steps between TensorBoard sample grids of the EMA generator."""
+    checkpoint_every: int = 250
+    """Steps between atomic checkpoints (one is also written at the end and on Ctrl-C)."""
+    device: str = "auto"
+    """'auto' (cuda when present), 'cuda' or 'cpu'."""
+    seed: int = 0
+    """Seed of weights, latents and batch order: the same seed gives the same generator."""
+    show_progress: bool = True
+    """Show a tqdm bar."""
+    tensorboard: bool = True
+    """Write TensorBoard scalars and sample grids under ``<out>/tensorboard``."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(str(t) for t in self.tasks))
+        if not self.tasks or len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"GanConfig.tasks={self.tasks!r} must be one or more distinct tasks")
+        for name in (
+            "z_dim",
+            "embed_dim",
+            "g_channels",
+            "d_channels",
+            "max_palette_colours",
+            "batch_size",
+            "steps",
+            "log_every",
+            "sample_every",
+            "checkpoint_every",
+        ):
+            _positive_int(name, getattr(self, name))
+        if self.output not in OUTPUT_MODES:
+            raise ValueError(f"GanConfig.output={self.output!r} must be one of {OUTPUT_MODES}")
+        for name in ("lr_g", "lr_d"):
+            if not float(getattr(self, name)) > 0:
+                raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be > 0")
+        for name in ("beta1", "beta2", "ema_decay"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be in [0, 1)")
+        if self.balance_task is not None and self.balance_task not in self.tasks:
+            raise ValueError(
+                f"GanConfig.balance_task={self.balance_task!r} must be None or one of "
+                f"tasks={self.tasks}"
+            )
+        if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
+            raise ValueError(f"GanConfig.time_budget_s={self.time_budget_s!r} must be > 0 or None")
+        if self.cpu_time_budget_s is not None and not float(self.cpu_time_budget_s) > 0:
+            raise ValueError(
+                f"GanConfig.cpu_time_budget_s={self.cpu_time_budget_s!r} must be > 0 or None"
+            )
+        if self.max_train_frames is not None:
+            _positive_int("max_train_frames", self.max_train_frames)

@@ -1,0 +1,130 @@
+"""Does adding generated rare-class frames help a classifier? Measured, same frame count.
+
+Two training sets of equal size are built from the train split:
+
+- ``simulator``: the train split's frames as they are (rare classes stay rare);
+- ``simulator+generated``: the same frames, less ``num_generated`` frames drawn at
+  random from the common classes, plus ``num_generated`` generated frames of the rare
+  classes (label tuples copied from real rare-class frames, fresh latents).
+
+The same classifier recipe (and seeds) trains on each; both are evaluated on the test
+split, whose seeds neither the GAN nor the classifier saw. The GAN was trained on the
+same train split, so the generated frames add no real data the baseline lacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from roadgym.perception.datasets import ImageSet
+from roadgym.perception.gan.data import LabelledFrames
+from roadgym.perception.gan.models import Generator
+from roadgym.perception.gan.score import generate_frames
+from roadgym.perception.trainer import TrainConfig, train_classifier
+
+__all__ = ["augmented_set", "augmentation_study"]
+
+
+def augmented_set(
+    generator: Generator,
+    train: LabelledFrames,
+    task: str,
+    rare_classes: list[str],
+    num_generated: int,
+    seed: int = 0,
+) -> ImageSet:
+    """The train split for ``task`` with ``num_generated`` common-class frames swapped for
+    generated frames of ``rare_classes`` (split evenly between them): same count."""
+    column = train.column(task)
+    names = list(train.class_names[task])
+    unknown = [c for c in rare_classes if c not in names]
+    if unknown or not rare_classes:
+        raise ValueError(f"rare_classes={rare_classes} must be classes of {task}: {names}")
+    rare_ids = [names.index(c) for c in rare_classes]
+    rng = np.random.default_rng(seed)
+    is_rare = np.isin(train.labels[:, column], rare_ids)
+    common = np.flatnonzero(~is_rare)
+    if not 0 < num_generated <= len(common):
+        raise ValueError(f"num_generated={num_generated} must be in [1, {len(common)}]")
+    keep = np.setdiff1d(np.arange(len(train)), rng.choice(common, num_generated, replace=False))
+    rows = []
+    for i, class_id in enumerate(rare_ids):
+        count = num_generated // len(rare_ids) + (i < num_generated % len(rare_ids))
+        members = np.flatnonzero(train.labels[:, column] == class_id)
+        if len(members) == 0:
+            raise ValueError(f"class {names[class_id]!r} has no train frames to copy labels from")
+        rows.append(train.labels[rng.choice(members, count)])
+    labels = np.concatenate(rows)  # (num_generated, T)
+    fake = generate_frames(generator, labels, seed=seed + 1)
+    frames = np.concatenate([train.frames[keep], fake])
+    return ImageSet(
+        frames, np.concatenate([train.labels[keep, column], labels[:, column]]), tuple(names), task
+    )
+
+
+def augmentation_study(
+    generator: Generator,
+    train: LabelledFrames,
+    test: LabelledFrames,
+    task: str,
+    rare_classes: list[str],
+    num_generated: int,
+    recipe: TrainConfig,
+    seeds: list[int],
+) -> dict[str, Any]:
+    """Train ``recipe`` on both sets for each seed; per-class recall and accuracy on test."""
+    test_set = test.image_set(task)
+    arms = {
+        "simulator": lambda seed: train.image_set(task),
+        "simulator+generated": lambda seed: augmented_set(
+            generator, train, task, rare_classes, num_generated, seed=seed
+        ),
+    }
+    results: dict[str, Any] = {}
+    for arm, build in arms.items():
+        runs = []
+        for seed in seeds:
+            train_set = build(seed)
+            config = dataclasses.replace(recipe, seed=seed, show_progress=False, tensorboard=False)
+            report = train_classifier(train_set, None, test_set, config, verbose=False).report
+            runs.append(
+                {
+                    "seed": seed,
+                    "frames": len(train_set),
+                    "class_counts": train_set.class_counts().tolist(),
+                    "accuracy": report["accuracy"],
+                    "recall": {c: report["per_class"][c]["recall"] for c in test_set.class_names},
+                }
+            )
+        results[arm] = runs
+    return {
+        "task": task,
+        "rare_classes": rare_classes,
+        "num_generated": num_generated,
+        "test_class_counts": test_set.class_counts().tolist(),
+        "class_names": list(test_set.class_names),
+        "recipe": {k: v for k, v in dataclasses.asdict(recipe).items() if k != "augment"},
+        "arms": results,
+    }
+
+
+def format_study(report: dict[str, Any]) -> str:
+    """Per-class test recall, mean +- std over seeds, for each arm."""
+    names = report["class_names"]
+    counts = report["test_class_counts"]
+    header = f"{'training set':<22} {'accuracy':>16}" + "".join(
+        f" {f'{n} ({c})':>18}" for n, c in zip(names, counts, strict=True)
+    )
+    lines = [header]
+    for arm, runs in report["arms"].items():
+        acc = np.array([r["accuracy"] for r in runs])
+        cells = f"{acc.mean():.4f} +- {acc.std():.4f}"
+        line = f"{arm:<22} {cells:>16}"
+        for name in names:
+            recall = np.array([r["recall"][name] for r in runs])
+            line += f" {f'{recall.mean():.3f} +- {recall.std():.3f}':>18}"
+        lines.append(line)
+    return "\n".join(lines)
