@@ -11,7 +11,7 @@ runs beside the main road for ``ramp_merge_length_m`` and ends.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 
 import numpy as np
 
@@ -24,19 +24,69 @@ RAMP_OFFSET_M = 14.0  # how far right of its final place the ramp starts
 CURVATURE_WAVELENGTHS_M = (300.0, 1200.0)
 
 
-@dataclasses.dataclass
 class HighwayMap:
-    """A generated highway: its lane graph, reference line and ramp positions."""
+    """A generated highway: its reference line, lanes and ramp positions.
 
-    lane_graph: LaneGraph
-    reference: Polyline  # centre of lane 0, evenly sampled
-    normals: np.ndarray  # (M + 1, 2) unit left normals at the reference vertices
-    lanes_count: int
-    lane_width_m: float
-    ego_start_s_m: float
-    ramp_start_s_m: float  # +inf without a ramp
-    ramp_join_s_m: float
-    ramp_end_s_m: float
+    The step needs only the reference line's arrays; the :class:`LaneGraph` (one
+    :class:`Lane` per lane, the ramp included) and the reference :class:`Polyline` are
+    built from them on first use.
+    """
+
+    def __init__(
+        self,
+        vertices: np.ndarray,
+        vertex_heading: np.ndarray,
+        curvature: np.ndarray,
+        config: HighwayConfig,
+        ego_start_s_m: float,
+        ramp: tuple[float, float, float] | None,
+    ) -> None:
+        self.vertices = vertices  # (M + 1, 2) centre of lane 0, evenly spaced
+        self.vertex_heading = vertex_heading  # (M + 1,) rad
+        self.segment_heading = np.arctan2(*np.diff(vertices, axis=0).T[::-1])  # (M,)
+        self.curvature = curvature  # (M + 1,) 1/m, + left
+        self.normals = np.stack([-np.sin(vertex_heading), np.cos(vertex_heading)], -1)
+        self.lanes_count = config.lanes_count
+        self.lane_width_m = config.lane_width_m
+        self.speed_limit_mps = config.top_speed_mps
+        self.ego_start_s_m = ego_start_s_m
+        self.ramp_start_s_m, self.ramp_join_s_m, self.ramp_end_s_m = ramp or (np.inf,) * 3
+
+    @functools.cached_property
+    def reference(self) -> Polyline:
+        """The reference line (centre of lane 0)."""
+        return Polyline(self.vertices)
+
+    @functools.cached_property
+    def lane_graph(self) -> LaneGraph:
+        """The lanes as a lane graph: lane 0 leftmost; the ramp, if any, is the last."""
+        n, width = self.lanes_count, self.lane_width_m
+        lanes = [
+            Lane(
+                lane_id=i,
+                centreline=Polyline(self.vertices - i * width * self.normals),
+                width_m=width,
+                speed_limit_mps=self.speed_limit_mps,
+                left_neighbour=i - 1 if i > 0 else None,
+                right_neighbour=i + 1 if i < n - 1 else None,
+            )
+            for i in range(n)
+        ]
+        if np.isfinite(self.ramp_join_s_m):
+            s = np.arange(len(self.vertices)) * SAMPLE_SPACING_M
+            on = (s >= self.ramp_start_s_m) & (s <= self.ramp_end_s_m)
+            offsets = ramp_offset_m(s[on], n, width, self.ramp_join_s_m)
+            lanes[-1].right_neighbour = n
+            lanes.append(
+                Lane(
+                    lane_id=n,
+                    centreline=Polyline(self.vertices[on] + offsets[:, None] * self.normals[on]),
+                    width_m=width,
+                    speed_limit_mps=self.speed_limit_mps,
+                    left_neighbour=n - 1,
+                )
+            )
+        return LaneGraph(lanes)
 
 
 def ramp_offset_m(
@@ -68,53 +118,9 @@ def generate_highway(rng: np.random.Generator, config: HighwayConfig) -> Highway
     mid = 0.5 * (heading[:-1] + heading[1:])
     steps = SAMPLE_SPACING_M * np.stack([np.cos(mid), np.sin(mid)], -1)
     points = np.concatenate([np.zeros((1, 2)), np.cumsum(steps, axis=0)])
-    reference = Polyline(points)
-
-    n, width = config.lanes_count, config.lane_width_m
     ego_start = config.recycle_behind_m + 40.0
-    lanes = [
-        Lane(
-            lane_id=i,
-            centreline=Polyline(reference.offset(-i * width)),
-            width_m=width,
-            speed_limit_mps=config.top_speed_mps,
-            left_neighbour=i - 1 if i > 0 else None,
-            right_neighbour=i + 1 if i < n - 1 else None,
-        )
-        for i in range(n)
-    ]
-    ramp_start = ramp_join = ramp_end = np.inf
+    ramp = None
     if config.on_ramp:
-        ramp_join = ego_start + config.ramp_join_m
-        ramp_start = ramp_join - RAMP_APPROACH_M
-        ramp_end = ramp_join + config.ramp_merge_length_m
-        on_ramp = (s >= ramp_start) & (s <= ramp_end)
-        offsets = ramp_offset_m(s[on_ramp], n, width, ramp_join)
-        vertices = points[on_ramp]
-        normals = _vertex_normals(reference)[on_ramp]
-        lanes[-1].right_neighbour = n
-        lanes.append(
-            Lane(
-                lane_id=n,
-                centreline=Polyline(vertices + offsets[:, None] * normals),
-                width_m=width,
-                speed_limit_mps=config.top_speed_mps,
-                left_neighbour=n - 1,
-            )
-        )
-    return HighwayMap(
-        lane_graph=LaneGraph(lanes),
-        reference=reference,
-        normals=_vertex_normals(reference),
-        lanes_count=n,
-        lane_width_m=width,
-        ego_start_s_m=ego_start,
-        ramp_start_s_m=ramp_start,
-        ramp_join_s_m=ramp_join,
-        ramp_end_s_m=ramp_end,
-    )
-
-
-def _vertex_normals(line: Polyline) -> np.ndarray:
-    """Unit left normals (M + 1, 2) at the vertices, as :meth:`Polyline.offset` uses."""
-    return (line.offset(1.0) - line.vertices) / 1.0
+        join = ego_start + config.ramp_join_m
+        ramp = (join - RAMP_APPROACH_M, join, join + config.ramp_merge_length_m)
+    return HighwayMap(points, heading, curvature, config, ego_start, ramp)

@@ -21,7 +21,7 @@ LINE_M = 0.3
 
 def _line(hmap: HighwayMap, index: np.ndarray, d: np.ndarray | float) -> np.ndarray:
     """Points (K, 2) at lateral offset ``d`` beside reference vertices ``index`` (K,)."""
-    vertices = hmap.reference.vertices[index]
+    vertices = hmap.vertices[index]
     return vertices + np.asarray(d, dtype=np.float64)[..., None] * hmap.normals[index]
 
 
@@ -30,7 +30,7 @@ def draw_highway(
 ) -> None:
     """Draw the road between arc lengths ``s_low_m`` and ``s_high_m``: surface, edges,
     dashed lane lines and the on-ramp."""
-    count = len(hmap.reference.vertices)
+    count = len(hmap.vertices)
     first = int(np.clip(np.floor(s_low_m / SAMPLE_SPACING_M), 0, count - 2))
     last = int(np.clip(np.ceil(s_high_m / SAMPLE_SPACING_M), first + 1, count - 1))
     index = np.arange(first, last + 1)

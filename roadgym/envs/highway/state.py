@@ -84,6 +84,7 @@ class HighwayState:
         self.sim_steps = np.zeros(batch, dtype=np.int64)
         self.time_s = np.zeros(batch)
         self.ego_lane_index = np.zeros(batch, dtype=np.int64)
+        self.entry_order: np.ndarray | None = None  # last step's sort of the lane entries
 
         # Projection window of the ego car: one step of travel and a margin.
         reach = cfg.top_speed_mps * cfg.dt_s + 2 * cfg.car_length_m
@@ -98,7 +99,7 @@ class HighwayState:
         self.splatter = ActorSplatter(cfg.camera_size_px, cfg.camera_ahead_fraction, mpp)
         self.vehicle_samples = box_samples(cfg.car_length_m, cfg.car_width_m, 0.5 * mpp)
         # The map raster follows the ego car: drawn around it, redrawn when it nears an edge.
-        self.raster_side_px = max(512, 6 * cfg.camera_size_px)
+        self.raster_side_px = max(256, 4 * cfg.camera_size_px)
         self.rasters = np.zeros((0, 0, 0), np.uint8)  # allocated on the first camera frame
         self.raster_origin_m = np.zeros((batch, 2))  # (left_m, top_m)
         self.raster_centre_m = np.full((batch, 2), np.inf)  # inf: must be drawn

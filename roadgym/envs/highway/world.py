@@ -39,11 +39,10 @@ class HighwayWorld(HighwayState):
         cfg = self.config
         hmap = generate_highway(rng, cfg)
         self.maps[index] = hmap
-        ref = hmap.reference
-        self.ref_xy[index] = ref.vertices
+        self.ref_xy[index] = hmap.vertices
         self.ref_normal[index] = hmap.normals
-        self.ref_heading[index] = ref.segment_headings
-        self.ref_curvature[index] = ref.vertex_curvature
+        self.ref_heading[index] = hmap.segment_heading
+        self.ref_curvature[index] = hmap.curvature
         self.ramp_start_s[index] = hmap.ramp_start_s_m
         self.ramp_join_s[index] = hmap.ramp_join_s_m
         self.ramp_end_s[index] = hmap.ramp_end_s_m
@@ -93,22 +92,28 @@ class HighwayWorld(HighwayState):
         s = np.zeros(n)
         speed = np.zeros(n)
         clear = EGO_CLEAR_BEHIND_M + EGO_CLEAR_AHEAD_M
-        for lane in range(cfg.lanes_count):
-            mine = np.flatnonzero(lanes == lane)
-            # Evenly spread with jitter: random gaps bunch cars up and start a jam.
-            room = stop - start - (clear if lane == ego_lane else 0.0)
-            pitch = max(room / max(len(mine), 1), spacing)
-            jitter = rng.uniform(-0.3, 0.3, len(mine)) * (pitch - spacing)
-            place = start + (np.arange(len(mine)) + 0.5) * pitch + jitter
-            if lane == ego_lane:  # leave the ego car its gap
-                place += np.where(place > s0 - EGO_CLEAR_BEHIND_M, clear, 0.0)
-            s[mine] = place
-            # Each car starts no faster than the one ahead of it, nor than IDM's steady
-            # speed for its gap: no braking wave at reset.
-            ahead_first = mine[np.argsort(-place)]
-            gap = -np.diff(s[ahead_first], prepend=np.inf) - cfg.car_length_m
-            steady = np.maximum(gap - cfg.idm_min_gap_m, 0.0) / cfg.idm_time_headway_s
-            speed[ahead_first] = np.minimum.accumulate(np.minimum(desired[ahead_first], steady))
+        # Evenly spread over each lane with jitter (random gaps bunch cars up and start a
+        # jam); the ego car's lane leaves it its gap.
+        counts = np.bincount(lanes, minlength=cfg.lanes_count)
+        by_lane = np.argsort(lanes, kind="stable")
+        rank = np.empty(main, dtype=np.int64)
+        rank[by_lane] = np.arange(main) - np.repeat(np.cumsum(counts) - counts, counts)
+        room = stop - start - clear * (np.arange(cfg.lanes_count) == ego_lane)
+        pitch = np.maximum(room / np.maximum(counts, 1), spacing)[lanes]
+        place = start + (rank + 0.5) * pitch + rng.uniform(-0.3, 0.3, main) * (pitch - spacing)
+        place += np.where((lanes == ego_lane) & (place > s0 - EGO_CLEAR_BEHIND_M), clear, 0.0)
+        s[:main] = place
+        # Each car starts no faster than the one ahead of it, nor than IDM's steady speed
+        # for its gap: no braking wave at reset. Lanes in turn, front car first.
+        front_first = np.lexsort((-place, lanes))
+        ordered_lane, ordered_s = lanes[front_first], place[front_first]
+        first = np.concatenate([[True], ordered_lane[1:] != ordered_lane[:-1]])
+        gap = np.where(first, np.inf, np.concatenate([[np.inf], -np.diff(ordered_s)]))
+        steady = np.maximum(gap - cfg.car_length_m - cfg.idm_min_gap_m, 0.0)
+        cap = np.minimum(desired[:main][front_first], steady / cfg.idm_time_headway_s)
+        # A running minimum that restarts in each lane: later lanes are shifted below.
+        shift = 1e3 * ordered_lane
+        speed[front_first] = np.minimum.accumulate(cap - shift) + shift
         self.veh_lane[index, :main] = lanes
         self.veh_d[index, :main] = -lanes * cfg.lane_width_m
         if on_ramp:

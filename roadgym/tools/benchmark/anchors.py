@@ -35,10 +35,34 @@ class Anchor:
     requires: str | None = None  # module that must be importable
     imports: tuple[str, ...] = ()  # loaded before the memory baseline: not the env's cost
     check_frames: bool = False  # fail loudly if the observations are blank
+    versus: str | None = None  # the row this one's target is measured against
 
 
 def _roadgym_vector(num_envs: int, env_id: str = "roadgym/Track-v0") -> Callable[[], Any]:
     return lambda: gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+
+
+def _highway_default(env_id: str) -> Callable[[], Any]:
+    """A highway-env env with its own default config (Kinematics, DiscreteMetaAction)."""
+
+    def make() -> Any:
+        import highway_env  # noqa: F401  (registers its ids)
+
+        return gym.make(env_id)
+
+    return make
+
+
+# highway-env's own defaults: Kinematics observation, meta actions, one action a second.
+HIGHWAY_ENV_LIKE = {"action_type": "meta", "policy_frequency_hz": 1.0}
+
+
+def _roadgym_highway(num_envs: int | None, **fields: Any) -> Callable[[], Any]:
+    if num_envs is None:
+        return lambda: gym.make("roadgym/Highway-v0", **fields)
+    return lambda: gym.make_vec(
+        "roadgym/Highway-v0", num_envs=num_envs, vectorization_mode="vector_entry_point", **fields
+    )
 
 
 def _highway(env_id: str) -> Callable[[], Any]:
@@ -81,6 +105,56 @@ ANCHORS = (
         _roadgym_vector(64, "roadgym/Town-v0"),
         64,
         100,
+    ),
+    Anchor(
+        "highway-single",
+        "roadgym Highway-v0, single env, rgb 64x64, 30 vehicles (one 0.2 s step per action)",
+        _roadgym_highway(None),
+        1,
+        2000,
+        versus="highway-v0-kinematics",
+    ),
+    Anchor(
+        "highway-single-meta-1hz",
+        "roadgym Highway-v0, single env, rgb 64x64, meta actions at 1 Hz (1 s per action)",
+        _roadgym_highway(None, **HIGHWAY_ENV_LIKE),
+        1,
+        600,
+        versus="highway-v0-kinematics",
+    ),
+    Anchor(
+        "highway-vector-64",
+        "roadgym Highway-v0, native vector env B=64, rgb 64x64 (one 0.2 s step per action)",
+        _roadgym_highway(64),
+        64,
+        150,
+        versus="highway-fast-kinematics",
+    ),
+    Anchor(
+        "highway-vector-64-meta-1hz",
+        "roadgym Highway-v0, native vector env B=64, rgb 64x64, meta actions at 1 Hz",
+        _roadgym_highway(64, **HIGHWAY_ENV_LIKE),
+        64,
+        40,
+        versus="highway-fast-kinematics",
+    ),
+    Anchor(
+        "highway-v0-kinematics",
+        "highway-v0, its default config (Kinematics, meta actions at 1 Hz, 15 Hz simulation)",
+        _highway_default("highway-v0"),
+        1,
+        30,
+        requires="highway_env",
+        imports=("highway_env",),
+    ),
+    Anchor(
+        "highway-fast-kinematics",
+        "highway-fast-v0, its default config (Kinematics, meta actions at 1 Hz, 5 Hz simulation)",
+        _highway_default("highway-fast-v0"),
+        1,
+        100,
+        requires="highway_env",
+        imports=("highway_env",),
     ),
     Anchor(
         BASELINE,

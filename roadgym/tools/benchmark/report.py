@@ -18,25 +18,27 @@ def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) ->
     highway_base = rows.get(HIGHWAY_BASELINE, {}).get("fps")
     lines = [
         "| env | frames/s | vs CarRacing single | frames/CPU s | vs CarRacing (CPU) "
-        "| vs highway-fast | RSS delta (MiB) | traced peak (MiB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| vs highway-fast | vs its anchor | RSS delta (MiB) | traced peak (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for anchor in ANCHORS:
         row = rows.get(anchor.name)
         if row is None:
             continue
         if "skipped" in row:
-            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | | | | |")
+            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | | | | | |")
             continue
         ratio = f"{row['fps'] / base:.1f}x" if base else "n/a"
         cpu_ratio = f"{row['cpu_fps'] / cpu_base:.1f}x" if cpu_base else "n/a"
         highway_ratio = f"{row['fps'] / highway_base:.1f}x" if highway_base else "n/a"
         note = " (BLANK FRAMES)" if row.get("frames_blank") else ""
+        versus = rows.get(anchor.versus or "", {}).get("fps")
+        versus_ratio = f"{row['fps'] / versus:.0f}x {anchor.versus}" if versus else ""
         rss = row.get("rss_delta_mib")
         traced = row.get("traced_peak_mib")
         lines.append(
             f"| {anchor.description}{note} | {row['fps']:,.0f} | {ratio} | "
-            f"{row['cpu_fps']:,.0f} | {cpu_ratio} | {highway_ratio} | "
+            f"{row['cpu_fps']:,.0f} | {cpu_ratio} | {highway_ratio} | {versus_ratio} | "
             f"{'' if rss is None else f'{rss:.0f}'} | "
             f"{'' if traced is None else f'{traced:.0f}'} |"
         )
