@@ -37,11 +37,18 @@ class BCSettings:
     """Weight of the throttle error."""
     aux_weight: float = 0.2
     """Weight of the perception heads' cross-entropy against the action loss."""
+    max_samples_per_round: int | None = None
+    """Cap on the frames a round trains on (drawn uniformly from all the data): keeps a
+    round's cost bounded as DAgger's data grows. None: ``epochs`` full passes."""
 
 
-def _batches(n: int, batch_size: int, rng: np.random.Generator):
-    order = rng.permutation(n)
-    for start in range(0, n - batch_size + 1, batch_size):
+def _batches(n: int, batch_size: int, num_batches: int, rng: np.random.Generator):
+    """``num_batches`` index batches, each pass over the data a fresh permutation."""
+    per_pass = max(n // batch_size, 1)
+    for k in range(num_batches):
+        if k % per_pass == 0:
+            order = rng.permutation(n)
+        start = (k % per_pass) * batch_size
         yield np.sort(order[start : start + batch_size])  # sorted: faster gathers
 
 
@@ -52,12 +59,16 @@ def fit_student(
     rng: np.random.Generator,
     progress: bool = False,
 ) -> dict[str, float]:
-    """Train ``policy`` on ``data`` for ``settings.epochs`` epochs; the last epoch's losses."""
+    """Train ``policy`` on ``data`` (``settings.epochs`` passes, capped by
+    ``max_samples_per_round``); the mean losses of the last pass's worth of batches."""
     device = policy.device
     policy.train()
     params = [p for p in policy.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=settings.learning_rate)
-    total = settings.epochs * max(len(data) // settings.batch_size, 1)
+    samples = settings.epochs * len(data)
+    if settings.max_samples_per_round is not None:
+        samples = min(samples, settings.max_samples_per_round)
+    total = max(samples // settings.batch_size, 1)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=total, eta_min=settings.learning_rate / 10
     )
@@ -66,35 +77,37 @@ def fit_student(
     actions = torch.from_numpy(data.actions)
     labels = {task: torch.from_numpy(v) for task, v in data.labels.items()}
     weights = torch.tensor([settings.steer_weight, settings.throttle_weight], device=device)
-    iterator = range(settings.epochs)
+    batches = _batches(len(data), settings.batch_size, total, rng)
     if progress:
         from tqdm.auto import tqdm
 
-        iterator = tqdm(iterator, desc="behaviour cloning", unit="epoch", leave=False)
-    sums: dict[str, float] = {}
-    for _ in iterator:
-        sums = {"loss": 0.0, "action_mse": 0.0, "aux_ce": 0.0}
-        count = 0
-        for index in _batches(len(data), settings.batch_size, rng):
-            idx = torch.from_numpy(index)
-            mean, _, logits = student_forward(policy, frames[idx].to(device), nav[idx].to(device))
-            target = actions[idx].to(device)
-            action_loss = ((mean - target).square() * weights).mean()
-            aux_loss = sum(
-                F.cross_entropy(logits[task], labels[task][idx].to(device)) for task in logits
-            ) / max(len(logits), 1)
-            loss = action_loss + settings.aux_weight * aux_loss
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            sums["loss"] += float(loss.detach())
-            sums["action_mse"] += float((mean.detach() - target).square().mean())
-            sums["aux_ce"] += float(aux_loss.detach())
-            count += 1
-        sums = {k: v / max(count, 1) for k, v in sums.items()}
+        batches = tqdm(batches, total=total, desc="behaviour cloning", unit="batch", leave=False)
+    # Losses are averaged over the last pass's worth of batches (the last "epoch").
+    window = max(len(data) // settings.batch_size, 1)
+    sums = {"loss": 0.0, "action_mse": 0.0, "aux_ce": 0.0}
+    count = 0
+    for step, index in enumerate(batches):
+        if step % window == 0:
+            sums = {"loss": 0.0, "action_mse": 0.0, "aux_ce": 0.0}
+            count = 0
+        idx = torch.from_numpy(index)
+        mean, _, logits = student_forward(policy, frames[idx].to(device), nav[idx].to(device))
+        target = actions[idx].to(device)
+        action_loss = ((mean - target).square() * weights).mean()
+        aux_loss = sum(
+            F.cross_entropy(logits[task], labels[task][idx].to(device)) for task in logits
+        ) / max(len(logits), 1)
+        loss = action_loss + settings.aux_weight * aux_loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        sums["loss"] += float(loss.detach())
+        sums["action_mse"] += float((mean.detach() - target).square().mean())
+        sums["aux_ce"] += float(aux_loss.detach())
+        count += 1
     policy.eval()
-    return sums
+    return {k: v / max(count, 1) for k, v in sums.items()}
 
 
 @torch.no_grad()

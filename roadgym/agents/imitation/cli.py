@@ -48,6 +48,12 @@ def imitate_parser() -> argparse.ArgumentParser:
     add("--batch-size", type=int, default=_DEFAULT.bc.batch_size)
     add("--lr", type=float, default=_DEFAULT.bc.learning_rate)
     add("--aux-weight", type=float, default=_DEFAULT.bc.aux_weight, help="perception heads' weight")
+    add(
+        "--max-samples-per-round",
+        type=int,
+        default=_DEFAULT.bc.max_samples_per_round,
+        help="cap on frames each round trains on, drawn from all data (default: epochs passes)",
+    )
     add("--selection-episodes", type=int, default=_DEFAULT.selection_episodes)
     add("--torch-threads", type=int, default=None, help="torch threads (default: 1 on <= 4 cores)")
     add("--device", default="auto", help="torch device: auto (cuda when present), cpu, cuda")
@@ -83,6 +89,7 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             learning_rate=args.lr,
             aux_weight=args.aux_weight,
+            max_samples_per_round=args.max_samples_per_round,
         ),
         selection_episodes=args.selection_episodes,
     )
