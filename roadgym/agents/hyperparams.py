@@ -291,10 +291,10 @@ def resolve_settings(
     env_kwargs = _mapping("env_kwargs", entry.pop("env_kwargs", None))
     if algo == "dqn":
         action_type = env_kwargs.setdefault("action_type", "discrete")
-        if action_type != "discrete":
+        if action_type not in ("discrete", "meta"):
             raise HyperparamError(
                 f"env_kwargs.action_type = {action_type!r} is not allowed for dqn; "
-                "allowed: 'discrete' (DQN needs a discrete action set)"
+                "allowed: 'discrete' or 'meta' (DQN needs a discrete action set)"
             )
     policy = str(entry.pop("policy", "CnnPolicy"))
     policy_kwargs = _mapping("policy_kwargs", entry.pop("policy_kwargs", None))
