@@ -6,7 +6,8 @@ pure pursuit towards a point a speed-dependent distance ahead on the path; speed
 Intelligent Driver Model against the tightest of: the speed the path's curvature
 allows, the car or pedestrian ahead on the path, and the stop line ahead when the light
 is red (or yellow and there is room to stop), at a stop sign until the car has stopped
-and it is its turn, or when the junction's exit is jammed. Every quantity is an array
+and it is its turn, when the junction's exit is jammed, or before a left turn on a shared
+green until oncoming traffic leaves a gap (the rule the NPC cars follow). Every quantity is an array
 over the batch, so one ``predict`` call drives every world of a vector env.
 
 ``ExpertDriver(env).predict(obs)`` returns ``(action, None)`` like an SB3 model, so every
@@ -27,7 +28,7 @@ from roadgym.envs.highway.world import HighwayWorld
 from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.state import BIG_STEP
-from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW
+from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW, left_turn_yield
 from roadgym.envs.town.world import TownWorld
 from roadgym.envs.track.world import TrackWorld
 
@@ -225,7 +226,10 @@ class ExpertDriver:
             & (scene["object_distance_m"] < line + 25.0)
             & (kind != 0)
         )
-        must_stop = (stop_light | stop_sign | jammed) & (line > -0.3)
+        # A permissive left turn waits at the line for a gap in oncoming traffic.
+        _, yield_left = left_turn_yield(w, w.light_state)
+        yield_left &= kind == CONTROL_LIGHT
+        must_stop = (stop_light | stop_sign | jammed | yield_left) & (line > -0.3)
         line_gap = np.where(must_stop, line - c.stop_line_margin_m + c.min_gap_m, np.inf)
         accel = np.minimum(accel, self._idm(speed, desired, line_gap, speed))
         throttle = self._throttle(w, accel)

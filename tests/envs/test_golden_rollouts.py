@@ -26,13 +26,13 @@ GOLDEN = {
         5,
         120,
         1,
-    ): "a52fcdeaead221e976d8d16f635b1d46f55c97dd91224c89d5a845da56ee9283",
+    ): "263fc338ef2fe18f9160127988d26499a9b0800efcf4531f0840248ce8ff00a6",
     (
         "roadgym/Town-v0",
         13,
         60,
         4,
-    ): "a16e39f52add7ecc04ec4ab35fb4e58eeaf835b860cf8e52003e2b65ec41f724",
+    ): "37c9a1edb6b0a5ad5d86e2133f2656c49b559f09de3e663a9bd8f8beff8d01e2",
 }
 GOLDEN_EXPERT = {
     (
@@ -46,7 +46,7 @@ GOLDEN_EXPERT = {
         23,
         400,
         4,
-    ): "fed0ce9d27b434c2f026a328ffcdede91b862fdebce171c56a83db35eb0a082b",
+    ): "be655ebbd47b69d09cfc0828f8ba324781201af6606b59b1f121d9bf81d7c877",
 }
 
 

@@ -15,6 +15,7 @@ INFO_KEYS = {
     "off_road",
     "off_route",
     "success",
+    "stalled",
     "average_speed_mps",
     "driving_score",
     "speed_mps",

@@ -11,7 +11,15 @@ import roadgym
 from roadgym.envs import DISCRETE_ACTIONS, TrackEnv
 from tests.envs.driving import centreline_controller
 
-INFO_KEYS = {"progress", "lap_completed", "off_road", "speed_mps", "lateral_offset_m", "labels"}
+INFO_KEYS = {
+    "progress",
+    "lap_completed",
+    "off_road",
+    "stalled",
+    "speed_mps",
+    "lateral_offset_m",
+    "labels",
+}
 
 
 @pytest.mark.parametrize("env_id", roadgym.ENV_IDS)

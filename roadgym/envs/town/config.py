@@ -81,8 +81,16 @@ class TownConfig(WorldConfig):
         low=0.0,
         high=1.0,
     )
-    green_s: float = option(6.0, "Green time of each approach (s).", low=1.0, high=120.0)
-    yellow_s: float = option(3.0, "Yellow time of each approach (s).", low=0.5, high=10.0)
+    green_s: float = option(
+        6.0,
+        "Green time of each phase (s). A light cycle has two vehicle phases, east-west "
+        "then north-south (opposing approaches share one; left turns are permissive and "
+        "yield to oncoming traffic), then the walk phase: 2 x (green + yellow + all-red) + "
+        "walk = 32 s by default.",
+        low=1.0,
+        high=120.0,
+    )
+    yellow_s: float = option(3.0, "Yellow time of each phase (s).", low=0.5, high=10.0)
     all_red_s: float = option(2.0, "All-red clearance after each yellow (s).", low=0.0, high=10.0)
     walk_s: float = option(
         10.0,
@@ -90,6 +98,15 @@ class TownConfig(WorldConfig):
         "crosswalk of the junction open (s).",
         low=2.0,
         high=120.0,
+    )
+    left_turn_gap_s: float = option(
+        6.0,
+        "A left turn on a shared green starts only when every oncoming car going straight "
+        "or right is at least this far from its stop line, in seconds at full acceleration "
+        "up to the speed limit, and none is inside the junction; a left turn takes about "
+        "5 s to clear from a standstill (s).",
+        low=0.0,
+        high=30.0,
     )
     stop_duration_s: float = option(
         0.5, "How long a car must stand at a stop line before it may go (s).", low=0.0, high=10.0
@@ -178,6 +195,29 @@ class TownConfig(WorldConfig):
     off_route_penalty: float = option(
         20.0, "Penalty for leaving the route (ends the episode).", low=0.0, high=1e6
     )
+    stall_timeout_s: float = option(
+        90.0,
+        "No progress along the route (less than 1 m) for this long ends the episode "
+        "(terminated, info['stalled']); 0 disables. It must outlast every legitimate wait: "
+        "a car arriving as its green ends stands 26 s (the 32 s cycle less its green), and "
+        "a left-turner or a queued car that misses a green waits another whole cycle; 90 s "
+        "is that red wait plus two cycles. Values shorter than two light cycles are "
+        "rejected (s).",
+        low=0.0,
+        high=1e4,
+    )
+    stall_penalty: float = option(
+        60.0,
+        "Penalty when the stall rule ends the episode; above every other end's penalty, so "
+        "that standing still is never a cheaper end than a collision or leaving the road.",
+        low=0.0,
+        high=1e6,
+    )
+
+    @property
+    def light_cycle_s(self) -> float:
+        """Length of one light cycle (s): two vehicle phases, then the walk phase."""
+        return 2 * (self.green_s + self.yellow_s + self.all_red_s) + self.walk_s
 
     def validate(self) -> None:
         super().validate()
@@ -190,6 +230,13 @@ class TownConfig(WorldConfig):
                     f"TownConfig.{low} = {getattr(self, low)} is larger than {high} = "
                     f"{getattr(self, high)}; allowed: {low} <= {high}"
                 )
+        if 0 < self.stall_timeout_s < 2 * self.light_cycle_s:
+            raise ConfigError(
+                f"TownConfig.stall_timeout_s = {self.stall_timeout_s} is shorter than two "
+                f"light cycles ({2 * self.light_cycle_s:g} s with these green_s, yellow_s, "
+                "all_red_s and walk_s), so it would end legitimate waits at red lights; "
+                f"allowed: 0 (off) or >= {2 * self.light_cycle_s:g}"
+            )
         narrowest = self.block_min_m - 2 * (
             2 * self.lane_width_m + self.sidewalk_width_m + self.crosswalk_width_m + 2.0
         )

@@ -135,6 +135,7 @@ def reward_and_end(world: TownState, previous_s: np.ndarray, red: np.ndarray, st
     off_road = world.off_road()
     off_route = np.abs(world.lateral_offset_m) > cfg.route_tolerance_m
     success = world.s_m >= length - GOAL_TOLERANCE_M
+    stalled = world.stall.update(world.s_m) & ~success
     progress = np.clip(world.s_m, 0.0, length) - np.clip(previous_s, 0.0, length)
     reward = (
         cfg.route_reward * progress / length
@@ -144,6 +145,7 @@ def reward_and_end(world: TownState, previous_s: np.ndarray, red: np.ndarray, st
         - cfg.stop_sign_penalty * stop
         - cfg.off_road_penalty * off_road
         - cfg.off_route_penalty * off_route
+        - cfg.stall_penalty * stalled
         + cfg.success_reward * success
     )
     m["collisions_vehicle"] += hit_vehicle
@@ -153,9 +155,10 @@ def reward_and_end(world: TownState, previous_s: np.ndarray, red: np.ndarray, st
     m["off_road"] |= off_road
     m["off_route"] |= off_route
     m["success"] |= success
+    m["stalled"] |= stalled
     m["distance_m"] += world.car.speed_mps * cfg.dt_s
     m["steps"] += 1
-    terminated = hit_vehicle | hit_pedestrian | off_road | off_route | success
+    terminated = hit_vehicle | hit_pedestrian | off_road | off_route | success | stalled
     return reward, terminated
 
 
@@ -188,8 +191,16 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
     if world.veh_xy.shape[1] == 0:
         veh_speed = np.zeros(world.batch_size)
     else:
+        # Its speed along the route where it stands, not along the ego's heading: a car
+        # that has just turned into the street the route turns into is driving away.
+        hit_s = world.s_m + half + np.where(np.isfinite(veh_d), veh_d, 0.0)
+        segment = np.clip(
+            (hit_s * world.route_segments / world.route_length_m).astype(np.int64),
+            0,
+            world.route_segments - 1,
+        )
         veh_speed = world.veh_speed[b, veh_i] * np.cos(
-            world.veh_heading[b, veh_i] - world.car.heading_rad
+            world.veh_heading[b, veh_i] - world.route_heading[b, segment]
         )
     object_class = np.where(
         np.isfinite(np.minimum(veh_d, ped_d)), np.where(veh_d <= ped_d, 1, 2), 0
@@ -310,6 +321,7 @@ def infos(world: TownState) -> dict[str, np.ndarray]:
         "off_road": m["off_road"].copy(),
         "off_route": m["off_route"].copy(),
         "success": m["success"].copy(),
+        "stalled": m["stalled"].copy(),
         "average_speed_mps": m["distance_m"] / (steps * world.config.dt_s),
         "driving_score": completion * penalty,
         "speed_mps": world.car.speed_mps.copy(),

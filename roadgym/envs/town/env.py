@@ -26,8 +26,9 @@ class TownEnv(WorldEnv):
     ## Description
     Every seed draws a new town: an irregular street grid (some streets removed) of
     two-way roads with 1 or 2 lanes each way, sidewalks, crosswalks, traffic lights
-    (green / yellow / red per approach, then a walk phase) at some junctions and all-way
-    stop signs at the others; NPC cars that follow random routes with IDM car following,
+    (east-west then north-south phases, then a walk phase; left turns yield to oncoming
+    traffic) at some junctions and all-way stop signs at the others; NPC cars that follow
+    random routes with IDM car following,
     stop for lights, stop signs and pedestrians; pedestrians who walk the sidewalks and
     cross at crosswalks when the signal allows (a share also jaywalk). The ego car gets a
     route planned with A* over the lane graph and must follow it to the goal. The
@@ -58,18 +59,21 @@ class TownEnv(WorldEnv):
     ``route_reward``), minus ``step_penalty``; minus ``collision_penalty`` on hitting a car
     or pedestrian, ``red_light_penalty`` per red light run, ``stop_sign_penalty`` per stop
     sign run, ``off_road_penalty`` on leaving the road, ``off_route_penalty`` on leaving
-    the route; plus ``success_reward`` at the goal.
+    the route; minus ``stall_penalty`` when the stall rule ends the episode; plus
+    ``success_reward`` at the goal.
 
     ## Episode End
     Terminated on a collision, off-road, off-route (further than ``route_tolerance_m``
-    from the route), or at the goal (``info["success"]``). Truncated at
-    ``max_episode_steps`` (2000 by default).
+    from the route), at the goal (``info["success"]``), or by the stall rule: less than
+    1 m of progress along the route in ``stall_timeout_s`` (``info["stalled"]``).
+    Truncated at ``max_episode_steps`` (2000 by default).
 
     ## Info
     ``route_completion`` (0..1), ``collisions_vehicle``, ``collisions_pedestrian``,
     ``red_light_violations``, ``stop_sign_violations`` (counts), ``off_road``,
-    ``off_route``, ``success``, ``average_speed_mps``, ``driving_score`` (route completion
-    x 0.5 per pedestrian hit x 0.6 per car hit x 0.7 per red light x 0.8 per stop sign, the
+    ``off_route``, ``success``, ``stalled``, ``average_speed_mps``, ``driving_score``
+    (route completion x 0.5 per pedestrian hit x 0.6 per car hit x 0.7 per red light x 0.8
+    per stop sign, the
     CARLA leaderboard's form), ``speed_mps``, and ``labels``: ``light_state`` (0 none,
     1 red, 2 yellow, 3 green: the light of the stop line ahead on the route, when in
     view), ``object_ahead`` (0 none, 1 vehicle, 2 pedestrian: nearest on the route ahead

@@ -6,7 +6,10 @@ removed where that leaves no dead end and keeps every lane reachable from every 
 grid line is a two-way street of 1 or 2 lanes each way, driven on the right. Turns
 through a junction are connector lanes of the graph, so the planner, the NPCs and the
 labels all read the same structure. Junctions with 3 or more arms get traffic lights or
-all-way stop signs; plain bends get neither.
+all-way stop signs; plain bends get neither. At a light, opposing approaches share a
+phase (east-west, then north-south), so a left turn there is permissive: it yields to
+oncoming traffic (see ``roadgym.envs.town.traffic.left_turn_yield``), and it turns into
+the nearest lane of the crossing street, so opposing left turns pass each other.
 """
 
 from __future__ import annotations
@@ -42,13 +45,15 @@ class TownMap:
     lane_junction: np.ndarray  # (L,) junction a connector crosses / a road lane ends at
     lane_turn: np.ndarray  # (L,) TURN_LEFT / TURN_STRAIGHT / TURN_RIGHT (road lanes: 0)
     lane_approach: np.ndarray  # (L,) approach a road lane ends in, -1 at plain bends
+    lane_from_approach: np.ndarray  # (L,) approach a connector starts from, else -1
     junction_xy: np.ndarray  # (J, 2) junction centres (m)
     junction_half_size_m: np.ndarray  # (J, 2) half extent of the junction box in x, y
     junction_degree: np.ndarray  # (J,) number of arms
     junction_control: np.ndarray  # (J,) CONTROL_NONE / CONTROL_LIGHT / CONTROL_STOP
     junction_phase_offset: np.ndarray  # (J,) light cycle offset as a fraction of a cycle
     approach_junction: np.ndarray  # (Q,)
-    approach_slot: np.ndarray  # (Q,) order of the approach's green within its cycle
+    approach_slot: np.ndarray  # (Q,) its phase: 0 east-west arms, 1 north-south arms
+    approach_opposite: np.ndarray  # (Q,) the approach facing it (same phase), else -1
     approach_stop_line: np.ndarray  # (Q, 2, 2) stop line end points, across its lanes
     streets: list[tuple[np.ndarray, np.ndarray, float]]  # (start, end, half width m)
     markings: list[tuple[np.ndarray, bool]]  # (polyline (M, 2), dashed) lane markings
@@ -197,6 +202,7 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
 
     lanes: list[Lane] = []
     is_connector: list[bool] = []
+    from_approach: list[int] = []
     lane_junction: list[int] = []
     lane_turn: list[int] = []
     lane_approach: list[int] = []
@@ -205,10 +211,11 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
     approach_junction, approach_slot, approach_stop_line = [], [], []
     approach_of: dict[tuple[int, int, int], int] = {}  # (i, j, d) arm arriving at (i, j)
 
-    def add_lane(points, spacing, limit, connector, junction, turn, approach) -> int:
+    def add_lane(points, spacing, limit, connector, junction, turn, approach, source=-1) -> int:
         lane_id = len(lanes)
         lanes.append(Lane(lane_id, _resampled(points, spacing), lw, limit))
         is_connector.append(connector)
+        from_approach.append(source)
         lane_junction.append(junction)
         lane_turn.append(turn)
         lane_approach.append(approach)
@@ -218,13 +225,13 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
         for i in range(n):
             if not controlled[j, i]:
                 continue
-            slot = 0
             for d in range(4):
                 if arms[j, i, d]:
                     approach_of[(i, j, d)] = len(approach_junction)
                     approach_junction.append(int(jid[j, i]))
-                    approach_slot.append(slot)
-                    slot += 1
+                    # Opposing arms share a phase: a junction with 3 or more arms has
+                    # both axes, so every light cycle has exactly two vehicle phases.
+                    approach_slot.append(d % 2)
                     u = DIRECTIONS[d]
                     normal = np.array([-u[1], u[0]])  # left of the outward direction
                     centre = np.array([xs[i], ys[j]]) + setback(i, j, d) * u
@@ -310,7 +317,14 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
                             np.sqrt(config.turn_lateral_accel_mps2 / max(kappa, 1e-6)),
                         )
                         cid = add_lane(
-                            curve, CONNECTOR_SPACING_M, float(limit), True, int(jid[j, i]), turn, -1
+                            curve,
+                            CONNECTOR_SPACING_M,
+                            float(limit),
+                            True,
+                            int(jid[j, i]),
+                            turn,
+                            -1,
+                            approach_of.get((i, j, d_in), -1),
                         )
                         src.successors.append(cid)
                         lanes[cid].successors.append(dst.lane_id)
@@ -328,6 +342,7 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
         lane_junction=np.array(lane_junction, dtype=np.int64),
         lane_turn=np.array(lane_turn, dtype=np.int64),
         lane_approach=np.array(lane_approach, dtype=np.int64),
+        lane_from_approach=np.array(from_approach, dtype=np.int64),
         junction_xy=np.stack([xs[ii], ys[jj]], axis=1),
         junction_half_size_m=half_size.astype(np.float64),
         junction_degree=degree[jj, ii],
@@ -335,6 +350,10 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
         junction_phase_offset=phase_offset[jj, ii],
         approach_junction=np.array(approach_junction, dtype=np.int64).reshape(-1),
         approach_slot=np.array(approach_slot, dtype=np.int64).reshape(-1),
+        approach_opposite=np.array(
+            [approach_of.get((ii_, jj_, (d + 2) % 4), -1) for ii_, jj_, d in approach_of],
+            dtype=np.int64,
+        ).reshape(-1),
         approach_stop_line=np.array(approach_stop_line).reshape(-1, 2, 2),
         streets=streets,
         markings=markings,
@@ -352,12 +371,15 @@ def _lane_pairs(k_in: int, k_out: int, turn: int, controlled: bool) -> list[tupl
     """Which incoming lane feeds which outgoing lane for one movement.
 
     Straight on keeps the lane (a grid line keeps its lane count). At a junction the
-    inner lane turns left and the outer lane turns right, each into every outgoing lane;
-    at a plain bend every lane carries on into the matching lane (merging when fewer).
+    inner lane turns left into the nearest (inner) outgoing lane, so that two opposing
+    left turns on a shared green pass each other; the outer lane turns right into every
+    outgoing lane. At a plain bend every lane carries on into the matching lane (merging
+    when fewer).
     """
     if not controlled or turn == TURN_STRAIGHT:
         if k_out >= k_in:  # the outermost lane also feeds any extra outgoing lane
             return [(min(k, k_in - 1), k) for k in range(k_out)]
         return [(k, min(k, k_out - 1)) for k in range(k_in)]
-    source = 0 if turn == TURN_LEFT else k_in - 1
-    return [(source, k) for k in range(k_out)]
+    if turn == TURN_LEFT:
+        return [(0, 0)]
+    return [(k_in - 1, k) for k in range(k_out)]

@@ -50,6 +50,8 @@ def pack_lanes(world: TownState, i: int, town: TownMap) -> None:
     connector = fit(world, "lane_is_connector", (count,), bool, False)
     junction = fit(world, "lane_junction", (count,), np.int64, 0)
     approach = fit(world, "lane_approach", (count,), np.int64, -1)
+    turn = fit(world, "lane_turn", (count,), np.int64, 0)
+    source = fit(world, "lane_from_approach", (count,), np.int64, -1)
     for k, lane in enumerate(lanes):
         line = lane.centreline
         m = line.num_segments
@@ -66,19 +68,23 @@ def pack_lanes(world: TownState, i: int, town: TownMap) -> None:
     connector[i, :count] = town.lane_is_connector
     junction[i, :count] = town.lane_junction
     approach[i, :count] = town.lane_approach
+    turn[i, :count] = town.lane_turn
+    source[i, :count] = town.lane_from_approach
 
 
 def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.ndarray]) -> None:
     """Approaches, light cycles (in steps) and the raster pixels of each light's stop line."""
     q, j = town.num_approaches, len(town.junction_xy)
-    n_app = np.bincount(town.approach_junction, minlength=j)  # (J,)
+    # Phases per junction: its approaches' distinct slots (opposing approaches share one).
+    n_phase = np.zeros(j, dtype=np.int64)
+    np.maximum.at(n_phase, town.approach_junction, town.approach_slot + 1)
     phase = world.phase_steps
-    cycle = n_app * phase + world.walk_steps  # (J,)
+    cycle = n_phase * phase + world.walk_steps  # (J,)
     offset = np.floor(town.junction_phase_offset * cycle).astype(np.int64)
     control = town.junction_control
     fit(world, "junction_cycle", (j,), np.int64, 1)[i, :j] = np.maximum(cycle, 1)
     fit(world, "junction_offset", (j,), np.int64, 0)[i, :j] = offset
-    fit(world, "junction_walk_start", (j,), np.int64, 0)[i, :j] = n_app * phase
+    fit(world, "junction_walk_start", (j,), np.int64, 0)[i, :j] = n_phase * phase
     fit(world, "junction_is_light", (j,), bool, False)[i, :j] = control == CONTROL_LIGHT
     fit(world, "junction_is_major", (j,), bool, False)[i, :j] = town.junction_degree >= 3
     fit(world, "junction_xy", (j, 2), np.float64, 0.0)[i, :j] = town.junction_xy
@@ -86,6 +92,7 @@ def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.
     aj = fit(world, "approach_junction", (qa,), np.int64, 0)
     aj[i, :q] = town.approach_junction
     fit(world, "approach_slot", (qa,), np.int64, 0)[i, :q] = town.approach_slot
+    fit(world, "approach_opposite", (qa,), np.int64, -1)[i, :q] = town.approach_opposite
     fit(world, "approach_kind", (qa,), np.int64, 0)[i, :q] = control[town.approach_junction]
     fit(world, "approach_cycle", (qa,), np.int64, 1)[i, :q] = cycle[town.approach_junction]
     fit(world, "approach_offset", (qa,), np.int64, 0)[i, :q] = offset[town.approach_junction]
@@ -124,6 +131,7 @@ def pack_route(world: TownState, i: int, route: Route) -> None:
         ("route_connector_end_s", route.connector_end_s, np.inf),
         ("route_connector_turn", route.connector_turn, 0),
         ("route_connector_junction", route.connector_junction, 0),
+        ("route_connector_lane", route.connector_lane, 0),
     ):
         array = fit(
             world, name, (c,), np.asarray(values).dtype if len(values) else type(fill), fill

@@ -68,6 +68,7 @@ class Route:
     connector_end_s: np.ndarray  # (C,)
     connector_turn: np.ndarray  # (C,) TURN_LEFT / TURN_STRAIGHT / TURN_RIGHT
     connector_junction: np.ndarray  # (C,)
+    connector_lane: np.ndarray  # (C,) lane id of each junction crossing
 
     @property
     def length_m(self) -> float:
@@ -79,7 +80,7 @@ def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) 
     graph = town.lane_graph
     pieces, seg_lanes = [], []
     stop_s, stop_approach = [], []
-    c_start, c_end, c_turn, c_junction = [], [], [], []
+    c_start, c_end, c_turn, c_junction, c_lane = [], [], [], [], []
     s = 0.0
     for k, lane_id in enumerate(lanes):
         line = graph[lane_id].centreline
@@ -99,6 +100,7 @@ def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) 
             c_end.append(s + length)
             c_turn.append(int(town.lane_turn[lane_id]))
             c_junction.append(int(town.lane_junction[lane_id]))
+            c_lane.append(lane_id)
         elif town.lane_approach[lane_id] >= 0 and k < len(lanes) - 1:
             stop_s.append(s + length)
             stop_approach.append(int(town.lane_approach[lane_id]))
@@ -123,6 +125,7 @@ def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) 
         connector_end_s=np.array(c_end),
         connector_turn=np.array(c_turn, dtype=np.int64),
         connector_junction=np.array(c_junction, dtype=np.int64),
+        connector_lane=np.array(c_lane, dtype=np.int64),
     )
 
 

@@ -17,6 +17,7 @@ from roadgym.envs.core.camera import EgoCamera
 from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners
 from roadgym.envs.core.map_raster import check_raster_budget
 from roadgym.envs.core.semantic import TOWN_DRIVABLE_CLASSES
+from roadgym.envs.core.stall import StallClock
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.generator import max_town_extent_m
 from roadgym.envs.town.sprites import ActorSplatter, box_samples
@@ -36,6 +37,7 @@ METRIC_DTYPES = {
     "off_road": bool,
     "off_route": bool,
     "success": bool,
+    "stalled": bool,
     "distance_m": np.float64,
     "steps": np.int64,
 }
@@ -97,6 +99,7 @@ class TownState:
         self.ego_claim_event = -np.ones(batch, dtype=np.int64)
         self.ego_wait_since = np.full(batch, BIG_STEP, dtype=np.int64)
         self.metrics = {name: np.zeros(batch, dtype=dtype) for name, dtype in METRIC_DTYPES.items()}
+        self.stall = StallClock(batch, cfg.stall_timeout_s, cfg.dt_s)
         n, p = cfg.num_vehicles, cfg.num_pedestrians
         self.veh_lane = np.zeros((batch, n, 3), dtype=np.int64)
         self.veh_s = np.zeros((batch, n))

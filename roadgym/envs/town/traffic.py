@@ -4,15 +4,21 @@ NPC cars ride their lane centrelines (position = the lane point at their arc len
 control only their speed, with the Intelligent Driver Model against the nearest of: the
 car ahead on their lanes (merges included), a pedestrian or the ego car in the corridor
 ahead, and a stop line they must stop at (red, a yellow they can stop for, a stop sign
-until their turn, or a junction whose exit is jammed). Each car knows three lanes ahead
-and draws the next at random from the successors when it enters a new lane.
+until their turn, a junction whose exit is jammed, or a permissive left turn that
+must yield to oncoming traffic). Each car knows three lanes ahead and draws the next at
+random from the successors when it enters a new lane.
+
+Light plan: a cycle is the east-west phase, the north-south phase (each green, yellow,
+all-red), then the walk phase. Opposing approaches share a green, so a left-turner
+waits at its stop line for a gap in oncoming straight and right-turning traffic
+(:func:`left_turn_yield`, which the expert reads too).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT
 from roadgym.envs.town.sprites import hash_uniform_int
 from roadgym.envs.town.state import BIG_STEP, TownState
 
@@ -42,6 +48,88 @@ def walk_signal(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     tc = (world.step_count[:, None] + world.junction_offset) % world.junction_cycle  # (B, J)
     walk = world.junction_is_light & (tc >= world.junction_walk_start)
     return walk, world.junction_cycle - tc
+
+
+def _movements(world: TownState) -> dict[str, np.ndarray]:
+    """Every car's current or next junction movement, NPCs then the ego car: (B, N + 1).
+
+    ``lane``: the connector it is on or will take next; ``to_line_m``: its front bumper
+    to that connector's start (the stop line at a controlled junction), <= 0 once it
+    has crossed; ``speed``.
+    """
+    cfg = world.config
+    half = 0.5 * cfg.car_length_m
+    b = np.arange(world.batch_size)[:, None]
+    lane = world.veh_lane
+    on_connector = world.lane_is_connector[b, lane[..., 0]]
+    npc_lane = np.where(on_connector, lane[..., 0], lane[..., 1])
+    npc_line = np.where(
+        on_connector, -world.veh_s - half, world.lane_length_m[b, lane[..., 0]] - world.veh_s - half
+    )
+    # The ego car: the first junction crossing on its route it has not wholly left.
+    ahead = world.route_connector_end_s > world.s_m[:, None] - half  # (B, C)
+    k = np.argmax(ahead, axis=1)
+    found = ahead.any(axis=1)
+    b1 = b[:, 0]
+    ego_lane = np.where(found, world.route_connector_lane[b1, k], 0)
+    ego_line = np.where(found, world.route_connector_start_s[b1, k] - world.s_m - half, np.inf)
+    return {
+        "lane": np.concatenate([npc_lane, ego_lane[:, None]], axis=1),
+        "to_line_m": np.concatenate([npc_line, ego_line[:, None]], axis=1),
+        "speed": np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1),
+    }
+
+
+def _seconds_to_cover(distance_m, speed_mps, accel_mps2: float, top_mps) -> np.ndarray:
+    """Time to cover ``distance_m`` from ``speed_mps`` at full ``accel_mps2`` up to ``top_mps``."""
+    v = np.minimum(speed_mps, top_mps)
+    d = np.maximum(distance_m, 0.0)
+    t_top = (top_mps - v) / accel_mps2
+    d_top = v * t_top + 0.5 * accel_mps2 * t_top**2
+    accelerating = (np.sqrt(v * v + 2.0 * accel_mps2 * d) - v) / accel_mps2
+    return np.where(d <= d_top, accelerating, t_top + (d - d_top) / top_mps)
+
+
+def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each NPC car (B, N) and each ego car (B,) must wait at its stop line to turn
+    left across oncoming traffic on a shared green.
+
+    A car yields while it has not crossed the line of a light-controlled junction where it
+    turns left, and a car from the opposing approach that goes straight or turns right is
+    inside the junction, or could reach its own stop line within ``left_turn_gap_s`` at
+    full acceleration up to the speed limit (unless that car faces red). Oncoming left
+    turners do not conflict: left turns enter the nearest lane, so they pass each other.
+    """
+    cfg = world.config
+    mv = _movements(world)
+    b = np.arange(world.batch_size)[:, None]
+    lane = mv["lane"]  # (B, A)
+    turn = world.lane_turn[b, lane]
+    source = world.lane_from_approach[b, lane]
+    safe = np.maximum(source, 0)
+    signalled = (source >= 0) & (np.take_along_axis(world.approach_kind, safe, -1) == CONTROL_LIGHT)
+    light = np.take_along_axis(lights, safe, -1)
+    crossed = mv["to_line_m"] <= 0.0
+    yielder = signalled & (turn == TURN_LEFT) & ~crossed & np.isfinite(mv["to_line_m"])
+    arrival_s = _seconds_to_cover(
+        mv["to_line_m"],
+        mv["speed"],
+        max(cfg.idm_accel_mps2, cfg.max_accel_mps2),
+        np.maximum(cfg.speed_limit_mps, mv["speed"]),
+    )
+    coming = np.where(crossed, world.lane_is_connector[b, lane], light != LIGHT_RED)
+    threat = (
+        signalled & (turn != TURN_LEFT) & coming & (crossed | (arrival_s < cfg.left_turn_gap_s))
+    )  # (B, A)
+    opposite = np.take_along_axis(world.approach_opposite, safe, -1)  # (B, A)
+    conflict = (
+        yielder[:, :, None]
+        & threat[:, None, :]
+        & (source[:, None, :] == opposite[:, :, None])
+        & (opposite[:, :, None] >= 0)
+    )  # (B, yielder, threat)
+    must_yield = conflict.any(axis=2)
+    return must_yield[:, :-1], must_yield[:, -1]
 
 
 def lane_pose(world: TownState, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
@@ -188,7 +276,10 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     go = eligible & (key == first_key[flat].reshape(batch, n)) & clear & ~jammed
     world.veh_committed |= go
     stop_sign = (kind == CONTROL_STOP) & ~world.veh_committed
-    must_stop = has_line & (stop_light | stop_sign | (jammed & ~world.veh_committed))
+    yield_left, _ = left_turn_yield(world, lights)
+    must_stop = has_line & (
+        stop_light | stop_sign | (jammed & ~world.veh_committed) | (yield_left & (app0 >= 0))
+    )
     line_gap = np.where(must_stop, line_dist + cfg.idm_min_gap_m - 0.5, np.inf)
 
     # -- speed: IDM against the tightest constraint, lanes' limits anticipated

@@ -79,6 +79,7 @@ class TownWorld(TownState):
         packing.spawn_vehicles(self, index, town, rng)
         packing.spawn_pedestrians(self, index, town, rng)
         self._locate(np.array([index]))
+        self.stall.reset(index, self.s_m[index])
         self._place_actors()
         if self.light_state.shape[1] >= self.light_pixels.shape[1]:
             self.light_state[index] = -1  # unknown: forces a repaint of this world's lights

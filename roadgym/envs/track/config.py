@@ -50,6 +50,21 @@ class TrackConfig(WorldConfig):
         low=0.0,
         high=1e6,
     )
+    stall_timeout_s: float = option(
+        10.0,
+        "No progress along the lap (less than 1 m) for this long ends the episode "
+        "(terminated, info['stalled']); 0 disables. A track has no reason to wait, and the "
+        "car covers 1 m from rest in under a second, so 10 s is never a legitimate stop.",
+        low=0.0,
+        high=1e4,
+    )
+    stall_penalty: float = option(
+        30.0,
+        "Penalty when the stall rule ends the episode; above off_road_penalty, so that "
+        "standing still is never a cheaper end than driving off the road.",
+        low=0.0,
+        high=1e6,
+    )
     curvature_lookahead_m: tuple[float, ...] = option(
         (0.0, 10.0, 20.0, 40.0),
         "Distances ahead (m) at which the state vector samples road curvature.",

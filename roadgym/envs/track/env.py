@@ -45,14 +45,17 @@ class TrackEnv(WorldEnv):
     ## Rewards
     ``lap_reward * (progress along the centreline) / (track length)`` per step, so a
     full lap sums to ``lap_reward`` (100 by default); minus ``step_penalty`` each step;
-    minus ``off_road_penalty`` on leaving the road.
+    minus ``off_road_penalty`` on leaving the road; minus ``stall_penalty`` when the stall
+    rule ends the episode.
 
     ## Episode End
-    Terminated when a corner of the car leaves the road, or when the lap is complete
-    (``info["lap_completed"]``). Truncated at ``max_episode_steps`` (1000 by default).
+    Terminated when a corner of the car leaves the road, when the lap is complete
+    (``info["lap_completed"]``), or when the car has made less than 1 m of progress along
+    the lap for ``stall_timeout_s`` (``info["stalled"]``; 0 disables the rule). Truncated
+    at ``max_episode_steps`` (1000 by default).
 
     ## Info
-    ``progress`` (fraction of the lap, 0..1), ``lap_completed``, ``off_road``,
+    ``progress`` (fraction of the lap, 0..1), ``lap_completed``, ``off_road``, ``stalled``,
     ``speed_mps``, ``lateral_offset_m`` (from the road centre, + left), and ``labels``
     (``{"road_layout": 0 straight | 1 curve_left | 2 curve_right}``).
 

@@ -30,8 +30,8 @@ class TrackVectorEnv(WorldVectorEnv):
     :class:`WorldVectorEnv`, with a :class:`TrackConfig`.
 
     ## Info
-    ``progress``, ``lap_completed``, ``off_road``, ``speed_mps``, ``lateral_offset_m``
-    and ``labels`` (a dict with ``road_layout``), in Gymnasium's vector layout.
+    ``progress``, ``lap_completed``, ``off_road``, ``stalled``, ``speed_mps``,
+    ``lateral_offset_m`` and ``labels`` (a dict with ``road_layout``), in Gymnasium's vector layout.
     """
 
     config_class = TrackConfig

@@ -17,6 +17,7 @@ from roadgym.envs.core.frame_stack import FrameHistory
 from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
 from roadgym.envs.core.map_raster import check_raster_budget
 from roadgym.envs.core.semantic import SemanticClass
+from roadgym.envs.core.stall import StallClock
 from roadgym.envs.track.config import TrackConfig
 from roadgym.envs.track.generator import (
     SAMPLE_SPACING_M,
@@ -91,6 +92,8 @@ class TrackWorld:
         self.heading_error_rad = np.zeros(batch_size)
         self.progress_m = np.zeros(batch_size)
         self.off_road = np.zeros(batch_size, dtype=bool)
+        self.stall = StallClock(batch_size, config.stall_timeout_s, config.dt_s)
+        self.stalled = np.zeros(batch_size, dtype=bool)
         # Stacking lives here so the single and the vector env share one implementation.
         self.history = (
             FrameHistory(config.frame_stack, batch_size) if config.frame_stack > 1 else None
@@ -128,6 +131,8 @@ class TrackWorld:
         self.segment[index] = 0
         self.progress_m[index] = 0.0
         self.off_road[index] = False
+        self.stall.reset(index, 0.0)
+        self.stalled[index] = False
         self._locate(np.array([index]))
         if self.history is not None:
             self.history.mark_reset(index)
@@ -150,8 +155,15 @@ class TrackWorld:
         previous_progress = np.minimum(self.progress_m, length)
         self.progress_m += delta_s
         progress_reward = cfg.lap_reward * (np.minimum(self.progress_m, length) - previous_progress)
-        reward = progress_reward / length - cfg.step_penalty - cfg.off_road_penalty * self.off_road
-        terminated = self.off_road | self.lap_completed
+        # Net progress: driving the wrong way undoes it, so it never counts twice.
+        self.stalled = self.stall.update(self.progress_m)
+        reward = (
+            progress_reward / length
+            - cfg.step_penalty
+            - cfg.off_road_penalty * self.off_road
+            - cfg.stall_penalty * self.stalled
+        )
+        terminated = self.off_road | self.lap_completed | self.stalled
         if self.history is not None:
             self.history.mark_step()
         return reward, terminated
@@ -258,6 +270,7 @@ class TrackWorld:
             "progress": np.clip(self.progress_m / self.track_length_m, 0.0, 1.0),
             "lap_completed": self.lap_completed.copy(),
             "off_road": self.off_road.copy(),
+            "stalled": self.stalled.copy(),
             "speed_mps": self.car.speed_mps.copy(),
             "lateral_offset_m": self.lateral_offset_m.copy(),
         }
