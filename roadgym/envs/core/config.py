@@ -243,6 +243,14 @@ class WorldConfig(BaseConfig):
         "Observation modes: 'rgb', 'semantic', 'state', or several joined by '+' "
         "(a Dict observation), e.g. 'rgb+state'.",
     )
+    frame_stack: int = option(
+        1,
+        "Frames per observation: the last k frames stacked along the channel axis "
+        "(rgb (H, W, 3k), semantic (H, W, k) when k > 1, state and nav vectors concatenated), "
+        "oldest first; reset fills the stack with the first frame.",
+        low=1,
+        high=16,
+    )
     action_type: str = option(
         "continuous",
         "'continuous' Box(-1, 1, (2,)) or 'discrete' (see DISCRETE_ACTIONS).",

@@ -15,6 +15,7 @@ import numpy as np
 
 from roadgym.envs.core.camera import EgoCamera
 from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners
+from roadgym.envs.core.frame_stack import FrameHistory
 from roadgym.envs.core.map_raster import check_raster_budget
 from roadgym.envs.core.semantic import TOWN_DRIVABLE_CLASSES
 from roadgym.envs.core.stall import StallClock
@@ -56,6 +57,8 @@ class TownState:
         cfg = self.config = config
         self.batch_size = batch = batch_size
         self.observation_modes = config.modes()
+        # Stacking lives in the world so the single and the vector env share it.
+        self.history = FrameHistory(config.frame_stack, batch) if config.frame_stack > 1 else None
         self.limits = CarLimits.from_config(cfg)
         mpp = cfg.meters_per_pixel
         side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)

@@ -51,6 +51,8 @@ class TownWorld(TownState):
     def reset_world(self, index: int, rng: np.random.Generator) -> None:
         """Draw a new town and route for world ``index`` from ``rng``; place every actor."""
         cfg = self.config
+        if self.history is not None:
+            self.history.mark_reset(index)
         town = generate_town(rng, cfg)
         route = sample_route(rng, town, cfg.route_length_min_m, cfg.route_length_max_m)
         self.towns[index], self.routes[index] = town, route
@@ -117,6 +119,8 @@ class TownWorld(TownState):
         """
         cfg = self.config
         self.step_count += 1
+        if self.history is not None:
+            self.history.mark_step()
         lights = self._update_lights()
         walk, walk_left = walk_signal(self)
         previous_s = self.s_m.copy()
@@ -176,7 +180,10 @@ class TownWorld(TownState):
         return view
 
     def observe(self, worlds: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Every configured observation mode of ``worlds`` (all when None): mode -> (W, ...)."""
+        """Every configured observation mode of ``worlds`` (all when None): mode -> (W, ...).
+
+        With ``frame_stack`` > 1 these are the stacks of the last frames (oldest first).
+        """
         if worlds is not None:  # a few worlds after a reset: cheap enough to slice
             return {mode: array[worlds] for mode, array in self.observe().items()}
         out: dict[str, np.ndarray] = {}
@@ -190,6 +197,8 @@ class TownWorld(TownState):
             out["state"] = ego.state_vector(self)
         if "nav" in self.observation_modes:
             out["nav"] = ego.nav_vector(self)
+        if self.history is not None:
+            out = self.history.push(out, None)
         return out
 
     def infos(self) -> dict[str, np.ndarray]:

@@ -32,14 +32,6 @@ class TrackConfig(WorldConfig):
     speed_limit_mps: float = option(
         25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
     )
-    frame_stack: int = option(
-        1,
-        "Frames per observation: the last k frames stacked along the channel axis "
-        "(rgb (H, W, 3k), semantic (H, W, k) when k > 1, state vectors concatenated), "
-        "oldest first; reset fills the stack with the first frame.",
-        low=1,
-        high=16,
-    )
     lap_reward: float = option(
         100.0, "Progress reward summed over one full lap.", low=0.0, high=1e6
     )
