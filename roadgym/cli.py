@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "roadgym.tools.highway_dqn:main",
         "SB3 DQN on highway-fast-v0 and roadgym/Highway-v0 side by side, same wall clock",
     ),
+    "highway-expert": (
+        "roadgym.tools.highway_expert:main",
+        "the highway expert on held-out seeds: collisions, speed where traffic allows",
+    ),
     # add a row here: "name": ("package.module:function", "one-line help"),
 }
 

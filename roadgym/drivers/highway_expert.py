@@ -35,17 +35,17 @@ class HighwayExpertConfig:
     """IDM time gap to the car ahead (s)."""
     min_gap_m: float = 8.0
     """IDM standstill gap (m)."""
-    accel_mps2: float = 2.5
+    accel_mps2: float = 3.0
     """IDM acceleration (m/s^2)."""
     comfort_brake_mps2: float = 4.0
     """IDM comfortable deceleration (m/s^2)."""
-    politeness: float = 0.3
+    politeness: float = 0.1
     """MOBIL politeness."""
     safe_braking_mps2: float = 2.0
     """MOBIL: largest deceleration the new follower may be asked for (m/s^2)."""
-    gain_threshold_mps2: float = 0.3
+    gain_threshold_mps2: float = 0.1
     """MOBIL: gain a lane change must bring (m/s^2)."""
-    keep_right_bias_mps2: float = 0.3
+    keep_right_bias_mps2: float = 0.1
     """MOBIL keep-right bias (m/s^2)."""
     lane_margin_m: float = 6.0
     """Bumper gap, plus a second of closing speed, needed ahead and behind to change lanes (m)."""
@@ -83,7 +83,9 @@ def highway_controls(
     all_s, all_v = world.veh_s.reshape(-1), world.veh_speed.reshape(-1)
     length = cfg.car_length_m
 
-    def accel_in(lane: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def accel_in(
+        lane: np.ndarray, watch_ramp: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Own IDM acceleration in ``lane``, and the leader and follower there."""
         leader, follower = neighbours(entries, b, lane, s)
         # The ego car's own entry sits at exactly ``s``: skip it on either side.
@@ -95,14 +97,16 @@ def highway_controls(
         if cfg.on_ramp:
             end = ramp_end_gap(world, np.ones((batch, cars), bool))[:, n]
             gap = np.where(lane == cfg.lanes_count, np.minimum(gap, end), gap)
-            lead_v = np.where(has & (all_s[lead] - s - length <= end), all_v[lead], 0.0)
+            # In the ramp lane the lane's end is a standing obstacle when it is nearer.
+            end_first = (lane == cfg.lanes_count) & (~has | (all_s[lead] - s - length > end))
+            lead_v = np.where(end_first, 0.0, all_v[lead])
         else:
             lead_v = all_v[lead]
         closing = np.where(np.isfinite(gap), speed - np.where(has, lead_v, 0.0), 0.0)
         accel = _idm(c, speed, desired, gap, closing)
-        if cfg.on_ramp:
-            # Beside the ramp, a car on it may cut in at any moment: in the lane next
-            # to the ramp, drive as if the ramp's cars were in that lane too.
+        if cfg.on_ramp and watch_ramp:
+            # Beside the ramp, a car on it may cut in at any moment: before moving into
+            # the lane next to the ramp, count the ramp's cars as in that lane too.
             ramp = np.full(batch, cfg.lanes_count)
             ramp_leader, _ = neighbours(entries, b, ramp, s)
             watch = (lane == cfg.lanes_count - 1) & (ramp_leader >= 0)
@@ -131,7 +135,7 @@ def highway_controls(
             exists |= (lane == cfg.lanes_count) & beside
             exists &= (target_lane < cfg.lanes_count) | beside
         lane = np.clip(lane, 0, world.max_lane)
-        mine, leader, follower = accel_in(lane)
+        mine, leader, follower = accel_in(lane, watch_ramp=True)
         has_f, has_l = follower >= 0, leader >= 0
         fol = np.maximum(follower, 0)
         lead = np.maximum(leader, 0)

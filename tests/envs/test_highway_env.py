@@ -255,9 +255,10 @@ def test_labels_name_the_lane_and_the_cars_around():
     assert set(HighwayWorld.LABEL_NAMES) == set(labels)
 
 
-def test_npc_traffic_holds_its_density_and_never_collides_under_defaults():
+@pytest.mark.parametrize("env_id", IDS)
+def test_npc_traffic_holds_its_density_and_never_collides_under_defaults(env_id):
     envs = gym.make_vec(
-        "roadgym/Highway-v0",
+        env_id,
         num_envs=6,
         vectorization_mode="vector_entry_point",
         observation="state",
@@ -275,7 +276,7 @@ def test_npc_traffic_holds_its_density_and_never_collides_under_defaults():
     rel = world.veh_s[:, :n] - world.veh_s[:, n : n + 1]
     cfg = world.config
     inside = (rel >= -cfg.recycle_behind_m - 10) & (rel <= cfg.recycle_ahead_m + 10)
-    assert inside.mean() > 0.95  # recycled, not lost
+    assert inside.mean() > 0.9  # recycled, not lost (a few wait for a free spot)
     assert changes > 20  # MOBIL changes lanes
     # Free NPCs approach their desired speeds; no car goes backwards.
     assert world.veh_speed[:, :n].min() >= 0.0

@@ -22,7 +22,7 @@ from roadgym.envs.town.sprites import hash_uniform_int
 
 KEY_SPAN_M = 1.0e5  # separates (world, lane) groups in the sort key
 SAFE_GAP_M = 1.0  # a lane change needs at least this bumper-to-bumper gap both ways
-RECYCLE_JITTER_M = 40.0
+RECYCLE_SPOTS_M = np.array([5.0, 35.0, 65.0, 95.0])  # recycled cars start this far inside
 DRAW_RESOLUTION = 1 << 24
 PERCEPTION_DISTANCE_M = 200.0
 RECYCLE_EVERY_STEPS = 4  # each world looks for cars to recycle every this many steps
@@ -138,8 +138,10 @@ def idm_behind(world: HighwayState, me, leader) -> np.ndarray:
 
 def ramp_end_gap(world: HighwayState, on_ramp: np.ndarray) -> np.ndarray:
     """Gap (B, V) from each car's front to the end of the ramp lane, inf off the ramp."""
-    gap = world.ramp_end_s[:, None] - world.veh_s - 0.5 * world.config.car_length_m
-    return np.where(on_ramp, gap, np.inf)
+    cfg = world.config
+    # IDM keeps its standstill gap to a car; a lane's end may be driven up to 1 m from.
+    gap = world.ramp_end_s[:, None] - world.veh_s - 0.5 * cfg.car_length_m
+    return np.where(on_ramp, gap + cfg.idm_min_gap_m - 1.0, np.inf)
 
 
 def step_traffic(world: HighwayState, entries: Entries) -> None:
@@ -231,8 +233,11 @@ def _change_lanes(
     old = np.maximum(old_follower, 0)
     old_before = idm_behind(world, old, me)
     old_after = idm_behind(world, old, entries.leader[worlds, 0, :n])
+    # Making way for the car behind counts only when moving right: a slow car does not
+    # pull out to the left to let a faster one by (the left lane is for overtaking).
+    making_way = has_old & (direction > 0)
     others = np.where(has_follower, follower_after - follower_before, 0.0) + np.where(
-        has_old, old_after - old_before, 0.0
+        making_way, old_after - old_before, 0.0
     )
     gain = idm_behind(world, me, new_leader) - accel[worlds] + cfg.mobil_politeness * others
     threshold = cfg.mobil_gain_threshold_mps2 - cfg.mobil_keep_right_bias_mps2 * direction
@@ -243,6 +248,7 @@ def _change_lanes(
     follower_npc = has_old & (behind < n)
     rows = np.arange(len(worlds))[:, None]
     follower_goes = follower_npc & start[rows, np.minimum(behind, n - 1)]
+    follower_goes &= lane < world.lanes_count  # on the ramp everyone must go: no queueing
     start &= ~follower_goes
     if start.any():
         from_lane = world.veh_from_lane[worlds, :n]
@@ -251,7 +257,11 @@ def _change_lanes(
 
 
 def _recycle(world: HighwayState, entries: Entries) -> None:
-    """Move (at most) one car per world that left the window to the window's other end."""
+    """Move (at most) one car per world that left the window to the window's other end.
+
+    It goes to the free spot (lane and one of a few positions near that end) with the
+    most room; when none is free it stays where it is and is tried again later.
+    """
     cfg = world.config
     n = world.num_npcs
     ego_s = world.veh_s[:, n]
@@ -262,44 +272,59 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     if not out.any():
         return
     worlds = np.flatnonzero(out.any(axis=1))
-    car = np.argmax(out[worlds], axis=1)  # (W,)
-    draws = uniform(world, worlds, np.arange(world.lanes_count + 2)[None, :], purpose=1)
+    # A random one of the cars out, so that one without a free spot starves no other.
+    pick = np.where(out[worlds], 1.0 + uniform(world, worlds, 64 + np.arange(n), 3), 0.0)
+    car = np.argmax(pick, axis=1)  # (W,)
     was_behind = behind[worlds, car]
-    new_s = np.where(
-        was_behind,
-        ego_s[worlds] + cfg.recycle_ahead_m - RECYCLE_JITTER_M * draws[:, 0],
-        ego_s[worlds] - cfg.recycle_behind_m + 0.5 * RECYCLE_JITTER_M * draws[:, 0],
-    )
     low, high = cfg.npc_speed_range_mps
-    desired = low + (high - low) * draws[:, 1]
-    lanes = np.arange(world.lanes_count)[None, :]
+    desired = low + (high - low) * uniform(world, worlds, np.zeros((1, 1)), 1)[:, 0]  # (W,)
+    # Candidate spots (W, C): every lane at a few distances in from the window's end.
+    lanes = np.repeat(np.arange(world.lanes_count), len(RECYCLE_SPOTS_M))[None, :]  # (1, C)
+    inward = np.tile(RECYCLE_SPOTS_M, world.lanes_count)[None, :]  # (1, C)
+    new_s = np.where(
+        was_behind[:, None],
+        ego_s[worlds, None] + cfg.recycle_ahead_m - inward,
+        ego_s[worlds, None] - cfg.recycle_behind_m + 0.5 * inward,
+    )
     b = worlds[:, None]
-    leader, follower = neighbours(entries, b, lanes, new_s[:, None])  # (W, L)
+    leader, follower = neighbours(entries, b, lanes, new_s)  # (W, C)
     all_s, all_v = world.veh_s.reshape(-1), world.veh_speed.reshape(-1)
     length = cfg.car_length_m
+    if cfg.on_ramp:
+        # A ramp car may merge into the lane beside it at any moment (these entries are
+        # from before this step's lane changes): it counts as in that lane.
+        ramp_leader, _ = neighbours(entries, b, world.lanes_count, new_s)  # (W, C)
+        last = lanes == world.lanes_count - 1
+        nearer = (ramp_leader >= 0) & (
+            (leader < 0) | (all_s[np.maximum(ramp_leader, 0)] < all_s[np.maximum(leader, 0)])
+        )
+        leader = np.where(last & nearer, ramp_leader, leader)
     lead, follow = np.maximum(leader, 0), np.maximum(follower, 0)
-    gap_front = np.where(leader >= 0, all_s[lead] - new_s[:, None] - length, np.inf)
-    gap_back = np.where(follower >= 0, new_s[:, None] - all_s[follow] - length, np.inf)
-    need_front = cfg.idm_min_gap_m + desired[:, None] * cfg.idm_time_headway_s
-    need_back = cfg.idm_min_gap_m + np.where(follower >= 0, all_v[follow], 0.0) * (
-        cfg.idm_time_headway_s
-    )
+    gap_front = np.where(leader >= 0, all_s[lead] - new_s - length, np.inf)
+    gap_back = np.where(follower >= 0, new_s - all_s[follow] - length, np.inf)
+    # IDM's desired gap at the new car's speed, closing on its leader included.
+    speed = desired[:, None]
+    closing = np.where(leader >= 0, np.maximum(speed - all_v[lead], 0.0), 0.0)
+    brake = 2.0 * np.sqrt(cfg.idm_accel_mps2 * cfg.idm_comfort_brake_mps2)
+    need_front = cfg.idm_min_gap_m + speed * cfg.idm_time_headway_s + speed * closing / brake
+    follower_v = np.where(follower >= 0, all_v[follow], 0.0)
+    need_back = cfg.idm_min_gap_m + follower_v * cfg.idm_time_headway_s
     score = np.minimum(gap_front - need_front, gap_back - need_back)
-    jitter = uniform(world, worlds, 8 + lanes, purpose=2)  # random lane among the free ones
-    choice = np.argmax(np.where(score > 0.0, 1.0 + jitter, -np.inf), axis=1)
+    jitter = uniform(world, worlds, 8 + np.arange(lanes.shape[1])[None, :], 2)
+    choice = np.argmax(np.where(score > 0.0, 1.0 + jitter, -np.inf), axis=1)  # random free spot
     rows = np.arange(len(worlds))
     ok = score[rows, choice] > 0.0
     if not ok.any():
         return
-    worlds, car, choice = worlds[ok], car[ok], choice[ok]
-    rows = rows[ok]
+    worlds, car, choice, rows = worlds[ok], car[ok], choice[ok], rows[ok]
+    lane = lanes[0, choice]
     leader_speed = np.where(leader[rows, choice] >= 0, all_v[lead[rows, choice]], np.inf)
-    world.veh_s[worlds, car] = new_s[ok]
-    world.veh_desired_mps[worlds, car] = desired[ok]
-    world.veh_speed[worlds, car] = np.minimum(desired[ok], leader_speed)
-    world.veh_lane[worlds, car] = choice
+    world.veh_s[worlds, car] = new_s[rows, choice]
+    world.veh_desired_mps[worlds, car] = desired[rows]
+    world.veh_speed[worlds, car] = np.minimum(desired[rows], leader_speed)
+    world.veh_lane[worlds, car] = lane
     world.veh_from_lane[worlds, car] = NO_LANE
-    world.veh_d[worlds, car] = -choice * cfg.lane_width_m
+    world.veh_d[worlds, car] = -lane * cfg.lane_width_m
     world.veh_heading_error[worlds, car] = 0.0
 
 
