@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,12 +34,15 @@ from roadgym.agents.evaluation import (
     evaluate_policy_on_seeds,
 )
 from roadgym.agents.metrics import EpisodeMetrics
+from roadgym.agents.normalizer import normalizer_path, save_normalizer
 from roadgym.perception.atomic import atomic_write
 
 __all__ = [
     "AtomicCheckpointCallback",
     "DrivingMetricsCallback",
     "HeldOutEvalCallback",
+    "ProgressLinesCallback",
+    "StopAtTimestepsCallback",
     "save_model_atomic",
     "save_vecnormalize_atomic",
 ]
@@ -49,15 +54,21 @@ VIDEO_FPS = 10
 
 
 def save_model_atomic(model: BaseAlgorithm, path: str | Path) -> Path:
-    """``model.save`` to a temporary file beside ``path``, then rename onto ``path``."""
+    """``model.save`` to a temporary file beside ``path``, then rename onto ``path``.
+
+    When the model's env has ``VecNormalize`` statistics (through any wrapper, such as
+    SB3's ``VecTransposeImage``), they are written first, as JSON at
+    :func:`roadgym.agents.normalizer.normalizer_path`: a zip never exists without them.
+    """
+    normalizer = model.get_vec_normalize_env()
+    if normalizer is not None:
+        save_vecnormalize_atomic(normalizer, normalizer_path(path))
     return atomic_write(path, model.save)
 
 
 def save_vecnormalize_atomic(venv: VecNormalize, path: str | Path) -> Path:
-    """Pickle the ``VecNormalize`` statistics atomically (its ``save`` writes in place)."""
-    import pickle
-
-    return atomic_write(path, lambda file: pickle.dump(venv, file))
+    """Write the ``VecNormalize`` statistics as JSON atomically (no pickle)."""
+    return save_normalizer(venv, path)
 
 
 class DrivingMetricsCallback(BaseCallback):
@@ -180,12 +191,7 @@ class HeldOutEvalCallback(BaseCallback):
         mean_return = summary["return"]["mean"]
         if mean_return > self.best_mean_return:
             self.best_mean_return = mean_return
-            save_model_atomic(self.model, self.best_model_path)
-            normalizer = self.model.get_vec_normalize_env()
-            if normalizer is not None:
-                save_vecnormalize_atomic(
-                    normalizer, self.best_model_path.with_name("best_vecnormalize.pkl")
-                )
+            save_model_atomic(self.model, self.best_model_path)  # with its statistics
         if self.verbose:
             # Two task metrics this env reports (lap or route completion first).
             shown = [m for m in HEADLINE_METRICS[:5] if m in summary][:2]
@@ -276,8 +282,8 @@ def frame_grid(frames: np.ndarray, columns: int = 4, rows: int = 4) -> np.ndarra
 class AtomicCheckpointCallback(BaseCallback):
     """Save ``{directory}/{algo}_{steps}_steps.zip`` every ``save_freq`` env steps.
 
-    Also saves the ``VecNormalize`` statistics beside it when the env has them, so
-    ``--resume`` restores reward scaling.
+    Also saves the ``VecNormalize`` statistics beside it (``.vecnormalize.json``) when the
+    env has them, before the zip, so ``--resume`` always finds them.
     """
 
     def __init__(self, save_freq: int, directory: str | Path, prefix: str, verbose: int = 0):
@@ -294,10 +300,79 @@ class AtomicCheckpointCallback(BaseCallback):
         if self.save_freq > 0 and self.num_timesteps >= self.next_save_step:
             self.next_save_step += self.save_freq
             path = self.directory / f"{self.prefix}_{self.num_timesteps}_steps.zip"
-            save_model_atomic(self.model, path)
-            normalizer = self.model.get_vec_normalize_env()
-            if normalizer is not None:
-                save_vecnormalize_atomic(normalizer, path.with_suffix(".vecnormalize.pkl"))
+            save_model_atomic(self.model, path)  # statistics first, then the zip
             if self.verbose:
                 print(f"checkpoint: {path}", flush=True)
         return True
+
+
+class StopAtTimestepsCallback(BaseCallback):
+    """Stop ``learn`` once the model has taken ``total_timesteps`` env steps in all.
+
+    SB3 finishes whole rollouts (PPO: ``n_steps * n_envs`` at a time), so 100,000 steps
+    in rollouts of 16,384 would run to 114,688. This stops collection at the target
+    instead (at most ``n_envs - 1`` steps past it). A rollout that the target completes
+    is trained on; the steps of one it cuts short are not.
+    """
+
+    def __init__(self, total_timesteps: int) -> None:
+        super().__init__(verbose=0)
+        self.total_timesteps = total_timesteps
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps < self.total_timesteps:
+            return True
+        # The last step of an on-policy rollout: let SB3 finish it (it then trains on the
+        # full rollout and stops by itself, the target being reached).
+        n_steps, n_rollout_steps = self.locals.get("n_steps"), self.locals.get("n_rollout_steps")
+        return (
+            n_steps is not None and n_rollout_steps is not None and n_steps == n_rollout_steps - 1
+        )
+
+
+class ProgressLinesCallback(BaseCallback):
+    """Print a progress line every ``interval_s`` seconds: for logs, where no bar shows.
+
+    ``steps 40960/100000 (41%), 812 steps/s, 0:00:50 elapsed, 0:01:12 left``
+    """
+
+    def __init__(self, total_timesteps: int, interval_s: float = 30.0, stream: Any = None):
+        super().__init__(verbose=0)
+        self.total_timesteps = total_timesteps
+        self.interval_s = interval_s
+        self.stream = stream
+        self._start_s = 0.0
+        self._start_steps = 0
+        self._next_s = 0.0
+
+    def _on_training_start(self) -> None:
+        self._start_s = time.perf_counter()
+        self._start_steps = self.num_timesteps
+        self._next_s = self._start_s + self.interval_s
+
+    def _on_step(self) -> bool:
+        now = time.perf_counter()
+        if now >= self._next_s:
+            self._next_s = now + self.interval_s
+            print(self.line(now), file=self.stream or sys.stdout, flush=True)
+        return True
+
+    def _on_training_end(self) -> None:
+        print(self.line(time.perf_counter()), file=self.stream or sys.stdout, flush=True)
+
+    def line(self, now_s: float) -> str:
+        """The progress line at time ``now_s`` (``time.perf_counter``)."""
+        elapsed = max(now_s - self._start_s, 1e-9)
+        rate = (self.num_timesteps - self._start_steps) / elapsed
+        left = max(self.total_timesteps - self.num_timesteps, 0)
+        eta = _clock(left / rate) if rate > 0 else "?"
+        percent = 100 * min(self.num_timesteps / max(self.total_timesteps, 1), 1.0)
+        return (
+            f"steps {self.num_timesteps}/{self.total_timesteps} ({percent:.0f}%), "
+            f"{rate:.0f} steps/s, {_clock(elapsed)} elapsed, {eta} left"
+        )
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from roadgym.agents.environments import EVAL_SEED_START
+from roadgym.agents.environments import SELECTION_SEED_START, TEST_SEED_START, TRAIN_SEED_LIMIT
 from roadgym.agents.hyperparams import ALGOS, HyperparamError, parse_overrides
 
 __all__ = ["evaluate_main", "export_curve_main", "train_main", "watch_main"]
@@ -51,7 +52,16 @@ def train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pretrained", type=Path, help="classifier checkpoint for the encoder")
     parser.add_argument("--freeze", action="store_true", help="keep the pretrained encoder fixed")
     parser.add_argument("--run-dir", type=Path, help="default runs/{algo}-{env}-s{seed}")
-    parser.add_argument("--resume", type=Path, help="model zip to continue training from")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        help="model zip to continue training from (its run dir is the default --run-dir)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete the run already in --run-dir first (otherwise such a run dir is refused)",
+    )
     parser.add_argument(
         "--init-from",
         type=Path,
@@ -134,17 +144,34 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     except HyperparamError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    result = train(
-        settings,
-        run_dir=args.run_dir,
-        resume=args.resume,
-        progress_bar=not args.no_progress_bar,
-        device=args.device,
-        torch_threads=args.torch_threads,
-        init_from=args.init_from,
-        init_kl_coef=args.init_kl_coef,
-        init_kl_timesteps=args.init_kl_steps,
-    )
+    from roadgym.perception.atomic import DirectoryLockedError
+
+    run_dir = args.run_dir
+    if run_dir is None and args.resume is not None:
+        run_dir = _run_dir_of(args.resume)
+    try:
+        result = train(
+            settings,
+            run_dir=run_dir,
+            resume=args.resume,
+            progress_bar=not args.no_progress_bar,
+            device=args.device,
+            torch_threads=args.torch_threads,
+            init_from=args.init_from,
+            init_kl_coef=args.init_kl_coef,
+            init_kl_timesteps=args.init_kl_steps,
+            overwrite=args.overwrite,
+        )
+    except (FileExistsError, FileNotFoundError, DirectoryLockedError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if result.interrupted is not None:
+        print(
+            f"{result.interrupted}: stopped after {result.num_timesteps} steps; saved "
+            f"{result.model_path} (continue with --resume {result.model_path})",
+            file=sys.stderr,
+        )
+        return 128 + int(getattr(signal, result.interrupted))
     print(
         f"trained {settings.algo} on {settings.env_id} for {result.num_timesteps} steps in "
         f"{result.wall_s / 60:.1f} min\n  model:      {result.model_path}\n  best model: "
@@ -154,6 +181,14 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         steps, report = result.evaluations[-1]
         print(f"last evaluation ({steps} steps):\n{report.table()}")
     return 0
+
+
+def _run_dir_of(model_path: Path) -> Path | None:
+    """The run dir a model zip belongs to (beside it, or above ``checkpoints/``)."""
+    from roadgym.agents.loading import find_run_config
+
+    config = find_run_config(model_path)
+    return None if config is None else config.parent
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
@@ -174,9 +209,10 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--seed",
         type=int,
-        default=EVAL_SEED_START,
-        help="first held-out seed (training "
-        f"never resets to seeds >= {EVAL_SEED_START} unless asked to)",
+        default=TEST_SEED_START,
+        help=f"first held-out seed (default {TEST_SEED_START}: the test range; training "
+        f"resets below {TRAIN_SEED_LIMIT}, best-model selection plays "
+        f"{SELECTION_SEED_START}+)",
     )
     parser.add_argument("--n-envs", type=int, default=8, help="episodes played at once")
     parser.add_argument("--json", type=Path, help="write the report as JSON here")
@@ -251,7 +287,13 @@ def watch_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--env", help="env id (default: the model's)")
     parser.add_argument("--episodes", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=EVAL_SEED_START, help="first episode seed")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=TEST_SEED_START,
+        help=f"first episode seed (default {TEST_SEED_START}: test seeds, not the ones "
+        "best_model.zip was selected on)",
+    )
     parser.add_argument("--record", type=Path, help="write an mp4 here instead of a window")
     parser.add_argument("--algo", choices=ALGOS, help="override the model's algorithm")
     parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")

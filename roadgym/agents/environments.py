@@ -25,6 +25,9 @@ import roadgym  # noqa: F401  (registers the env ids)
 
 __all__ = [
     "EVAL_SEED_START",
+    "SELECTION_SEED_START",
+    "TEST_SEED_START",
+    "TRAIN_SEED_LIMIT",
     "SeededEpisodes",
     "held_out_seeds",
     "make_eval_vec_env",
@@ -32,13 +35,20 @@ __all__ = [
     "split_seeds",
 ]
 
-# Training worlds are seeded seed, seed + 1, ... and then draw new tracks from their own
-# generators; evaluation seeds start far above any training seed so no evaluation track
-# is a training reset seed.
-EVAL_SEED_START = 1_000_000
+# Three disjoint seed ranges, so no episode is used for two purposes:
+# - training: worlds are seeded seed, seed + 1, ... (seed + n_envs <= TRAIN_SEED_LIMIT) and
+#   then draw new maps from their own generators, never from a seed;
+# - model selection: the evaluations during training that pick best_model.zip play
+#   SELECTION_SEED_START, SELECTION_SEED_START + 1, ...;
+# - test: `roadgym evaluate` and `roadgym watch` start at TEST_SEED_START by default, so
+#   reported results come from episodes neither training nor selection saw.
+TRAIN_SEED_LIMIT = 1_000_000
+SELECTION_SEED_START = 1_000_000
+TEST_SEED_START = 2_000_000
+EVAL_SEED_START = TEST_SEED_START  # the default of evaluate and watch (older name)
 
 
-def held_out_seeds(n_episodes: int, start: int = EVAL_SEED_START) -> list[int]:
+def held_out_seeds(n_episodes: int, start: int = TEST_SEED_START) -> list[int]:
     """The seeds of ``n_episodes`` held-out evaluation episodes: ``start, start + 1, ...``."""
     if n_episodes < 1:
         raise ValueError(f"n_episodes = {n_episodes}; allowed: an int >= 1")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -71,6 +72,46 @@ _RESERVED_ALGO_ARGS = {
     "_init_setup_model",
 }
 _SCHEDULE_KEYS = ("learning_rate", "clip_range")
+
+# Allowed ranges of the SB3 arguments that have one, checked before SB3 sees them (SB3
+# checks some with ``assert``, which gives no field name and vanishes under python -O).
+# name -> (low, high, low inclusive, whole number)
+_ALGO_RANGES: dict[str, tuple[float, float, bool, bool]] = {
+    "n_steps": (1, math.inf, True, True),
+    "batch_size": (1, math.inf, True, True),
+    "n_epochs": (1, math.inf, True, True),
+    "buffer_size": (1, math.inf, True, True),
+    "learning_starts": (0, math.inf, True, True),
+    "target_update_interval": (1, math.inf, True, True),
+    "gamma": (0.0, 1.0, False, False),
+    "gae_lambda": (0.0, 1.0, True, False),
+    "learning_rate": (0.0, math.inf, True, False),  # 0: weights stay put (tests)
+    "clip_range": (0.0, math.inf, False, False),
+    "ent_coef": (0.0, math.inf, True, False),
+    "vf_coef": (0.0, math.inf, True, False),
+    "max_grad_norm": (0.0, math.inf, False, False),
+    "tau": (0.0, 1.0, False, False),
+    "exploration_fraction": (0.0, 1.0, True, False),
+    "exploration_initial_eps": (0.0, 1.0, True, False),
+    "exploration_final_eps": (0.0, 1.0, True, False),
+}
+
+
+def _check_algo_ranges(source: str, entry: Mapping[str, Any]) -> None:
+    for name, (low, high, low_inclusive, whole) in _ALGO_RANGES.items():
+        value = entry.get(name)
+        if value is None or isinstance(value, str):  # absent, or a lin_ schedule
+            continue
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        bad = not number or (whole and value != int(value))
+        if not bad:
+            bad = value < low or (value == low and not low_inclusive) or value > high
+        if bad:
+            kind = "an int" if whole else "a number"
+            bounds = f"{'>=' if low_inclusive else '>'} {low}" + (
+                f" and <= {high}" if math.isfinite(high) else ""
+            )
+            raise HyperparamError(f"{source}: {name} = {value!r}; allowed: {kind} {bounds}")
 
 
 class HyperparamError(ValueError):
@@ -309,6 +350,7 @@ def resolve_settings(
         value = entry.get(key)
         if isinstance(value, str) and not _parse_schedule(key, value):
             raise HyperparamError(f"{key} = {value!r}; allowed: a number or 'lin_<number>'")
+    _check_algo_ranges(f"{source}[{env_id!r}]", entry)
     return TrainSettings(
         algo=algo,
         env_id=env_id,
@@ -343,10 +385,14 @@ def _parse_schedule(key: str, value: str) -> float | None:
 
 
 def linear_schedule(initial: float):
-    """``progress_remaining`` (1 -> 0) times ``initial``: RL Zoo's ``lin_<x>``."""
+    """``progress_remaining`` (1 -> 0) times ``initial``: RL Zoo's ``lin_<x>``.
+
+    Clipped at 0: SB3's ``progress_remaining`` goes below 0 when a run collects more steps
+    than it was asked for, and a negative learning rate or clip range trains backwards.
+    """
 
     def schedule(progress_remaining: float) -> float:
-        return progress_remaining * initial
+        return max(progress_remaining, 0.0) * initial
 
     return schedule
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import pickle
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,12 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from roadgym.agents.hyperparams import ALGOS, algo_class
+from roadgym.agents.normalizer import (
+    find_normalizer,
+    load_normalizer_state,
+    normalizer_path,
+    observation_normalizer,
+)
 
 __all__ = ["LoadedAgent", "detect_algo", "find_run_config", "load_agent"]
 
@@ -73,18 +78,6 @@ def detect_algo(model_path: Path) -> str:
     )
 
 
-def _find_vecnormalize(model_path: Path) -> Path | None:
-    names = {
-        "model.zip": "vecnormalize.pkl",
-        "best_model.zip": "best_vecnormalize.pkl",
-    }
-    candidates = [
-        model_path.with_name(names.get(model_path.name, "vecnormalize.pkl")),
-        model_path.with_suffix(".vecnormalize.pkl"),
-    ]
-    return next((c for c in candidates if c.is_file()), None)
-
-
 def load_agent(
     model_path: str | Path,
     *,
@@ -115,12 +108,14 @@ def load_agent(
         env_kwargs.setdefault("action_type", "discrete")
     frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(model)
     normalize = None
-    stats_path = _find_vecnormalize(path)
+    stats_path = find_normalizer(path)
+    if stats_path is None and entry.get("normalize", {}).get("norm_obs"):
+        raise FileNotFoundError(
+            f"{path} was trained with normalised observations (norm_obs in {config_path}) "
+            f"but {normalizer_path(path)} is missing; it cannot be run without them"
+        )
     if stats_path is not None:
-        with stats_path.open("rb") as file:
-            stats = pickle.load(file)
-        if getattr(stats, "norm_obs", False):
-            normalize = stats.normalize_obs
+        normalize = observation_normalizer(load_normalizer_state(stats_path))
     return LoadedAgent(
         model=model,
         algo=algo,

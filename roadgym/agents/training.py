@@ -6,13 +6,24 @@ A run directory (default ``runs/{algo}-{env}-s{seed}``) ends up holding:
 - ``model.zip``: the final model; ``best_model.zip``: the best on held-out seeds;
 - ``checkpoints/``: periodic checkpoints (``--resume`` takes any of them);
 - ``tb/``: TensorBoard logs (SB3 scalars, ``driving/``, ``eval/``, evaluation videos);
-- ``vecnormalize.pkl``: reward/observation normalisation statistics, when used.
+- ``vecnormalize.json``: reward/observation normalisation statistics, when used (JSON,
+  not SB3's pickle; see :mod:`roadgym.agents.normalizer`).
+
+A run directory holds one run: training into one that already has a run's files raises
+unless ``resume`` (continue it) or ``overwrite`` (delete its files first); a lock keeps
+a second process out while one trains. Ctrl-C or SIGTERM stops training cleanly: the
+model and its statistics are saved and ``TrainResult.interrupted`` names the signal.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import signal
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +32,33 @@ import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
 import roadgym
 from roadgym.agents.callbacks import (
     AtomicCheckpointCallback,
     DrivingMetricsCallback,
     HeldOutEvalCallback,
+    ProgressLinesCallback,
+    StopAtTimestepsCallback,
     save_model_atomic,
-    save_vecnormalize_atomic,
 )
 from roadgym.agents.environments import (
+    SELECTION_SEED_START,
+    TRAIN_SEED_LIMIT,
     has_vector_entry_point,
     held_out_seeds,
     make_training_vec_env,
 )
 from roadgym.agents.evaluation import EvaluationReport
 from roadgym.agents.hyperparams import TrainSettings, algo_arguments, algo_class
-from roadgym.perception.atomic import atomic_write_text
+from roadgym.agents.normalizer import (
+    apply_normalizer_state,
+    find_normalizer,
+    load_normalizer_state,
+    normalizer_path,
+)
+from roadgym.perception.atomic import DirectoryLock, atomic_write_text
 
 __all__ = [
     "TrainResult",
@@ -68,6 +88,8 @@ class TrainResult:
     """Wall-clock seconds of this call."""
     evaluations: list[tuple[int, EvaluationReport]]
     """(env steps, report) of each evaluation during training."""
+    interrupted: str | None = None
+    """``"SIGINT"`` or ``"SIGTERM"`` when a signal stopped training early (model saved)."""
 
 
 def env_short_name(env_id: str) -> str:
@@ -162,15 +184,125 @@ def _vec_env_kind(env_id: str) -> str:
     return "make_sb3_vec_env" if batched else "DummyVecEnv"
 
 
-def _find_vecnormalize(resume: Path) -> Path | None:
-    for candidate in (
-        resume.with_suffix(".vecnormalize.pkl"),
-        resume.with_name("vecnormalize.pkl"),
-        resume.parent.parent / "vecnormalize.pkl",
-    ):
-        if candidate.is_file():
-            return candidate
-    return None
+# Files and folders of a run; a run dir holding any of them holds a run.
+RUN_ARTEFACTS = (
+    CONFIG_NAME,
+    "model.zip",
+    "best_model.zip",
+    "vecnormalize.json",
+    "best_vecnormalize.json",
+    "vecnormalize.pkl",
+    "best_vecnormalize.pkl",
+    "checkpoints",
+    "tb",
+)
+
+
+class RunDirExistsError(FileExistsError):
+    """The run directory already holds a run and neither resume nor overwrite was asked."""
+
+
+def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> None:
+    """Refuse a run dir that holds another run, or clear it when ``overwrite``.
+
+    Two runs in one folder would mix their TensorBoard events and replace each other's
+    ``model.zip`` silently. ``resume`` continues the run that is there.
+    """
+    present = [name for name in RUN_ARTEFACTS if (run_dir / name).exists()]
+    if not present or resume is not None:
+        return
+    if not overwrite:
+        raise RunDirExistsError(
+            f"run dir {run_dir} already holds a run ({', '.join(present)}); pass "
+            f"--resume {run_dir / 'model.zip'} to continue it, --overwrite to delete it "
+            "first, or another --run-dir"
+        )
+    for name in present:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def check_train_seed(seed: int, n_envs: int) -> None:
+    """Training reset seeds ``seed .. seed + n_envs - 1`` must stay below the held-out ranges."""
+    if seed < 0 or seed + n_envs > TRAIN_SEED_LIMIT:
+        raise ValueError(
+            f"seed = {seed} with n_envs = {n_envs} is not allowed; allowed: 0 <= seed and "
+            f"seed + n_envs <= {TRAIN_SEED_LIMIT} (seeds from {SELECTION_SEED_START} on are "
+            "held out for model selection and tests)"
+        )
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGTERM, turned into the KeyboardInterrupt that Ctrl-C raises, to stop ``learn``."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[dict[str, str | None]]:
+    """Turn SIGTERM into a KeyboardInterrupt during training; say which signal came."""
+    caught: dict[str, str | None] = {"signal": None}
+
+    def on_signal(signum: int, frame: object) -> None:
+        caught["signal"] = signal.Signals(signum).name
+        raise TrainingInterrupted(caught["signal"])
+
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, on_signal)
+        except ValueError:  # not the main thread: signals stay as they are
+            pass
+    try:
+        yield caught
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Hold off Ctrl-C and SIGTERM while the final model is written."""
+    previous = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[signum] = signal.signal(signum, signal.SIG_IGN)
+        except ValueError:
+            pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _check_resume_algo(resume: Path, algo: str) -> None:
+    from roadgym.agents.loading import detect_algo
+
+    found = detect_algo(resume)
+    if found != algo:
+        raise ValueError(
+            f"--resume {str(resume)!r} is a {found.upper()} model, but --algo is {algo!r}; "
+            f"allowed: --algo {found} to continue it, or no --resume to start a new {algo} run"
+        )
+
+
+def _restore_normalizer(venv: Any, resume: Path) -> Any:
+    """Put the statistics saved with ``resume`` into the training env; fail when missing."""
+    normalizer = unwrap_vec_normalize(venv)
+    if normalizer is None:
+        return venv
+    stats = find_normalizer(resume)
+    if stats is None:
+        raise FileNotFoundError(
+            f"--resume {str(resume)!r}: this run normalises observations or rewards, but "
+            f"{normalizer_path(resume)} (the statistics saved with that model) is missing; "
+            "resuming without it would silently reset the reward and observation scaling"
+        )
+    apply_normalizer_state(normalizer, load_normalizer_state(stats))
+    normalizer.training = True
+    return venv
 
 
 def train(
@@ -185,6 +317,7 @@ def train(
     init_from: str | Path | None = None,
     init_kl_coef: float = 0.0,
     init_kl_timesteps: int = 100_000,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -200,6 +333,11 @@ def train(
         its architecture, weights and env settings (``observation='rgb+nav'``).
     :param init_kl_coef: weight of the term that keeps PPO's action means near the
         student's, decaying linearly to 0 over ``init_kl_timesteps`` (0: no term).
+    :param overwrite: delete the files of a run already in ``run_dir`` first (without it,
+        and without ``resume``, such a run dir raises :class:`RunDirExistsError`).
+
+    Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
+    as ``model.zip`` and the result's ``interrupted`` names the signal.
     """
     start = time.perf_counter()
     run_dir = (
@@ -207,7 +345,44 @@ def train(
         if run_dir is not None
         else default_run_dir(settings.algo, settings.env_id, settings.seed)
     )
+    check_train_seed(settings.seed, settings.n_envs)
+    if resume is not None:
+        resume = Path(resume)
+        if not resume.is_file():
+            raise FileNotFoundError(f"--resume {str(resume)!r}: no such model file")
+        _check_resume_algo(resume, settings.algo)
     run_dir.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(run_dir):  # one process per run dir
+        prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+        return _train_in(
+            settings,
+            run_dir,
+            resume,
+            start=start,
+            progress_bar=progress_bar,
+            device=device,
+            torch_threads=torch_threads,
+            verbose=verbose,
+            init_from=init_from,
+            init_kl_coef=init_kl_coef,
+            init_kl_timesteps=init_kl_timesteps,
+        )
+
+
+def _train_in(
+    settings: TrainSettings,
+    run_dir: Path,
+    resume: Path | None,
+    *,
+    start: float,
+    progress_bar: bool,
+    device: str,
+    torch_threads: int | None,
+    verbose: int,
+    init_from: str | Path | None,
+    init_kl_coef: float,
+    init_kl_timesteps: int,
+) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
 
@@ -242,13 +417,7 @@ def train(
     )
     cls = algo_class(settings.algo)
     if resume is not None:
-        resume = Path(resume)
-        if not resume.is_file():
-            raise FileNotFoundError(f"--resume {str(resume)!r}: no such model file")
-        stats = _find_vecnormalize(resume)
-        if stats is not None and isinstance(venv, VecNormalize):
-            venv = VecNormalize.load(str(stats), venv.venv)
-            venv.training = True
+        venv = _restore_normalizer(venv, resume)
         model: BaseAlgorithm = cls.load(resume, env=venv, device=device)
     else:
         model = cls(
@@ -273,18 +442,30 @@ def train(
 
         callbacks.append(StudentRegulariser(student, init_kl_coef, init_kl_timesteps))
     remaining = settings.n_timesteps - model.num_timesteps
+    interrupted = None
     if remaining > 0:
-        model.learn(
-            total_timesteps=remaining,
-            callback=CallbackList(callbacks),
-            progress_bar=progress_bar,
-            reset_num_timesteps=resume is None,
-        )
-    model.logger.dump(model.num_timesteps)  # what DQN recorded since its last dump
-    model.logger.close()
-    model_path = save_model_atomic(model, run_dir / "model.zip")
-    if isinstance(model.get_env(), VecNormalize):
-        save_vecnormalize_atomic(model.get_env(), run_dir / "vecnormalize.pkl")
+        with _stop_on_signals() as caught:
+            try:
+                # Stop at n_timesteps (SB3 would finish the rollout); print progress
+                # lines where a bar cannot show (no terminal: logs, nohup, CI).
+                callbacks.append(StopAtTimestepsCallback(settings.n_timesteps))
+                bar = progress_bar and sys.stderr.isatty()
+                if progress_bar and not bar:
+                    callbacks.append(ProgressLinesCallback(settings.n_timesteps))
+                model.learn(
+                    total_timesteps=remaining,
+                    callback=CallbackList(callbacks),
+                    progress_bar=bar,
+                    reset_num_timesteps=resume is None,
+                )
+            except KeyboardInterrupt:
+                # Ctrl-C (SIGINT) or SIGTERM: keep what was learnt; saved below.
+                interrupted = caught["signal"] or "SIGINT"
+    with _signals_ignored():  # a second Ctrl-C must not cut the save short
+        model.logger.dump(model.num_timesteps)  # what DQN recorded since its last dump
+        model.logger.close()
+        # The statistics go first, through every wrapper (VecTransposeImage included).
+        model_path = save_model_atomic(model, run_dir / "model.zip")
     venv.close()
     evaluator = next((c for c in callbacks if isinstance(c, HeldOutEvalCallback)), None)
     best = run_dir / "best_model.zip"
@@ -295,6 +476,7 @@ def train(
         num_timesteps=model.num_timesteps,
         wall_s=time.perf_counter() - start,
         evaluations=evaluator.history if evaluator is not None else [],
+        interrupted=interrupted,
     )
 
 
@@ -304,7 +486,7 @@ def _callbacks(settings: TrainSettings, run_dir: Path, verbose: int) -> list:
         callbacks.append(
             HeldOutEvalCallback(
                 settings.env_id,
-                held_out_seeds(settings.eval_episodes),
+                held_out_seeds(settings.eval_episodes, SELECTION_SEED_START),
                 settings.eval_freq,
                 run_dir / "best_model.zip",
                 env_kwargs=settings.env_kwargs,
