@@ -28,9 +28,10 @@ class RoundData:
     """Frames and labels of one round; arrays share their first axis (N frames)."""
 
     frames: np.ndarray
-    """Camera frames (N, H, W, 3) uint8."""
+    """The newest camera frames (N, H, W, 3 * image_frames) uint8 of each observation."""
     nav: np.ndarray
-    """``nav`` observations (N, 3) float32: speed, next-turn direction and distance."""
+    """``nav`` observations (N, 3k) float32: speed, next-turn direction and distance of
+    the last k steps (``frame_stack``), oldest first."""
     actions: np.ndarray
     """The expert's action for each frame (N, 2) float32 [steer, throttle]."""
     labels: dict[str, np.ndarray]
@@ -71,6 +72,7 @@ def collect_round(
     rng: np.random.Generator,
     expert_noise_std: float,
     label_tasks: tuple[str, ...],
+    image_frames: int = 1,
 ) -> tuple[RoundData, dict[str, np.ndarray], dict[str, float]]:
     """Drive ``envs`` (a roadgym vector env in same-step autoreset) for ``num_frames`` frames.
 
@@ -85,7 +87,9 @@ def collect_round(
     world = envs.world
     num_envs = envs.num_envs
     steps = -(-num_frames // num_envs)  # ceil
-    h, w, c = observations["rgb"].shape[1:]
+    # Only the newest ``image_frames`` camera frames are kept (what the student encodes);
+    # ``nav`` is kept whole, stacked speeds and all, as the env gives it.
+    h, w, c = observations["rgb"].shape[1:3] + (3 * image_frames,)
     frames = np.empty((steps, num_envs, h, w, c), np.uint8)
     nav = np.empty((steps, num_envs, observations["nav"].shape[1]), np.float32)
     actions = np.empty((steps, num_envs, 2), np.float32)
@@ -95,7 +99,7 @@ def collect_round(
     expert_steps = 0
     for t in range(steps):
         expert_action, _ = expert.predict()  # (B, 2), for the state the frames show
-        frames[t] = observations["rgb"]
+        frames[t] = observations["rgb"][..., -c:]
         nav[t] = observations["nav"]
         actions[t] = expert_action
         world_labels = world.labels()

@@ -33,9 +33,12 @@ class ImitationConfig:
     env_id: str = "roadgym/Town-v0"
     """Env to imitate on; it must have a native vector env and expose ``rgb`` + ``nav``."""
     env_kwargs: Mapping[str, Any] = dataclasses.field(
-        default_factory=lambda: {"observation": "rgb+nav"}
+        default_factory=lambda: {"observation": "rgb+nav", "frame_stack": 4}
     )
-    """Env config fields. The observation must be 'rgb+nav': what the student sees."""
+    """Env config fields. The observation must be 'rgb+nav': what the student sees. With
+    ``frame_stack`` k the ``nav`` vector holds the last k speeds (so the student can tell
+    braking into a stop line from pulling away after stopping) and the encoder sees the
+    newest ``image_frames`` camera frames."""
     num_envs: int = 32
     """Worlds driven at once."""
     seed: int = 0
@@ -58,6 +61,8 @@ class ImitationConfig:
         default_factory=lambda: {"features_dim": 256, "channels": [16, 32, 32]}
     )
     """Options of the student's encoder."""
+    image_frames: int = 1
+    """Newest camera frames the encoder sees (at most ``frame_stack``)."""
     net_arch: tuple[int, ...] = (256,)
     """Hidden layers of the policy and value heads."""
     bc: BCSettings = dataclasses.field(default_factory=BCSettings)
@@ -91,6 +96,12 @@ class ImitationConfig:
             raise ValueError(
                 f"ImitationConfig.env_kwargs['observation'] = {observation!r}; allowed: "
                 "'rgb+nav' (camera, speed and next turn): the student sees only what a car could"
+            )
+        stack = int(dict(self.env_kwargs).get("frame_stack", 1))
+        if not 1 <= self.image_frames <= stack:
+            raise ValueError(
+                f"ImitationConfig.image_frames = {self.image_frames!r}; allowed: 1 to the env's "
+                f"frame_stack ({stack})"
             )
         if self.bc.epochs < 1 or self.bc.batch_size < 1 or self.bc.learning_rate <= 0:
             raise ValueError(f"ImitationConfig.bc = {self.bc!r}; epochs, batch_size >= 1, lr > 0")

@@ -69,6 +69,7 @@ def build_student(config: ImitationConfig, device: str = "cpu") -> PPO:
             "encoder": config.encoder,
             "encoder_options": dict(config.encoder_options),
             "aux_tasks": dict(AUX_TASKS),
+            "image_frames": config.image_frames,
         },
         "net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
         "log_std_init": -1.6,  # PPO fine-tuning starts close to the student's mean action
@@ -169,6 +170,7 @@ def run_imitation(
             rng,
             config.expert_noise_std,
             tuple(AUX_TASKS),
+            config.image_frames,
         )
         envs.close()
         collect_s = time.perf_counter() - round_start

@@ -38,6 +38,10 @@ class StudentExtractor(BaseFeaturesExtractor):
     :param encoder_options: fields of that encoder's config.
     :param aux_tasks: perception heads on the encoder features, task -> classes.
     :param nav_features: width of the small layer the ``nav`` vector passes through.
+    :param image_frames: how many of the newest camera frames the encoder sees when the
+        env stacks frames (``frame_stack``); the ``nav`` vector always comes whole, so a
+        student can see its last few speeds (braking into a stop line or pulling away
+        from it) and encode only the newest frame.
     """
 
     def __init__(
@@ -47,6 +51,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         encoder_options: Mapping[str, Any] | None = None,
         aux_tasks: Mapping[str, int] | None = None,
         nav_features: int = 32,
+        image_frames: int = 1,
     ) -> None:
         if not isinstance(observation_space, spaces.Dict) or "rgb" not in observation_space.spaces:
             raise ValueError(
@@ -57,12 +62,20 @@ class StudentExtractor(BaseFeaturesExtractor):
         shape = image.shape
         channels_first = is_image_space_channels_first(image)
         input_shape = (shape[1], shape[2], shape[0]) if channels_first else tuple(shape)
+        channels = 3 * image_frames
+        if not 1 <= image_frames or input_shape[2] < channels:
+            raise ValueError(
+                f"image_frames = {image_frames!r} needs {channels} channels; the camera has "
+                f"{input_shape[2]} (allowed: 1 <= image_frames <= frame_stack)"
+            )
+        input_shape = (input_shape[0], input_shape[1], channels)
         network = build_encoder(encoder, input_shape, **dict(encoder_options or {}))
         nav_space = observation_space.spaces.get("nav")
         nav_dim = 0 if nav_space is None else int(nav_space.shape[0])
         super().__init__(observation_space, network.features_dim + (nav_features if nav_dim else 0))
         self.encoder = network
         self.channels_first = channels_first
+        self.image_channels = channels
         self.nav = nn.Sequential(nn.Linear(nav_dim, nav_features), nn.ReLU()) if nav_dim else None
         tasks = dict(AUX_TASKS if aux_tasks is None else aux_tasks)
         self.aux_heads = nn.ModuleDict(
@@ -75,6 +88,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         frames = observations["rgb"]
         if frames.is_floating_point() and not self.channels_first:
             frames = frames.permute(0, 3, 1, 2)  # (B, C, H, W)
+        frames = frames[:, -self.image_channels :]  # the newest frames: (B, 3 * image_frames, H, W)
         image_features = self.encoder(frames)  # (B, F)
         self._last_image_features = image_features
         if self.nav is None:
@@ -93,9 +107,9 @@ def student_forward(
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """Action means (B, A), values (B,) and perception logits of a student policy.
 
-    ``frames`` (B, H, W, 3) uint8 camera frames as the env gives them and ``nav`` (B, 3)
-    float (None when the student has no ``nav`` input); the frames are scaled and moved to
-    channels first here, as SB3's ``predict`` does.
+    ``frames`` (B, H, W, C) uint8 camera frames (the newest ``image_frames`` at least) and
+    ``nav`` (B, D) float (None when the student has no ``nav`` input); the frames are
+    scaled and moved to channels first here, as SB3's ``predict`` does.
     """
     extractor = policy.features_extractor
     if not isinstance(extractor, StudentExtractor):
