@@ -107,7 +107,7 @@ def rllib_train_main(argv: Sequence[str] | None = None) -> int:
             resume=args.resume,
             torch_threads=args.torch_threads,
         )
-    except (HyperparamError, FileNotFoundError) as error:
+    except (HyperparamError, FileNotFoundError, ConnectionError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(

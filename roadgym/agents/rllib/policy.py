@@ -115,5 +115,5 @@ def load_rllib_policy(checkpoint: str | Path) -> RLlibPolicy:
         model_config["pretrained"] = None
     kwargs["model_config"] = model_config
     module = cls(*args, **kwargs)
-    module.restore_from_path(module_dir)
+    module.restore_from_path(str(module_dir.resolve()))  # RLlib reads relative paths as URIs
     return RLlibPolicy(module)

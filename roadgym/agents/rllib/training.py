@@ -38,7 +38,7 @@ from roadgym.agents.rllib.policy import RLlibPolicy
 from roadgym.agents.training import default_run_dir, settings_entry
 from roadgym.perception.atomic import atomic_write_text
 
-__all__ = ["RLlibTrainResult", "save_checkpoint_atomic", "train_rllib"]
+__all__ = ["RLlibTrainResult", "save_checkpoint_atomic", "start_ray", "train_rllib"]
 
 CHECKPOINT_NAME = "checkpoint"
 BEST_CHECKPOINT_NAME = "best_checkpoint"
@@ -68,7 +68,7 @@ class RLlibTrainResult:
 
 def save_checkpoint_atomic(algo: Any, path: str | Path) -> Path:
     """``algo.save_to_path`` into a temporary sibling directory, then rename onto ``path``."""
-    path = Path(path)
+    path = Path(path).resolve()  # RLlib reads a relative path as a URI without a scheme
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
@@ -104,16 +104,43 @@ def _write_config(settings: TrainSettings, run_dir: Path, facts: dict[str, Any])
     atomic_write_text(run_dir / "config.yaml", text)
 
 
-def _start_ray(address: str | None, num_env_runners: int) -> bool:
-    """Connect to ``address`` or start a local Ray; True when this call started it."""
+def _use_token_auth() -> None:
+    """Turn on Ray's token authentication for this driver, as ``ray start`` does for nodes."""
+    os.environ["RAY_AUTH_MODE"] = "token"
+    try:  # Ray read its config at import; re-read it (what Ray's own token set-up does)
+        from ray._raylet import Config
+
+        Config.initialize("")
+    except (ImportError, AttributeError):  # another Ray version: the variable alone
+        pass
+
+
+def start_ray(address: str | None, num_env_runners: int = 0) -> bool:
+    """Join the cluster at ``address`` (HOST:PORT) or start a local Ray; True if this started it.
+
+    Does nothing when Ray is already initialised in this process.
+    """
     if ray.is_initialized():
         return False
     if address:
-        ray.init(address=address, log_to_driver=False)
+        # `ray start` turns token authentication on when ~/.ray/auth_token exists, but a
+        # driver joining with ray.init(address=...) sends no token unless RAY_AUTH_MODE
+        # says so (Ray 2.60: "InvalidAuthToken"); follow the node's default.
+        if "RAY_AUTH_MODE" not in os.environ and (Path.home() / ".ray" / "auth_token").is_file():
+            _use_token_auth()
+        try:
+            ray.init(address=address, log_to_driver=False)
+        except ConnectionError as error:
+            raise ConnectionError(
+                f"cannot join the Ray cluster at {address}: {error}. Is `ray start --head` "
+                "running there, and does this machine have the cluster's token "
+                "(~/.ray/auth_token, `ray get-auth-token` on the head) with RAY_AUTH_MODE=token?"
+            ) from error
     else:
         # Logical CPUs: the driver (learner) and each env runner reserve one.
         cpus = max(os.cpu_count() or 1, num_env_runners + 1)
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        # "local": a new Ray even when `ray start` left a cluster address on this machine.
+        ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     return True
 
 
@@ -163,7 +190,7 @@ def train_rllib(
         run_dir,
         {"num_env_runners": num_env_runners, "envs_per_runner": worlds, "address": address},
     )
-    started = _start_ray(address, num_env_runners)
+    started = start_ray(address, num_env_runners)
     algo = None
     try:
         algo = config.build_algo()

@@ -5,6 +5,8 @@ Runs in the RLlib venv of ``.ci/run``; skipped where Ray is not installed.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("ray.rllib")
@@ -30,13 +32,14 @@ TINY = [
 @pytest.fixture(scope="module")
 def local_ray():
     """One local Ray for the module (train_rllib then leaves it running between calls)."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
 
-def test_train_checkpoint_evaluate_resume(tmp_path, capsys, local_ray):
-    run_dir = tmp_path / "run"
+def test_train_checkpoint_evaluate_resume(tmp_path, capsys, local_ray, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run_dir = Path("run")  # relative, as users type it
     common = ["--backend", "rllib", "--algo", "ppo", "--env", "roadgym/Track-v0"]
     common += ["--envs-per-runner", "2", "--run-dir", str(run_dir), "--torch-threads", "1"]
     assert train_main([*common, "--timesteps", "128", *TINY]) == 0
