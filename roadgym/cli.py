@@ -44,6 +44,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "roadgym.agents.imitation.cli:imitate_main",
         "teach a pixel student from the expert: behaviour cloning, then DAgger",
     ),
+    "gan": (
+        "roadgym.perception.gan.cli:gan_command",
+        "label-conditioned GAN of camera frames: train, sample, edit, score (FD, KID, labels)",
+    ),
     "highway-dqn": (
         "roadgym.tools.highway_dqn:main",
         "SB3 DQN on highway-fast-v0 and roadgym/Highway-v0 side by side, same wall clock",

@@ -131,3 +131,19 @@ def test_tensorboard_gets_losses_and_sample_grids(tmp_path):
 def test_tasks_must_match_the_data(tmp_path):
     with pytest.raises(ValueError, match="tasks"):
         train_gan(toy_frames(), dataclasses.replace(TOY, tasks=("light_state",)), tmp_path)
+
+
+def test_model_scale_trains_at_half_size_and_paints_full_frames(tmp_path):
+    config = dataclasses.replace(TOY, model_scale=2, steps=2)
+    result = train_gan(toy_frames(), config, tmp_path)
+    z, y = torch.randn(2, 8), torch.tensor([[0, 0], [2, 1]])
+    with torch.no_grad():
+        frames = result.generator(z, y, mode="hard")
+        native = result.generator(z, y, mode="hard", native=True)
+    assert frames.shape == (2, 3, 16, 16) and native.shape == (2, 3, 8, 8)
+    assert torch.equal(frames[:, :, ::2, ::2], native)  # each pixel repeated 2x2
+    generator, _ = load_generator(tmp_path / CHECKPOINT_NAME)
+    with torch.no_grad():
+        assert torch.equal(generator(z, y, mode="hard"), frames)
+    with pytest.raises(ValueError, match="model_scale"):
+        train_gan(toy_frames(), dataclasses.replace(TOY, model_scale=3), tmp_path / "bad")

@@ -46,17 +46,17 @@ def build_networks(meta: dict[str, Any]) -> tuple[Generator, Discriminator]:
     config = GanConfig(**{**meta["config"], "tasks": tuple(meta["config"]["tasks"])})
     num_classes = [len(meta["class_names"][t]) for t in meta["tasks"]]
     palette = torch.tensor(meta["palette"]) if meta["palette"] else None
+    model_size = int(meta["frame_size"]) // config.model_scale  # the networks' resolution
     generator = Generator(
         num_classes,
-        frame_size=int(meta["frame_size"]),
+        frame_size=model_size,
         z_dim=config.z_dim,
         embed_dim=config.embed_dim,
         channels=config.g_channels,
         palette=palette,
+        upscale=config.model_scale,
     )
-    discriminator = Discriminator(
-        num_classes, frame_size=int(meta["frame_size"]), channels=config.d_channels
-    )
+    discriminator = Discriminator(num_classes, frame_size=model_size, channels=config.d_channels)
     return generator, discriminator
 
 

@@ -22,7 +22,7 @@ discriminator, hinge loss, spectral norm, EMA generator).
   train    train on a roadgym labelled dataset (resumable, TensorBoard, checkpoints)
   sample   write a grid (PNG) and/or frames (.npz) for chosen labels
   edit     real frame + target label -> edited frame (latent inversion), as a grid
-  score    Frechet distance (FD) and kernel inception-style distance (KID) in a roadgym
+  score    Frechet distance (FD) and kernel distance (KID, cubic-kernel MMD^2) in a roadgym
            classifier's feature space, generated vs held-out real frames, and label
            consistency (that classifier's accuracy on generated frames against their
            conditioning labels); each beside the floor (held-out real vs train real)

@@ -68,10 +68,13 @@ class Generator(nn.Module):
         embed_dim: int = 32,
         channels: int = 32,
         palette: torch.Tensor | None = None,
+        upscale: int = 1,
     ) -> None:
         super().__init__()
         levels = _check_size(frame_size)
-        self.z_dim, self.frame_size = z_dim, frame_size
+        if upscale < 1:
+            raise ValueError(f"upscale={upscale!r} must be >= 1")
+        self.z_dim, self.frame_size, self.upscale = z_dim, frame_size, int(upscale)
         self.num_classes = tuple(int(k) for k in num_classes)
         self.embeds = nn.ModuleList(nn.Embedding(k, embed_dim) for k in self.num_classes)
         cond_dim = embed_dim * len(self.num_classes)
@@ -123,9 +126,10 @@ class Generator(nn.Module):
         return self.to_image(x)  # (B, K or 3, H, W)
 
     def forward(
-        self, z: torch.Tensor, labels: torch.Tensor, mode: str = "straight"
+        self, z: torch.Tensor, labels: torch.Tensor, mode: str = "straight", native: bool = False
     ) -> torch.Tensor:
-        """Images ``(B, 3, H, W)`` in [-1, 1].
+        """Images ``(B, 3, H, W)`` in [-1, 1]: ``frame_size * upscale`` square, pixels
+        repeated ``upscale`` times, or ``frame_size`` (the networks' size) if ``native``.
 
         With a palette, ``mode`` says how a pixel's colour distribution becomes a colour:
         ``"straight"`` (training) paints the most likely colour and passes gradients as
@@ -136,7 +140,12 @@ class Generator(nn.Module):
         """
         if mode not in _MODES:
             raise ValueError(f"mode={mode!r} must be one of {_MODES}")
-        out = self.logits(z, labels).float()
+        images = self._paint(self.logits(z, labels).float(), mode)  # (B, 3, s, s)
+        if native or self.upscale == 1:
+            return images
+        return images.repeat_interleave(self.upscale, 2).repeat_interleave(self.upscale, 3)
+
+    def _paint(self, out: torch.Tensor, mode: str) -> torch.Tensor:
         if not self.uses_palette:
             return torch.tanh(out)
         if mode == "hard":

@@ -152,15 +152,22 @@ def train_gan(
     frame_size = train.frames.shape[1]
     if train.frames.shape[2] != frame_size:
         raise ValueError(f"frames must be square; got {train.frames.shape[1:3]}")
+    if frame_size % config.model_scale:
+        raise ValueError(
+            f"GanConfig.model_scale={config.model_scale} must divide the frame size {frame_size}"
+        )
+    scale = config.model_scale
     out_path = Path(out_dir) if out_dir is not None else None
     checkpoint_path = out_path / CHECKPOINT_NAME if out_path is not None else None
     device = pick_device(config.device)
-    palette = extract_palette(train.frames, config.max_palette_colours)
+    palette = None
+    if config.output == "palette":
+        palette = extract_palette(train.frames, config.max_palette_colours)
     meta = {
         "tasks": list(config.tasks),
         "class_names": {t: list(n) for t, n in train.class_names.items() if t in config.tasks},
         "frame_size": int(frame_size),
-        "palette": palette.tolist() if config.output == "palette" else [],
+        "palette": palette.tolist() if palette is not None else [],
         "dataset": str(dataset),
         "config": {**_config_dict(config)},
     }
@@ -247,12 +254,15 @@ def train_gan(
         while step < config.steps:
             index = sample_batch(config.batch_size)
             real = _to_images(frames[index.to(device)])  # (B, 3, H, W)
+            if scale > 1:  # every scale-th pixel, from a random phase
+                dy, dx = torch.randint(scale, (2,), generator=sampler_rng).tolist()
+                real = real[:, :, dy::scale, dx::scale]  # (B, 3, H / s, W / s)
             y = labels[index.to(device)]  # (B, T)
             z_d = torch.randn(config.batch_size, config.z_dim, generator=sampler_rng).to(device)
             z_g = torch.randn(config.batch_size, config.z_dim, generator=sampler_rng).to(device)
             with autocast(device):
                 with torch.no_grad():
-                    fake = generator(z_d, y)
+                    fake = generator(z_d, y, native=True)
                 real_scores = discriminator(real, y).float()
                 fake_scores = discriminator(fake, y).float()
                 loss_d = discriminator_hinge_loss(real_scores, fake_scores)
@@ -260,7 +270,8 @@ def train_gan(
             loss_d.backward()
             opt_d.step()
             with autocast(device):
-                loss_g = generator_hinge_loss(discriminator(generator(z_g, y), y).float())
+                fake_g = generator(z_g, y, native=True)
+                loss_g = generator_hinge_loss(discriminator(fake_g, y).float())
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
