@@ -20,37 +20,98 @@ from roadgym.agents.evaluation import EvaluationReport
 from roadgym.agents.loading import LoadedAgent
 from roadgym.agents.metrics import EpisodeMetrics
 
-__all__ = ["watch_agent", "write_video"]
+__all__ = ["count_video_frames", "watch_agent", "write_video"]
 
 
 def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float) -> Path:
-    """Write RGB frames ``(H, W, 3)`` to an mp4 (``mp4v``) atomically.
+    """Write RGB frames ``(H, W, 3)`` to an mp4 atomically, and check what was written.
 
-    OpenCV picks the container from the file name, so the temporary file beside
-    ``path`` also ends in ``.mp4``; it is renamed onto ``path`` once complete.
+    H.264 (plays in browsers) through the ffmpeg that the ``imageio-ffmpeg`` wheel ships,
+    when it is installed; otherwise OpenCV's MPEG-4 Part 2 (``mp4v``). The video goes to
+    a temporary ``.mp4`` beside ``path``, is read back and its frames counted (OpenCV's
+    writer fails silently on a full disk), gets the mode a plain ``open`` would give
+    under the umask, and only then is renamed onto ``path``. Raises ``OSError`` when the
+    file holds fewer frames than given.
     """
     if len(frames) == 0:
         raise ValueError("no frames to write")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=".mp4", dir=path.parent)
     os.close(fd)
     try:
-        writer = cv2.VideoWriter(tmp_name, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-        if not writer.isOpened():
-            raise RuntimeError(f"OpenCV cannot open an mp4v video writer for {path}")
         try:
-            for frame in frames:
-                writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
-        finally:
-            writer.release()
+            _write_h264(tmp_name, frames, fps)
+        except ImportError:
+            _write_mp4v(tmp_name, frames, fps, path)
+        written = count_video_frames(tmp_name)
+        if written != len(frames):
+            raise OSError(
+                f"video {path}: the writer stored {written} of {len(frames)} frames (is the "
+                "disk full?); nothing was written there"
+            )
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; a video is for sharing
         os.replace(tmp_name, path)
     except BaseException:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)
         raise
     return path
+
+
+def _write_h264(name: str, frames: Sequence[np.ndarray], fps: float) -> None:
+    import imageio_ffmpeg  # ImportError: fall back to OpenCV
+
+    height, width = frames[0].shape[:2]
+    # yuv420p (what browsers play) needs even sides: pad the odd row or column.
+    even_h, even_w = height + height % 2, width + width % 2
+    writer = imageio_ffmpeg.write_frames(
+        name,
+        (even_w, even_h),
+        fps=fps,
+        codec="libx264",
+        pix_fmt_out="yuv420p",
+        macro_block_size=1,
+        output_params=["-movflags", "+faststart"],
+    )
+    writer.send(None)  # start ffmpeg
+    try:
+        for frame in frames:
+            frame = np.ascontiguousarray(frame, dtype=np.uint8)
+            if (height, width) != (even_h, even_w):
+                frame = np.pad(frame, ((0, even_h - height), (0, even_w - width), (0, 0)), "edge")
+            writer.send(frame)
+    finally:
+        writer.close()  # raises when ffmpeg failed (for example, no space left)
+
+
+def _write_mp4v(name: str, frames: Sequence[np.ndarray], fps: float, path: Path) -> None:
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise RuntimeError(f"OpenCV cannot open an mp4v video writer for {path}")
+    try:
+        for frame in frames:
+            writer.write(cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR))
+    finally:
+        writer.release()
+
+
+def count_video_frames(path: str | Path) -> int:
+    """Frames OpenCV can decode from the video at ``path`` (0 when it cannot open it)."""
+    capture = cv2.VideoCapture(str(path))
+    count = 0
+    try:
+        while capture.isOpened():
+            ok, _ = capture.read()
+            if not ok:
+                break
+            count += 1
+    finally:
+        capture.release()
+    return count
 
 
 def watch_agent(
