@@ -135,9 +135,23 @@ def load_classifier(
     payload = read_checkpoint(path)
     encoder = build_encoder_from_spec(payload["encoder"])
     model = ImageClassifier(encoder, len(payload["class_names"]))
-    encoder.load_state_dict(payload.pop("encoder_state"))
-    model.head.load_state_dict(payload.pop("head_state"))
+    _load_weights(encoder, payload.pop("encoder_state"), path, payload["encoder"])
+    _load_weights(model.head, payload.pop("head_state"), path, payload["encoder"])
     return model.to(device).eval(), payload
+
+
+def _load_weights(module: torch.nn.Module, state: dict, path: Path | str, spec: dict) -> None:
+    """``load_state_dict`` with an error that says which checkpoint disagrees with itself."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as error:  # torch's message: a page of missing/unexpected keys
+        first = str(error).strip().splitlines()
+        raise ValueError(
+            f"checkpoint {path}: its weights do not fit the encoder it names "
+            f"({spec.get('name')!r}, input_shape {spec.get('input_shape')}, options "
+            f"{spec.get('options')}); the file was edited or mixes two models "
+            f"({first[1].strip() if len(first) > 1 else first[0][:200]})"
+        ) from error
 
 
 def load_encoder_weights(encoder: Encoder, path: str | Path) -> dict[str, Any]:
@@ -156,6 +170,6 @@ def load_encoder_weights(encoder: Encoder, path: str | Path) -> dict[str, Any]:
                 f"into encoder {wanted['name']!r} with input_shape {wanted['input_shape']} and "
                 f"options {wanted['options']} ({key} differs)"
             )
-    encoder.load_state_dict(payload.pop("encoder_state"))
+    _load_weights(encoder, payload.pop("encoder_state"), path, saved)
     payload.pop("head_state", None)
     return payload

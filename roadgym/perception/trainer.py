@@ -343,17 +343,26 @@ def train_classifier(
     checkpoint_path = None
     if out_path is not None:
         config_dict = json_safe(dataclasses.asdict(config))
+        # The checkpoint first and report.json last: a report means a complete run, so a
+        # failed save (a full disk) must not leave one behind without its checkpoint.
+        try:
+            checkpoint_path = save_classifier(
+                out_path / "checkpoint.pt",
+                model,
+                class_names=train.class_names,
+                task=train.task,
+                metrics={"accuracy": report["accuracy"], "split": split_name},
+                train_config=config_dict,
+            )
+        except OSError as error:
+            raise OSError(
+                error.errno,
+                f"saving {out_path / 'checkpoint.pt'} failed ({error.strerror or error}); "
+                f"nothing was written to {out_path} (no report.json)",
+            ) from error
+        write_confusion_png(matrix, train.class_names, out_path / "confusion.png")
         atomic_write_json(
             out_path / "report.json", {**report, "history": history, "train_config": config_dict}
-        )
-        write_confusion_png(matrix, train.class_names, out_path / "confusion.png")
-        checkpoint_path = save_classifier(
-            out_path / "checkpoint.pt",
-            model,
-            class_names=train.class_names,
-            task=train.task,
-            metrics={"accuracy": report["accuracy"], "split": split_name},
-            train_config=config_dict,
         )
     return TrainResult(model, report, history, checkpoint_path, images_per_s)
 
