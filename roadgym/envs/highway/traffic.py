@@ -154,10 +154,12 @@ def step_traffic(world: HighwayState, entries: Entries) -> None:
     n = world.num_npcs
     if n == 0:
         return
-    flat = np.arange(batch * cars).reshape(batch, 1, cars)
-    accel_by_lane = idm_behind(world, flat, entries.leader)  # (B, 2, V)
-    two = world.veh_from_lane >= 0
-    accel = np.where(two, accel_by_lane.min(axis=1), accel_by_lane[:, 0])  # (B, V)
+    flat = np.arange(batch * cars).reshape(batch, cars)
+    accel = idm_behind(world, flat, entries.leader[:, 0])  # (B, V): the lane it is in
+    changing = np.flatnonzero(world.veh_from_lane.reshape(-1) >= 0)  # the few in two lanes
+    if len(changing):
+        second = idm_behind(world, changing, entries.leader[:, 1].reshape(-1)[changing])
+        accel.reshape(-1)[changing] = np.minimum(accel.reshape(-1)[changing], second)
     if cfg.on_ramp:
         ramp = world.lanes_count
         on_ramp = (world.veh_lane == ramp) | (world.veh_from_lane == ramp)
@@ -272,14 +274,17 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     if not out.any():
         return
     worlds = np.flatnonzero(out.any(axis=1))
-    # A random one of the cars out, so that one without a free spot starves no other.
-    pick = np.where(out[worlds], 1.0 + uniform(world, worlds, 64 + np.arange(n), 3), 0.0)
-    car = np.argmax(pick, axis=1)  # (W,)
-    was_behind = behind[worlds, car]
-    low, high = cfg.npc_speed_range_mps
-    desired = low + (high - low) * uniform(world, worlds, np.zeros((1, 1)), 1)[:, 0]  # (W,)
     # Candidate spots (W, C): every lane at a few distances in from the window's end.
     lanes = np.repeat(np.arange(world.lanes_count), len(RECYCLE_SPOTS_M))[None, :]  # (1, C)
+    draws = uniform(world, worlds, np.arange(lanes.shape[1] + 2)[None, :], 1)  # (W, C + 2)
+    # A random one of the cars out, so that one without a free spot starves no other.
+    out_w = out[worlds]
+    count = out_w.sum(axis=1)
+    nth = np.minimum((draws[:, -1] * count).astype(np.int64), count - 1)  # (W,)
+    car = np.argmax(np.cumsum(out_w, axis=1) > nth[:, None], axis=1)  # (W,)
+    was_behind = behind[worlds, car]
+    low, high = cfg.npc_speed_range_mps
+    desired = low + (high - low) * draws[:, -2]  # (W,)
     inward = np.tile(RECYCLE_SPOTS_M, world.lanes_count)[None, :]  # (1, C)
     new_s = np.where(
         was_behind[:, None],
@@ -310,7 +315,7 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     follower_v = np.where(follower >= 0, all_v[follow], 0.0)
     need_back = cfg.idm_min_gap_m + follower_v * cfg.idm_time_headway_s
     score = np.minimum(gap_front - need_front, gap_back - need_back)
-    jitter = uniform(world, worlds, 8 + np.arange(lanes.shape[1])[None, :], 2)
+    jitter = draws[:, :-2]
     choice = np.argmax(np.where(score > 0.0, 1.0 + jitter, -np.inf), axis=1)  # random free spot
     rows = np.arange(len(worlds))
     ok = score[rows, choice] > 0.0

@@ -139,6 +139,15 @@ ANCHORS = (
         versus="highway-fast-kinematics",
     ),
     Anchor(
+        "highway-vector-64-kinematics",
+        "roadgym Highway-v0, native vector env B=64, kinematics, meta actions at 1 Hz "
+        "(highway-fast-v0's setup)",
+        _roadgym_highway(64, observation="kinematics", **HIGHWAY_ENV_LIKE),
+        64,
+        60,
+        versus="highway-fast-kinematics",
+    ),
+    Anchor(
         "highway-v0-kinematics",
         "highway-v0, its default config (Kinematics, meta actions at 1 Hz, 15 Hz simulation)",
         _highway_default("highway-v0"),
