@@ -312,6 +312,8 @@ def test_keys_to_action_covers_every_arrow_combination():
     assert np.allclose(mapping[up_left], [-1.0, 1.0])
     assert np.allclose(mapping[tuple(sorted((pygame.K_LEFT, pygame.K_RIGHT)))], [0.0, 0.0])
     discrete = keys_to_action("discrete")
+    meta = keys_to_action("meta")  # LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER
+    assert meta[(pygame.K_UP,)] == 3 and meta[(pygame.K_LEFT,)] == 0 and meta[(pygame.K_DOWN,)] == 4
     assert discrete[(pygame.K_UP,)] == 1 and discrete[(pygame.K_DOWN,)] == 2
 
 

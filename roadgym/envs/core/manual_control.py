@@ -31,9 +31,10 @@ def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
 
     Keys are tuples of sorted pygame key codes (any subset of the four arrows, held
     together); values are :func:`keyboard_action`'s [steer, throttle] for
-    ``action_type="continuous"``, or the nearest ``DISCRETE_ACTIONS`` index for
-    ``"discrete"``. No key held is ``play``'s ``noop`` (coast: pass
-    ``noop=np.zeros(2, np.float32)`` for continuous actions, 0 for discrete).
+    ``action_type="continuous"``, the nearest ``DISCRETE_ACTIONS`` index for
+    ``"discrete"``, or a lane change / speed change for ``"meta"`` (Highway). No key held
+    is ``play``'s ``noop``: pass ``noop=np.zeros(2, np.float32)`` for continuous actions,
+    0 (coast) for discrete, 1 (IDLE) for meta.
     """
     import pygame
 
@@ -50,11 +51,25 @@ def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
     for subset in range(1, 2 ** len(names)):  # play() refuses (); its noop is "no key"
         held = [name for bit, name in enumerate(names) if subset >> bit & 1]
         action = keyboard_action({name: True for name in held})
-        if action_type == "discrete":
+        if action_type == "meta":  # highway-env's meta actions: lanes and speed
+            action = _meta_action(action)
+        elif action_type == "discrete":
             distance = np.square(DISCRETE_ACTIONS - action).sum(-1)
             action = int(np.argmin(distance))  # ties: the lower index
         mapping[tuple(sorted(codes[name] for name in held))] = action
     return mapping
+
+
+def _meta_action(steer_throttle: np.ndarray) -> int:
+    """Arrow keys as a meta action: left/right change lane, up/down change speed."""
+    from roadgym.envs.core.spaces import META_ACTION_NAMES
+
+    steer, throttle = steer_throttle
+    name = (
+        "LANE_LEFT" if steer < 0 else "LANE_RIGHT" if steer > 0
+        else "FASTER" if throttle > 0 else "SLOWER" if throttle < 0 else "IDLE"
+    )  # fmt: skip
+    return META_ACTION_NAMES.index(name)
 
 
 def play(env_id: str = "roadgym/Track-v0", seed: int | None = None, **config) -> list[float]:
