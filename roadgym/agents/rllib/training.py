@@ -30,7 +30,7 @@ import ray
 import yaml
 
 import roadgym
-from roadgym.agents.environments import held_out_seeds
+from roadgym.agents.environments import SELECTION_SEED_START, held_out_seeds
 from roadgym.agents.evaluation import EvaluationReport, evaluate_policy_on_seeds
 from roadgym.agents.hyperparams import TrainSettings
 from roadgym.agents.rllib.config import build_ppo_config
@@ -273,7 +273,7 @@ def _evaluate(algo: Any, settings: TrainSettings, run_dir: Path, steps: int) -> 
     report = evaluate_policy_on_seeds(
         RLlibPolicy(module),
         settings.env_id,
-        held_out_seeds(settings.eval_episodes),
+        held_out_seeds(settings.eval_episodes, SELECTION_SEED_START),  # picks best_checkpoint
         env_kwargs=env_kwargs,
         agent_name=f"rllib ppo @ {steps}",
     )
