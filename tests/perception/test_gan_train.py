@@ -147,3 +147,25 @@ def test_model_scale_trains_at_half_size_and_paints_full_frames(tmp_path):
         assert torch.equal(generator(z, y, mode="hard"), frames)
     with pytest.raises(ValueError, match="model_scale"):
         train_gan(toy_frames(), dataclasses.replace(TOY, model_scale=3), tmp_path / "bad")
+
+
+def test_vae_term_trains_an_encoder_that_edits_use(tmp_path):
+    from roadgym.perception.gan.edit import edit_frames, find_latents
+
+    config = dataclasses.replace(TOY, recon_weight=1.0, encoder_channels=4, steps=30)
+    config = dataclasses.replace(config, adv_weight=0.0, tensorboard=True, log_every=1)
+    data = toy_frames()
+    result = train_gan(data, config, tmp_path)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    losses = [s.value for s in events.Scalars("loss/reconstruction")]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])  # the reconstruction improves
+    generator, _ = load_generator(tmp_path / CHECKPOINT_NAME)
+    assert generator.encoder is not None
+    z, mse = find_latents(generator, data.frames[:3], data.labels[:3], steps=0)
+    assert z.shape == (3, 8) and mse.shape == (3,)
+    edit = edit_frames(generator, data.frames[:3], data.labels[:3], 0, np.array([1, 1, 1]), steps=0)
+    assert edit.edits.shape == data.frames[:3].shape
+    assert result.generator.encoder is not None

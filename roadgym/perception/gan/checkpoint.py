@@ -55,6 +55,7 @@ def build_networks(meta: dict[str, Any]) -> tuple[Generator, Discriminator]:
         channels=config.g_channels,
         palette=palette,
         upscale=config.model_scale,
+        encoder_channels=config.encoder_channels if config.recon_weight > 0 else 0,
     )
     discriminator = Discriminator(num_classes, frame_size=model_size, channels=config.d_channels)
     return generator, discriminator

@@ -144,6 +144,12 @@ def _augment_parser(sub) -> None:
     )
     parser.add_argument("--num-generated", type=int, default=1000, help="frames swapped in")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="classifier seeds")
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        default=["simulator", "simulator+generated"],
+        help="training sets to run (simulator, simulator+generated)",
+    )
     parser.add_argument("--out", type=Path, help="report JSON to write")
     add_config_arguments(
         parser.add_argument_group("classifier recipe"),
@@ -214,7 +220,7 @@ def _edit(args: argparse.Namespace) -> dict[str, Any]:
 
     from roadgym.perception.checkpoint import load_classifier
     from roadgym.perception.gan.data import load_labelled_frames
-    from roadgym.perception.gan.edit import edit_frames
+    from roadgym.perception.gan.edit import find_latents, render
     from roadgym.perception.gan.images import frame_grid, write_png
     from roadgym.perception.gan.score import predict
 
@@ -231,24 +237,16 @@ def _edit(args: argparse.Namespace) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed)
     chosen = np.sort(rng.choice(pool, min(args.count, len(pool)), replace=False))
     frames, labels = test.frames[chosen], test.labels[chosen]
-    tiles, edits, targets = [frames], [], []
-    reconstruction = None
+    z, mse = find_latents(
+        generator, frames, labels, steps=args.steps, restarts=args.restarts, seed=args.seed
+    )
+    edits, targets = [], []
     for class_id in range(len(names)):
-        target = np.full(len(chosen), class_id)
-        result = edit_frames(
-            generator,
-            frames,
-            labels,
-            column,
-            target,
-            steps=args.steps,
-            restarts=args.restarts,
-            seed=args.seed,
-        )
-        reconstruction = result if reconstruction is None else reconstruction
-        edits.append(result.edits)
-        targets.append(target)
-    tiles += [reconstruction.reconstructions, *edits]
+        edited = labels.copy()
+        edited[:, column] = class_id
+        edits.append(render(generator, z, edited))
+        targets.append(np.full(len(chosen), class_id))
+    tiles = [frames, render(generator, z, labels), *edits]
     # Columns: real | reconstruction | edit to each class; one row per real frame.
     grid = np.stack(tiles, axis=1).reshape(-1, *frames.shape[1:])
     write_png(args.out, frame_grid(grid, len(tiles), scale=args.scale))
@@ -257,7 +255,8 @@ def _edit(args: argparse.Namespace) -> dict[str, Any]:
         "columns": ["real", "reconstruction", *[f"edit to {n}" for n in names]],
         "frames": chosen.tolist(),
         "source_labels": [names[i] for i in labels[:, column]],
-        "reconstruction_mse": float(reconstruction.reconstruction_mse.mean()),
+        "reconstruction_mse": float(mse.mean()),
+        "latents": "encoder, refined" if generator.encoder is not None else "inversion",
         "step": meta["step"],
     }
     if args.judge is not None:
@@ -313,6 +312,7 @@ def _augment(args: argparse.Namespace) -> dict[str, Any]:
         args.num_generated,
         recipe,
         list(args.seeds),
+        tuple(args.arms),
     )
     print(format_study(report))
     if args.out is not None:

@@ -41,6 +41,19 @@ class GanConfig:
     the cost (for CPU budgets) at the price of detail finer than 2 pixels."""
     max_palette_colours: int = 64
     """With output='palette', a dataset with more distinct colours than this is an error."""
+    recon_weight: float = 0.0
+    """Weight of a VAE term (Larsen et al. 2016, VAE-GAN): an encoder maps each real
+    frame to a latent posterior, the generator reconstructs the frame from a sample of
+    it under the frame's labels (per-pixel cross-entropy over palette colours, or MSE
+    for RGB), plus ``kl_weight`` times the KL divergence to the prior per pixel. It
+    gives every pixel a gradient from the first step and the encoder makes edits a
+    forward pass; 0 trains a pure GAN without an encoder."""
+    kl_weight: float = 1.0
+    """Weight of the KL term inside the VAE term (1: the evidence lower bound)."""
+    adv_weight: float = 1.0
+    """Weight of the generator's adversarial (hinge) loss."""
+    encoder_channels: int = 32
+    """Width of the encoder's first block (used when recon_weight > 0)."""
     batch_size: int = 64
     """Real and generated frames per step (each)."""
     steps: int = 3000
@@ -93,6 +106,7 @@ class GanConfig:
             "g_channels",
             "d_channels",
             "model_scale",
+            "encoder_channels",
             "max_palette_colours",
             "batch_size",
             "steps",
@@ -103,6 +117,11 @@ class GanConfig:
             _positive_int(name, getattr(self, name))
         if self.output not in OUTPUT_MODES:
             raise ValueError(f"GanConfig.output={self.output!r} must be one of {OUTPUT_MODES}")
+        for name in ("recon_weight", "kl_weight", "adv_weight"):
+            if not float(getattr(self, name)) >= 0:
+                raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be >= 0")
+        if self.recon_weight == 0 and self.adv_weight == 0:
+            raise ValueError("GanConfig: recon_weight and adv_weight cannot both be 0")
         for name in ("lr_g", "lr_d"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be > 0")

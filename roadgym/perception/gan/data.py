@@ -15,7 +15,7 @@ import numpy as np
 from roadgym.perception.datasets import ImageSet
 from roadgym.perception.labelled import load_labelled_split, load_manifest
 
-__all__ = ["LabelledFrames", "extract_palette", "load_labelled_frames"]
+__all__ = ["LabelledFrames", "extract_palette", "load_labelled_frames", "palette_indices"]
 
 
 @dataclass
@@ -102,3 +102,19 @@ def extract_palette(frames: np.ndarray, max_colours: int = 64) -> np.ndarray:
     if len(colours) < 2:
         raise ValueError(f"the frames hold {len(colours)} colour(s); a palette needs >= 2")
     return colours.astype(np.float32) / 255.0
+
+
+def palette_indices(frames: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Each pixel's index in ``palette`` (float ``(K, 3)`` in [0, 1]): uint8 ``(N, H, W)``.
+
+    Raises ValueError if a pixel's colour is not in the palette.
+    """
+    colours = np.round(palette * 255).astype(np.uint32)  # (K, 3)
+    keys = colours[:, 0] << 16 | colours[:, 1] << 8 | colours[:, 2]
+    lookup = np.full(1 << 24, 255, np.uint8)
+    lookup[keys] = np.arange(len(keys), dtype=np.uint8)
+    pixels = frames.astype(np.uint32)
+    out = lookup[pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]]  # (N, H, W)
+    if len(keys) < 255 and (out == 255).any():
+        raise ValueError("some pixels have colours outside the palette")
+    return out

@@ -25,7 +25,13 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-__all__ = ["ConditionalBatchNorm", "Discriminator", "Generator", "to_uint8_frames"]
+__all__ = [
+    "ConditionalBatchNorm",
+    "Discriminator",
+    "Generator",
+    "LatentEncoder",
+    "to_uint8_frames",
+]
 
 
 def _check_size(frame_size: int) -> int:
@@ -53,6 +59,27 @@ class ConditionalBatchNorm(nn.Module):
         return self.norm(x) * gain + self.bias(cond)[:, :, None, None]
 
 
+class LatentEncoder(nn.Module):
+    """``images (B, 3, H, W) -> (mu, logvar)``, each ``(B, z_dim)``: the generator's encoder
+    (a diagonal Gaussian posterior over its latent, as in a VAE)."""
+
+    def __init__(self, frame_size: int, z_dim: int, channels: int) -> None:
+        super().__init__()
+        levels = _check_size(frame_size)
+        layers: list[nn.Module] = [nn.Conv2d(3, channels, 3, 1, 1)]
+        width = channels
+        for i in range(levels):  # down to 4x4
+            layers += [nn.LeakyReLU(0.2), nn.Conv2d(width, channels * 2**i, 4, 2, 1)]
+            width = channels * 2**i
+        self.features = nn.Sequential(*layers, nn.LeakyReLU(0.2))
+        self.head = nn.Linear(width * 16, 2 * z_dim)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        stats = self.head(self.features(images).flatten(1))  # (B, 2 * z_dim)
+        mu, logvar = stats.chunk(2, dim=1)
+        return mu, logvar.clamp(-10.0, 10.0)
+
+
 class Generator(nn.Module):
     """``(z (B, z_dim), labels (B, T)) -> images (B, 3, H, W) in [-1, 1]``.
 
@@ -69,6 +96,7 @@ class Generator(nn.Module):
         channels: int = 32,
         palette: torch.Tensor | None = None,
         upscale: int = 1,
+        encoder_channels: int = 0,
     ) -> None:
         super().__init__()
         levels = _check_size(frame_size)
@@ -95,10 +123,22 @@ class Generator(nn.Module):
             if palette.ndim != 2 or palette.shape[1] != 3 or len(palette) < 2:
                 raise ValueError(f"palette must be (K >= 2, 3); got {tuple(palette.shape)}")
             self.register_buffer("palette", palette.clone())
-        for module in self.modules():
+        for module in self.modules():  # (the encoder, added below, keeps torch's init)
             if isinstance(module, (nn.ConvTranspose2d, nn.Linear)) and module.weight.requires_grad:
                 if not any(module is n.gain or module is n.bias for n in self._norms()):
                     nn.init.normal_(module.weight, 0.0, 0.02)  # DCGAN's initialisation
+
+        # An encoder into the latent (trained with a reconstruction loss) when asked for;
+        # it lives here so that checkpoints and the EMA carry it with the generator.
+        self.encoder = (
+            LatentEncoder(frame_size, z_dim, encoder_channels) if encoder_channels > 0 else None
+        )
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior ``(mu, logvar)`` of images at the networks' size, ``(B, 3, s, s)``."""
+        if self.encoder is None:
+            raise ValueError("this generator has no encoder (trained with recon_weight=0)")
+        return self.encoder(images)
 
     def _norms(self) -> list[ConditionalBatchNorm]:
         return [m for m in self.modules() if isinstance(m, ConditionalBatchNorm)]

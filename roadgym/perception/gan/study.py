@@ -25,7 +25,9 @@ from roadgym.perception.gan.models import Generator
 from roadgym.perception.gan.score import generate_frames
 from roadgym.perception.trainer import TrainConfig, train_classifier
 
-__all__ = ["augmented_set", "augmentation_study"]
+__all__ = ["ARMS", "augmented_set", "augmentation_study", "format_study"]
+
+ARMS = ("simulator", "simulator+generated")
 
 
 def augmented_set(
@@ -74,17 +76,23 @@ def augmentation_study(
     num_generated: int,
     recipe: TrainConfig,
     seeds: list[int],
+    arms: tuple[str, ...] = ARMS,
 ) -> dict[str, Any]:
-    """Train ``recipe`` on both sets for each seed; per-class recall and accuracy on test."""
+    """Train ``recipe`` on each arm's set for each seed; per-class recall and accuracy on
+    test. ``arms`` picks a subset of :data:`ARMS` (to run them as separate jobs)."""
+    unknown = [arm for arm in arms if arm not in ARMS]
+    if unknown or not arms:
+        raise ValueError(f"arms={arms!r} must be a non-empty subset of {ARMS}")
     test_set = test.image_set(task)
-    arms = {
+    builders = {
         "simulator": lambda seed: train.image_set(task),
         "simulator+generated": lambda seed: augmented_set(
             generator, train, task, rare_classes, num_generated, seed=seed
         ),
     }
     results: dict[str, Any] = {}
-    for arm, build in arms.items():
+    for arm in arms:
+        build = builders[arm]
         runs = []
         for seed in seeds:
             train_set = build(seed)

@@ -31,7 +31,7 @@ from torch import nn
 from roadgym.perception.device import autocast, pick_device
 from roadgym.perception.gan.checkpoint import build_networks, read_gan_checkpoint, save_gan
 from roadgym.perception.gan.config import GanConfig
-from roadgym.perception.gan.data import LabelledFrames, extract_palette
+from roadgym.perception.gan.data import LabelledFrames, extract_palette, palette_indices
 from roadgym.perception.gan.images import frame_grid
 from roadgym.perception.gan.models import Generator, to_uint8_frames
 from roadgym.perception.gan.sample import grid_labels
@@ -91,6 +91,27 @@ def recalibrate_batchnorm(
     for norm, momentum in zip(norms, momenta, strict=True):
         norm.momentum = momentum
     generator.eval()
+
+
+def _vae_terms(
+    generator: Generator,
+    real: torch.Tensor,
+    labels: torch.Tensor,
+    targets: torch.Tensor | None,
+    eps: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reconstruction loss (cross-entropy over palette indices ``targets (B, s, s)``, or
+    MSE without a palette) and the KL to the prior per pixel, for real images at the
+    networks' size ``(B, 3, s, s)``; ``eps (B, z_dim)`` samples the posterior."""
+    mu, logvar = generator.encode(real)  # (B, z_dim) each
+    z = mu + eps.to(mu.device) * (0.5 * logvar).exp()
+    logits = generator.logits(z, labels).float()  # (B, K or 3, s, s)
+    if targets is not None:
+        reconstruction = F.cross_entropy(logits, targets)
+    else:
+        reconstruction = F.mse_loss(torch.tanh(logits), real.float())
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
+    return reconstruction, kl.float() / real[0, 0].numel()
 
 
 class _BatchSampler:
@@ -202,6 +223,10 @@ def train_gan(
                 if torch.is_tensor(value) and key != "step":
                     state[key] = value.to(device)
     frames = torch.from_numpy(train.frames).to(device)  # (N, H, W, 3) uint8, once
+    recon = config.recon_weight > 0
+    targets = None  # palette index of every pixel: the VAE term's cross-entropy targets
+    if recon and palette is not None:
+        targets = torch.from_numpy(palette_indices(train.frames, palette)).to(device)
     labels = torch.from_numpy(train.labels).to(device)  # (N, T)
     balance = None if config.balance_task is None else config.tasks.index(config.balance_task)
     sample_batch = _BatchSampler(train.labels, balance, sampler_rng)
@@ -254,6 +279,7 @@ def train_gan(
         while step < config.steps:
             index = sample_batch(config.batch_size)
             real = _to_images(frames[index.to(device)])  # (B, 3, H, W)
+            dy, dx = 0, 0
             if scale > 1:  # every scale-th pixel, from a random phase
                 dy, dx = torch.randint(scale, (2,), generator=sampler_rng).tolist()
                 real = real[:, :, dy::scale, dx::scale]  # (B, 3, H / s, W / s)
@@ -271,7 +297,15 @@ def train_gan(
             opt_d.step()
             with autocast(device):
                 fake_g = generator(z_g, y, native=True)
-                loss_g = generator_hinge_loss(discriminator(fake_g, y).float())
+                loss_adv = generator_hinge_loss(discriminator(fake_g, y).float())
+                loss_g = config.adv_weight * loss_adv
+                if recon:
+                    batch_targets = None
+                    if targets is not None:
+                        batch_targets = targets[index.to(device)][:, dy::scale, dx::scale].long()
+                    eps = torch.randn(config.batch_size, config.z_dim, generator=sampler_rng)
+                    loss_rec, loss_kl = _vae_terms(generator, real, y, batch_targets, eps)
+                    loss_g = loss_g + config.recon_weight * (loss_rec + config.kl_weight * loss_kl)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -286,7 +320,10 @@ def train_gan(
                     )
             if writer is not None and step % config.log_every == 0:
                 writer.add_scalar("loss/discriminator", loss_d.item(), step)
-                writer.add_scalar("loss/generator", loss_g.item(), step)
+                writer.add_scalar("loss/generator", loss_adv.item(), step)
+                if recon:
+                    writer.add_scalar("loss/reconstruction", loss_rec.item(), step)
+                    writer.add_scalar("loss/kl_per_pixel", loss_kl.item(), step)
                 writer.add_scalar("score/real", real_scores.mean().item(), step)
                 writer.add_scalar("score/fake", fake_scores.mean().item(), step)
                 elapsed = time.perf_counter() - started
