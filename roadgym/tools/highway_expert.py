@@ -1,6 +1,6 @@
 """``roadgym highway-expert``: the highway expert over held-out seeds, speed where traffic allows.
 
-    roadgym highway-expert [--env roadgym/Highway-v0] [--episodes 100] [--seed 1000000]
+    roadgym highway-expert [--env roadgym/Highway-v0] [--episodes 100] [--seed 2000000]
 
 Plays one episode per seed in a native vector env with the privileged expert
 (:class:`roadgym.drivers.expert.ExpertDriver`) and reports collisions, leaving the road,
@@ -22,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 import roadgym  # noqa: F401  (registers the env ids)
+from roadgym.agents.environments import TEST_SEED_START
 from roadgym.drivers.expert import ExpertDriver
 from roadgym.envs.highway.traffic import neighbours, sort_entries
 
@@ -96,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
     parser.add_argument("--env", default="roadgym/Highway-v0")
     parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
+    parser.add_argument(
+        "--seed", type=int, default=TEST_SEED_START, help="seed of the first episode"
+    )
     parser.add_argument("--num-envs", type=int, default=50)
     parser.add_argument("--free-gap-m", type=float, default=100.0)
     parser.add_argument("--action-type", default="continuous")
