@@ -43,17 +43,19 @@ class TrackConfig(WorldConfig):
         high=1e6,
     )
     stall_timeout_s: float = option(
-        10.0,
+        5.0,
         "No progress along the lap (less than 1 m) for this long ends the episode "
         "(terminated, info['stalled']); 0 disables. A track has no reason to wait, and the "
-        "car covers 1 m from rest in under a second, so 10 s is never a legitimate stop.",
+        "car covers 1 m from rest in under a second, so 5 s is never a legitimate stop.",
         low=0.0,
         high=1e4,
     )
     stall_penalty: float = option(
-        30.0,
-        "Penalty when the stall rule ends the episode; above off_road_penalty, so that "
-        "standing still is never a cheaper end than driving off the road.",
+        50.0,
+        "Penalty when the stall rule ends the episode. Even discounted over the timeout "
+        "(0.99^50 x 50 = 30 at the defaults) it exceeds off_road_penalty, so that standing "
+        "still is never a cheaper end than driving off the road, for a learner's discounted "
+        "return too.",
         low=0.0,
         high=1e6,
     )
