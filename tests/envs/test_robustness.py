@@ -51,6 +51,12 @@ def test_numpy_scalars_are_accepted_and_stored_as_python_numbers(field, value, e
     assert type(getattr(config, field)) is type(expected)
 
 
+def test_numpy_vectors_are_accepted_for_tuple_fields():
+    config = TrackConfig(curvature_lookahead_m=np.array([0.0, 15.0], np.float32))
+    assert config.curvature_lookahead_m == (0.0, 15.0)
+    assert all(type(v) is float for v in config.curvature_lookahead_m)
+
+
 def test_numpy_bools_are_not_numbers_but_are_bools():
     with pytest.raises(ConfigError, match="has type bool"):
         TrackConfig(num_lanes=np.bool_(True))

@@ -111,6 +111,8 @@ class BaseConfig:
                         f"allowed: {_allowed_text(field, kind.__name__)}"
                     )
             elif typing.get_origin(kind) is tuple:
+                if isinstance(value, np.ndarray) and value.ndim == 1:
+                    value = value.tolist()  # a numpy vector is a tuple of numbers too
                 if not isinstance(value, (tuple, list)) or len(value) == 0:
                     raise ConfigError(
                         f"{owner}.{field.name} = {value!r} must be a non-empty tuple of numbers"
