@@ -151,7 +151,10 @@ def label_consistency(
     classifier: ImageClassifier, frames: np.ndarray, labels: np.ndarray, class_names: list[str]
 ) -> dict[str, Any]:
     """Accuracy and per-class recall of ``classifier`` on ``frames`` against ``labels (N,)``."""
-    predicted = predict(classifier, frames)
+    return _agreement(predict(classifier, frames), labels, class_names)
+
+
+def _agreement(predicted: np.ndarray, labels: np.ndarray, class_names: list[str]) -> dict:
     recall = {}
     for class_id, name in enumerate(class_names):
         members = labels == class_id
@@ -203,9 +206,12 @@ def score_generator(
     }
     names = list(judge_meta["class_names"])
 
-    def row(key: str, frames: np.ndarray, frame_labels: np.ndarray) -> dict[str, Any]:
+    def row(key: str, frame_labels: np.ndarray) -> dict[str, Any]:
         kid, kid_std = kernel_distance(features[key], features["test"], seed=seed)
-        consistency = label_consistency(judge, frames, frame_labels[:, column], names)
+        with torch.no_grad():  # the judge's logits are its head on these same features
+            logits = judge.head(torch.from_numpy(features[key]).float().to(device))
+        predicted = logits.argmax(dim=1).cpu().numpy()
+        consistency = _agreement(predicted, frame_labels[:, column], names)
         return {
             "fd": frechet_distance(features[key], features["test"]),
             "kid": kid,
@@ -222,9 +228,9 @@ def score_generator(
         f"({Path(judge_checkpoint)}), {features['test'].shape[1]} features",
         "judge_task": task,
         "output": "hard palette (argmax)" if hard and generator.uses_palette else "soft",
-        "generated": row("generated", fake, labels),
-        "floor_real_train": row("train", train.frames[train_rows], labels),
-        "ceiling_untrained": row("untrained", fake_untrained, labels),
+        "generated": row("generated", labels),
+        "floor_real_train": row("train", labels),
+        "ceiling_untrained": row("untrained", labels),
     }
 
 
