@@ -30,6 +30,7 @@ from typing import Any
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from roadgym.agents.environments import TRAIN_SEED_LIMIT
 from roadgym.agents.hyperparams import HyperparamError, TrainSettings, _parse_schedule
 from roadgym.agents.rllib.callbacks import driving_metrics_callback
 from roadgym.agents.rllib.envs import NORMALIZE_REWARD_KEY, register_rllib_envs
@@ -124,6 +125,13 @@ def build_ppo_config(
     worlds = settings.n_envs if envs_per_runner is None else envs_per_runner
     if worlds < 1:
         raise HyperparamError(f"envs_per_runner = {worlds}; allowed: an int >= 1")
+    highest_seed = (settings.seed + num_env_runners) * worlds + worlds - 1  # see envs.py
+    if highest_seed >= TRAIN_SEED_LIMIT:
+        raise HyperparamError(
+            f"seed = {settings.seed} with {num_env_runners} env runners x {worlds} worlds seeds "
+            f"worlds up to {highest_seed}; allowed: below {TRAIN_SEED_LIMIT} (held-out seeds "
+            "start there)"
+        )
     args = _ppo_arguments(settings)
     clip = args["clip_range"]
     if isinstance(clip, str):

@@ -7,7 +7,8 @@ A run directory (default ``runs/ppo-rllib-{env}-s{seed}``) ends up holding:
 - ``checkpoint/``: the final RLlib Algorithm checkpoint (``--resume`` takes it; so do
   ``roadgym evaluate --model`` and ``roadgym watch --model``);
 - ``checkpoints/step_<env steps>/``: periodic checkpoints (``checkpoint_freq``);
-- ``best_checkpoint/``: the best on held-out seeds, when ``eval_freq`` > 0;
+- ``best_checkpoint/``: the best on the model-selection seeds (1,000,000+, never the
+  test seeds 2,000,000+ that ``roadgym evaluate`` defaults to), when ``eval_freq`` > 0;
 - ``tb/``: TensorBoard (``driving/*``, ``rollout/*``, ``train/*``, ``time/fps``, ``eval/*``).
 
 Checkpoints are written to a temporary directory and renamed, so a crash never leaves a

@@ -180,5 +180,8 @@ def test_bad_settings_name_the_key():
 
     with pytest.raises(HyperparamError, match="target_kl"):
         build_ppo_config(tiny_settings(target_kl=0.01))
+    with pytest.raises(HyperparamError, match="below 1000000"):
+        settings = resolve_settings("ppo", "roadgym/Track-v0", seed=300_000)
+        build_ppo_config(settings, num_env_runners=2, envs_per_runner=4)
     with pytest.raises(HyperparamError, match="batch_size"):
         build_ppo_config(tiny_settings(batch_size=4096), envs_per_runner=2)
