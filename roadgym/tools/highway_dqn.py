@@ -7,7 +7,8 @@ two layers of 256, learning rate 5e-4, buffer 15000, learning starts 200, batch 
 gamma 0.8, train and update every step, target update every 50 steps), one env each
 and the same wall-clock budget, trained one after the other in this process: first
 ``highway-fast-v0`` (its defaults: Kinematics, meta actions at 1 Hz, 3 lanes, 30 s),
-then ``roadgym/Highway-v0`` with ``kinematics`` + ``meta`` at 1 Hz, 3 lanes, 30 s.
+then ``roadgym/Highway-v0`` with ``kinematics`` + ``meta`` at 1 Hz, 3 lanes, 20
+vehicles, 30 s (highway-fast-v0's numbers).
 Each then plays ``--episodes`` held-out episodes, deterministically, reset with seeds
 100000 and up (training resets once with ``--seed``, then continues its generator, so
 never with these). The table: collision rate, mean speed, return, steps and wall time.
@@ -45,6 +46,7 @@ ROADGYM_FIELDS: dict[str, Any] = {
     "action_type": "meta",
     "policy_frequency_hz": 1.0,
     "lanes_count": 3,
+    "vehicles_count": 20,
     "duration_s": 30.0,
 }
 HELD_OUT_SEED = 100_000

@@ -229,7 +229,10 @@ def _change_lanes(
     follower_after = idm_behind(world, follower, me)
     follower_before = idm_behind(world, follower, new_leader)
     safe = (gap_front > SAFE_GAP_M) & (gap_back > SAFE_GAP_M)
-    safe &= ~has_follower | (follower_after >= -cfg.mobil_safe_braking_mps2)
+    # The ego car may not brake for a car cutting in (a policy, or meta actions that hold
+    # a target speed): in front of it, a change must not ask it to brake at all.
+    limit = np.where(new_follower % cars == n, 0.0, cfg.mobil_safe_braking_mps2)
+    safe &= ~has_follower | (follower_after >= -limit)
     old_follower = entries.follower[worlds, 0, :n]
     has_old = old_follower >= 0
     old = np.maximum(old_follower, 0)
