@@ -1,8 +1,8 @@
 """Behaviour cloning epochs: fit the student's actions and perception heads to the data.
 
-The loss is the mean squared error between the student's action means and the expert's
-actions (steer and throttle weighted separately), plus ``aux_weight`` times the mean
-cross-entropy of the perception heads against the simulator's labels. One loss trains
+The loss is the mean absolute (or squared) error between the student's action means and
+the expert's actions (steer and throttle weighted separately), plus ``aux_weight`` times
+the mean cross-entropy of the perception heads against the simulator's labels. One loss trains
 the encoder, the ``nav`` layer, the policy's actor head and the perception heads.
 """
 
@@ -31,6 +31,10 @@ class BCSettings:
     """Frames per gradient step."""
     learning_rate: float = 1e-3
     """Adam learning rate (cosine-annealed to a tenth over the round's steps)."""
+    action_loss: str = "l1"
+    """'l1' (the student learns the median of the expert's actions in similar-looking
+    states: a decision, brake or go) or 'mse' (their mean: a blend, such as a rolling stop
+    where the expert either stops or drives on)."""
     steer_weight: float = 2.0
     """Weight of the steering error (steering mistakes end episodes; throttle ones rarely)."""
     throttle_weight: float = 1.0
@@ -93,7 +97,9 @@ def fit_student(
         idx = torch.from_numpy(index)
         mean, _, logits = student_forward(policy, frames[idx].to(device), nav[idx].to(device))
         target = actions[idx].to(device)
-        action_loss = ((mean - target).square() * weights).mean()
+        error = mean - target  # (B, 2)
+        error = error.abs() if settings.action_loss == "l1" else error.square()
+        action_loss = (error * weights).mean()
         aux_loss = sum(
             F.cross_entropy(logits[task], labels[task][idx].to(device)) for task in logits
         ) / max(len(logits), 1)

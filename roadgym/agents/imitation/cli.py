@@ -47,6 +47,7 @@ def imitate_parser() -> argparse.ArgumentParser:
     add("--epochs", type=int, default=_DEFAULT.bc.epochs, help="epochs per round")
     add("--batch-size", type=int, default=_DEFAULT.bc.batch_size)
     add("--lr", type=float, default=_DEFAULT.bc.learning_rate)
+    add("--action-loss", choices=("l1", "mse"), default=_DEFAULT.bc.action_loss)
     add("--aux-weight", type=float, default=_DEFAULT.bc.aux_weight, help="perception heads' weight")
     add(
         "--max-samples-per-round",
@@ -89,6 +90,7 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             learning_rate=args.lr,
             aux_weight=args.aux_weight,
+            action_loss=args.action_loss,
             max_samples_per_round=args.max_samples_per_round,
         ),
         selection_episodes=args.selection_episodes,

@@ -103,6 +103,10 @@ class ImitationConfig:
                 f"ImitationConfig.image_frames = {self.image_frames!r}; allowed: 1 to the env's "
                 f"frame_stack ({stack})"
             )
+        if self.bc.action_loss not in ("l1", "mse"):
+            raise ValueError(
+                f"ImitationConfig.bc.action_loss = {self.bc.action_loss!r}; allowed: 'l1', 'mse'"
+            )
         if self.bc.epochs < 1 or self.bc.batch_size < 1 or self.bc.learning_rate <= 0:
             raise ValueError(f"ImitationConfig.bc = {self.bc!r}; epochs, batch_size >= 1, lr > 0")
 
