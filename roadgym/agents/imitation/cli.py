@@ -48,6 +48,7 @@ def imitate_parser() -> argparse.ArgumentParser:
     add("--batch-size", type=int, default=_DEFAULT.bc.batch_size)
     add("--lr", type=float, default=_DEFAULT.bc.learning_rate)
     add("--action-loss", choices=("l1", "mse"), default=_DEFAULT.bc.action_loss)
+    add("--transition-weight", type=float, default=_DEFAULT.bc.transition_weight)
     add("--aux-weight", type=float, default=_DEFAULT.bc.aux_weight, help="perception heads' weight")
     add(
         "--max-samples-per-round",
@@ -91,6 +92,7 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
             learning_rate=args.lr,
             aux_weight=args.aux_weight,
             action_loss=args.action_loss,
+            transition_weight=args.transition_weight,
             max_samples_per_round=args.max_samples_per_round,
         ),
         selection_episodes=args.selection_episodes,
