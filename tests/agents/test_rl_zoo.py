@@ -44,3 +44,23 @@ def test_zoo_trains_track_with_roadgym_hyperparams(tmp_path, algo):
     )  # fmt: skip
     assert "RoadgymEncoderExtractor" in stdout
     assert list(tmp_path.glob(f"{algo}/roadgym-Track-v0_*/roadgym-Track-v0.zip"))
+
+
+def test_zoo_records_a_video_through_custom_envs(tmp_path):
+    # record_video has no --gym-packages: it imports a custom_envs module (docs/integrations.md).
+    pytest.importorskip("rl_zoo3")
+    (tmp_path / "custom_envs.py").write_text("import roadgym  # noqa: F401\n")
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    common = ["--algo", "ppo", "--env", "roadgym/Town-v0", "-f", str(tmp_path / "logs")]
+    train = [sys.executable, "-m", "rl_zoo3.train", *common, "--gym-packages", "roadgym",
+             "--conf-file", "roadgym.agents.rl_zoo.ppo", "-n", "128",
+             "--hyperparams", "n_envs:2", "n_steps:64", "batch_size:64"]  # fmt: skip
+    done = subprocess.run(train, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = [sys.executable, "-m", "rl_zoo3.record_video", *common, "-n", "20",
+              "-o", str(tmp_path / "video")]  # fmt: skip
+    done = subprocess.run(
+        record, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [p for p in (tmp_path / "video").rglob("*.mp4") if p.stat().st_size > 1000]
