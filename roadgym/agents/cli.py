@@ -165,6 +165,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     except (FileExistsError, FileNotFoundError, DirectoryLockedError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before learning started (building envs or the model)
+        print("SIGINT: stopped before training started; nothing to save", file=sys.stderr)
+        return 128 + int(signal.SIGINT)
     if result.interrupted is not None:
         print(
             f"{result.interrupted}: stopped after {result.num_timesteps} steps; saved "
