@@ -40,10 +40,10 @@ class BCSettings:
     throttle_weight: float = 1.0
     """Weight of the throttle error."""
     transition_weight: float = 5.0
-    """Loss weight of the frames where the expert brakes hard while moving or pulls away
-    from a standstill (about 4% of the expert's frames): the moments a stop line or a
-    light decides, which an unweighted fit averages away (measured: the expert's -0.70
-    throttle into stop lines came out as -0.10). 1.0 weighs every frame alike."""
+    """Throttle-loss weight of the frames where the expert brakes hard while moving or
+    pulls away from a standstill (about 4% of the expert's frames): the moments a stop
+    line or a light decides, which an unweighted fit averages away (measured: the
+    expert's -0.70 throttle into stop lines came out as -0.10). 1.0: all alike."""
     aux_weight: float = 0.2
     """Weight of the perception heads' cross-entropy against the action loss."""
     max_samples_per_round: int | None = None
@@ -102,7 +102,6 @@ def fit_student(
     nav = torch.from_numpy(data.nav)
     actions = torch.from_numpy(data.actions)
     labels = {task: torch.from_numpy(v) for task, v in data.labels.items()}
-    weights = torch.tensor([settings.steer_weight, settings.throttle_weight], device=device)
     frame_weights = torch.from_numpy(
         np.where(transition_frames(data), settings.transition_weight, 1.0).astype(np.float32)
     )
@@ -124,8 +123,13 @@ def fit_student(
         target = actions[idx].to(device)
         error = mean - target  # (B, 2)
         error = error.abs() if settings.action_loss == "l1" else error.square()
-        w = frame_weights[idx].to(device)[:, None]  # (B, 1)
-        action_loss = (error * weights * w).sum() / (w.sum() * error.shape[1])
+        # The transition weight is the throttle's: steering is fitted on every frame alike.
+        w = frame_weights[idx].to(device)  # (B,)
+        steer_loss = error[:, 0].mean()
+        throttle_loss = (error[:, 1] * w).sum() / w.sum()
+        action_loss = 0.5 * (
+            settings.steer_weight * steer_loss + settings.throttle_weight * throttle_loss
+        )
         aux_loss = sum(
             F.cross_entropy(logits[task], labels[task][idx].to(device)) for task in logits
         ) / max(len(logits), 1)
