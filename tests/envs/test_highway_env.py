@@ -367,3 +367,13 @@ def test_sb3_adapter_runs_kinematics_and_meta():
         obs, rewards, dones, infos = venv.step(np.full(4, IDLE))
     assert rewards.shape == (4,) and "crashed" in infos[0]
     venv.close()
+
+
+def test_readme_lists_every_config_field():
+    from pathlib import Path
+
+    from roadgym.envs.highway import HighwayConfig
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert HighwayConfig.markdown_table() in readme
+    assert "](docs/highway.png)" in readme and "](docs/merge.png)" in readme
