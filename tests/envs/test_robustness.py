@@ -182,7 +182,8 @@ def test_unreachable_route_lengths_warn_naming_the_fields():
         world.reset_world(0, np.random.default_rng(0))
     with warnings.catch_warnings():
         warnings.simplefilter("error", RouteLengthWarning)
-        TownWorld(TownConfig(), batch_size=1).reset_world(0, np.random.default_rng(0))
+        # Seed 227's nearest default route misses [150, 300] m by 2 m: no warning for that.
+        TownWorld(TownConfig(), batch_size=1).reset_world(0, np.random.default_rng(227))
 
 
 # ---------------------------------------------------------------- envs
