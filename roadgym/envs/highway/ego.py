@@ -47,15 +47,16 @@ def locate_ego(world: HighwayState, worlds: np.ndarray | None = None) -> None:
     world.ego_lane_index[w] = world.lane_of(b, s, d)
 
 
-def ego_corners_on_road(world: HighwayState) -> np.ndarray:
-    """Whether all four corners (B,) of each ego car are on the road."""
+def ego_corners_on_road(world: HighwayState, worlds: np.ndarray | None = None) -> np.ndarray:
+    """Whether all four corners of the ego cars of ``worlds`` (all when None) are on the road."""
     cfg, n = world.config, world.num_npcs
-    s, d, e = world.veh_s[:, n], world.veh_d[:, n], world.veh_heading_error[:, n]
+    w = slice(None) if worlds is None else worlds
+    s, d, e = world.veh_s[w, n], world.veh_d[w, n], world.veh_heading_error[w, n]
     forward = 0.5 * cfg.car_length_m * np.array([1.0, 1.0, -1.0, -1.0])
     left = 0.5 * cfg.car_width_m * np.array([1.0, -1.0, -1.0, 1.0])
     cs = s[:, None] + forward * np.cos(e)[:, None] - left * np.sin(e)[:, None]
     cd = d[:, None] + forward * np.sin(e)[:, None] + left * np.cos(e)[:, None]
-    b = np.arange(world.batch_size)[:, None]
+    b = np.arange(world.batch_size)[w, None]
     return world.drivable(b, cs, cd).all(axis=1)
 
 

@@ -269,23 +269,27 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     """
     cfg = world.config
     n = world.num_npcs
-    ego_s = world.veh_s[:, n]
-    rel = world.veh_s[:, :n] - ego_s[:, None]
-    behind = rel < -cfg.recycle_behind_m
-    out = behind | (rel > cfg.recycle_ahead_m) | (world.veh_s[:, :n] > world.road_length_m - 20.0)
-    out &= (world.sim_steps % RECYCLE_EVERY_STEPS == 0)[:, None]  # now and then is enough
-    if not out.any():
+    due = np.flatnonzero(world.sim_steps % RECYCLE_EVERY_STEPS == 0)  # now and then is enough
+    if len(due) == 0:
         return
-    worlds = np.flatnonzero(out.any(axis=1))
+    ego_s = world.veh_s[:, n]
+    s = world.veh_s[due, :n]
+    rel = s - ego_s[due, None]
+    behind_due = rel < -cfg.recycle_behind_m
+    out_due = behind_due | (rel > cfg.recycle_ahead_m) | (s > world.road_length_m - 20.0)
+    leaving = out_due.any(axis=1)
+    if not leaving.any():
+        return
+    worlds = due[leaving]
+    out, behind = out_due[leaving], behind_due[leaving]  # rows of ``worlds``
     # Candidate spots (W, C): every lane at a few distances in from the window's end.
     lanes = np.repeat(np.arange(world.lanes_count), len(RECYCLE_SPOTS_M))[None, :]  # (1, C)
     draws = uniform(world, worlds, np.arange(lanes.shape[1] + 2)[None, :], 1)  # (W, C + 2)
     # A random one of the cars out, so that one without a free spot starves no other.
-    out_w = out[worlds]
-    count = out_w.sum(axis=1)
+    count = out.sum(axis=1)
     nth = np.minimum((draws[:, -1] * count).astype(np.int64), count - 1)  # (W,)
-    car = np.argmax(np.cumsum(out_w, axis=1) > nth[:, None], axis=1)  # (W,)
-    was_behind = behind[worlds, car]
+    car = np.argmax(np.cumsum(out, axis=1) > nth[:, None], axis=1)  # (W,)
+    was_behind = behind[np.arange(len(worlds)), car]
     low, high = cfg.npc_speed_range_mps
     desired = low + (high - low) * draws[:, -2]  # (W,)
     inward = np.tile(RECYCLE_SPOTS_M, world.lanes_count)[None, :]  # (1, C)

@@ -75,7 +75,7 @@ class HighwayWorld(HighwayState):
         self._spawn_npcs(index, rng, lane, s0)
         worlds = np.array([index])
         ego.locate_ego(self, worlds)
-        self.off_road[index] = ~ego.ego_corners_on_road(self)[index]
+        self.off_road[index] = ~ego.ego_corners_on_road(self, worlds)[0]
 
     def _spawn_npcs(self, index: int, rng: np.random.Generator, ego_lane: int, s0: float) -> None:
         """Place the NPC cars: spread over the window around the ego car, some on the ramp."""
