@@ -116,3 +116,20 @@ def test_grid_labels_rows_and_fixed_labels():
         parse_fixed_labels(["light_state=blue"], data.class_names)
     grid = frame_grid(data.frames[:5], columns=2, gap_px=1, scale=2)
     assert grid.shape == (3 * 32 + 2, 2 * 32 + 1, 3)
+
+
+def test_augmented_sets_keep_the_count_and_add_the_rare_class():
+    from roadgym.perception.gan.study import augmented_set
+
+    data = toy_frames()
+    generator = _toy_generator()
+    base = data.image_set("light_state").class_counts()
+    for source in (generator, None):  # generated frames, or real yellow frames repeated
+        images = augmented_set(source, data, "light_state", ["yellow"], 10, seed=0)
+        counts = images.class_counts()
+        assert len(images) == len(data) and counts[1] == base[1] + 10
+    repeated = augmented_set(None, data, "light_state", ["yellow"], 10, seed=0)
+    real_yellow = {f.tobytes() for f in data.frames[data.labels[:, 0] == 1]}
+    assert all(f.tobytes() in real_yellow for f in repeated.frames[-10:])
+    with pytest.raises(ValueError, match="rare_classes"):
+        augmented_set(None, data, "light_state", ["purple"], 10)

@@ -148,7 +148,7 @@ def _augment_parser(sub) -> None:
         "--arms",
         nargs="+",
         default=["simulator", "simulator+generated"],
-        help="training sets to run (simulator, simulator+generated)",
+        help="training sets to run (simulator, simulator+generated, simulator+repeated)",
     )
     parser.add_argument("--out", type=Path, help="report JSON to write")
     add_config_arguments(

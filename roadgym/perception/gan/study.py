@@ -5,7 +5,9 @@ Two training sets of equal size are built from the train split:
 - ``simulator``: the train split's frames as they are (rare classes stay rare);
 - ``simulator+generated``: the same frames, less ``num_generated`` frames drawn at
   random from the common classes, plus ``num_generated`` generated frames of the rare
-  classes (label tuples copied from real rare-class frames, fresh latents).
+  classes (label tuples copied from real rare-class frames, fresh latents);
+- ``simulator+repeated``: the same swap with copies of real rare-class frames (the
+  same frames whose labels the generated arm copies): rebalancing without a generator.
 
 The same classifier recipe (and seeds) trains on each; both are evaluated on the test
 split, whose seeds neither the GAN nor the classifier saw. The GAN was trained on the
@@ -27,11 +29,11 @@ from roadgym.perception.trainer import TrainConfig, train_classifier
 
 __all__ = ["ARMS", "augmented_set", "augmentation_study", "format_study"]
 
-ARMS = ("simulator", "simulator+generated")
+ARMS = ("simulator", "simulator+generated", "simulator+repeated")
 
 
 def augmented_set(
-    generator: Generator,
+    generator: Generator | None,
     train: LabelledFrames,
     task: str,
     rare_classes: list[str],
@@ -39,7 +41,9 @@ def augmented_set(
     seed: int = 0,
 ) -> ImageSet:
     """The train split for ``task`` with ``num_generated`` common-class frames swapped for
-    generated frames of ``rare_classes`` (split evenly between them): same count."""
+    generated frames of ``rare_classes`` (split evenly between them): same count.
+    ``generator=None`` swaps in copies of real rare-class frames instead (the rival:
+    rebalancing without a generator)."""
     column = train.column(task)
     names = list(train.class_names[task])
     unknown = [c for c in rare_classes if c not in names]
@@ -52,14 +56,21 @@ def augmented_set(
     if not 0 < num_generated <= len(common):
         raise ValueError(f"num_generated={num_generated} must be in [1, {len(common)}]")
     keep = np.setdiff1d(np.arange(len(train)), rng.choice(common, num_generated, replace=False))
-    rows = []
+    rows, sources = [], []
     for i, class_id in enumerate(rare_ids):
         count = num_generated // len(rare_ids) + (i < num_generated % len(rare_ids))
         members = np.flatnonzero(train.labels[:, column] == class_id)
         if len(members) == 0:
             raise ValueError(f"class {names[class_id]!r} has no train frames to copy labels from")
-        rows.append(train.labels[rng.choice(members, count)])
+        picked = rng.choice(members, count)
+        sources.append(picked)
+        rows.append(train.labels[picked])
     labels = np.concatenate(rows)  # (num_generated, T)
+    if generator is None:  # the rival without a generator: real rare frames repeated
+        picks = np.concatenate(sources)
+        frames = np.concatenate([train.frames[keep], train.frames[picks]])
+        targets = np.concatenate([train.labels[keep, column], train.labels[picks, column]])
+        return ImageSet(frames, targets, tuple(names), task)
     fake = generate_frames(generator, labels, seed=seed + 1)
     frames = np.concatenate([train.frames[keep], fake])
     return ImageSet(
@@ -88,6 +99,9 @@ def augmentation_study(
         "simulator": lambda seed: train.image_set(task),
         "simulator+generated": lambda seed: augmented_set(
             generator, train, task, rare_classes, num_generated, seed=seed
+        ),
+        "simulator+repeated": lambda seed: augmented_set(
+            None, train, task, rare_classes, num_generated, seed=seed
         ),
     }
     results: dict[str, Any] = {}
