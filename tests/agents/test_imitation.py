@@ -69,6 +69,14 @@ def test_a_finished_run_resumes_without_redoing_rounds(tmp_path):
     assert result.best_round == 0
 
 
+def test_more_rounds_extend_a_finished_run(tmp_path):
+    out = tmp_path / "run"
+    run_imitation(_tiny(rounds=0), out, progress=False, log=lambda *_: None)
+    result = run_imitation(_tiny(rounds=1), out, progress=False, log=lambda *_: None)
+    assert [r["round"] for r in result.rounds] == [0, 1]
+    assert result.rounds[1]["total_frames"] == 96 + 48
+
+
 def test_another_config_is_refused_in_the_same_dir(tmp_path):
     out = tmp_path / "run"
     run_imitation(_tiny(rounds=0), out, progress=False, log=lambda *_: None)

@@ -10,7 +10,8 @@ The output directory holds, as the run goes:
   loadable by ``roadgym evaluate`` / ``watch`` / ``train --init-from``.
 
 Running again on the same directory with the same config resumes after the last
-finished round (its data and student are loaded back); another config is refused.
+finished round (its data and student are loaded back); a larger ``rounds`` adds rounds
+to a finished run; any other change of config is refused.
 """
 
 from __future__ import annotations
@@ -125,11 +126,14 @@ def run_imitation(
     manifest = {"config": config.to_dict(), "rounds": []}
     if manifest_path.is_file():
         saved = json.loads(manifest_path.read_text())
-        if saved.get("config") != json.loads(json.dumps(config.to_dict())):
+        # More rounds extend a run; any other difference would mix two runs' data.
+        wanted = json.loads(json.dumps({**config.to_dict(), "rounds": None}))
+        if {**saved.get("config", {}), "rounds": None} != wanted:
             raise ValueError(
                 f"{out} holds an imitation run with another config; pass a new out dir "
-                "(or the same config to resume)"
+                "(or the same config, with as many or more rounds, to resume)"
             )
+        saved["config"] = config.to_dict()
         manifest = saved
     done = manifest["rounds"]
     rng = np.random.default_rng(config.seed)
