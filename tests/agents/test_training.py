@@ -53,7 +53,7 @@ def test_save_load_round_trip_gives_same_actions(algo, tiny_settings, tmp_path):
     assert agent.env_kwargs["action_type"] == "discrete" and agent.frame_stack == 1
     import gymnasium as gym
 
-    env = gym.make("roadgym/Track-v0", action_type="discrete")
+    env = gym.make("roadgym/Track-v0", **agent.env_kwargs)  # the yml's frame_stack too
     frames = np.stack([env.reset(seed=s)[0] for s in range(4)])
     from roadgym.agents.hyperparams import algo_class
 
