@@ -207,6 +207,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
         help="SB3 model zip (runs/.../model.zip) or RLlib checkpoint dir (runs/.../checkpoint)",
     )
     source.add_argument("--expert", action="store_true", help="evaluate the privileged expert")
+    source.add_argument(
+        "--pretrained", metavar="NAME", help="a model shipped with roadgym (town-student)"
+    )
     parser.add_argument("--env", help="env id (default: the model's, else roadgym/Track-v0)")
     parser.add_argument("--episodes", type=int, default=50)
     parser.add_argument(
@@ -259,7 +262,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     else:
         from roadgym.agents.loading import load_agent
 
-        agent = load_agent(args.model, algo=args.algo, env_id=args.env)
+        agent = load_agent(_model_path(args), algo=args.algo, env_id=args.env)
         report = evaluate_policy_on_seeds(
             agent.model,
             agent.env_id,
@@ -269,7 +272,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
             n_envs=args.n_envs,
             deterministic=not args.stochastic,
             normalize_observation=agent.normalize_observation,
-            agent_name=str(args.model),
+            agent_name=str(args.model or args.pretrained),
         )
     print(report.table())
     print(f"({report.wall_s:.1f} s)")
@@ -279,14 +282,25 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _model_path(args: argparse.Namespace) -> Path:
+    """``--model PATH``, or the file of ``--pretrained NAME`` inside the package."""
+    if getattr(args, "pretrained", None):
+        from roadgym.agents.pretrained import pretrained_path
+
+        return pretrained_path(args.pretrained)
+    return args.model
+
+
 def watch_parser() -> argparse.ArgumentParser:
     """Arguments of ``roadgym watch``."""
     parser = argparse.ArgumentParser(
         description="Watch a trained model drive in a pygame window (HUD and the agent's "
         "camera as an inset), or write the video headless with --record."
     )
-    parser.add_argument(
-        "--model", type=Path, required=True, help="SB3 model zip or RLlib checkpoint directory"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="SB3 model zip or RLlib checkpoint directory")
+    source.add_argument(
+        "--pretrained", metavar="NAME", help="a model shipped with roadgym (town-student)"
     )
     parser.add_argument("--env", help="env id (default: the model's)")
     parser.add_argument("--episodes", type=int, default=3)
@@ -319,7 +333,7 @@ def watch_main(argv: Sequence[str] | None = None) -> int:
     from roadgym.agents.loading import load_agent
     from roadgym.agents.watch import watch_agent
 
-    agent = load_agent(args.model, algo=args.algo, env_id=args.env)
+    agent = load_agent(_model_path(args), algo=args.algo, env_id=args.env)
     report = watch_agent(agent, episodes=args.episodes, seed=args.seed, record=args.record)
     if report.episodes:
         print(report.table())

@@ -99,6 +99,8 @@ def load_agent(
     run: dict[str, Any] = {}
     if config_path is not None:
         run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    elif path.with_suffix(".json").is_file():
+        run = _card_as_run(path.with_suffix(".json"))
     algo = algo or run.get("algo") or detect_algo(path)
     model = algo_class(algo).load(path, device=device)
     env_id = env_id or run.get("env_id") or "roadgym/Track-v0"
@@ -158,6 +160,14 @@ def _load_rllib_agent(path: Path, env_id: str | None = None) -> LoadedAgent:
         normalize_observation=None,
         path=path,
     )
+
+
+def _card_as_run(card_path: Path) -> dict[str, Any]:
+    """A shipped model's card (``roadgym.agents.pretrained``) in ``config.yaml``'s shape."""
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    if "env_id" not in card:
+        return {}
+    return {"env_id": card["env_id"], card["env_id"]: {"env_kwargs": card.get("env_kwargs", {})}}
 
 
 def _infer_frame_stack(model: BaseAlgorithm) -> int:
