@@ -20,6 +20,9 @@ from gymnasium.vector.utils import batch_space
 from roadgym.envs.core.config import WorldConfig
 from roadgym.envs.core.spaces import action_space, actions_to_controls
 
+# "Not given": the subclass's registered episode length, not "never truncate" (None).
+_REGISTERED = object()
+
 
 class WorldVectorEnv(gym.vector.VectorEnv):
     """N independent worlds of one kind stepped together.
@@ -33,7 +36,8 @@ class WorldVectorEnv(gym.vector.VectorEnv):
 
     ## Arguments
     ``num_envs``: number of worlds. ``max_episode_steps``: truncation length (None: never
-    truncate), passed by ``make_vec`` from the registration. ``autoreset_mode``: an
+    truncate); by default the world's ``default_max_episode_steps``, the length its id is
+    registered with. ``autoreset_mode``: an
     :class:`gymnasium.vector.AutoresetMode` (or its value), ``NEXT_STEP`` by default as in
     ``SyncVectorEnv``; ``SAME_STEP`` puts ``final_obs`` and ``final_info`` in the info;
     ``DISABLED`` leaves resets to ``reset(options={"reset_mask": mask})``. ``render_mode``:
@@ -50,13 +54,14 @@ class WorldVectorEnv(gym.vector.VectorEnv):
     config_class: ClassVar[type[WorldConfig]]
     world_class: ClassVar[type]
     make_observation_space: ClassVar[Callable[[Any], gym.spaces.Space]]
+    default_max_episode_steps: ClassVar[int | None] = None  # as registered for the single env
 
     def __init__(
         self,
         num_envs: int,
         render_mode: str | None = None,
         config: WorldConfig | Mapping[str, Any] | None = None,
-        max_episode_steps: int | None = None,
+        max_episode_steps: Any = _REGISTERED,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         **fields: Any,
     ) -> None:
@@ -70,6 +75,8 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             raise ValueError(
                 f"render_mode = {render_mode!r} is not allowed; allowed: None, 'rgb_array'"
             )
+        if max_episode_steps is _REGISTERED:
+            max_episode_steps = type(self).default_max_episode_steps
         if max_episode_steps is not None and (
             isinstance(max_episode_steps, bool)
             or not isinstance(max_episode_steps, (int, np.integer))

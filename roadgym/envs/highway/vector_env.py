@@ -7,11 +7,9 @@ world's simulated time (``duration_s``), as in the single env.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from gymnasium.vector import AutoresetMode
 
 from roadgym.envs.core.vector_env import WorldVectorEnv
 from roadgym.envs.highway.config import HighwayConfig, MergeConfig
@@ -33,23 +31,8 @@ class HighwayVectorEnv(WorldVectorEnv):
     world_class = HighwayWorld
     make_observation_space = staticmethod(highway_observation_space)
 
-    def __init__(
-        self,
-        num_envs: int,
-        render_mode: str | None = None,
-        config: HighwayConfig | Mapping[str, Any] | None = None,
-        max_episode_steps: int | None = None,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-        **fields: Any,
-    ) -> None:
-        super().__init__(
-            num_envs,
-            render_mode=render_mode,
-            config=config,
-            max_episode_steps=max_episode_steps,
-            autoreset_mode=autoreset_mode,
-            **fields,
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.metadata = {**self.metadata, "render_fps": self.config.policy_frequency_hz}
 
     def _truncated(self) -> np.ndarray:

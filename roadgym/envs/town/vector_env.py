@@ -7,18 +7,14 @@ labels and the bird's-eye frames are Town's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from gymnasium.vector import AutoresetMode
 
 from roadgym.envs.core.vector_env import WorldVectorEnv
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.env import town_observation_space
 from roadgym.envs.town.world import TownWorld
-
-DEFAULT_MAX_EPISODE_STEPS = 2000  # as registered for the single env
 
 
 class TownVectorEnv(WorldVectorEnv):
@@ -32,24 +28,10 @@ class TownVectorEnv(WorldVectorEnv):
     config_class = TownConfig
     world_class = TownWorld
     make_observation_space = staticmethod(town_observation_space)
+    default_max_episode_steps = 2000  # as registered for the single env
 
-    def __init__(
-        self,
-        num_envs: int,
-        render_mode: str | None = None,
-        config: TownConfig | Mapping[str, Any] | None = None,
-        max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-        **fields: Any,
-    ) -> None:
-        super().__init__(
-            num_envs,
-            render_mode=render_mode,
-            config=config,
-            max_episode_steps=max_episode_steps,
-            autoreset_mode=autoreset_mode,
-            **fields,
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._renderers: dict[int, Any] = {}
 
     def _reset_world(self, index: int, seed: int | None) -> None:

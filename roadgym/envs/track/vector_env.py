@@ -7,19 +7,13 @@ layout is :class:`roadgym.envs.core.vector_env.WorldVectorEnv`'s.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
-from gymnasium.vector import AutoresetMode
 
 from roadgym.envs.core.vector_env import WorldVectorEnv
 from roadgym.envs.track.config import TrackConfig
 from roadgym.envs.track.env import track_observation_space
 from roadgym.envs.track.render import birdseye_frame
 from roadgym.envs.track.world import TrackWorld
-
-DEFAULT_MAX_EPISODE_STEPS = 1000  # as registered for the single env
 
 
 class TrackVectorEnv(WorldVectorEnv):
@@ -37,24 +31,7 @@ class TrackVectorEnv(WorldVectorEnv):
     config_class = TrackConfig
     world_class = TrackWorld
     make_observation_space = staticmethod(track_observation_space)
-
-    def __init__(
-        self,
-        num_envs: int,
-        render_mode: str | None = None,
-        config: TrackConfig | Mapping[str, Any] | None = None,
-        max_episode_steps: int | None = DEFAULT_MAX_EPISODE_STEPS,
-        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-        **fields: Any,
-    ) -> None:
-        super().__init__(
-            num_envs,
-            render_mode=render_mode,
-            config=config,
-            max_episode_steps=max_episode_steps,
-            autoreset_mode=autoreset_mode,
-            **fields,
-        )
+    default_max_episode_steps = 1000  # as registered for the single env
 
     def render_world(self, index: int) -> np.ndarray:
         """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
