@@ -188,3 +188,15 @@ def test_init_from_refuses_a_model_that_is_not_a_student(tiny_settings, tmp_path
             progress_bar=False,
             init_from=plain.model_path,
         )
+
+
+def test_the_command_passes_the_history_length_to_the_env():
+    from roadgym.agents.imitation.cli import config_from_args, imitate_parser
+
+    config = config_from_args(imitate_parser().parse_args(["--frame-stack", "10"]))
+    assert dict(config.env_kwargs) == {"observation": "rgb+nav", "frame_stack": 10}
+    env = gym.make(config.env_id, **config.env_kwargs)
+    observation, _ = env.reset(seed=2_000_000)
+    assert observation["nav"].shape == (30,)  # ten steps of speed, turn, distance
+    default = config_from_args(imitate_parser().parse_args([]))
+    assert dict(default.env_kwargs) == dict(ImitationConfig().env_kwargs)

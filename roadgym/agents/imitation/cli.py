@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from roadgym.agents.imitation.bc import BCSettings
 from roadgym.agents.imitation.config import ImitationConfig
 
-__all__ = ["imitate_main", "imitate_parser"]
+__all__ = ["config_from_args", "imitate_main", "imitate_parser"]
 
 _DEFAULT = ImitationConfig()
 
@@ -29,6 +29,13 @@ def imitate_parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--env", default=_DEFAULT.env_id, help="env id (default %(default)s)")
     add("--out", default=None, help="output dir (default runs/imitate-{env}-s{seed})")
+    add(
+        "--frame-stack",
+        type=int,
+        default=int(_DEFAULT.env_kwargs["frame_stack"]),
+        help="steps of history in the student's observation: the nav vector keeps the last k "
+        "speeds (k * 0.1 s), the encoder still sees the newest frame (default %(default)s)",
+    )
     add("--num-envs", type=int, default=_DEFAULT.num_envs, help="worlds driven at once")
     add("--seed", type=int, default=_DEFAULT.seed, help="first training seed (and torch seed)")
     add("--rounds", type=int, default=_DEFAULT.rounds, help="DAgger rounds after BC")
@@ -63,19 +70,11 @@ def imitate_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def imitate_main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, run :func:`roadgym.agents.imitation.run_imitation`, print the rounds."""
-    args = imitate_parser().parse_args(argv)
-    import torch
-
-    from roadgym.agents.imitation.dagger import run_imitation
-    from roadgym.agents.training import env_short_name
-    from roadgym.perception.device import default_torch_threads, pick_device
-
-    torch.set_num_threads(args.torch_threads or default_torch_threads())
-    device = str(pick_device(args.device))
-    config = ImitationConfig(
+def config_from_args(args: argparse.Namespace) -> ImitationConfig:
+    """The :class:`ImitationConfig` that parsed ``roadgym imitate`` arguments describe."""
+    return ImitationConfig(
         env_id=args.env,
+        env_kwargs={**_DEFAULT.env_kwargs, "frame_stack": args.frame_stack},
         num_envs=args.num_envs,
         seed=args.seed,
         rounds=args.rounds,
@@ -97,6 +96,20 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
         ),
         selection_episodes=args.selection_episodes,
     )
+
+
+def imitate_main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, run :func:`roadgym.agents.imitation.run_imitation`, print the rounds."""
+    args = imitate_parser().parse_args(argv)
+    import torch
+
+    from roadgym.agents.imitation.dagger import run_imitation
+    from roadgym.agents.training import env_short_name
+    from roadgym.perception.device import default_torch_threads, pick_device
+
+    torch.set_num_threads(args.torch_threads or default_torch_threads())
+    device = str(pick_device(args.device))
+    config = config_from_args(args)
     out = args.out or f"runs/imitate-{env_short_name(args.env)}-s{args.seed}"
     start = time.perf_counter()
     result = run_imitation(config, out, device=device, progress=not args.no_progress)
