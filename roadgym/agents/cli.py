@@ -88,6 +88,12 @@ def train_parser() -> argparse.ArgumentParser:
         help="override a hyperparameter (YAML value; dotted keys reach into mappings, e.g. "
         "env_kwargs.frame_stack=2); repeatable",
     )
+    parser.add_argument(
+        "--stop-at",
+        type=int,
+        help="stop (and save) at this many env steps; --resume goes on later. Schedules "
+        "(linear learning rate) still run to --timesteps, so runs taken in chunks match one",
+    )
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
     parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
     parser.add_argument("--no-progress-bar", action="store_true")
@@ -161,6 +167,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             init_kl_coef=args.init_kl_coef,
             init_kl_timesteps=args.init_kl_steps,
             overwrite=args.overwrite,
+            stop_at=args.stop_at,
         )
     except (FileExistsError, FileNotFoundError, DirectoryLockedError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

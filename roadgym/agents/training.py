@@ -137,6 +137,24 @@ def restore_pretrained_encoders(model: BaseAlgorithm, checkpoint: str | Path) ->
     return restored
 
 
+def _apply_pretrained_to_student(model: BaseAlgorithm, settings: TrainSettings) -> None:
+    """With ``--init-from``: ``--pretrained`` replaces the student's camera encoder by a
+    classifier checkpoint's, and ``--freeze`` keeps that encoder fixed during PPO.
+
+    The features extractor is shared by actor and critic, so one encoder is changed; a
+    parameter without gradient is skipped by Adam, so freezing needs no new optimiser.
+    """
+    if settings.pretrained is None and not settings.freeze:
+        return
+    from roadgym.perception.checkpoint import load_encoder_weights
+
+    encoder = model.policy.features_extractor.encoder
+    if settings.pretrained is not None:
+        load_encoder_weights(encoder, settings.pretrained)
+    if settings.freeze:
+        encoder.requires_grad_(False)
+
+
 def settings_entry(settings: TrainSettings) -> dict[str, Any]:
     """The YAML entry (env id -> keys) that reproduces ``settings`` through ``--config``."""
     entry: dict[str, Any] = {
@@ -318,6 +336,7 @@ def train(
     init_kl_coef: float = 0.0,
     init_kl_timesteps: int = 100_000,
     overwrite: bool = False,
+    stop_at: int | None = None,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -335,6 +354,9 @@ def train(
         student's, decaying linearly to 0 over ``init_kl_timesteps`` (0: no term).
     :param overwrite: delete the files of a run already in ``run_dir`` first (without it,
         and without ``resume``, such a run dir raises :class:`RunDirExistsError`).
+    :param stop_at: stop and save at this many env steps (None: ``settings.n_timesteps``);
+        schedules still run to ``settings.n_timesteps``, so a run trained in chunks
+        (``stop_at``, then ``resume``) follows the same learning-rate schedule as one.
 
     Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
     as ``model.zip`` and the result's ``interrupted`` names the signal.
@@ -346,6 +368,10 @@ def train(
         else default_run_dir(settings.algo, settings.env_id, settings.seed)
     )
     check_train_seed(settings.seed, settings.n_envs)
+    if stop_at is not None and not 0 < stop_at <= settings.n_timesteps:
+        raise ValueError(
+            f"stop_at = {stop_at!r}; allowed: 0 < stop_at <= n_timesteps ({settings.n_timesteps})"
+        )
     if resume is not None:
         resume = Path(resume)
         if not resume.is_file():
@@ -366,6 +392,7 @@ def train(
             init_from=init_from,
             init_kl_coef=init_kl_coef,
             init_kl_timesteps=init_kl_timesteps,
+            stop_at=stop_at,
         )
 
 
@@ -382,6 +409,7 @@ def _train_in(
     init_from: str | Path | None,
     init_kl_coef: float,
     init_kl_timesteps: int,
+    stop_at: int | None = None,
 ) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
@@ -419,6 +447,9 @@ def _train_in(
     if resume is not None:
         venv = _restore_normalizer(venv, resume)
         model: BaseAlgorithm = cls.load(resume, env=venv, device=device)
+        if settings.freeze and hasattr(model.policy.features_extractor, "encoder"):
+            # requires_grad is not saved in the zip: a frozen encoder must stay frozen.
+            model.policy.features_extractor.encoder.requires_grad_(False)
     else:
         model = cls(
             settings.policy,
@@ -435,25 +466,29 @@ def _train_in(
             restore_pretrained_encoders(model, settings.pretrained)
         if student is not None:
             model.policy.load_state_dict(student.policy.state_dict())
+            _apply_pretrained_to_student(model, settings)
     model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
     callbacks = _callbacks(settings, run_dir, verbose)
     if student is not None and init_kl_coef > 0:
         from roadgym.agents.imitation.finetune import StudentRegulariser
 
         callbacks.append(StudentRegulariser(student, init_kl_coef, init_kl_timesteps))
-    remaining = settings.n_timesteps - model.num_timesteps
+    stop_at = settings.n_timesteps if stop_at is None else stop_at
+    remaining = stop_at - model.num_timesteps
     interrupted = None
     if remaining > 0:
         with _stop_on_signals() as caught:
             try:
                 # Stop at n_timesteps (SB3 would finish the rollout); print progress
                 # lines where a bar cannot show (no terminal: logs, nohup, CI).
-                callbacks.append(StopAtTimestepsCallback(settings.n_timesteps))
+                callbacks.append(StopAtTimestepsCallback(stop_at))
                 bar = progress_bar and sys.stderr.isatty()
                 if progress_bar and not bar:
                     callbacks.append(ProgressLinesCallback(settings.n_timesteps))
                 model.learn(
-                    total_timesteps=remaining,
+                    # The whole budget, so the learning-rate schedule ends at n_timesteps
+                    # even when stop_at ends this call earlier.
+                    total_timesteps=settings.n_timesteps - model.num_timesteps,
                     callback=CallbackList(callbacks),
                     progress_bar=bar,
                     reset_num_timesteps=resume is None,
