@@ -138,8 +138,7 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             super().reset(seed=int(seed))
         mask = self._reset_mask(options)
         worlds = np.flatnonzero(mask)
-        for i in worlds:
-            self._reset_world(int(i), seeds[i])
+        self._reset_worlds(worlds, [seeds[i] for i in worlds])
         self._needs_reset[worlds] = False
         self._autoreset[worlds] = False
         observations = self.world.observe()
@@ -184,15 +183,30 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             )
         return mask
 
-    def _reset_world(self, index: int, seed: int | None) -> None:
-        # Mirrors gymnasium.Env.reset(seed=...): a seed makes a new generator, no seed
-        # keeps drawing from the current one (made from fresh entropy the first time).
-        if seed is not None or self._world_rngs[index] is None:
-            self._world_rngs[index], _ = seeding.np_random(seed)
-        self.world.reset_world(index, self._world_rngs[index])
-        self._elapsed_steps[index] = 0
-        self._last_reward[index] = 0.0
-        self._episode_return[index] = 0.0
+    def _reset_worlds(self, indices: np.ndarray, seeds: Sequence[int | None] | None = None) -> None:
+        """Start new episodes in worlds ``indices``; ``seeds``: one per world (None: none).
+
+        A world class with ``reset_worlds(indices, rngs)`` resets them in one call (each
+        from its own generator, as alone); others one by one with ``reset_world``.
+        """
+        if len(indices) == 0:
+            return
+        seeds = [None] * len(indices) if seeds is None else seeds
+        for index, seed in zip(indices.tolist(), seeds, strict=True):
+            # Mirrors gymnasium.Env.reset(seed=...): a seed makes a new generator, no seed
+            # keeps drawing from the current one (made from fresh entropy the first time).
+            if seed is not None or self._world_rngs[index] is None:
+                self._world_rngs[index], _ = seeding.np_random(seed)
+        rngs = [self._world_rngs[index] for index in indices.tolist()]
+        reset_many = getattr(self.world, "reset_worlds", None)
+        if reset_many is not None:
+            reset_many(indices, rngs)
+        else:
+            for index, rng in zip(indices.tolist(), rngs, strict=True):
+                self.world.reset_world(index, rng)
+        self._elapsed_steps[indices] = 0
+        self._last_reward[indices] = 0.0
+        self._episode_return[indices] = 0.0
 
     # ------------------------------------------------------------------ step
 
@@ -218,8 +232,7 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             # Worlds that ended on the previous step start their next episode now; the
             # step just taken on them is discarded, as SyncVectorEnv does.
             restarting = np.flatnonzero(self._autoreset)
-            for i in restarting:
-                self._reset_world(int(i), None)
+            self._reset_worlds(restarting)
             reward[restarting] = 0.0
             terminated[restarting] = False
             truncated[restarting] = False
@@ -234,8 +247,7 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             for i in finished:  # per world, as SyncVectorEnv gives them
                 final_obs[i] = self._format({k: v[i].copy() for k, v in observations.items()})
             final_info = _masked(infos, ended)
-            for i in finished:
-                self._reset_world(int(i), None)
+            self._reset_worlds(finished)
             fresh = self.world.observe(finished)
             for mode, array in fresh.items():
                 observations[mode][finished] = array

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
+from roadgym.envs.core.lane_graph import wrap_angle
+from roadgym.envs.highway.generator import SAMPLE_SPACING_M
 from roadgym.envs.highway.state import NO_LANE, HighwayState
 
 # META_ACTION_NAMES order (roadgym.envs.core.spaces), highway-env's.
@@ -22,12 +23,7 @@ def locate_ego(world: HighwayState, worlds: np.ndarray | None = None) -> None:
     cfg, car, n = world.config, world.car, world.num_npcs
     w = slice(None) if worlds is None else worlds  # a slice indexes without copies
     b = np.arange(world.batch_size)[w]
-    centre = np.stack([car.x_m[w], car.y_m[w]], axis=-1)[:, None, :]  # (W, 1, 2)
-    segments = np.clip(
-        world.ego_segment[w, None] + world.window[None, :], 0, world.num_segments - 1
-    )
-    s, lateral, segment = project_onto_window(world.ref_xy[w], world.ref_cum_s[w], centre, segments)
-    s, d, segment = s[:, 0], lateral[:, 0], segment[:, 0]
+    s, d, segment = _project(world, b, car.x_m[w], car.y_m[w])
     world.ego_segment[w] = segment
     heading_error = wrap_angle(car.heading_rad[w] - world.ref_heading[b, segment])
     speed = car.speed_mps[w]
@@ -40,11 +36,45 @@ def locate_ego(world: HighwayState, worlds: np.ndarray | None = None) -> None:
     reach = 0.5 * cfg.car_length_m * np.abs(np.sin(heading_error)) + 0.5 * cfg.car_width_m * (
         np.abs(np.cos(heading_error))
     )
-    left = world.lane_of(b, s, d + reach)
-    right = world.lane_of(b, s, d - reach)
+    offsets = np.empty((3, len(d)))  # (3, W): left edge, right edge, centre; one lane_of
+    offsets[0] = d + reach
+    offsets[1] = d - reach
+    offsets[2] = d
+    left, right, centre = world.lane_of(b, s, offsets)
     world.veh_lane[w, n] = left
     world.veh_from_lane[w, n] = np.where(right != left, right, NO_LANE)
-    world.ego_lane_index[w] = world.lane_of(b, s, d)
+    world.ego_lane_index[w] = centre
+
+
+def _project(world: HighwayState, b: np.ndarray, x_m: np.ndarray, y_m: np.ndarray):
+    """Arc length, lateral offset and segment (W,) of points ``(x_m, y_m)`` on the
+    reference lines of worlds ``b``, searched in the window around ``ego_segment``.
+
+    :func:`roadgym.envs.core.lane_graph.project_onto_window`'s arithmetic, on the
+    segment starts and directions that :meth:`HighwayState.store_segments` keeps.
+    """
+    last = world.num_segments - 1
+    segments = np.minimum(np.maximum(world.ego_segment[b, None] + world.window, 0), last)
+    flat = b[:, None] * world.num_segments + segments  # (W, K) into the (B, M) arrays
+    start_x = world.seg_start_x.reshape(-1)[flat]
+    start_y = world.seg_start_y.reshape(-1)[flat]
+    dir_x = world.seg_dir_x.reshape(-1)[flat]
+    dir_y = world.seg_dir_y.reshape(-1)[flat]
+    rel_x = x_m[:, None] - start_x  # (W, K)
+    rel_y = y_m[:, None] - start_y
+    t = (rel_x * dir_x + rel_y * dir_y) / world.seg_length_sq.reshape(-1)[flat]
+    t = np.minimum(np.maximum(t, 0.0), 1.0)
+    off_x = rel_x - t * dir_x
+    off_y = rel_y - t * dir_y
+    best = np.argmin(off_x * off_x + off_y * off_y, axis=-1)  # (W,)
+    pick = np.arange(len(b)) * segments.shape[1] + best  # flat into (W, K)
+    segment = segments.reshape(-1)[pick]
+    # The reference line's vertices are SAMPLE_SPACING_M apart exactly.
+    s = segment * SAMPLE_SPACING_M + t.reshape(-1)[pick] * SAMPLE_SPACING_M
+    d_x, d_y = dir_x.reshape(-1)[pick], dir_y.reshape(-1)[pick]
+    r_x, r_y = rel_x.reshape(-1)[pick], rel_y.reshape(-1)[pick]
+    lateral = (d_x * r_y - d_y * r_x) / np.sqrt(np.maximum(d_x * d_x + d_y * d_y, 1e-12))
+    return s, lateral, segment
 
 
 def ego_corners_on_road(world: HighwayState, worlds: np.ndarray | None = None) -> np.ndarray:
@@ -60,34 +90,43 @@ def ego_corners_on_road(world: HighwayState, worlds: np.ndarray | None = None) -
     return world.drivable(b, cs, cd).all(axis=1)
 
 
-def ego_collisions(world: HighwayState) -> np.ndarray:
+def ego_collisions(world: HighwayState, skip: np.ndarray | None = None) -> np.ndarray:
     """Whether each ego car (B,) overlaps an NPC car: oriented boxes in road coordinates.
 
     The road bends by well under a degree over a car length, so its (s, d) frame is
-    Cartesian at that scale and the separating axis test runs there.
+    Cartesian at that scale and the separating axis test runs there. Worlds where
+    ``skip`` (B,) is True are not tested and read False (the step skips those that
+    have crashed already: their cars stay overlapped until the reset).
     """
     cfg, n = world.config, world.num_npcs
     ds = world.veh_s[:, :n] - world.veh_s[:, n : n + 1]
     dd = world.veh_d[:, :n] - world.veh_d[:, n : n + 1]
     # Boxes whose circumscribed circles do not meet cannot overlap.
     near = ds * ds + dd * dd < cfg.car_length_m**2 + cfg.car_width_m**2
+    if skip is not None:
+        near &= ~skip[:, None]
     hit = np.zeros(world.batch_size, dtype=bool)
     bb, vv = np.nonzero(near)
     if len(bb) == 0:
         return hit
-    half = np.array([0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m])
+    half_length, half_width = 0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m
     e0 = world.veh_heading_error[bb, n]
     e1 = world.veh_heading_error[bb, vv]
-    f0 = np.stack([np.cos(e0), np.sin(e0)], -1)
-    l0 = np.stack([-f0[:, 1], f0[:, 0]], -1)
-    f1 = np.stack([np.cos(e1), np.sin(e1)], -1)
-    l1 = np.stack([-f1[:, 1], f1[:, 0]], -1)
-    rel = np.stack([ds[bb, vv], dd[bb, vv]], -1)
+    # Forward (f) and left (l) unit vectors of both boxes, as (x, y) component pairs.
+    f0 = (np.cos(e0), np.sin(e0))
+    l0 = (-f0[1], f0[0])
+    f1 = (np.cos(e1), np.sin(e1))
+    l1 = (-f1[1], f1[0])
+    rel = (ds[bb, vv], dd[bb, vv])
+
+    def dot(u, v):
+        return u[0] * v[0] + u[1] * v[1]
+
     separated = np.zeros(len(bb), dtype=bool)
     for axis in (f0, l0, f1, l1):  # separating axis test
-        r0 = half[0] * np.abs((f0 * axis).sum(-1)) + half[1] * np.abs((l0 * axis).sum(-1))
-        r1 = half[0] * np.abs((f1 * axis).sum(-1)) + half[1] * np.abs((l1 * axis).sum(-1))
-        separated |= np.abs((rel * axis).sum(-1)) > r0 + r1
+        r0 = half_length * np.abs(dot(f0, axis)) + half_width * np.abs(dot(l0, axis))
+        r1 = half_length * np.abs(dot(f1, axis)) + half_width * np.abs(dot(l1, axis))
+        separated |= np.abs(dot(rel, axis)) > r0 + r1
     np.logical_or.at(hit, bb, ~separated)
     return hit
 
@@ -130,7 +169,10 @@ def meta_controls(world: HighwayState) -> np.ndarray:
     steer = pure_pursuit(world, target)
     speed = np.asarray(cfg.target_speeds_mps)[world.ego_speed_index]
     accel = SPEED_GAIN_PER_S * (speed - car.speed_mps)
-    return np.stack([steer, throttle_for(world, accel)], axis=-1)
+    controls = np.empty((world.batch_size, 2))
+    controls[:, 0] = steer
+    controls[:, 1] = throttle_for(world, accel)
+    return controls
 
 
 def pure_pursuit(world: HighwayState, target: np.ndarray) -> np.ndarray:
@@ -143,15 +185,14 @@ def pure_pursuit(world: HighwayState, target: np.ndarray) -> np.ndarray:
     alpha = wrap_angle(np.arctan2(rel_y, rel_x) - car.heading_rad)
     reach = np.maximum(np.hypot(rel_x, rel_y), 1.0)
     wheel = np.arctan(2.0 * cfg.wheelbase_m * np.sin(alpha) / reach)
-    return np.clip(-wheel / cfg.max_steer_rad, -1.0, 1.0)
+    return np.minimum(np.maximum(-wheel / cfg.max_steer_rad, -1.0), 1.0)
 
 
 def throttle_for(world: HighwayState, accel: np.ndarray) -> np.ndarray:
     """Throttle commands (B,) in [-1, 1] for accelerations ``accel`` (m/s^2)."""
     cfg = world.config
-    return np.clip(
-        np.where(accel >= 0, accel / cfg.max_accel_mps2, accel / cfg.max_brake_mps2), -1.0, 1.0
-    )
+    throttle = np.where(accel >= 0, accel / cfg.max_accel_mps2, accel / cfg.max_brake_mps2)
+    return np.minimum(np.maximum(throttle, -1.0), 1.0)
 
 
 def reward(world: HighwayState, lane_changed: np.ndarray) -> np.ndarray:

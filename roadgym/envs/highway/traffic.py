@@ -14,6 +14,8 @@ too far behind or ahead of the ego car are moved to the other end of the window.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 
 import numpy as np
 
@@ -38,6 +40,7 @@ class Entries:
     leader: np.ndarray  # (B, 2, V) flat car index of the leader in that lane, -1: none
     follower: np.ndarray  # (B, 2, V)
     groups: int
+    same_group: np.ndarray  # (E - 1,) sorted entries e and e + 1 are neighbours in a lane
 
 
 def uniform(world: HighwayState, worlds: np.ndarray, index: np.ndarray, purpose: int):
@@ -59,9 +62,13 @@ def sort_entries(world: HighwayState) -> Entries:
     """Sort every car's lane entries; each entry's leader and follower in its lane."""
     batch, cars = world.veh_s.shape
     groups = world.max_lane + 2  # lanes, then a group for "no second lane"
-    second = np.where(world.veh_from_lane >= 0, world.veh_from_lane, groups - 1)
-    lanes = np.stack([world.veh_lane, second], axis=1)  # (B, 2, V)
-    group = np.arange(batch)[:, None, None] * groups + lanes  # (B, 2, V)
+    tables = _entry_tables(world, groups)
+    lanes = np.empty((batch, 2, cars), dtype=np.int64)  # (B, 2, V)
+    lanes[:, 0] = world.veh_lane
+    lanes[:, 1] = world.veh_from_lane
+    second = lanes[:, 1]
+    second[second < 0] = groups - 1
+    group = tables.group_base + lanes  # (B, 2, V)
     key = (group * KEY_SPAN_M + world.veh_s[:, None, :]).reshape(-1)  # (E,)
     # Cars rarely pass each other within a step: sorting the keys in last step's order
     # hands the stable sort (timsort) a nearly sorted array, several times faster.
@@ -72,13 +79,17 @@ def sort_entries(world: HighwayState) -> Entries:
         order = np.argsort(key, kind="stable")
     world.entry_order = order
     sorted_key, sorted_group = key[order], group.reshape(-1)[order]
-    # Entry e = (b, k, v) is car b * V + v.
-    sorted_car = (order // (2 * cars)) * cars + order % cars
+    sorted_car = tables.entry_car[order]  # entry e = (b, k, v) is car b * V + v
     same = sorted_group[1:] == sorted_group[:-1]
     # The "no second lane" group holds no real neighbours.
-    same &= sorted_group[1:] % groups != groups - 1
-    leader_sorted = np.concatenate([np.where(same, sorted_car[1:], -1), [-1]])
-    follower_sorted = np.concatenate([[-1], np.where(same, sorted_car[:-1], -1)])
+    same &= tables.real_group[sorted_group[1:]]
+    entries = len(key)
+    leader_sorted = np.empty(entries, dtype=np.int64)
+    leader_sorted[:-1] = np.where(same, sorted_car[1:], -1)
+    leader_sorted[-1] = -1
+    follower_sorted = np.empty(entries, dtype=np.int64)
+    follower_sorted[1:] = np.where(same, sorted_car[:-1], -1)
+    follower_sorted[0] = -1
     leader = np.empty_like(leader_sorted)
     follower = np.empty_like(follower_sorted)
     leader[order], follower[order] = leader_sorted, follower_sorted
@@ -90,16 +101,49 @@ def sort_entries(world: HighwayState) -> Entries:
         leader.reshape(shape),
         follower.reshape(shape),
         groups,
+        same,
     )
+
+
+@dataclasses.dataclass
+class _EntryTables:
+    """Index tables of one batch shape: fixed for a world's life, built once."""
+
+    group_base: np.ndarray  # (B, 1, 1) first group of each world
+    entry_car: np.ndarray  # (E,) flat car of each unsorted entry
+    real_group: np.ndarray  # (B * groups,) False for the "no second lane" groups
+    car_is_npc: np.ndarray  # (B * V,) False for the ego cars
+
+
+def _entry_tables(world: HighwayState, groups: int) -> _EntryTables:
+    tables = getattr(world, "_entry_tables", None)
+    batch, cars = world.veh_s.shape
+    if tables is None or tables.entry_car.shape[0] != 2 * batch * cars:
+        entry = np.arange(2 * batch * cars)
+        tables = _EntryTables(
+            group_base=np.arange(batch)[:, None, None] * groups,
+            entry_car=(entry // (2 * cars)) * cars + entry % cars,
+            real_group=np.arange(batch * groups) % groups != groups - 1,
+            car_is_npc=np.arange(batch * cars) % cars != cars - 1,
+        )
+        world._entry_tables = tables
+    return tables
 
 
 def neighbours(entries: Entries, b, lane, s) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices of the leader and follower in ``lane`` at ``s`` (-1: none), broadcast."""
     group = b * entries.groups + lane
     key = group * KEY_SPAN_M + s
-    ahead = np.searchsorted(entries.sorted_key, key, side="right")
-    behind = np.searchsorted(entries.sorted_key, key, side="left") - 1
-    last = len(entries.sorted_key) - 1
+    sorted_key = entries.sorted_key
+    last = len(sorted_key) - 1
+    first_not_below = np.searchsorted(sorted_key, key, side="left")
+    behind = first_not_below - 1
+    # Without a sorted key equal to a query, the first key above it is the first not
+    # below it: the second search is needed only when some query meets a key exactly.
+    if (sorted_key[np.minimum(first_not_below, last)] == key).any():
+        ahead = np.searchsorted(sorted_key, key, side="right")
+    else:
+        ahead = first_not_below
     ahead_c, behind_c = np.minimum(ahead, last), np.maximum(behind, 0)
     ahead_ok = (ahead <= last) & (entries.sorted_group[ahead_c] == group)
     behind_ok = (behind >= 0) & (entries.sorted_group[behind_c] == group)
@@ -111,9 +155,10 @@ def neighbours(entries: Entries, b, lane, s) -> tuple[np.ndarray, np.ndarray]:
 def idm(world: HighwayState, speed, desired, gap, closing) -> np.ndarray:
     """IDM acceleration (m/s^2) for ``speed``, ``desired`` speed, bumper gap and closing speed."""
     cfg = world.config
-    a, b = cfg.idm_accel_mps2, cfg.idm_comfort_brake_mps2
+    a = cfg.idm_accel_mps2
+    brake_term = 2.0 * math.sqrt(a * cfg.idm_comfort_brake_mps2)  # sqrt is exact either way
     s_star = cfg.idm_min_gap_m + np.maximum(
-        0.0, speed * cfg.idm_time_headway_s + speed * closing / (2.0 * np.sqrt(a * b))
+        0.0, speed * cfg.idm_time_headway_s + speed * closing / brake_term
     )
     ratio = np.maximum(speed, 0.0) / np.maximum(desired, 0.1)
     if cfg.idm_delta == 4.0:  # the usual exponent: two squares beat a float power
@@ -122,18 +167,25 @@ def idm(world: HighwayState, speed, desired, gap, closing) -> np.ndarray:
     else:
         free = 1.0 - np.power(ratio, cfg.idm_delta)
     accel = a * (free - np.square(s_star / np.maximum(gap, 0.1)))
-    return np.clip(accel, -cfg.max_brake_mps2, a)
+    # np.minimum / np.maximum: np.clip's wrapper costs more than the arithmetic here.
+    return np.minimum(np.maximum(accel, -cfg.max_brake_mps2), a)
 
 
 def idm_behind(world: HighwayState, me, leader) -> np.ndarray:
-    """IDM acceleration of flat cars ``me`` behind flat cars ``leader`` (-1: free road)."""
-    s, v, v0 = world.veh_s.reshape(-1), world.veh_speed.reshape(-1), world.veh_desired_mps
-    v0 = v0.reshape(-1)
+    """IDM acceleration of flat cars ``me`` behind flat cars ``leader`` (-1: free road).
+
+    ``me=None`` means every car, with ``leader`` (B, V).
+    """
+    s, v = world.veh_s.reshape(-1), world.veh_speed.reshape(-1)
+    if me is None:  # every car: its own arrays need no gather
+        s_me, v_me, v0_me = world.veh_s, world.veh_speed, world.veh_desired_mps
+    else:
+        s_me, v_me, v0_me = s[me], v[me], world.veh_desired_mps.reshape(-1)[me]
     has = leader >= 0
-    lead = np.where(has, leader, 0)
-    gap = np.where(has, s[lead] - s[me] - world.config.car_length_m, np.inf)
-    closing = np.where(has, v[me] - v[lead], 0.0)
-    return idm(world, v[me], v0[me], gap, closing)
+    lead = np.maximum(leader, 0)
+    gap = np.where(has, s[lead] - s_me - world.config.car_length_m, np.inf)
+    closing = np.where(has, v_me - v[lead], 0.0)
+    return idm(world, v_me, v0_me, gap, closing)
 
 
 def ramp_end_gap(world: HighwayState, on_ramp: np.ndarray) -> np.ndarray:
@@ -154,8 +206,7 @@ def step_traffic(world: HighwayState, entries: Entries) -> None:
     n = world.num_npcs
     if n == 0:
         return
-    flat = np.arange(batch * cars).reshape(batch, cars)
-    accel = idm_behind(world, flat, entries.leader[:, 0])  # (B, V): the lane it is in
+    accel = idm_behind(world, None, entries.leader[:, 0])  # (B, V): the lane it is in
     changing = np.flatnonzero(world.veh_from_lane.reshape(-1) >= 0)  # the few in two lanes
     if len(changing):
         second = idm_behind(world, changing, entries.leader[:, 1].reshape(-1)[changing])
@@ -226,25 +277,30 @@ def _change_lanes(
     gap_front = np.where(has_leader, all_s[new_leader] - s - length, np.inf)
     gap_back = np.where(has_follower, s - all_s[np.maximum(new_follower, 0)] - length, np.inf)
     follower = np.maximum(new_follower, 0)
-    follower_after = idm_behind(world, follower, me)
-    follower_before = idm_behind(world, follower, new_leader)
+    old_follower = entries.follower[worlds, 0, :n]
+    has_old = old_follower >= 0
+    old = np.maximum(old_follower, 0)
+    # The five IDM accelerations MOBIL weighs, in two calls of (3 | 2, W, n): fewer
+    # calls cost less, but temporaries past ~64 kB cost more (the allocator trims and
+    # faults them in again).
+    follower_after, follower_before, old_before = idm_behind(
+        world, np.stack([follower, follower, old]), np.stack([me, new_leader, me])
+    )
+    old_after, own_after = idm_behind(
+        world, np.stack([old, me]), np.stack([entries.leader[worlds, 0, :n], new_leader])
+    )
     safe = (gap_front > SAFE_GAP_M) & (gap_back > SAFE_GAP_M)
     # The ego car may not brake for a car cutting in (a policy, or meta actions that hold
     # a target speed): in front of it, a change must not ask it to brake at all.
     limit = np.where(new_follower % cars == n, 0.0, cfg.mobil_safe_braking_mps2)
     safe &= ~has_follower | (follower_after >= -limit)
-    old_follower = entries.follower[worlds, 0, :n]
-    has_old = old_follower >= 0
-    old = np.maximum(old_follower, 0)
-    old_before = idm_behind(world, old, me)
-    old_after = idm_behind(world, old, entries.leader[worlds, 0, :n])
     # Making way for the car behind counts only when moving right: a slow car does not
     # pull out to the left to let a faster one by (the left lane is for overtaking).
     making_way = has_old & (direction > 0)
     others = np.where(has_follower, follower_after - follower_before, 0.0) + np.where(
         making_way, old_after - old_before, 0.0
     )
-    gain = idm_behind(world, me, new_leader) - accel[worlds] + cfg.mobil_politeness * others
+    gain = own_after - accel[worlds] + cfg.mobil_politeness * others
     threshold = cfg.mobil_gain_threshold_mps2 - cfg.mobil_keep_right_bias_mps2 * direction
     start = valid & safe & (gain > threshold)
     # A car and the one right behind it both moving over keep their order and gain
@@ -283,8 +339,8 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     worlds = due[leaving]
     out, behind = out_due[leaving], behind_due[leaving]  # rows of ``worlds``
     # Candidate spots (W, C): every lane at a few distances in from the window's end.
-    lanes = np.repeat(np.arange(world.lanes_count), len(RECYCLE_SPOTS_M))[None, :]  # (1, C)
-    draws = uniform(world, worlds, np.arange(lanes.shape[1] + 2)[None, :], 1)  # (W, C + 2)
+    lanes, inward, items = _recycle_spots(world.lanes_count)  # (1, C), (1, C), (1, C + 2)
+    draws = uniform(world, worlds, items, 1)  # (W, C + 2)
     # A random one of the cars out, so that one without a free spot starves no other.
     count = out.sum(axis=1)
     nth = np.minimum((draws[:, -1] * count).astype(np.int64), count - 1)  # (W,)
@@ -292,7 +348,6 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     was_behind = behind[np.arange(len(worlds)), car]
     low, high = cfg.npc_speed_range_mps
     desired = low + (high - low) * draws[:, -2]  # (W,)
-    inward = np.tile(RECYCLE_SPOTS_M, world.lanes_count)[None, :]  # (1, C)
     new_s = np.where(
         was_behind[:, None],
         ego_s[worlds, None] + cfg.recycle_ahead_m - inward,
@@ -340,14 +395,26 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     world.veh_heading_error[worlds, car] = 0.0
 
 
+@functools.lru_cache(maxsize=8)
+def _recycle_spots(lanes_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lanes (1, C) and distances in from the window's end (1, C) of the candidate
+    spots, and the item indices (1, C + 2) of the draws that pick among them."""
+    lanes = np.repeat(np.arange(lanes_count), len(RECYCLE_SPOTS_M))[None, :]
+    inward = np.tile(RECYCLE_SPOTS_M, lanes_count)[None, :]
+    items = np.arange(lanes.shape[1] + 2)[None, :]
+    for array in (lanes, inward, items):
+        array.flags.writeable = False  # shared by every call
+    return lanes, inward, items
+
+
 def npc_overlaps(world: HighwayState, entries: Entries) -> np.ndarray:
     """Pairs of NPC cars (B,) whose boxes overlap (same lane, closer than a car length)."""
     cfg = world.config
     cars = world.veh_s.shape[1]
-    group = entries.sorted_group
-    same = (group[1:] == group[:-1]) & (group[1:] % entries.groups != entries.groups - 1)
+    is_npc = _entry_tables(world, entries.groups).car_is_npc[entries.sorted_car]  # (E,)
     a, b = entries.sorted_car[:-1], entries.sorted_car[1:]
     s, d = world.veh_s.reshape(-1), world.veh_d.reshape(-1)
-    npc = (a % cars != cars - 1) & (b % cars != cars - 1)
-    hit = same & npc & (s[b] - s[a] < cfg.car_length_m) & (np.abs(d[b] - d[a]) < cfg.car_width_m)
+    hit = entries.same_group & is_npc[:-1] & is_npc[1:]
+    hit &= s[b] - s[a] < cfg.car_length_m
+    hit &= np.abs(d[b] - d[a]) < cfg.car_width_m
     return np.bincount(a[hit] // cars, minlength=world.batch_size)

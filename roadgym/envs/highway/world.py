@@ -36,46 +36,58 @@ class HighwayWorld(HighwayState):
 
     def reset_world(self, index: int, rng: np.random.Generator) -> None:
         """Draw a new road and traffic for world ``index`` from ``rng``."""
-        cfg = self.config
-        hmap = generate_highway(rng, cfg)
-        self.maps[index] = hmap
-        self.ref_xy[index] = hmap.vertices
-        self.ref_normal[index] = hmap.normals
-        self.ref_heading[index] = hmap.segment_heading
-        self.ref_curvature[index] = hmap.curvature
-        self.ramp_start_s[index] = hmap.ramp_start_s_m
-        self.ramp_join_s[index] = hmap.ramp_join_s_m
-        self.ramp_end_s[index] = hmap.ramp_end_s_m
-        self.world_key[index] = np.uint64(rng.integers(0, 2**63 - 1))
-        self.raster_centre_m[index] = np.inf  # a new road: redraw the camera's raster
+        self.reset_worlds(np.array([index]), [rng])
 
-        if cfg.ego_on_ramp:
-            lane, s0 = cfg.lanes_count, hmap.ramp_start_s_m + 20.0
-        else:
-            lane, s0 = int(rng.integers(cfg.lanes_count)), hmap.ego_start_s_m
-        b = np.array(index)
-        d0 = self.lane_centre_d(b, np.array(lane), np.array(s0))
-        d1 = self.lane_centre_d(b, np.array(lane), np.array(s0 + 1.0))
-        (x, y), heading = self.road_to_world(b, np.array(s0), d0)
+    def reset_worlds(self, indices: np.ndarray, rngs: list[np.random.Generator]) -> None:
+        """Draw a new road and traffic for each world in ``indices`` from its generator.
+
+        Each world draws from its own generator in the same order as alone, so a world
+        is the same whatever others reset with it; the ego cars are placed together.
+        """
+        cfg = self.config
+        worlds = np.asarray(indices, dtype=np.int64)
+        lanes = np.empty(len(worlds), dtype=np.int64)
+        starts = np.empty(len(worlds))
+        for k, (index, rng) in enumerate(zip(worlds.tolist(), rngs, strict=True)):
+            hmap = generate_highway(rng, cfg)
+            self.maps[index] = hmap
+            self.ref_xy[index] = hmap.vertices
+            self.store_segments(index)
+            self.ref_normal[index] = hmap.normals
+            self.ref_heading[index] = hmap.segment_heading
+            self.ref_curvature[index] = hmap.curvature
+            self.ramp_start_s[index] = hmap.ramp_start_s_m
+            self.ramp_join_s[index] = hmap.ramp_join_s_m
+            self.ramp_end_s[index] = hmap.ramp_end_s_m
+            self.world_key[index] = np.uint64(rng.integers(0, 2**63 - 1))
+            if cfg.ego_on_ramp:
+                lane, s0 = cfg.lanes_count, hmap.ramp_start_s_m + 20.0
+            else:
+                lane, s0 = int(rng.integers(cfg.lanes_count)), hmap.ego_start_s_m
+            lanes[k], starts[k] = lane, s0
+            self._spawn_npcs(index, rng, lane, s0)
+        self.raster_centre_m[worlds] = np.inf  # a new road: redraw the camera's raster
+
+        d0 = self.lane_centre_d(worlds, lanes, starts)
+        d1 = self.lane_centre_d(worlds, lanes, starts + 1.0)
+        xy, heading = self.road_to_world(worlds, starts, d0)
         car = self.car
-        car.x_m[index], car.y_m[index] = x, y
-        car.heading_rad[index] = heading + np.arctan(d1 - d0)
-        car.speed_mps[index] = cfg.ego_initial_speed_mps
-        car.steer_rad[index] = 0.0
-        self.ego_segment[index] = int(s0 // SAMPLE_SPACING_M)
-        self.ego_start_s[index] = s0
-        self.ego_target_lane[index] = lane
+        car.x_m[worlds], car.y_m[worlds] = xy[:, 0], xy[:, 1]
+        car.heading_rad[worlds] = heading + np.arctan(d1 - d0)
+        car.speed_mps[worlds] = cfg.ego_initial_speed_mps
+        car.steer_rad[worlds] = 0.0
+        self.ego_segment[worlds] = (starts // SAMPLE_SPACING_M).astype(np.int64)
+        self.ego_start_s[worlds] = starts
+        self.ego_target_lane[worlds] = lanes
         speeds = np.asarray(cfg.target_speeds_mps)
-        self.ego_speed_index[index] = int(np.argmin(np.abs(speeds - cfg.ego_initial_speed_mps)))
+        self.ego_speed_index[worlds] = int(np.argmin(np.abs(speeds - cfg.ego_initial_speed_mps)))
         for array in (self.crashed, self.off_road, self.lane_changes, self.npc_collisions):
-            array[index] = 0
-        self.npc_overlaps[index] = 0
-        self.sim_steps[index] = 0
-        self.time_s[index] = 0.0
-        self._spawn_npcs(index, rng, lane, s0)
-        worlds = np.array([index])
+            array[worlds] = 0
+        self.npc_overlaps[worlds] = 0
+        self.sim_steps[worlds] = 0
+        self.time_s[worlds] = 0.0
         ego.locate_ego(self, worlds)
-        self.off_road[index] = ~ego.ego_corners_on_road(self, worlds)[0]
+        self.off_road[worlds] = ~ego.ego_corners_on_road(self, worlds)
 
     def _spawn_npcs(self, index: int, rng: np.random.Generator, ego_lane: int, s0: float) -> None:
         """Place the NPC cars: spread over the window around the ego car, some on the ramp."""
@@ -158,7 +170,7 @@ class HighwayWorld(HighwayState):
             self.npc_collisions += np.maximum(overlaps - self.npc_overlaps, 0)
             self.npc_overlaps = overlaps
             step_traffic(self, entries)
-            self.crashed |= ego.ego_collisions(self)
+            self.crashed |= ego.ego_collisions(self, skip=self.crashed)
             self.off_road |= ~ego.ego_corners_on_road(self)
             self.sim_steps += 1
             self.time_s += cfg.dt_s

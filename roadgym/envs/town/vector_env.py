@@ -7,6 +7,7 @@ labels and the bird's-eye frames are Town's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,9 +35,10 @@ class TownVectorEnv(WorldVectorEnv):
         super().__init__(*args, **kwargs)
         self._renderers: dict[int, Any] = {}
 
-    def _reset_world(self, index: int, seed: int | None) -> None:
-        super()._reset_world(index, seed)
-        self._renderers.pop(index, None)
+    def _reset_worlds(self, indices: np.ndarray, seeds: Sequence[int | None] | None = None) -> None:
+        super()._reset_worlds(indices, seeds)
+        for index in indices.tolist():
+            self._renderers.pop(index, None)
 
     def render_world(self, index: int) -> np.ndarray:
         """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
