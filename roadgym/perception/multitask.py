@@ -35,6 +35,7 @@ __all__ = [
     "MultiTaskSet",
     "load_multitask_split",
     "load_multitask_classifier",
+    "rescale_features",
     "train_multitask",
 ]
 
@@ -195,6 +196,30 @@ def load_multitask_classifier(path: str | Path) -> tuple[MultiTaskClassifier, di
     for task, head in heads.items():
         model.heads[task].load_state_dict(head["state"])
     return model.eval(), payload
+
+
+def rescale_features(checkpoint: str | Path, out: str | Path, factor: float) -> Path:
+    """Copy a classifier checkpoint with its encoder's features multiplied by ``factor``.
+
+    Every roadgym encoder ends in ``Linear -> ReLU`` and ReLU is positively homogeneous,
+    so scaling that Linear's weight and bias scales the features exactly; the class heads
+    are divided by ``factor``, so every logit stays the same. Used to ask whether a
+    pretrained encoder hurts PPO through its features' scale alone (a fresh tanh layer
+    saturates on large inputs) or through what they encode.
+    """
+    if not factor > 0:
+        raise ValueError(f"factor = {factor!r}; allowed: a number > 0")
+    payload = read_checkpoint(checkpoint)
+    state = payload["encoder_state"]
+    if "head.0.weight" not in state:
+        raise ValueError(f"checkpoint {checkpoint} has no encoder head.0 (Linear) to rescale")
+    for key in ("head.0.weight", "head.0.bias"):
+        state[key] = state[key] * factor
+    heads = [payload["head_state"]] + [head["state"] for head in payload.get("heads", {}).values()]
+    for head in heads:
+        head["weight"] = head["weight"] / factor
+    payload.setdefault("train_config", {})["features_rescaled_by"] = float(factor)
+    return atomic_write(Path(out), lambda file: torch.save(payload, file))
 
 
 def train_multitask(
