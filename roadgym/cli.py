@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "roadgym.perception.cli:train_classifier_command",
         "train an image classifier on simulator labels or CIFAR-10",
     ),
+    "train-multitask": (
+        "roadgym.perception.multitask:train_multitask_command",
+        "train one encoder on several label tasks at once (light, object, layout)",
+    ),
     "distill": (
         "roadgym.perception.cli:distill_command",
         "distil a teacher encoder into a small student",

@@ -8,12 +8,19 @@ batch trains every head). The checkpoint is an ordinary ``roadgym.classifier`` f
 (``load_encoder_weights`` and ``roadgym train --pretrained`` take it): ``task`` and
 ``head_state`` are the first task's, and ``heads`` adds every task's class names and
 head weights.
+
+    roadgym train-multitask --dataset runs/town-labelled --out runs/multitask \\
+        [--tasks light_state object_ahead road_layout] [--epochs 8]
+
+(``--dataset`` is a folder written by ``generate_labelled_dataset``.)
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +44,7 @@ __all__ = [
     "load_multitask_classifier",
     "rescale_features",
     "train_multitask",
+    "train_multitask_command",
 ]
 
 _CHECKPOINT_VERSION = 1  # the version read_checkpoint accepts
@@ -309,3 +317,37 @@ def json_ready(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_ready(item) for item in value]
     return value
+
+
+def train_multitask_command(argv: Sequence[str] | None = None) -> int:
+    """``roadgym train-multitask``: :func:`train_multitask` from the command line."""
+    defaults = MultiTaskConfig()
+    parser = argparse.ArgumentParser(
+        description="Train one encoder with a head per label task (light state, object ahead, "
+        "road layout) on a labelled dataset; writes checkpoint.pt and report.json."
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="labelled dataset folder")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the artefacts")
+    parser.add_argument("--tasks", nargs="+", default=list(defaults.tasks))
+    parser.add_argument("--encoder", default=defaults.encoder)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--crop-padding", type=int, default=defaults.crop_padding)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--torch-threads", type=int, default=1, help="torch.set_num_threads")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.torch_threads)
+    options = defaults.encoder_options if args.encoder == defaults.encoder else {}
+    config = MultiTaskConfig(
+        tasks=tuple(args.tasks),
+        encoder=args.encoder,
+        encoder_options=options,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        crop_padding=args.crop_padding,
+        seed=args.seed,
+    )
+    train_multitask(args.dataset, args.out, config)
+    return 0

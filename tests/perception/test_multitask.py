@@ -81,3 +81,11 @@ def test_rescaled_features_keep_every_logit(toy_dataset, tmp_path):
             torch.testing.assert_close(after(frames)[task], logits, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="factor"):
         rescale_features(tmp_path / "checkpoint.pt", tmp_path / "bad.pt", 0.0)
+
+
+def test_command_line_writes_the_checkpoint(toy_dataset, tmp_path):
+    from roadgym.cli import main
+
+    argv = ["train-multitask", "--dataset", toy_dataset, "--out", str(tmp_path)]
+    assert main(argv + ["--tasks", *TASKS, "--epochs", "1", "--batch-size", "16"]) == 0
+    assert (tmp_path / "checkpoint.pt").is_file() and (tmp_path / "report.json").is_file()
