@@ -40,12 +40,18 @@ class HighwayMap:
         config: HighwayConfig,
         ego_start_s_m: float,
         ramp: tuple[float, float, float] | None,
+        segment_heading: np.ndarray | None = None,
+        normals: np.ndarray | None = None,
     ) -> None:
         self.vertices = vertices  # (M + 1, 2) centre of lane 0, evenly spaced
         self.vertex_heading = vertex_heading  # (M + 1,) rad
-        self.segment_heading = np.arctan2(*np.diff(vertices, axis=0).T[::-1])  # (M,)
+        if segment_heading is None:  # (M,): computed here unless a batch did it
+            segment_heading = np.arctan2(*np.diff(vertices, axis=0).T[::-1])
+        self.segment_heading = segment_heading
         self.curvature = curvature  # (M + 1,) 1/m, + left
-        self.normals = np.stack([-np.sin(vertex_heading), np.cos(vertex_heading)], -1)
+        if normals is None:  # (M + 1, 2) left normals
+            normals = np.stack([-np.sin(vertex_heading), np.cos(vertex_heading)], -1)
+        self.normals = normals
         self.lanes_count = config.lanes_count
         self.lane_width_m = config.lane_width_m
         self.speed_limit_mps = config.top_speed_mps
@@ -103,24 +109,64 @@ def ramp_offset_m(
 
 def generate_highway(rng: np.random.Generator, config: HighwayConfig) -> HighwayMap:
     """Draw a highway from ``rng``: its bends, heading, and (Merge) its ramp."""
-    length = config.road_length_m
-    count = int(np.ceil(length / SAMPLE_SPACING_M)) + 1
-    s = np.arange(count) * SAMPLE_SPACING_M
+    return build_highways([draw_road(rng, config)], config)[0]
+
+
+def draw_road(rng: np.random.Generator, config: HighwayConfig) -> np.ndarray:
+    """The random numbers of one road (10,): 3 wavelengths, 3 phases, 3 amplitudes
+    (already scaled to ``max_curvature_per_m``) and the initial heading."""
     wavelength = rng.uniform(*CURVATURE_WAVELENGTHS_M, size=3)
     phase = rng.uniform(0.0, 2.0 * np.pi, size=3)
     amplitude = rng.uniform(0.3, 1.0, size=3)
     amplitude *= config.max_curvature_per_m / amplitude.sum()
-    curvature = (amplitude * np.sin(2.0 * np.pi * s[:, None] / wavelength + phase)).sum(-1)
-    heading = rng.uniform(-np.pi, np.pi) + np.concatenate(
-        [[0.0], np.cumsum(curvature[:-1] * SAMPLE_SPACING_M)]
-    )
-    # Each step follows the mean heading over it, so the chords stay exactly the spacing.
-    mid = 0.5 * (heading[:-1] + heading[1:])
-    steps = SAMPLE_SPACING_M * np.stack([np.cos(mid), np.sin(mid)], -1)
-    points = np.concatenate([np.zeros((1, 2)), np.cumsum(steps, axis=0)])
+    return np.concatenate([wavelength, phase, amplitude, [rng.uniform(-np.pi, np.pi)]])
+
+
+def road_layout(config: HighwayConfig) -> tuple[float, tuple[float, float, float] | None]:
+    """Where the ego car starts (arc length, m) and, with an on-ramp, where the ramp
+    starts, joins the road and ends (m): the same on every road of ``config``."""
     ego_start = config.recycle_behind_m + 40.0
-    ramp = None
-    if config.on_ramp:
-        join = ego_start + config.ramp_join_m
-        ramp = (join - RAMP_APPROACH_M, join, join + config.ramp_merge_length_m)
-    return HighwayMap(points, heading, curvature, config, ego_start, ramp)
+    if not config.on_ramp:
+        return ego_start, None
+    join = ego_start + config.ramp_join_m
+    return ego_start, (join - RAMP_APPROACH_M, join, join + config.ramp_merge_length_m)
+
+
+def build_highways(draws: list[np.ndarray], config: HighwayConfig) -> list[HighwayMap]:
+    """The roads of ``draws`` (see :func:`draw_road`), computed together (W roads).
+
+    The arithmetic is one road's, run over a batch axis: each road is the same
+    whatever others are built with it.
+    """
+    params = np.stack(draws)  # (W, 10)
+    wavelength, phase, amplitude = params[:, None, 0:3], params[:, None, 3:6], params[:, None, 6:9]
+    length = config.road_length_m
+    count = int(np.ceil(length / SAMPLE_SPACING_M)) + 1
+    s = np.arange(count) * SAMPLE_SPACING_M
+    curvature = (amplitude * np.sin(2.0 * np.pi * s[:, None] / wavelength + phase)).sum(-1)
+    heading = np.empty_like(curvature)  # (W, M + 1)
+    heading[:, 0] = 0.0
+    np.cumsum(curvature[:, :-1] * SAMPLE_SPACING_M, axis=1, out=heading[:, 1:])
+    heading = params[:, 9:10] + heading
+    # Each step follows the mean heading over it, so the chords stay exactly the spacing.
+    mid = 0.5 * (heading[:, :-1] + heading[:, 1:])
+    steps = SAMPLE_SPACING_M * np.stack([np.cos(mid), np.sin(mid)], -1)  # (W, M, 2)
+    points = np.zeros((len(draws), count, 2))
+    np.cumsum(steps, axis=1, out=points[:, 1:])
+    chords = np.diff(points, axis=1)  # (W, M, 2)
+    segment_heading = np.arctan2(chords[..., 1], chords[..., 0])
+    normals = np.stack([-np.sin(heading), np.cos(heading)], -1)  # (W, M + 1, 2)
+    ego_start, ramp = road_layout(config)
+    return [
+        HighwayMap(
+            points[k],
+            heading[k],
+            curvature[k],
+            config,
+            ego_start,
+            ramp,
+            segment_heading=segment_heading[k],
+            normals=normals[k],
+        )
+        for k in range(len(draws))
+    ]

@@ -14,14 +14,16 @@ from roadgym.envs.core.dynamics import step_bicycle
 from roadgym.envs.core.map_raster import PixelFrame
 from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.highway import ego, observation
-from roadgym.envs.highway.generator import SAMPLE_SPACING_M, generate_highway, ramp_offset_m
+from roadgym.envs.highway.generator import (
+    SAMPLE_SPACING_M,
+    build_highways,
+    draw_road,
+    road_layout,
+)
 from roadgym.envs.highway.raster import draw_highway
-from roadgym.envs.highway.state import NO_LANE, HighwayState
+from roadgym.envs.highway.spawn import draw_traffic, place_traffic
+from roadgym.envs.highway.state import HighwayState
 from roadgym.envs.highway.traffic import npc_overlaps, sort_entries, step_traffic
-
-EGO_CLEAR_BEHIND_M = 20.0  # no NPC starts this close behind the ego car in its lane ...
-EGO_CLEAR_AHEAD_M = 50.0  # ... or this close ahead of it
-RAMP_SPACING_M = 30.0
 
 
 class HighwayWorld(HighwayState):
@@ -48,24 +50,29 @@ class HighwayWorld(HighwayState):
         worlds = np.asarray(indices, dtype=np.int64)
         lanes = np.empty(len(worlds), dtype=np.int64)
         starts = np.empty(len(worlds))
+        ego_start, ramp = road_layout(cfg)
+        self.ramp_start_s[worlds], self.ramp_join_s[worlds], self.ramp_end_s[worlds] = (
+            ramp or (np.inf,) * 3
+        )
+        road_draws, traffic_draws = [], []
         for k, (index, rng) in enumerate(zip(worlds.tolist(), rngs, strict=True)):
-            hmap = generate_highway(rng, cfg)
+            road_draws.append(draw_road(rng, cfg))
+            self.world_key[index] = np.uint64(rng.integers(0, 2**63 - 1))
+            if cfg.ego_on_ramp:
+                lane, s0 = cfg.lanes_count, self.ramp_start_s[index] + 20.0
+            else:
+                lane, s0 = int(rng.integers(cfg.lanes_count)), ego_start
+            lanes[k], starts[k] = lane, s0
+            traffic_draws.append(draw_traffic(self, rng))
+        place_traffic(self, worlds, traffic_draws, lanes, starts)
+        # The roads' arrays, computed together (the traffic needs none of them).
+        for index, hmap in zip(worlds.tolist(), build_highways(road_draws, cfg), strict=True):
             self.maps[index] = hmap
             self.ref_xy[index] = hmap.vertices
             self.store_segments(index)
             self.ref_normal[index] = hmap.normals
             self.ref_heading[index] = hmap.segment_heading
             self.ref_curvature[index] = hmap.curvature
-            self.ramp_start_s[index] = hmap.ramp_start_s_m
-            self.ramp_join_s[index] = hmap.ramp_join_s_m
-            self.ramp_end_s[index] = hmap.ramp_end_s_m
-            self.world_key[index] = np.uint64(rng.integers(0, 2**63 - 1))
-            if cfg.ego_on_ramp:
-                lane, s0 = cfg.lanes_count, hmap.ramp_start_s_m + 20.0
-            else:
-                lane, s0 = int(rng.integers(cfg.lanes_count)), hmap.ego_start_s_m
-            lanes[k], starts[k] = lane, s0
-            self._spawn_npcs(index, rng, lane, s0)
         self.raster_centre_m[worlds] = np.inf  # a new road: redraw the camera's raster
 
         d0 = self.lane_centre_d(worlds, lanes, starts)
@@ -88,63 +95,6 @@ class HighwayWorld(HighwayState):
         self.time_s[worlds] = 0.0
         ego.locate_ego(self, worlds)
         self.off_road[worlds] = ~ego.ego_corners_on_road(self, worlds)
-
-    def _spawn_npcs(self, index: int, rng: np.random.Generator, ego_lane: int, s0: float) -> None:
-        """Place the NPC cars: spread over the window around the ego car, some on the ramp."""
-        cfg, n = self.config, self.num_npcs
-        if n == 0:
-            return
-        low, high = cfg.npc_speed_range_mps
-        desired = rng.uniform(low, high, n)
-        on_ramp = min(cfg.ramp_vehicles_count, n) if cfg.on_ramp else 0
-        main = n - on_ramp
-        lanes = rng.integers(cfg.lanes_count, size=main)
-        start, stop = s0 - 0.9 * cfg.recycle_behind_m, s0 + 0.95 * cfg.recycle_ahead_m
-        spacing = cfg.car_length_m + cfg.idm_min_gap_m + 4.0  # closest start, centre to centre
-        s = np.zeros(n)
-        speed = np.zeros(n)
-        clear = EGO_CLEAR_BEHIND_M + EGO_CLEAR_AHEAD_M
-        # Evenly spread over each lane with jitter (random gaps bunch cars up and start a
-        # jam); the ego car's lane leaves it its gap.
-        counts = np.bincount(lanes, minlength=cfg.lanes_count)
-        by_lane = np.argsort(lanes, kind="stable")
-        rank = np.empty(main, dtype=np.int64)
-        rank[by_lane] = np.arange(main) - np.repeat(np.cumsum(counts) - counts, counts)
-        room = stop - start - clear * (np.arange(cfg.lanes_count) == ego_lane)
-        pitch = np.maximum(room / np.maximum(counts, 1), spacing)[lanes]
-        place = start + (rank + 0.5) * pitch + rng.uniform(-0.3, 0.3, main) * (pitch - spacing)
-        place += np.where((lanes == ego_lane) & (place > s0 - EGO_CLEAR_BEHIND_M), clear, 0.0)
-        s[:main] = place
-        # Each car starts no faster than the one ahead of it, nor than IDM's steady speed
-        # for its gap: no braking wave at reset. Lanes in turn, front car first.
-        front_first = np.lexsort((-place, lanes))
-        ordered_lane, ordered_s = lanes[front_first], place[front_first]
-        first = np.concatenate([[True], ordered_lane[1:] != ordered_lane[:-1]])
-        gap = np.where(first, np.inf, np.concatenate([[np.inf], -np.diff(ordered_s)]))
-        steady = np.maximum(gap - cfg.car_length_m - cfg.idm_min_gap_m, 0.0)
-        cap = np.minimum(desired[:main][front_first], steady / cfg.idm_time_headway_s)
-        # A running minimum that restarts in each lane: later lanes are shifted below.
-        shift = 1e3 * ordered_lane
-        speed[front_first] = np.minimum.accumulate(cap - shift) + shift
-        self.veh_lane[index, :main] = lanes
-        self.veh_d[index, :main] = -lanes * cfg.lane_width_m
-        if on_ramp:
-            ramp_s = self.ramp_start_s[index] + 10.0 + RAMP_SPACING_M * np.arange(on_ramp)
-            ramp_s += rng.uniform(0.0, 5.0, on_ramp)
-            s[main:] = ramp_s
-            # Timed to reach the join about when the ego car does.
-            to_join = (self.ramp_join_s[index] - s0) / max(cfg.ego_initial_speed_mps, 1.0)
-            arrive = (self.ramp_join_s[index] + 20.0 - ramp_s) / max(to_join, 1.0)
-            speed[main:] = np.clip(arrive, 8.0, desired[main:])
-            self.veh_lane[index, main:n] = cfg.lanes_count
-            self.veh_d[index, main:n] = ramp_offset_m(
-                ramp_s, cfg.lanes_count, cfg.lane_width_m, self.ramp_join_s[index]
-            )
-        self.veh_s[index, :n] = s
-        self.veh_speed[index, :n] = speed
-        self.veh_desired_mps[index, :n] = desired
-        self.veh_from_lane[index, :n] = NO_LANE
-        self.veh_heading_error[index, :n] = 0.0
 
     # ------------------------------------------------------------------ step
 
