@@ -28,6 +28,7 @@ import gymnasium as gym
 import numpy as np
 
 import roadgym  # noqa: F401  (registers the env ids)
+from roadgym.tools.benchmark.anchors import HIGHWAY_FAST_LIKE
 
 # highway-env's scripts/sb3_highway_dqn.py settings.
 DQN_SETTINGS: dict[str, Any] = {
@@ -41,14 +42,8 @@ DQN_SETTINGS: dict[str, Any] = {
     "gradient_steps": 1,
     "target_update_interval": 50,
 }
-ROADGYM_FIELDS: dict[str, Any] = {
-    "observation": "kinematics",
-    "action_type": "meta",
-    "policy_frequency_hz": 1.0,
-    "lanes_count": 3,
-    "vehicles_count": 20,
-    "duration_s": 30.0,
-}
+# kinematics, meta actions at 1 Hz, 3 lanes, 20 vehicles, 30 s: highway-fast-v0's config.
+ROADGYM_FIELDS: dict[str, Any] = dict(HIGHWAY_FAST_LIKE)
 HELD_OUT_SEED = 100_000
 
 

@@ -138,12 +138,11 @@ def neighbours(entries: Entries, b, lane, s) -> tuple[np.ndarray, np.ndarray]:
     last = len(sorted_key) - 1
     first_not_below = np.searchsorted(sorted_key, key, side="left")
     behind = first_not_below - 1
-    # Without a sorted key equal to a query, the first key above it is the first not
-    # below it: the second search is needed only when some query meets a key exactly.
-    if (sorted_key[np.minimum(first_not_below, last)] == key).any():
+    # The first key above a query is the first not below it, one further where that
+    # one equals the query (a car's own entry); a second search only for two equal keys.
+    ahead = first_not_below + (sorted_key[np.minimum(first_not_below, last)] == key)
+    if (sorted_key[np.minimum(ahead, last)] == key).any():
         ahead = np.searchsorted(sorted_key, key, side="right")
-    else:
-        ahead = first_not_below
     ahead_c, behind_c = np.minimum(ahead, last), np.maximum(behind, 0)
     ahead_ok = (ahead <= last) & (entries.sorted_group[ahead_c] == group)
     behind_ok = (behind >= 0) & (entries.sorted_group[behind_c] == group)

@@ -55,6 +55,14 @@ def _highway_default(env_id: str) -> Callable[[], Any]:
 
 # highway-env's own defaults: Kinematics observation, meta actions, one action a second.
 HIGHWAY_ENV_LIKE = {"action_type": "meta", "policy_frequency_hz": 1.0}
+# ... and highway-fast-v0's road and traffic: 3 lanes, 20 vehicles, 30 s episodes.
+HIGHWAY_FAST_LIKE = {
+    "observation": "kinematics",
+    **HIGHWAY_ENV_LIKE,
+    "lanes_count": 3,
+    "vehicles_count": 20,
+    "duration_s": 30.0,
+}
 
 
 def _roadgym_highway(num_envs: int | None, **fields: Any) -> Callable[[], Any]:
@@ -140,9 +148,18 @@ ANCHORS = (
     ),
     Anchor(
         "highway-vector-64-kinematics",
-        "roadgym Highway-v0, native vector env B=64, kinematics, meta actions at 1 Hz "
-        "(highway-fast-v0's setup)",
+        "roadgym Highway-v0, native vector env B=64, kinematics, meta actions at 1 Hz, "
+        "its default road and traffic (4 lanes, 30 vehicles, 40 s)",
         _roadgym_highway(64, observation="kinematics", **HIGHWAY_ENV_LIKE),
+        64,
+        60,
+        versus="highway-fast-kinematics",
+    ),
+    Anchor(
+        "highway-vector-64-fast-config",
+        "roadgym Highway-v0, native vector env B=64, highway-fast-v0's config (kinematics, "
+        "meta actions at 1 Hz, 3 lanes, 20 vehicles, 30 s)",
+        _roadgym_highway(64, **HIGHWAY_FAST_LIKE),
         64,
         60,
         versus="highway-fast-kinematics",
@@ -161,7 +178,7 @@ ANCHORS = (
         "highway-fast-v0, its default config (Kinematics, meta actions at 1 Hz, 5 Hz simulation)",
         _highway_default("highway-fast-v0"),
         1,
-        100,
+        300,  # about 20 episodes per run: its resets are a large, uneven part of its time
         requires="highway_env",
         imports=("highway_env",),
     ),
