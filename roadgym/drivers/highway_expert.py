@@ -49,6 +49,12 @@ class HighwayExpertConfig:
     """MOBIL keep-right bias (m/s^2)."""
     lane_margin_m: float = 6.0
     """Bumper gap, plus a second of closing speed, needed ahead and behind to change lanes (m)."""
+    emergency_braking_fraction: float = 0.5
+    """When staying in lane means a collision (meta actions: the car ahead is slower than
+    the lowest target speed), a lane change is judged by the braking the new follower
+    needs to keep its distance (closing speed squared over twice the gap beyond the
+    margin), which may be this share of the NPCs' full braking (``max_brake_mps2``);
+    MOBIL's IDM-based test (``safe_braking_mps2``) holds otherwise."""
 
 
 def _idm(c: HighwayExpertConfig, speed, desired, gap, closing) -> np.ndarray:
@@ -62,13 +68,23 @@ def _idm(c: HighwayExpertConfig, speed, desired, gap, closing) -> np.ndarray:
 
 
 def highway_controls(
-    world: HighwayState, target_lane: np.ndarray, config: HighwayExpertConfig
+    world: HighwayState,
+    target_lane: np.ndarray,
+    config: HighwayExpertConfig,
+    slowest_mps: float = 0.0,
+    horizon_s: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The expert's decision for every world.
 
     ``target_lane`` (B,) is the lane it is driving to (updated in place). Returns
     ``(controls, lane_step, accel)``: [steer, throttle] (B, 2), the lane change it asks
     for (B,) in {-1, 0, +1}, and its IDM acceleration (B,).
+
+    ``slowest_mps``: the lowest speed the car can hold (meta actions: the lowest target
+    speed); where IDM would take it below that within ``horizon_s`` (the next decision),
+    staying means a collision, and the lane change is mandatory: any lane that is better
+    than the one it is in, with the gaps free, and whose new follower can brake for it
+    (``emergency_braking_fraction``), will do.
     """
     cfg, n = world.config, world.num_npcs
     c = config
@@ -125,6 +141,12 @@ def highway_controls(
     accel_now = accel_in(target_lane)[0]
     accel = np.minimum(accel_now, accel_in(current)[0])
 
+    # Staying in lane ends in a collision when IDM asks for less than the car can hold.
+    mandatory = speed + np.minimum(accel_now, 0.0) * max(horizon_s, 1.0) < slowest_mps
+    mandatory &= slowest_mps > 0.0  # a car that can brake to a stop never must change
+    braking_limit = np.where(
+        mandatory, c.emergency_braking_fraction * cfg.max_brake_mps2, c.safe_braking_mps2
+    )
     best_gain = np.full(batch, -np.inf)
     lane_step = np.zeros(batch, dtype=np.int64)
     for step in (-1, 1):
@@ -146,9 +168,26 @@ def highway_controls(
         fol_desired = world.veh_desired_mps.reshape(-1)[fol]
         fol_after = idm(world, all_v[fol], fol_desired, gap_back, all_v[fol] - speed)
         safe = (gap_back > need_back) & (gap_front > need_front)
-        safe &= ~has_f | (fol_after >= -c.safe_braking_mps2)
+        # Kinematics, for a mandatory change: IDM brakes hard for any short gap, even
+        # one that is not closing (it wants its time headway back), which is no danger.
+        closing_back = np.maximum(all_v[fol] - speed, 0.0)
+        room_back = np.maximum(gap_back - c.lane_margin_m, 1e-3)
+        stop_ok = np.square(closing_back) / (2.0 * room_back) <= braking_limit
+        safe &= ~has_f | np.where(mandatory, stop_ok, fol_after >= -braking_limit)
+        # A car two lanes over and beside the ego car may move into the same lane at the
+        # same moment (its driver cannot see a change that has not begun): wait for it.
+        beyond = lane + step
+        beyond_exists = (beyond >= 0) & (beyond <= world.max_lane)
+        near_leader, near_follower = neighbours(entries, b, np.clip(beyond, 0, world.max_lane), s)
+        beside = np.zeros(batch, dtype=bool)
+        for other in (near_leader, near_follower):
+            there = (other >= 0) & (other != me)
+            apart = np.abs(all_s[np.maximum(other, 0)] - s) - length
+            beside |= there & (apart < c.lane_margin_m)
+        safe &= mandatory | ~(beyond_exists & beside)
         gain = mine - accel_now + c.politeness * np.where(has_f, np.minimum(fol_after, 0.0), 0.0)
-        threshold = c.gain_threshold_mps2 - c.keep_right_bias_mps2 * step
+        # A mandatory change needs only to be better than staying.
+        threshold = np.where(mandatory, 0.0, c.gain_threshold_mps2 - c.keep_right_bias_mps2 * step)
         ok = exists & safe & settled & (gain - threshold > best_gain) & (gain > threshold)
         best_gain = np.where(ok, gain - threshold, best_gain)
         lane_step = np.where(ok, step, lane_step)
@@ -167,9 +206,13 @@ def highway_actions(
 ) -> np.ndarray:
     """The expert's actions in the world's action type: (B, 2) float32 or (B,) int64."""
     cfg = world.config
+    slowest_mps, horizon_s = 0.0, 0.0
     if cfg.action_type == "meta":  # the world keeps the target lane of meta actions
         target_lane[:] = world.ego_target_lane
-    controls, lane_step, accel = highway_controls(world, target_lane, config)
+        slowest_mps, horizon_s = min(cfg.target_speeds_mps), 1.0 / cfg.policy_frequency_hz
+    controls, lane_step, accel = highway_controls(
+        world, target_lane, config, slowest_mps, horizon_s
+    )
     if cfg.action_type == "continuous":
         return controls.astype(np.float32)
     if cfg.action_type == "discrete":
@@ -178,7 +221,6 @@ def highway_actions(
     # Meta: change lane when MOBIL says so, else step towards the target speed IDM is
     # heading for by the next decision.
     speeds = np.asarray(cfg.target_speeds_mps)
-    horizon_s = 1.0 / cfg.policy_frequency_hz
     wanted = world.car.speed_mps + np.minimum(accel, 0.0) * horizon_s + np.maximum(accel, 0.0)
     index = np.clip(np.searchsorted(speeds, wanted + 0.5, side="right") - 1, 0, len(speeds) - 1)
     current = world.ego_speed_index

@@ -355,6 +355,26 @@ def test_expert_drives_held_out_seeds_without_collisions():
         assert all(f["distance_m"] > 250.0 for f in finals)
 
 
+def test_meta_expert_changes_lane_when_staying_means_a_collision():
+    # Development seeds on which the meta-action expert used to crash at 1 Hz: a queue
+    # slower than the lowest target speed (20 m/s) ahead, and a lane beside it that
+    # MOBIL's IDM test called unsafe (1000116, 1000261, 1000435), or a car two lanes
+    # over moving into the same lane (1000262).
+    from roadgym.drivers.expert import expert_final_infos
+
+    seeds = [1000116, 1000261, 1000262, 1000435]
+    finals = expert_final_infos(
+        "roadgym/Highway-v0",
+        seeds,
+        num_envs=4,
+        observation="state",
+        action_type="meta",
+        policy_frequency_hz=1.0,
+    )
+    assert not any(f["crashed"] or f["off_road"] for f in finals)
+    assert sum(f["lane_changes"] for f in finals) >= 3  # it got out of the slow lanes
+
+
 def test_sb3_adapter_runs_kinematics_and_meta():
     from roadgym.envs import make_sb3_vec_env
 
