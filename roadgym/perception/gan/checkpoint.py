@@ -5,7 +5,8 @@ A checkpoint is a ``torch.save`` dict readable with ``weights_only=True``::
     {"format": "roadgym.gan", "version": 1, "config": {...GanConfig...}, "step": int,
      "tasks": [...], "class_names": {task: [...]}, "frame_size": 64, "palette": [[r,g,b]...],
      "dataset": "path", "generator": sd, "generator_ema": sd, "discriminator": sd,
-     "opt_g": sd, "opt_d": sd, "sampler_state": ByteTensor, "history": {...}}
+     "opt_g": sd, "opt_d": sd, "sampler_state": ByteTensor, "history": {...},
+     "classifier": sd (only with aux_weight > 0 or select_every > 0)}
 
 It is written atomically (temporary name, then rename), so an interrupted write never
 replaces a good checkpoint with a half one.
@@ -74,8 +75,10 @@ def save_gan(
     opt_d: torch.optim.Optimizer,
     sampler_state: torch.Tensor,
     history: dict[str, Any],
+    classifier: nn.Module | None = None,
 ) -> Path:
-    """Write a resumable checkpoint to ``path`` atomically."""
+    """Write a resumable checkpoint to ``path`` atomically (with the GAN's frozen label
+    classifier, when it has one, so a resumed run keeps the same one)."""
     payload = {
         "format": GAN_FORMAT,
         "version": _VERSION,
@@ -90,6 +93,8 @@ def save_gan(
         "sampler_state": sampler_state.clone(),
         "history": history,
     }
+    if classifier is not None:
+        payload["classifier"] = _cpu(classifier.state_dict())
     return atomic_write(path, lambda file: torch.save(payload, file))
 
 
@@ -124,3 +129,4 @@ def load_generator(
 
 
 _STATE_KEYS = ("generator", "generator_ema", "discriminator", "opt_g", "opt_d", "sampler_state")
+_STATE_KEYS += ("classifier",)

@@ -127,6 +127,12 @@ def _score_parser(sub) -> None:
         help="classifier checkpoint (train-classifier) giving the features and the labels",
     )
     parser.add_argument("--num-frames", type=int, default=3000, help="frames per set")
+    parser.add_argument(
+        "--split",
+        choices=("test", "val"),
+        default="test",
+        help="held-out real frames to compare with (val: for choosing a recipe)",
+    )
     parser.add_argument("--out", type=Path, help="report JSON to write")
 
 
@@ -168,7 +174,10 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
 
     config = config_from_arguments(GanConfig, args)
     train = load_labelled_frames(args.dataset, "train", config.tasks, config.max_train_frames)
-    result = train_gan(train, config, args.out, resume=args.resume, dataset=str(args.dataset))
+    val = load_labelled_frames(args.dataset, "val", config.tasks) if config.select_every else None
+    result = train_gan(
+        train, config, args.out, resume=args.resume, dataset=str(args.dataset), val=val
+    )
     summary = {
         "steps": result.steps,
         "train_images_per_s": result.images_per_s,
@@ -177,6 +186,9 @@ def _train(args: argparse.Namespace) -> dict[str, Any]:
         "stopped_by_time_budget": bool(result.history.get("stopped_by_time_budget", False)),
         "checkpoint": str(result.checkpoint_path),
     }
+    for key in ("aux_val_accuracy", "aux_pretrain_cpu_s", "best"):
+        if key in result.history:
+            summary[key] = result.history[key]
     atomic_write_json(args.out / "train_summary.json", summary)
     return summary
 
@@ -283,6 +295,7 @@ def _score(args: argparse.Namespace) -> dict[str, Any]:
         num_frames=args.num_frames,
         seed=args.seed,
         device=pick_device(args.device),
+        split=args.split,
     )
     print(format_scores(report))
     if args.out is not None:

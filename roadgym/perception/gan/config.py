@@ -54,6 +54,41 @@ class GanConfig:
     """Weight of the generator's adversarial (hinge) loss."""
     encoder_channels: int = 32
     """Width of the encoder's first block (used when recon_weight > 0)."""
+    aux_weight: float = 0.0
+    """Weight of the label-consistency loss on the generator: the cross-entropy of the
+    GAN's own frozen label classifier (:mod:`~roadgym.perception.gan.auxiliary`, trained
+    on real train frames at the start of the run) on generated frames against their
+    conditioning labels, for the tasks in ``aux_tasks`` (AC-GAN style); 0 turns it off."""
+    aux_edit_weight: float = 0.0
+    """Weight of the edit-consistency loss (needs ``recon_weight > 0``): the generator
+    redraws each real frame from its posterior latent with the first aux task's label
+    changed (rows of class 0, "none", keep theirs), and the frozen label classifier's
+    cross-entropy against the new label is the loss. It teaches the generator to repaint
+    the light inside a real scene, where the classifier has seen such frames."""
+    aux_tasks: tuple[str, ...] | None = None
+    """Tasks the label classifier learns and the loss covers (None: all ``tasks``)."""
+    aux_channels: int = 16
+    """Width of the label classifier's first layer (doubled twice)."""
+    aux_pretrain_steps: int = 600
+    """Adam steps (batch ``batch_size * 2``, balanced as the GAN's batches) that train the
+    label classifier before the GAN starts; counted in the run's wall and CPU time."""
+    aux_lr: float = 2e-3
+    """Adam learning rate of the label classifier (cosine-decayed to 0)."""
+    diffaug_shift: int = 0
+    """DiffAugment translation (Zhao et al. 2020): real and generated frames are shifted
+    by up to this many pixels (at the networks' resolution) before the discriminator,
+    so it cannot memorise the 8000 train frames; 0 turns it off."""
+    select_every: int = 0
+    """Every this many steps, score the EMA generator on the validation split (FD in the
+    label classifier's feature space, generated vs real validation frames) and keep the
+    best in ``best.pt``; 0 turns selection off. Needs a validation split; the test split
+    and the judge are never used."""
+    select_classifier: str | None = None
+    """A roadgym classifier checkpoint (``train-classifier``) whose encoder features and
+    task head score the validation split for ``select_every``; None: the GAN's own
+    label classifier."""
+    select_frames: int = 1000
+    """Frames per set in that validation score."""
     batch_size: int = 64
     """Real and generated frames per step (each)."""
     steps: int = 3000
@@ -107,6 +142,9 @@ class GanConfig:
             "d_channels",
             "model_scale",
             "encoder_channels",
+            "aux_channels",
+            "aux_pretrain_steps",
+            "select_frames",
             "max_palette_colours",
             "batch_size",
             "steps",
@@ -117,12 +155,28 @@ class GanConfig:
             _positive_int(name, getattr(self, name))
         if self.output not in OUTPUT_MODES:
             raise ValueError(f"GanConfig.output={self.output!r} must be one of {OUTPUT_MODES}")
-        for name in ("recon_weight", "kl_weight", "adv_weight"):
+        if self.aux_tasks is not None:
+            object.__setattr__(self, "aux_tasks", tuple(str(t) for t in self.aux_tasks))
+            unknown = [t for t in self.aux_tasks if t not in self.tasks]
+            if not self.aux_tasks or unknown:
+                raise ValueError(
+                    f"GanConfig.aux_tasks={self.aux_tasks!r} must be None or a non-empty "
+                    f"subset of tasks={self.tasks}"
+                )
+        for name in ("diffaug_shift", "select_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"GanConfig.{name}={value!r} must be an int >= 0")
+        if self.aux_edit_weight and not self.recon_weight:
+            raise ValueError(
+                f"GanConfig.aux_edit_weight={self.aux_edit_weight!r} needs recon_weight > 0"
+            )
+        for name in ("recon_weight", "kl_weight", "adv_weight", "aux_weight", "aux_edit_weight"):
             if not float(getattr(self, name)) >= 0:
                 raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be >= 0")
         if self.recon_weight == 0 and self.adv_weight == 0:
             raise ValueError("GanConfig: recon_weight and adv_weight cannot both be 0")
-        for name in ("lr_g", "lr_d"):
+        for name in ("lr_g", "lr_d", "aux_lr"):
             if not float(getattr(self, name)) > 0:
                 raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be > 0")
         for name in ("beta1", "beta2", "ema_decay"):

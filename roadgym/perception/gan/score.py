@@ -26,8 +26,8 @@ import torch
 from roadgym.perception.checkpoint import ImageClassifier, load_classifier
 from roadgym.perception.gan.checkpoint import build_networks, load_generator
 from roadgym.perception.gan.data import LabelledFrames, load_labelled_frames
+from roadgym.perception.gan.losses import recalibrate_batchnorm
 from roadgym.perception.gan.models import Generator, to_uint8_frames
-from roadgym.perception.gan.train import recalibrate_batchnorm
 
 __all__ = [
     "encoder_features",
@@ -171,6 +171,7 @@ def score_generator(
     seed: int = 0,
     device: str | torch.device = "cpu",
     hard: bool = True,
+    split: str = "test",
 ) -> dict[str, Any]:
     """FD, KID and label consistency of the checkpoint's EMA generator, floor and ceiling.
 
@@ -178,8 +179,11 @@ def score_generator(
     distribution the generator learnt), compared with ``num_frames`` test-split frames;
     the floor compares as many train-split frames with the same test frames. The judge
     (a classifier checkpoint of ``train_classifier``) gives the features and, for its
-    task, the label consistency.
+    task, the label consistency. ``split="val"`` compares with the validation split
+    instead (for choosing a recipe without looking at the test split).
     """
+    if split not in ("test", "val"):
+        raise ValueError(f"split={split!r} must be 'test' or 'val'")
     generator, meta = load_generator(checkpoint, device)
     dataset = dataset if dataset is not None else meta["dataset"]
     tasks = tuple(meta["tasks"])
@@ -189,7 +193,7 @@ def score_generator(
         raise ValueError(f"judge task {task!r} is not a conditioning task of the GAN {tasks}")
     column = tasks.index(task)
     train = load_labelled_frames(dataset, "train", tasks)
-    test = load_labelled_frames(dataset, "test", tasks)
+    test = load_labelled_frames(dataset, split, tasks)
     rng = np.random.default_rng(seed)
     test = test.subset(rng.choice(len(test), min(num_frames, len(test)), replace=False))
     n = len(test)
@@ -222,6 +226,7 @@ def score_generator(
 
     return {
         "num_frames": n,
+        "split": split,
         "seed": seed,
         "steps": int(meta["step"]),
         "feature_space": f"{judge_meta['encoder']['name']} encoder of the {task} judge "
@@ -251,7 +256,8 @@ def format_scores(report: dict[str, Any]) -> str:
         ("ceiling: untrained generator", report["ceiling_untrained"]),
     ]
     lines = [
-        f"{report['num_frames']} frames per set vs held-out test frames; {report['feature_space']}",
+        f"{report['num_frames']} frames per set vs held-out {report.get('split', 'test')} frames; "
+        f"{report['feature_space']}",
         f"{'set':<30} {'FD':>10} {'KID':>18} {'label consistency':>18}",
     ]
     for name, row in rows:

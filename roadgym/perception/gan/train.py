@@ -25,18 +25,38 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from roadgym.perception.device import autocast, pick_device
+from roadgym.perception.gan.auxiliary import (
+    LabelClassifier,
+    classifier_accuracy,
+    label_loss,
+    pretrain_classifier,
+    translate,
+)
 from roadgym.perception.gan.checkpoint import build_networks, read_gan_checkpoint, save_gan
 from roadgym.perception.gan.config import GanConfig
 from roadgym.perception.gan.data import LabelledFrames, extract_palette, palette_indices
 from roadgym.perception.gan.images import frame_grid
+from roadgym.perception.gan.losses import (
+    BatchSampler,
+    discriminator_hinge_loss,
+    edit_labels,
+    ema_update,
+    generator_hinge_loss,
+    recalibrate_batchnorm,
+    vae_terms,
+)
 from roadgym.perception.gan.models import Generator, to_uint8_frames
 from roadgym.perception.gan.sample import grid_labels
+from roadgym.perception.gan.selection import (
+    ValidationScorer,
+    classifier_features,
+    label_classifier_features,
+)
 
 __all__ = [
+    "BEST_NAME",
     "CHECKPOINT_NAME",
     "GanResult",
     "discriminator_hinge_loss",
@@ -47,94 +67,7 @@ __all__ = [
 ]
 
 CHECKPOINT_NAME = "checkpoint.pt"
-
-
-def discriminator_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    """``mean(relu(1 - real)) + mean(relu(1 + fake))``: zero once real >= 1 and fake <= -1."""
-    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
-
-
-def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
-    """``-mean(fake)``: the generator raises the critic's score of its samples."""
-    return -fake_scores.mean()
-
-
-@torch.no_grad()
-def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
-    """``ema <- decay * ema + (1 - decay) * model`` for every parameter (buffers untouched)."""
-    for ema_param, param in zip(ema.parameters(), model.parameters(), strict=True):
-        ema_param.lerp_(param.detach(), 1.0 - decay)
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(
-    generator: Generator,
-    labels: torch.Tensor,
-    seed: int,
-    batches: int = 8,
-    batch_size: int = 64,
-) -> None:
-    """Re-estimate ``generator``'s batch-norm statistics from its own outputs on labels
-    drawn from ``labels (N, T)``; leaves it in eval mode. Deterministic given ``seed``."""
-    rng = torch.Generator().manual_seed(seed)
-    norms = [m for m in generator.modules() if isinstance(m, nn.BatchNorm2d)]
-    momenta = [m.momentum for m in norms]
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # cumulative average over the calibration batches
-    device = next(generator.parameters()).device
-    generator.train()
-    for _ in range(batches):
-        pick = torch.randint(len(labels), (batch_size,), generator=rng)
-        z = torch.randn(batch_size, generator.z_dim, generator=rng)
-        generator.logits(z.to(device), labels[pick].to(device))
-    for norm, momentum in zip(norms, momenta, strict=True):
-        norm.momentum = momentum
-    generator.eval()
-
-
-def _vae_terms(
-    generator: Generator,
-    real: torch.Tensor,
-    labels: torch.Tensor,
-    targets: torch.Tensor | None,
-    eps: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reconstruction loss (cross-entropy over palette indices ``targets (B, s, s)``, or
-    MSE without a palette) and the KL to the prior per pixel, for real images at the
-    networks' size ``(B, 3, s, s)``; ``eps (B, z_dim)`` samples the posterior."""
-    mu, logvar = generator.encode(real)  # (B, z_dim) each
-    z = mu + eps.to(mu.device) * (0.5 * logvar).exp()
-    logits = generator.logits(z, labels).float()  # (B, K or 3, s, s)
-    if targets is not None:
-        reconstruction = F.cross_entropy(logits, targets)
-    else:
-        reconstruction = F.mse_loss(torch.tanh(logits), real.float())
-    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1).mean()
-    return reconstruction, kl.float() / real[0, 0].numel()
-
-
-class _BatchSampler:
-    """Real-frame batch indices, optionally balanced over the classes of one task."""
-
-    def __init__(self, labels: np.ndarray, column: int | None, rng: torch.Generator) -> None:
-        self.rng, self.size = rng, len(labels)
-        self.groups = None
-        if column is not None:
-            classes = np.unique(labels[:, column])
-            self.groups = [
-                torch.from_numpy(np.flatnonzero(labels[:, column] == c)) for c in classes
-            ]
-
-    def __call__(self, batch_size: int) -> torch.Tensor:
-        if self.groups is None:
-            return torch.randint(self.size, (batch_size,), generator=self.rng)
-        which = torch.randint(len(self.groups), (batch_size,), generator=self.rng)
-        position = torch.rand(batch_size, generator=self.rng)
-        sizes = torch.tensor([len(group) for group in self.groups])
-        within = (position * sizes[which]).long()  # float32 product, then floor
-        pairs = zip(which.tolist(), within.tolist(), strict=True)
-        return torch.stack([self.groups[g][i] for g, i in pairs])
+BEST_NAME = "best.pt"
 
 
 @dataclass
@@ -161,12 +94,15 @@ def train_gan(
     *,
     resume: bool = False,
     dataset: str = "",
+    val: LabelledFrames | None = None,
 ) -> GanResult:
     """Train the conditional GAN on ``train``; with ``out_dir`` write ``checkpoint.pt`` every
     ``checkpoint_every`` steps, at the end and on Ctrl-C, plus TensorBoard logs.
 
     ``resume`` continues from ``out_dir/checkpoint.pt`` when it exists (its config must
-    match ``config`` except for ``steps`` and logging fields).
+    match ``config`` except for ``steps`` and logging fields). ``val`` (the validation
+    split) is needed by ``select_every > 0``, which keeps the best-scoring EMA generator
+    in ``out_dir/best.pt``.
     """
     if tuple(train.tasks) != config.tasks:
         raise ValueError(f"data tasks {train.tasks} differ from GanConfig.tasks {config.tasks}")
@@ -178,6 +114,8 @@ def train_gan(
             f"GanConfig.model_scale={config.model_scale} must divide the frame size {frame_size}"
         )
     scale = config.model_scale
+    if config.select_every and val is None:
+        raise ValueError(f"GanConfig.select_every={config.select_every} needs a validation split")
     out_path = Path(out_dir) if out_dir is not None else None
     checkpoint_path = out_path / CHECKPOINT_NAME if out_path is not None else None
     device = pick_device(config.device)
@@ -203,6 +141,7 @@ def train_gan(
     )
     generator_ema = copy.deepcopy(generator)
     start_step, history = 0, {"wall_s": 0.0}
+    classifier_state = None
     if resume and checkpoint_path is not None and checkpoint_path.exists():
         saved = read_gan_checkpoint(checkpoint_path)
         _check_resumable(saved["config"], config)
@@ -213,6 +152,7 @@ def train_gan(
         opt_d.load_state_dict(saved["opt_d"])
         sampler_rng.set_state(saved["sampler_state"])
         start_step, history = int(saved["step"]), dict(saved["history"])
+        classifier_state = saved.get("classifier")
     generator, discriminator, generator_ema = (
         m.to(device) for m in (generator, discriminator, generator_ema)
     )
@@ -229,7 +169,28 @@ def train_gan(
         targets = torch.from_numpy(palette_indices(train.frames, palette)).to(device)
     labels = torch.from_numpy(train.labels).to(device)  # (N, T)
     balance = None if config.balance_task is None else config.tasks.index(config.balance_task)
-    sample_batch = _BatchSampler(train.labels, balance, sampler_rng)
+    sample_batch = BatchSampler(train.labels, balance, sampler_rng)
+    use_classifier = config.aux_weight > 0 or config.aux_edit_weight > 0
+    use_classifier = use_classifier or (config.select_every > 0 and not config.select_classifier)
+    aux_columns = [config.tasks.index(t) for t in (config.aux_tasks or config.tasks)]
+    classifier, scorer = None, None
+    # The classifier's own RNGs: turning it on leaves the GAN's streams untouched.
+    aux_rng = torch.Generator().manual_seed(config.seed + 3)
+    if use_classifier:
+        torch.manual_seed(config.seed + 2)
+        classifier = LabelClassifier(train.num_classes, frame_size // scale, config.aux_channels)
+        classifier = classifier.to(device)
+    aux_sampler = BatchSampler(train.labels, balance, aux_rng)
+
+    def real_batch(batch_size: int, rng: torch.Generator, sampler: BatchSampler):
+        index = sampler(batch_size).to(device)
+        images = _to_images(frames[index])  # (B, 3, H, W)
+        dy, dx = 0, 0
+        if scale > 1:  # every scale-th pixel, from a random phase
+            dy, dx = torch.randint(scale, (2,), generator=rng).tolist()
+            images = images[:, :, dy::scale, dx::scale]  # (B, 3, H / s, W / s)
+        return index, images, (dy, dx)
+
     grid_y, _ = grid_labels(train, config.tasks[0], 8, seed=config.seed)
     grid_z = torch.randn(len(grid_y), config.z_dim, generator=torch.Generator().manual_seed(7))
 
@@ -247,12 +208,12 @@ def train_gan(
             recalibrate_batchnorm(generator_ema, labels, seed=config.seed + step)
             calibrated_at[0] = step
 
-    def checkpoint(step: int) -> None:
-        if checkpoint_path is None:
+    def checkpoint(step: int, path: Path | None = checkpoint_path) -> None:
+        if path is None:
             return
         finish_ema(step)
         save_gan(
-            checkpoint_path,
+            path,
             config=config,
             step=step,
             meta=meta,
@@ -263,6 +224,7 @@ def train_gan(
             opt_d=opt_d,
             sampler_state=sampler_rng.get_state(),
             history=history,
+            classifier=classifier,
         )
 
     step, seen, started, cpu_started = start_step, 0, time.perf_counter(), time.process_time()
@@ -273,39 +235,86 @@ def train_gan(
         history["wall_s"] = wall_before + time.perf_counter() - started
         history["cpu_s"] = cpu_before + time.process_time() - cpu_started
 
+    if classifier is not None and classifier_state is not None:
+        classifier.load_state_dict(classifier_state)
+        classifier.eval().requires_grad_(False)
+    elif classifier is not None:  # its time counts in the run's clocks (it is training)
+
+        def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+            index, images, _ = real_batch(2 * config.batch_size, aux_rng, aux_sampler)
+            return translate(images, 1, aux_rng), labels[index]
+
+        history["aux_losses"] = pretrain_classifier(
+            classifier, next_batch, aux_columns, config.aux_pretrain_steps, config.aux_lr
+        )
+        if val is not None:
+            val_images = _to_images(torch.from_numpy(val.frames).to(device))[:, :, ::scale, ::scale]
+            val_labels = torch.from_numpy(val.labels).to(device)
+            history["aux_val_accuracy"] = {
+                task: classifier_accuracy(classifier, val_images, val_labels, t)
+                for t, task in enumerate(config.tasks)
+                if t in aux_columns
+            }
+        clocks()
+        history["aux_pretrain_wall_s"], history["aux_pretrain_cpu_s"] = (
+            history["wall_s"] - wall_before,
+            history["cpu_s"] - cpu_before,
+        )
+    if config.select_every and val is not None:
+        scorer = _validation_scorer(config, val, classifier, scale, balance, device)
+
+    def select(step: int) -> None:
+        finish_ema(step)
+        scores = {"step": step, **scorer(generator_ema)}
+        history.setdefault("selection", []).append(scores)
+        if writer is not None:
+            writer.add_scalar("select/val_fd", scores["fd"], step)
+            writer.add_scalar("select/val_label_consistency", scores["label_consistency"], step)
+        best = history.get("best")
+        if best is None or scores["fd"] < best["fd"]:
+            history["best"] = scores
+            if out_path is not None:
+                checkpoint(step, out_path / BEST_NAME)
+
     generator.train()
     discriminator.train()
     try:
         while step < config.steps:
-            index = sample_batch(config.batch_size)
-            real = _to_images(frames[index.to(device)])  # (B, 3, H, W)
-            dy, dx = 0, 0
-            if scale > 1:  # every scale-th pixel, from a random phase
-                dy, dx = torch.randint(scale, (2,), generator=sampler_rng).tolist()
-                real = real[:, :, dy::scale, dx::scale]  # (B, 3, H / s, W / s)
-            y = labels[index.to(device)]  # (B, T)
+            index, real, (dy, dx) = real_batch(config.batch_size, sampler_rng, sample_batch)
+            y = labels[index]  # (B, T)
             z_d = torch.randn(config.batch_size, config.z_dim, generator=sampler_rng).to(device)
             z_g = torch.randn(config.batch_size, config.z_dim, generator=sampler_rng).to(device)
             with autocast(device):
                 with torch.no_grad():
                     fake = generator(z_d, y, native=True)
-                real_scores = discriminator(real, y).float()
-                fake_scores = discriminator(fake, y).float()
+                shift = config.diffaug_shift
+                real_scores = discriminator(translate(real, shift, sampler_rng), y).float()
+                fake_scores = discriminator(translate(fake, shift, sampler_rng), y).float()
                 loss_d = discriminator_hinge_loss(real_scores, fake_scores)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
             with autocast(device):
                 fake_g = generator(z_g, y, native=True)
-                loss_adv = generator_hinge_loss(discriminator(fake_g, y).float())
+                fake_d = translate(fake_g, config.diffaug_shift, sampler_rng)
+                loss_adv = generator_hinge_loss(discriminator(fake_d, y).float())
                 loss_g = config.adv_weight * loss_adv
+                if config.aux_weight > 0:
+                    loss_aux = label_loss(classifier(fake_g), y, aux_columns)
+                    loss_g = loss_g + config.aux_weight * loss_aux
                 if recon:
                     batch_targets = None
                     if targets is not None:
-                        batch_targets = targets[index.to(device)][:, dy::scale, dx::scale].long()
+                        batch_targets = targets[index][:, dy::scale, dx::scale].long()
                     eps = torch.randn(config.batch_size, config.z_dim, generator=sampler_rng)
-                    loss_rec, loss_kl = _vae_terms(generator, real, y, batch_targets, eps)
+                    loss_rec, loss_kl, z_post = vae_terms(generator, real, y, batch_targets, eps)
                     loss_g = loss_g + config.recon_weight * (loss_rec + config.kl_weight * loss_kl)
+                    if config.aux_edit_weight > 0:  # a real scene, another light colour
+                        column = aux_columns[0]
+                        y_edit = edit_labels(y, column, train.num_classes[column], sampler_rng)
+                        edited = generator(z_post.detach(), y_edit, native=True)
+                        loss_edit = label_loss(classifier(edited), y_edit, [column])
+                        loss_g = loss_g + config.aux_edit_weight * loss_edit
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -321,6 +330,10 @@ def train_gan(
             if writer is not None and step % config.log_every == 0:
                 writer.add_scalar("loss/discriminator", loss_d.item(), step)
                 writer.add_scalar("loss/generator", loss_adv.item(), step)
+                if config.aux_weight > 0:
+                    writer.add_scalar("loss/label_consistency", loss_aux.item(), step)
+                if recon and config.aux_edit_weight > 0:
+                    writer.add_scalar("loss/edit_consistency", loss_edit.item(), step)
                 if recon:
                     writer.add_scalar("loss/reconstruction", loss_rec.item(), step)
                     writer.add_scalar("loss/kl_per_pixel", loss_kl.item(), step)
@@ -335,6 +348,8 @@ def train_gan(
                 image = frame_grid(to_uint8_frames(grid).cpu().numpy(), columns=8)
                 writer.add_image("samples/ema", image, step, dataformats="HWC")
             clocks()
+            if scorer is not None and step % config.select_every == 0:
+                select(step)
             if step % config.checkpoint_every == 0 and step < config.steps:
                 checkpoint(step)
             if (config.time_budget_s is not None and history["wall_s"] >= config.time_budget_s) or (
@@ -358,6 +373,34 @@ def train_gan(
     checkpoint(step)
     finish_ema(step)
     return GanResult(generator_ema, checkpoint_path, step, seen / max(elapsed, 1e-9), history)
+
+
+def _validation_scorer(
+    config: GanConfig,
+    val: LabelledFrames,
+    classifier: LabelClassifier | None,
+    scale: int,
+    balance: int | None,
+    device: torch.device,
+) -> ValidationScorer:
+    pick = np.random.default_rng(config.seed).permutation(len(val))[: config.select_frames]
+    labels = torch.from_numpy(val.labels[pick]).to(device)
+    if config.select_classifier:
+        from roadgym.perception.checkpoint import load_classifier
+
+        judge, judge_meta = load_classifier(config.select_classifier, device)
+        if judge_meta["task"] not in config.tasks:
+            raise ValueError(
+                f"GanConfig.select_classifier={config.select_classifier!r} is a "
+                f"{judge_meta['task']!r} classifier, not one of tasks={config.tasks}"
+            )
+        column = config.tasks.index(judge_meta["task"])
+        features = classifier_features(judge.eval())
+    else:
+        column = balance if balance is not None else 0
+        features = label_classifier_features(classifier, scale, column)
+    frames = torch.from_numpy(val.frames[pick]).to(device)
+    return ValidationScorer(features, frames, labels, column=column, seed=config.seed + 4)
 
 
 _FREE_FIELDS = ("steps", "log_every", "sample_every", "checkpoint_every", "show_progress", "device")
