@@ -16,13 +16,13 @@ import numpy as np
 
 from roadgym.envs.core.camera import EgoCamera
 from roadgym.envs.core.dynamics import CarLimits, CarState
+from roadgym.envs.core.sprites import ActorSplatter, box_samples
 from roadgym.envs.highway.config import HighwayConfig
 from roadgym.envs.highway.generator import (
     SAMPLE_SPACING_M,
     HighwayMap,
     ramp_offset_m,
 )
-from roadgym.envs.town.sprites import ActorSplatter, box_samples
 
 NO_LANE = -1
 

@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
+from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.highway.state import NO_LANE, HighwayState
-from roadgym.envs.town.sprites import hash_uniform_int
 
 KEY_SPAN_M = 1.0e5  # separates (world, lane) groups in the sort key
 SAFE_GAP_M = 1.0  # a lane change needs at least this bumper-to-bumper gap both ways

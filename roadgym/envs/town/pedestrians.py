@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEWALK
-from roadgym.envs.town.sprites import hash_uniform_int
 from roadgym.envs.town.state import TownState
 
 MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from crossing

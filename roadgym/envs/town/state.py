@@ -18,10 +18,10 @@ from roadgym.envs.core.dynamics import CarLimits, CarState, car_corners
 from roadgym.envs.core.frame_stack import FrameHistory
 from roadgym.envs.core.map_raster import check_raster_budget
 from roadgym.envs.core.semantic import TOWN_DRIVABLE_CLASSES
+from roadgym.envs.core.sprites import ActorSplatter, box_samples
 from roadgym.envs.core.stall import StallClock
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.generator import max_town_extent_m
-from roadgym.envs.town.sprites import ActorSplatter, box_samples
 
 BIG_STEP = np.iinfo(np.int64).max // 4  # "never" for step-count keys
 RASTER_MARGIN_M = 20.0

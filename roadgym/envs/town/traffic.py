@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT
-from roadgym.envs.town.sprites import hash_uniform_int
 from roadgym.envs.town.state import BIG_STEP, TownState
 
 LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
