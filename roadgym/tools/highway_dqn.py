@@ -66,7 +66,9 @@ def make_roadgym() -> gym.Env:
     return gym.make("roadgym/Highway-v0", **ROADGYM_FIELDS)
 
 
-def _budget_callback(budget_s: float, log_every_s: float = 60.0) -> Any:
+def _budget_callback(
+    budget_s: float, max_steps: int | None = None, log_every_s: float = 60.0
+) -> Any:
     from stable_baselines3.common.callbacks import BaseCallback
 
     class WallClockBudget(BaseCallback):
@@ -80,13 +82,22 @@ def _budget_callback(budget_s: float, log_every_s: float = 60.0) -> Any:
             if now - self.last_log > log_every_s:
                 self.last_log = now
                 print(f"  {now - self.start:6.0f} s  {self.num_timesteps} steps", flush=True)
+            if max_steps is not None and self.num_timesteps >= max_steps:
+                return False
             return now - self.start < budget_s
 
     return WallClockBudget()
 
 
-def train(make_env: Callable[[], gym.Env], budget_s: float, seed: int, log_dir: Path) -> Any:
-    """DQN with DQN_SETTINGS on one env of ``make_env`` for ``budget_s`` seconds."""
+def train(
+    make_env: Callable[[], gym.Env],
+    budget_s: float,
+    seed: int,
+    log_dir: Path,
+    max_steps: int | None = None,
+) -> Any:
+    """DQN with DQN_SETTINGS on one env of ``make_env`` for ``budget_s`` seconds (or
+    ``max_steps`` steps, whichever comes first)."""
     from stable_baselines3 import DQN
 
     model = DQN(
@@ -100,7 +111,8 @@ def train(make_env: Callable[[], gym.Env], budget_s: float, seed: int, log_dir: 
         **DQN_SETTINGS,
     )
     start = time.perf_counter()
-    model.learn(total_timesteps=MAX_STEPS, callback=_budget_callback(budget_s), progress_bar=False)
+    callback = _budget_callback(budget_s, max_steps)
+    model.learn(total_timesteps=MAX_STEPS, callback=callback, progress_bar=False)
     model.train_seconds = time.perf_counter() - start
     return model
 
@@ -161,6 +173,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("highway_dqn.json"))
     parser.add_argument("--run-dir", type=Path, default=Path("runs/highway-dqn"))
     parser.add_argument("--only", choices=("highway-fast-v0", "roadgym/Highway-v0"))
+    parser.add_argument(
+        "--max-steps", type=int, default=None, help="also stop training after this many steps"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -176,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         print(f"{name}: training for {args.budget_s:.0f} s", flush=True)
         run_dir = args.run_dir / name.replace("/", "-")
-        model = train(make_env, args.budget_s, args.seed, run_dir / "tb")
+        model = train(make_env, args.budget_s, args.seed, run_dir / "tb", args.max_steps)
         save_model_atomic(model, run_dir / "model.zip")
         result = {"train_steps": int(model.num_timesteps), "train_seconds": model.train_seconds}
         result.update(evaluate(model, make_env, args.episodes))
@@ -190,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "roadgym_fields": ROADGYM_FIELDS,
         "held_out_seeds": [HELD_OUT_SEED, HELD_OUT_SEED + args.episodes - 1],
         "budget_s": args.budget_s,
+        "max_steps": args.max_steps,
+        "seed": args.seed,
         "load_average": os.getloadavg(),
         "results": results,
         "table": table,
