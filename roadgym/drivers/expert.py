@@ -7,8 +7,12 @@ Intelligent Driver Model against the tightest of: the speed the path's curvature
 allows, the car or pedestrian ahead on the path, and the stop line ahead when the light
 is red (or yellow and there is room to stop), at a stop sign until the car has stopped
 and it is its turn, when the junction's exit is jammed, or before a left turn on a shared
-green until oncoming traffic leaves a gap (the rule the NPC cars follow). Every quantity is an array
-over the batch, so one ``predict`` call drives every world of a vector env.
+green until oncoming traffic leaves a gap (the rule the NPC cars follow). Before a stop
+line it must stop at, and before a pedestrian on the path, it brakes on one braking curve
+(2 m/s^2) to a mark (1.2 m before the line, 4 m before the person) instead of IDM's slow
+creep, so a pixel student imitating it stops decisively where a stop counts. Every
+quantity is an array over the batch, so one ``predict`` call drives every world of a
+vector env.
 
 ``ExpertDriver(env).predict(obs)`` returns ``(action, None)`` like an SB3 model, so every
 tool that runs a model (evaluation, dataset generation, watching) runs the expert.
@@ -36,6 +40,7 @@ __all__ = ["ExpertConfig", "ExpertDriver"]
 
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
 STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
+SCENE_STEP_M = float(town_ego.SCENE_AHEAD_M[1] - town_ego.SCENE_AHEAD_M[0])
 STEER_LEAD_S = 0.15  # how far ahead (in seconds of travel) the feed-forward curvature is read
 
 
@@ -63,8 +68,15 @@ class ExpertConfig:
     """IDM time gap to the car ahead (s)."""
     min_gap_m: float = 3.0
     """IDM standstill gap to a car or pedestrian (m)."""
-    stop_line_margin_m: float = 0.7
-    """Where the front bumper stops before a stop line (m)."""
+    stop_line_margin_m: float = 1.2
+    """Where the front bumper stops before a stop line (m): the middle of the stretch
+    (2 m to -0.5 m) where standing counts as having stopped at a stop sign, so a
+    student that copies the stop with an error of a metre either way still stops there."""
+    pedestrian_gap_m: float = 4.0
+    """Where the front bumper stands before a pedestrian on the path (m): a person may step
+    towards the car, so the expert keeps a car's length more than IDM's standstill gap."""
+    stop_decel_mps2: float = 2.0
+    """Deceleration of the braking curve that ends at a stop mark (m/s^2)."""
 
 
 def _world_of(env: Any) -> tuple[Any, bool]:
@@ -163,6 +175,14 @@ class ExpertDriver:
         free = 1.0 - (speed / np.maximum(desired, 0.1)) ** 4
         return c.accel_mps2 * (free - (s_star / np.maximum(gap, 0.05)) ** 2)
 
+    def _stop_profile(self, speed: np.ndarray, remaining_m: np.ndarray) -> np.ndarray:
+        """Acceleration (B,) that follows the braking curve ending at a mark ``remaining_m``
+        ahead: the speed from which ``stop_decel_mps2`` stands the car there, tracked with
+        that deceleration fed forward (far from the mark it allows any acceleration)."""
+        c = self.config
+        allowed = np.sqrt(2.0 * c.stop_decel_mps2 * np.maximum(remaining_m, 0.0))
+        return SPEED_GAIN_PER_S * (allowed - speed) - c.stop_decel_mps2
+
     def _curve_speed(self, curvature: np.ndarray, ahead_m: np.ndarray) -> np.ndarray:
         """Fastest speed (B,) from which every bend (B, K) at ``ahead_m`` (K,) is comfortable."""
         c = self.config
@@ -230,8 +250,18 @@ class ExpertDriver:
         _, yield_left = left_turn_yield(w, w.light_state)
         yield_left &= kind == CONTROL_LIGHT
         must_stop = (stop_light | stop_sign | jammed | yield_left) & (line > -0.3)
-        line_gap = np.where(must_stop, line - c.stop_line_margin_m + c.min_gap_m, np.inf)
-        accel = np.minimum(accel, self._idm(speed, desired, line_gap, speed))
+        # IDM against a line creeps up to it, the last metres at walking pace with a barely
+        # negative throttle, and a pixel student copying that rolls over the line. Instead
+        # the car drives on, then brakes at one firm deceleration to stand at its mark.
+        profile = self._stop_profile(speed, line - c.stop_line_margin_m)
+        accel = np.where(must_stop, np.minimum(accel, profile), accel)
+        # The same before a pedestrian on the path; at the mark it stands (distances ahead
+        # come in 1.5 m steps): a car creeping beside a crosswalk is one people walk into.
+        person = scene["object_class"] == 2
+        remaining = scene["object_distance_m"] - c.pedestrian_gap_m
+        accel = np.where(person, np.minimum(accel, self._stop_profile(speed, remaining)), accel)
+        at_mark = person & (remaining <= SCENE_STEP_M)
+        accel = np.where(at_mark, np.minimum(accel, -c.comfort_brake_mps2), accel)
         throttle = self._throttle(w, accel)
         # Hold the brake at a standstill so the car never creeps over a line.
         throttle = np.where((speed < 0.05) & (accel < 0.0), -1.0, throttle)

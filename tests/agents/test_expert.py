@@ -65,3 +65,33 @@ def test_expert_on_held_out_town_seeds():
     assert np.mean([i["route_completion"] for i in infos]) >= 0.98
     assert sum(i["collisions_vehicle"] + i["collisions_pedestrian"] for i in infos) == 0
     assert sum(i["red_light_violations"] for i in infos) == 0
+
+
+def test_expert_stands_at_stop_signs_in_the_middle_of_the_counted_stretch():
+    """It brakes to its mark 1.2 m before a stop sign's line rather than creeping up to it,
+    so a student copying it with a metre's error still stands where the stop counts."""
+    from roadgym.envs.town import ego as town_ego
+    from roadgym.envs.town.generator import CONTROL_STOP
+
+    envs = gym.make_vec(
+        "roadgym/Town-v0", num_envs=8, vectorization_mode="vector_entry_point", observation="state"
+    )
+    envs.reset(seed=list(range(1_000_000, 1_000_008)))
+    expert, world = ExpertDriver(envs), envs.world
+    b = np.arange(world.batch_size)
+    stops, creeping = [], 0
+    for _ in range(400):
+        action, _ = expert.predict()
+        scene = town_ego.scene_ahead(world)
+        done = world.route_stop_done.copy()
+        at_sign = (scene["line_kind"] == CONTROL_STOP) & ~done[b, scene["line_event"]]
+        near = at_sign & (scene["line_distance_m"] < 2.0)
+        creeping += int((near & (world.car.speed_mps > 0.3) & (action[:, 1] > -0.05)).sum())
+        envs.step(action)
+        # Where the stop was counted (below 0.3 m/s), front bumper to the line.
+        counted = (world.route_stop_done & ~done).any(axis=1)
+        stops.extend(town_ego.scene_ahead(world)["line_distance_m"][counted].tolist())
+    envs.close()
+    assert len(stops) >= 5, "too few stop signs met in 400 steps of 8 towns"
+    assert 0.8 < min(stops) and max(stops) < 1.8
+    assert creeping == 0

@@ -46,7 +46,7 @@ GOLDEN_EXPERT = {
         23,
         400,
         4,
-    ): "be655ebbd47b69d09cfc0828f8ba324781201af6606b59b1f121d9bf81d7c877",
+    ): "235fbe8815a1bc0dc34c71ca8cf0094eb37d3dbc88603d8568242220a0c03558",
 }
 
 
