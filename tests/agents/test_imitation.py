@@ -125,6 +125,7 @@ def test_same_seed_same_student(tmp_path):
         ({"env_kwargs": {"observation": "rgb+state"}}, "what a car could"),
         ({"num_envs": 0}, "num_envs"),
         ({"beta": 1.5}, "beta"),
+        ({"nav_scale": 0.0}, "nav_scale"),
     ],
 )
 def test_bad_config_names_the_field(changes, match):
@@ -200,3 +201,18 @@ def test_the_command_passes_the_history_length_to_the_env():
     assert observation["nav"].shape == (30,)  # ten steps of speed, turn, distance
     default = config_from_args(imitate_parser().parse_args([]))
     assert dict(default.env_kwargs) == dict(ImitationConfig().env_kwargs)
+
+
+def test_the_nav_scale_is_applied_and_kept_in_the_saved_student(tmp_path):
+    from roadgym.agents.imitation.dagger import build_student
+
+    model = build_student(_tiny(nav_scale=4.0, nav_features=8))
+    extractor = model.policy.features_extractor
+    assert extractor.nav_scale == 4.0 and extractor.nav[0].out_features == 8
+    nav = torch.rand(2, extractor.nav[0].in_features)
+    images = torch.zeros(2, 3, 64, 64)
+    features = extractor({"rgb": images, "nav": nav})
+    torch.testing.assert_close(features[:, -8:], extractor.nav(4.0 * nav))
+    model.save(tmp_path / "student.zip")
+    loaded = load_agent(tmp_path / "student.zip").model.policy.features_extractor
+    assert loaded.nav_scale == 4.0

@@ -51,6 +51,8 @@ def imitate_parser() -> argparse.ArgumentParser:
         default=dict(_DEFAULT.encoder_options),
         help='JSON, e.g. \'{"features_dim": 256, "channels": [16, 32, 32]}\'',
     )
+    add("--nav-scale", type=float, default=_DEFAULT.nav_scale, help="factor on the nav vector")
+    add("--nav-features", type=int, default=_DEFAULT.nav_features, help="width of the nav layer")
     add("--epochs", type=int, default=_DEFAULT.bc.epochs, help="epochs per round")
     add("--batch-size", type=int, default=_DEFAULT.bc.batch_size)
     add("--lr", type=float, default=_DEFAULT.bc.learning_rate)
@@ -85,6 +87,8 @@ def config_from_args(args: argparse.Namespace) -> ImitationConfig:
         expert_noise_std=args.expert_noise_std,
         encoder=args.encoder,
         encoder_options=args.encoder_options,
+        nav_scale=args.nav_scale,
+        nav_features=args.nav_features,
         bc=BCSettings(
             epochs=args.epochs,
             batch_size=args.batch_size,

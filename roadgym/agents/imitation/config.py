@@ -63,6 +63,10 @@ class ImitationConfig:
     """Options of the student's encoder."""
     image_frames: int = 1
     """Newest camera frames the encoder sees (at most ``frame_stack``)."""
+    nav_scale: float = 1.0
+    """Factor on the ``nav`` vector inside the student (see ``StudentExtractor``)."""
+    nav_features: int = 32
+    """Width of the student's layer over the ``nav`` vector."""
     net_arch: tuple[int, ...] = (256,)
     """Hidden layers of the policy and value heads."""
     bc: BCSettings = dataclasses.field(default_factory=BCSettings)
@@ -83,6 +87,12 @@ class ImitationConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 0")
+        nav_width_ok = isinstance(self.nav_features, int) and self.nav_features >= 1
+        if not self.nav_scale > 0 or not nav_width_ok:
+            raise ValueError(
+                f"ImitationConfig.nav_scale = {self.nav_scale!r}, nav_features = "
+                f"{self.nav_features!r}; allowed: nav_scale > 0, nav_features an int >= 1"
+            )
         for name in ("beta", "beta_decay"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -71,6 +71,8 @@ def build_student(config: ImitationConfig, device: str = "cpu") -> PPO:
             "encoder_options": dict(config.encoder_options),
             "aux_tasks": dict(AUX_TASKS),
             "image_frames": config.image_frames,
+            "nav_scale": config.nav_scale,
+            "nav_features": config.nav_features,
         },
         "net_arch": {"pi": list(config.net_arch), "vf": list(config.net_arch)},
         "log_std_init": -1.6,  # PPO fine-tuning starts close to the student's mean action
