@@ -46,8 +46,12 @@ def plot_comparison(
     tags: Mapping[str, str] | None = None,
     smooth: int = 10,
     title: str = "",
+    max_steps: int | None = None,
 ) -> Path:
-    """Draw ``tags`` (tag -> panel title) of every run (label -> TensorBoard dir) to ``out``."""
+    """Draw ``tags`` (tag -> panel title) of every run (label -> TensorBoard dir) to ``out``.
+
+    ``max_steps`` cuts every run at that many env steps (an equal budget in the figure).
+    """
     try:
         import matplotlib
 
@@ -63,6 +67,9 @@ def plot_comparison(
             if tag not in series:
                 continue
             steps, values = series[tag]
+            if max_steps is not None:
+                keep = steps <= max_steps
+                steps, values = steps[keep], values[keep]
             colour = f"C{index}"
             axis.plot(steps, values, color=colour, alpha=0.15, linewidth=0.8)
             axis.plot(steps, _running_mean(values, smooth), color=colour, label=label)
@@ -86,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--run", action="append", required=True, metavar="LABEL=TB_DIR")
     parser.add_argument("--smooth", type=int, default=10, help="running-mean window (points)")
     parser.add_argument("--title", default="")
+    parser.add_argument("--max-steps", type=int, help="cut every run at this many env steps")
     args = parser.parse_args(argv)
     runs = {}
     for item in args.run:
@@ -93,7 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not sep or not path:
             parser.error(f"--run {item!r}; allowed: LABEL=TB_DIR")
         runs[label] = path
-    print(plot_comparison(runs, args.out, smooth=args.smooth, title=args.title))
+    print(
+        plot_comparison(
+            runs, args.out, smooth=args.smooth, title=args.title, max_steps=args.max_steps
+        )
+    )
     return 0
 
 
