@@ -91,7 +91,10 @@ def test_label_consistency_loss_steers_the_generator_towards_the_classifier(tmp_
 def test_selection_keeps_the_best_validation_checkpoint_and_resume_keeps_the_classifier(
     tmp_path,
 ):
+    # Palette input, edit loss and DiffAugment on: every new path of a step runs here.
     config = dataclasses.replace(AUX, select_every=2, select_frames=24, diffaug_shift=1)
+    config = dataclasses.replace(config, aux_input="palette", recon_weight=1.0)
+    config = dataclasses.replace(config, aux_edit_weight=1.0, encoder_channels=4)
     val = toy_frames(seed=1)
     whole = train_gan(toy_frames(), config, tmp_path / "whole", val=val)
     scores = whole.history["selection"]
@@ -113,6 +116,8 @@ def test_bad_auxiliary_settings_name_the_field():
         GanConfig(aux_tasks=("weather",))
     with pytest.raises(ValueError, match="aux_edit_weight"):
         GanConfig(aux_edit_weight=0.5, recon_weight=0.0)
+    with pytest.raises(ValueError, match="aux_input"):
+        GanConfig(aux_input="palette", output="rgb")
     with pytest.raises(ValueError, match="diffaug_shift"):
         GanConfig(diffaug_shift=-1)
     with pytest.raises(ValueError, match="select_every"):

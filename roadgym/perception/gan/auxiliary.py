@@ -30,7 +30,8 @@ __all__ = ["LabelClassifier", "label_loss", "pretrain_classifier", "translate"]
 
 
 class LabelClassifier(nn.Module):
-    """``images (B, 3, s, s) in [-1, 1] -> [logits (B, K_t) for each task]``.
+    """``images (B, 3, s, s) in [-1, 1] -> [logits (B, K_t) for each task]``; with
+    ``in_channels = K`` it reads palette one-hot maps ``(B, K, s, s)`` instead.
 
     3x3 convolutions (one full-resolution layer, so single pixels stay visible, then
     three stride-2 layers down to s/8), flattened (where the bar is matters: it is the
@@ -44,13 +45,14 @@ class LabelClassifier(nn.Module):
         frame_size: int,
         channels: int = 16,
         features_dim: int = 64,
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         if frame_size % 8 or frame_size < 8:
             raise ValueError(f"frame_size={frame_size!r} must be a multiple of 8")
         c = channels
         self.body = nn.Sequential(
-            nn.Conv2d(3, c, 3, 1, 1),
+            nn.Conv2d(in_channels, c, 3, 1, 1),
             nn.ReLU(),
             nn.Conv2d(c, 2 * c, 3, 2, 1),
             nn.ReLU(),

@@ -65,6 +65,11 @@ class GanConfig:
     changed (rows of class 0, "none", keep theirs), and the frozen label classifier's
     cross-entropy against the new label is the loss. It teaches the generator to repaint
     the light inside a real scene, where the classifier has seen such frames."""
+    aux_input: str = "rgb"
+    """What the label classifier reads: 'rgb' images, or 'palette' one-hot colour maps
+    (palette output only). With 'rgb' the classifier reads nearby colours alike, and the
+    generator learnt to paint a vehicle-yellow blob where a yellow light's orange bar
+    belongs; as categories, orange and vehicle yellow are as far apart as any two."""
     aux_tasks: tuple[str, ...] | None = None
     """Tasks the label classifier learns and the loss covers (None: all ``tasks``)."""
     aux_channels: int = 16
@@ -163,6 +168,10 @@ class GanConfig:
                     f"GanConfig.aux_tasks={self.aux_tasks!r} must be None or a non-empty "
                     f"subset of tasks={self.tasks}"
                 )
+        if self.aux_input not in ("rgb", "palette"):
+            raise ValueError(f"GanConfig.aux_input={self.aux_input!r} must be 'rgb' or 'palette'")
+        if self.aux_input == "palette" and self.output != "palette":
+            raise ValueError("GanConfig.aux_input='palette' needs output='palette'")
         for name in ("diffaug_shift", "select_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:

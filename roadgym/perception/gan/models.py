@@ -185,6 +185,20 @@ class Generator(nn.Module):
             return images
         return images.repeat_interleave(self.upscale, 2).repeat_interleave(self.upscale, 3)
 
+    def colour_weights(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Straight-through palette one-hot ``(B, K, s, s)`` at the networks' size: the
+        value is the painted colour's one-hot, the gradient the softmax's (palette only)."""
+        if not self.uses_palette:
+            raise ValueError("colour_weights needs a palette generator (output='palette')")
+        out = self.logits(z, labels).float()
+        weights = out.softmax(dim=1)  # (B, K, s, s)
+        one_hot = F.one_hot(out.argmax(dim=1), len(self.palette)).permute(0, 3, 1, 2)
+        return one_hot + weights - weights.detach()
+
+    def weights_to_images(self, weights: torch.Tensor) -> torch.Tensor:
+        """Palette weights ``(B, K, s, s)`` to images ``(B, 3, s, s)`` in [-1, 1]."""
+        return torch.einsum("bkhw,kc->bchw", weights, self.palette) * 2.0 - 1.0
+
     def _paint(self, out: torch.Tensor, mode: str) -> torch.Tensor:
         if not self.uses_palette:
             return torch.tanh(out)

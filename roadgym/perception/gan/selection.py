@@ -27,12 +27,22 @@ FeatureFn = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 """uint8 frames ``(B, H, W, 3)`` -> (features ``(B, F)``, logits of the scored task ``(B, K)``)."""
 
 
-def label_classifier_features(classifier: LabelClassifier, scale: int, column: int) -> FeatureFn:
-    """Features of the GAN's own label classifier, which works at 1/scale of the frame."""
+def label_classifier_features(
+    classifier: LabelClassifier, scale: int, column: int, palette: np.ndarray | None = None
+) -> FeatureFn:
+    """Features of the GAN's own label classifier, which works at 1/scale of the frame
+    (on palette one-hot maps when ``palette`` (K, 3) in [0, 1] is given)."""
+    colours = None
+    if palette is not None:
+        colours = torch.from_numpy(np.round(np.asarray(palette) * 255).astype(np.uint8))
 
     def features(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        images = frames.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, 3, H, W)
-        images = images[:, :, ::scale, ::scale]  # the generator's own pixels
+        frames = frames[:, ::scale, ::scale]  # the generator's own pixels
+        if colours is None:
+            images = frames.permute(0, 3, 1, 2).float() / 127.5 - 1.0  # (B, 3, s, s)
+        else:  # (B, s, s, 1, 3) == (K, 3) -> (B, K, s, s) one-hot
+            match = (frames[:, :, :, None, :] == colours.to(frames.device)).all(dim=-1)
+            images = match.permute(0, 3, 1, 2).float()
         h = classifier.features(images)
         return h, classifier.heads[column](h)
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from roadgym.perception.device import autocast, pick_device
 from roadgym.perception.gan.auxiliary import (
     LabelClassifier,
-    classifier_accuracy,
     label_loss,
     pretrain_classifier,
     translate,
@@ -165,11 +165,12 @@ def train_gan(
     frames = torch.from_numpy(train.frames).to(device)  # (N, H, W, 3) uint8, once
     recon = config.recon_weight > 0
     targets = None  # palette index of every pixel: the VAE term's cross-entropy targets
-    if recon and palette is not None:
+    if (recon or config.aux_input == "palette") and palette is not None:
         targets = torch.from_numpy(palette_indices(train.frames, palette)).to(device)
     labels = torch.from_numpy(train.labels).to(device)  # (N, T)
     balance = None if config.balance_task is None else config.tasks.index(config.balance_task)
     sample_batch = BatchSampler(train.labels, balance, sampler_rng)
+    onehot = config.aux_input == "palette"  # the classifier reads colour categories
     use_classifier = config.aux_weight > 0 or config.aux_edit_weight > 0
     use_classifier = use_classifier or (config.select_every > 0 and not config.select_classifier)
     aux_columns = [config.tasks.index(t) for t in (config.aux_tasks or config.tasks)]
@@ -178,7 +179,10 @@ def train_gan(
     aux_rng = torch.Generator().manual_seed(config.seed + 3)
     if use_classifier:
         torch.manual_seed(config.seed + 2)
-        classifier = LabelClassifier(train.num_classes, frame_size // scale, config.aux_channels)
+        in_channels = len(palette) if onehot else 3
+        classifier = LabelClassifier(
+            train.num_classes, frame_size // scale, config.aux_channels, in_channels=in_channels
+        )
         classifier = classifier.to(device)
     aux_sampler = BatchSampler(train.labels, balance, aux_rng)
 
@@ -241,27 +245,47 @@ def train_gan(
     elif classifier is not None:  # its time counts in the run's clocks (it is training)
 
         def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
-            index, images, _ = real_batch(2 * config.batch_size, aux_rng, aux_sampler)
+            index, images, (dy, dx) = real_batch(2 * config.batch_size, aux_rng, aux_sampler)
+            if onehot:
+                colours = targets[index][:, dy::scale, dx::scale].long()  # (B, s, s)
+                images = F.one_hot(colours, len(palette)).permute(0, 3, 1, 2).float()
             return translate(images, 1, aux_rng), labels[index]
 
         history["aux_losses"] = pretrain_classifier(
             classifier, next_batch, aux_columns, config.aux_pretrain_steps, config.aux_lr
         )
         if val is not None:
-            val_images = _to_images(torch.from_numpy(val.frames).to(device))[:, :, ::scale, ::scale]
-            val_labels = torch.from_numpy(val.labels).to(device)
-            history["aux_val_accuracy"] = {
-                task: classifier_accuracy(classifier, val_images, val_labels, t)
-                for t, task in enumerate(config.tasks)
-                if t in aux_columns
-            }
+            val_frames = torch.from_numpy(val.frames).to(device)
+            val_labels = val.labels
+            history["aux_val_accuracy"], history["aux_val_recall"] = {}, {}
+            for t in aux_columns:
+                task = config.tasks[t]
+                scores = label_classifier_features(
+                    classifier, scale, t, palette if onehot else None
+                )
+                predicted = (
+                    torch.cat(
+                        [
+                            scores(val_frames[i : i + 256])[1].argmax(dim=1)
+                            for i in range(0, len(val), 256)
+                        ]
+                    )
+                    .cpu()
+                    .numpy()
+                )
+                history["aux_val_accuracy"][task] = float((predicted == val_labels[:, t]).mean())
+                history["aux_val_recall"][task] = {
+                    name: float((predicted[val_labels[:, t] == k] == k).mean())
+                    for k, name in enumerate(train.class_names[task])
+                    if (val_labels[:, t] == k).any()
+                }
         clocks()
         history["aux_pretrain_wall_s"], history["aux_pretrain_cpu_s"] = (
             history["wall_s"] - wall_before,
             history["cpu_s"] - cpu_before,
         )
     if config.select_every and val is not None:
-        scorer = _validation_scorer(config, val, classifier, scale, balance, device)
+        scorer = _validation_scorer(config, val, classifier, scale, balance, device, palette)
 
     def select(step: int) -> None:
         finish_ema(step)
@@ -295,12 +319,17 @@ def train_gan(
             loss_d.backward()
             opt_d.step()
             with autocast(device):
-                fake_g = generator(z_g, y, native=True)
+                if onehot:  # the same frames as below, with their colour one-hots kept
+                    weights_g = generator.colour_weights(z_g, y)  # (B, K, s, s)
+                    fake_g = generator.weights_to_images(weights_g)
+                else:
+                    fake_g = generator(z_g, y, native=True)
                 fake_d = translate(fake_g, config.diffaug_shift, sampler_rng)
                 loss_adv = generator_hinge_loss(discriminator(fake_d, y).float())
                 loss_g = config.adv_weight * loss_adv
                 if config.aux_weight > 0:
-                    loss_aux = label_loss(classifier(fake_g), y, aux_columns)
+                    seen_g = weights_g if onehot else fake_g
+                    loss_aux = label_loss(classifier(seen_g), y, aux_columns)
                     loss_g = loss_g + config.aux_weight * loss_aux
                 if recon:
                     batch_targets = None
@@ -312,7 +341,10 @@ def train_gan(
                     if config.aux_edit_weight > 0:  # a real scene, another light colour
                         column = aux_columns[0]
                         y_edit = edit_labels(y, column, train.num_classes[column], sampler_rng)
-                        edited = generator(z_post.detach(), y_edit, native=True)
+                        if onehot:
+                            edited = generator.colour_weights(z_post.detach(), y_edit)
+                        else:
+                            edited = generator(z_post.detach(), y_edit, native=True)
                         loss_edit = label_loss(classifier(edited), y_edit, [column])
                         loss_g = loss_g + config.aux_edit_weight * loss_edit
             opt_g.zero_grad(set_to_none=True)
@@ -382,6 +414,7 @@ def _validation_scorer(
     scale: int,
     balance: int | None,
     device: torch.device,
+    generator_palette: np.ndarray | None,
 ) -> ValidationScorer:
     pick = np.random.default_rng(config.seed).permutation(len(val))[: config.select_frames]
     labels = torch.from_numpy(val.labels[pick]).to(device)
@@ -398,7 +431,10 @@ def _validation_scorer(
         features = classifier_features(judge.eval())
     else:
         column = balance if balance is not None else 0
-        features = label_classifier_features(classifier, scale, column)
+        colours = None
+        if config.aux_input == "palette":
+            colours = generator_palette
+        features = label_classifier_features(classifier, scale, column, colours)
     frames = torch.from_numpy(val.frames[pick]).to(device)
     return ValidationScorer(features, frames, labels, column=column, seed=config.seed + 4)
 
