@@ -32,7 +32,8 @@ from roadgym.perception.atomic import atomic_write_text
 __all__ = ["STUDENT_ENV_KWARGS", "save_random_student"]
 
 STUDENT_ENV_KWARGS: dict[str, Any] = {"observation": "rgb+nav", "frame_stack": 4}
-"""What the shipped Town student sees (see ``roadgym/agents/pretrained/town-student.json``)."""
+"""What the comparison's arms see: the round-10 student's observation (4 speeds). The
+student shipped now sees 10 (``roadgym/agents/pretrained/town-student.json``)."""
 
 
 def save_random_student(

@@ -216,3 +216,12 @@ def test_the_nav_scale_is_applied_and_kept_in_the_saved_student(tmp_path):
     model.save(tmp_path / "student.zip")
     loaded = load_agent(tmp_path / "student.zip").model.policy.features_extractor
     assert loaded.nav_scale == 4.0
+
+
+def test_init_from_the_shipped_student_takes_its_env_settings_from_the_card():
+    from roadgym.agents.imitation.finetune import student_env_kwargs
+    from roadgym.agents.pretrained import load_pretrained, pretrained_path
+
+    shipped = load_pretrained("town-student")
+    assert student_env_kwargs(pretrained_path("town-student")) == shipped.env_kwargs
+    assert shipped.env_kwargs["frame_stack"] > 1

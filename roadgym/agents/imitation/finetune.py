@@ -12,6 +12,7 @@ weight falls linearly to zero over ``kl_timesteps``, leaving plain PPO afterward
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,13 @@ def load_student(path: str | Path, device: str = "cpu") -> PPO:
 
 
 def student_env_kwargs(path: str | Path) -> dict[str, Any]:
-    """The env config fields a student drives with (from the ``config.yaml`` beside it)."""
+    """The env config fields a student drives with: from the ``config.yaml`` beside it
+    (``roadgym imitate``'s run dir), else from the JSON card beside it (a shipped model,
+    ``roadgym/agents/pretrained/NAME.json``)."""
     config = Path(path).with_name("config.yaml")
+    card = Path(path).with_suffix(".json")
+    if not config.is_file() and card.is_file():
+        return dict(json.loads(card.read_text(encoding="utf-8"))["env_kwargs"])
     if not config.is_file():
         return {"observation": "rgb+nav"}
     document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
