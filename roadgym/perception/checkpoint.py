@@ -32,6 +32,8 @@ __all__ = [
     "CHECKPOINT_FORMAT",
     "ImageClassifier",
     "build_classifier",
+    "classifier_payload",
+    "cpu_state",
     "load_classifier",
     "load_encoder_weights",
     "read_checkpoint",
@@ -64,9 +66,39 @@ def build_classifier(
     return ImageClassifier(build_encoder(encoder_name, input_shape, **options), num_classes)
 
 
-def _cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
-    # Saved tensors are plain contiguous cpu copies so a cuda checkpoint loads anywhere.
+def cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """``module``'s state as plain contiguous cpu copies, so a cuda checkpoint loads anywhere."""
     return {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+
+
+def classifier_payload(
+    encoder: nn.Module,
+    head: nn.Module,
+    *,
+    task: str,
+    class_names: Sequence[str],
+    metrics: dict[str, Any] | None = None,
+    train_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The checkpoint dict of an encoder and one head (what :func:`save_classifier`
+    writes); a multi-task checkpoint adds its other heads to it."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": _VERSION,
+        "encoder": encoder.spec(),
+        "task": task,
+        "class_names": [str(name) for name in class_names],
+        "normalization": {
+            "input": "uint8 (B, H, W, C) or float (B, C, H, W) in [0, 1]",
+            "scale": 1.0 / 255.0,
+            "mean": encoder.mean.tolist(),
+            "std": encoder.std.tolist(),
+        },
+        "encoder_state": cpu_state(encoder),
+        "head_state": cpu_state(head),
+        "metrics": metrics or {},
+        "train_config": train_config or {},
+    }
 
 
 def save_classifier(
@@ -84,24 +116,14 @@ def save_classifier(
             f"class_names has {len(class_names)} names but the head has "
             f"{model.head.out_features} outputs"
         )
-    encoder = model.encoder
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "version": _VERSION,
-        "encoder": encoder.spec(),
-        "task": task,
-        "class_names": [str(name) for name in class_names],
-        "normalization": {
-            "input": "uint8 (B, H, W, C) or float (B, C, H, W) in [0, 1]",
-            "scale": 1.0 / 255.0,
-            "mean": encoder.mean.tolist(),
-            "std": encoder.std.tolist(),
-        },
-        "encoder_state": _cpu_state(encoder),
-        "head_state": _cpu_state(model.head),
-        "metrics": metrics or {},
-        "train_config": train_config or {},
-    }
+    payload = classifier_payload(
+        model.encoder,
+        model.head,
+        task=task,
+        class_names=class_names,
+        metrics=metrics,
+        train_config=train_config,
+    )
     return atomic_write(path, lambda file: torch.save(payload, file))
 
 

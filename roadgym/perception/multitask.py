@@ -32,7 +32,7 @@ from torch import nn
 
 from roadgym.perception.atomic import atomic_write, atomic_write_json
 from roadgym.perception.augment import AugmentConfig, BatchAugmenter
-from roadgym.perception.checkpoint import CHECKPOINT_FORMAT, read_checkpoint
+from roadgym.perception.checkpoint import classifier_payload, cpu_state, read_checkpoint
 from roadgym.perception.encoders import Encoder, build_encoder, build_encoder_from_spec
 from roadgym.perception.labelled import MANIFEST_NAME, load_manifest
 
@@ -46,8 +46,6 @@ __all__ = [
     "train_multitask",
     "train_multitask_command",
 ]
-
-_CHECKPOINT_VERSION = 1  # the version read_checkpoint accepts
 
 
 @dataclass(frozen=True)
@@ -163,31 +161,20 @@ def evaluate_multitask(
 
 
 def _save(path: Path, model: MultiTaskClassifier, data: MultiTaskSet, report: dict) -> Path:
-    def cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
-        return {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-
     first = next(iter(model.heads))
-    encoder = model.encoder
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "version": _CHECKPOINT_VERSION,
-        "encoder": encoder.spec(),
-        "task": first,
-        "class_names": data.class_names[first],
-        "normalization": {
-            "input": "uint8 (B, H, W, C) or float (B, C, H, W) in [0, 1]",
-            "scale": 1.0 / 255.0,
-            "mean": encoder.mean.tolist(),
-            "std": encoder.std.tolist(),
-        },
-        "encoder_state": cpu_state(encoder),
-        "head_state": cpu_state(model.heads[first]),
-        "heads": {
-            task: {"class_names": data.class_names[task], "state": cpu_state(head)}
-            for task, head in model.heads.items()
-        },
-        "metrics": report.get("test_accuracy", {}),
-        "train_config": report.get("config", {}),
+    # An ordinary classifier checkpoint of the first head (load_classifier reads it), plus
+    # every head with its class names.
+    payload = classifier_payload(
+        model.encoder,
+        model.heads[first],
+        task=first,
+        class_names=data.class_names[first],
+        metrics=report.get("test_accuracy", {}),
+        train_config=report.get("config", {}),
+    )
+    payload["heads"] = {
+        task: {"class_names": list(data.class_names[task]), "state": cpu_state(head)}
+        for task, head in model.heads.items()
     }
     return atomic_write(path, lambda file: torch.save(payload, file))
 
