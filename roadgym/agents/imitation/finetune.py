@@ -12,7 +12,6 @@ weight falls linearly to zero over ``kl_timesteps``, leaving plain PPO afterward
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,9 @@ def student_env_kwargs(path: str | Path) -> dict[str, Any]:
     config = Path(path).with_name("config.yaml")
     card = Path(path).with_suffix(".json")
     if not config.is_file() and card.is_file():
-        return dict(json.loads(card.read_text(encoding="utf-8"))["env_kwargs"])
+        from roadgym.agents.pretrained import read_card
+
+        return dict(read_card(path)["env_kwargs"])
     if not config.is_file():
         return {"observation": "rgb+nav"}
     document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}

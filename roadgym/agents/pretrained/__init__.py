@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PretrainedModel", "available_pretrained", "load_pretrained", "pretrained_path"]
+__all__ = [
+    "PretrainedModel",
+    "available_pretrained",
+    "load_pretrained",
+    "pretrained_path",
+    "read_card",
+]
 
 
 @dataclasses.dataclass
@@ -73,12 +79,17 @@ def pretrained_path(name: str) -> Path:
     return zip_path
 
 
+def read_card(zip_path: str | Path) -> dict[str, Any]:
+    """The JSON card beside a model zip (``NAME.json`` beside ``NAME.zip``)."""
+    return json.loads(Path(zip_path).with_suffix(".json").read_text(encoding="utf-8"))
+
+
 def load_pretrained(name: str, device: str = "cpu") -> PretrainedModel:
     """Load the shipped model ``name`` (see :func:`available_pretrained`)."""
     from stable_baselines3 import PPO
 
     zip_path = pretrained_path(name)
-    card = json.loads(zip_path.with_suffix(".json").read_text(encoding="utf-8"))
+    card = read_card(zip_path)
     return PretrainedModel(
         name=name,
         env_id=card["env_id"],
