@@ -101,9 +101,7 @@ def place_traffic(
     # each world's run is its own).
     shift = 1e3 * (ordered_group % lanes_count)
     shifted = cap - shift
-    for k in range(count):
-        block = shifted[k * main : (k + 1) * main]
-        np.minimum.accumulate(block, out=block)
+    shifted = np.minimum.accumulate(shifted.reshape(count, main), axis=1).reshape(-1)
     flat_speed = np.empty(count * main)
     flat_speed[front_first] = shifted + shift
     speed[:, :main] = flat_speed.reshape(count, main)
