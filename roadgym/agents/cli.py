@@ -81,6 +81,13 @@ def train_parser() -> argparse.ArgumentParser:
         help="env steps over which --init-kl-coef decays to 0",
     )
     parser.add_argument(
+        "--critic-warmup-steps",
+        type=int,
+        default=0,
+        help="PPO: train only the critic for this many env steps first, so an untrained "
+        "value function does not move a policy started from a student (0: off)",
+    )
+    parser.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -166,6 +173,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             init_from=args.init_from,
             init_kl_coef=args.init_kl_coef,
             init_kl_timesteps=args.init_kl_steps,
+            critic_warmup_timesteps=args.critic_warmup_steps,
             overwrite=args.overwrite,
             stop_at=args.stop_at,
         )

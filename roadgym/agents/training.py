@@ -337,6 +337,7 @@ def train(
     init_kl_timesteps: int = 100_000,
     overwrite: bool = False,
     stop_at: int | None = None,
+    critic_warmup_timesteps: int = 0,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -352,11 +353,17 @@ def train(
         its architecture, weights and env settings (``observation='rgb+nav'``).
     :param init_kl_coef: weight of the term that keeps PPO's action means near the
         student's, decaying linearly to 0 over ``init_kl_timesteps`` (0: no term).
+        With ``init_from``, ``settings.policy_kwargs`` go over the student's (e.g.
+        ``share_features_extractor=False`` gives the critic its own copy of the encoder).
     :param overwrite: delete the files of a run already in ``run_dir`` first (without it,
         and without ``resume``, such a run dir raises :class:`RunDirExistsError`).
     :param stop_at: stop and save at this many env steps (None: ``settings.n_timesteps``);
         schedules still run to ``settings.n_timesteps``, so a run trained in chunks
         (``stop_at``, then ``resume``) follows the same learning-rate schedule as one.
+    :param critic_warmup_timesteps: PPO only: the first this many env steps train the
+        critic alone (:class:`~roadgym.agents.imitation.finetune.CriticWarmup`), so a
+        policy started from a student or a checkpoint is not moved by a value function
+        that has not learnt yet. 0: off.
 
     Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
     as ``model.zip`` and the result's ``interrupted`` names the signal.
@@ -393,6 +400,7 @@ def train(
             init_kl_coef=init_kl_coef,
             init_kl_timesteps=init_kl_timesteps,
             stop_at=stop_at,
+            critic_warmup_timesteps=critic_warmup_timesteps,
         )
 
 
@@ -410,7 +418,13 @@ def _train_in(
     init_kl_coef: float,
     init_kl_timesteps: int,
     stop_at: int | None = None,
+    critic_warmup_timesteps: int = 0,
 ) -> TrainResult:
+    if critic_warmup_timesteps and settings.algo != "ppo":
+        raise ValueError(
+            f"--critic-warmup-steps {critic_warmup_timesteps} needs --algo ppo; got "
+            f"{settings.algo!r} (DQN has no separate critic)"
+        )
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
 
@@ -459,7 +473,7 @@ def _train_in(
             verbose=0,
             policy_kwargs=build_policy_kwargs(settings)
             if student is None
-            else student.policy_kwargs,
+            else {**student.policy_kwargs, **settings.policy_kwargs},
             **arguments,
         )
         if settings.pretrained is not None:
@@ -473,6 +487,10 @@ def _train_in(
         from roadgym.agents.imitation.finetune import StudentRegulariser
 
         callbacks.append(StudentRegulariser(student, init_kl_coef, init_kl_timesteps))
+    if critic_warmup_timesteps > 0:
+        from roadgym.agents.imitation.finetune import CriticWarmup
+
+        callbacks.append(CriticWarmup(critic_warmup_timesteps))
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None

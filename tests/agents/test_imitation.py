@@ -178,6 +178,43 @@ def test_the_student_regulariser_pulls_ppo_back_and_fades(tmp_path):
     assert all(a >= b for a, b in zip(weights, weights[1:], strict=False))
 
 
+def test_critic_warmup_trains_the_critic_only_and_a_separate_critic_keeps_the_encoder(tmp_path):
+    from roadgym.agents.training import train
+
+    student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
+    settings = _town_settings(
+        eval_freq=0, checkpoint_freq=0, policy_kwargs={"share_features_extractor": False}
+    )
+    result = train(
+        settings,
+        run_dir=tmp_path / "ppo",
+        progress_bar=False,
+        torch_threads=1,
+        init_from=student,
+        critic_warmup_timesteps=10_000,  # longer than the run: the actor never trains
+    )
+    policy = load_agent(result.model_path).model.policy
+    assert not policy.share_features_extractor
+    original = load_agent(student).model.policy.state_dict()
+    tuned = policy.state_dict()
+    critic = ("value_net.", "mlp_extractor.value_net.", "vf_features_extractor.")
+    moved = [key for key in tuned if not torch.equal(tuned[key], original[key])]
+    assert moved and all(key.startswith(critic) for key in moved)
+    assert any(key.startswith("vf_features_extractor.encoder") for key in moved)
+
+
+def test_critic_warmup_needs_ppo(tiny_settings, tmp_path):
+    from roadgym.agents.training import train
+
+    with pytest.raises(ValueError, match="critic-warmup-steps 10 needs --algo ppo"):
+        train(
+            tiny_settings("dqn"),
+            run_dir=tmp_path / "dqn",
+            progress_bar=False,
+            critic_warmup_timesteps=10,
+        )
+
+
 def test_init_from_refuses_a_model_that_is_not_a_student(tiny_settings, tmp_path):
     from roadgym.agents.training import train
 

@@ -7,6 +7,14 @@ rollout, a few gradient steps that pull the policy's action means towards the fr
 student's on the rollout's observations. For two Gaussians of the same std this is
 their KL divergence up to a constant factor, so it is a behaviour-cloning / KL term; its
 weight falls linearly to zero over ``kl_timesteps``, leaving plain PPO afterwards.
+
+A student's value head was never trained (imitation learns actions, not returns), so
+PPO's first advantages are noise, and with the encoder shared between actor and critic
+the value loss rewrites the features the student drives with. Two remedies:
+``--critic-warmup-steps N`` (:class:`CriticWarmup`: the first N env steps train the
+critic only, the actor's weights stay put) and ``--hp
+policy_kwargs.share_features_extractor=false`` (the critic gets its own copy of the
+student's encoder, so the value loss never reaches the actor's).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from roadgym.agents.imitation.student import StudentExtractor
 
-__all__ = ["StudentRegulariser", "load_student", "student_env_kwargs"]
+__all__ = ["CriticWarmup", "StudentRegulariser", "load_student", "student_env_kwargs"]
 
 
 def load_student(path: str | Path, device: str = "cpu") -> PPO:
@@ -110,6 +118,8 @@ class StudentRegulariser(BaseCallback):
                 with torch.no_grad():
                     target = self.teacher.get_distribution(observations).distribution.mean
                 mean = policy.get_distribution(observations).distribution.mean
+                if not mean.requires_grad:  # the actor is frozen (CriticWarmup)
+                    return
                 loss = weight * (mean - target).square().mean()
                 policy.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -118,3 +128,47 @@ class StudentRegulariser(BaseCallback):
                 total += float(loss.detach())
                 break  # one random minibatch per step
         self.logger.record("train/student_kl_loss", total / self.steps_per_rollout)
+
+
+class CriticWarmup(BaseCallback):
+    """Train only PPO's critic for the first ``warmup_timesteps`` env steps.
+
+    Until then every parameter the critic does not use (the action head, the actor's
+    layers, ``log_std``, and the features extractor when the critic shares it) has
+    ``requires_grad`` off, so PPO's updates change the value function only and the policy
+    that collects the rollouts stays the student. Parameters frozen before (a frozen
+    encoder) stay frozen afterwards.
+    """
+
+    def __init__(self, warmup_timesteps: int, verbose: int = 0) -> None:
+        super().__init__(verbose)
+        if warmup_timesteps < 0:
+            raise ValueError(f"critic warm-up steps = {warmup_timesteps!r}; allowed: an int >= 0")
+        self.warmup_timesteps = warmup_timesteps
+        self._frozen: list[torch.nn.Parameter] = []
+
+    def _on_training_start(self) -> None:
+        if self.num_timesteps >= self.warmup_timesteps:
+            return
+        policy = self.model.policy
+        critic = [policy.value_net, policy.mlp_extractor.value_net]
+        if not policy.share_features_extractor:
+            critic.append(policy.vf_features_extractor)
+        keep = {id(p) for module in critic for p in module.parameters()}
+        self._frozen = [p for p in policy.parameters() if p.requires_grad and id(p) not in keep]
+        for parameter in self._frozen:
+            parameter.requires_grad_(False)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        # Runs before the update of this rollout: from the first rollout past the
+        # warm-up on, PPO trains the actor again.
+        active = bool(self._frozen)
+        if active and self.num_timesteps > self.warmup_timesteps:
+            for parameter in self._frozen:
+                parameter.requires_grad_(True)
+            self._frozen = []
+            active = False
+        self.logger.record("train/critic_warmup", float(active))
