@@ -31,12 +31,23 @@ class StallClock:
         self.anchor_m[index] = progress_m
         self.steps_since_progress[index] = 0
 
-    def update(self, progress_m: np.ndarray) -> np.ndarray:
+    def update(self, progress_m: np.ndarray, worlds: np.ndarray | None = None) -> np.ndarray:
         """Count one step of every world at ``progress_m`` (B,); whether each stalled (B,).
 
         A world stalls on the step where its count reaches the timeout, that is after
-        ``timeout_s`` of simulated time without progress.
+        ``timeout_s`` of simulated time without progress. ``worlds`` (indices) counts a
+        step of those worlds only, at ``progress_m`` (W,), and returns theirs (W,): a
+        world whose episode ended part-way through a repeated action stops counting.
         """
+        if worlds is not None:
+            anchor_m = self.anchor_m[worlds]
+            steps = self.steps_since_progress[worlds]
+            advanced = progress_m >= anchor_m + STALL_PROGRESS_M
+            self.anchor_m[worlds] = np.where(advanced, progress_m, anchor_m)
+            self.steps_since_progress[worlds] = np.where(advanced, 0, steps + 1)
+            if self.timeout_steps == 0:
+                return np.zeros(len(progress_m), dtype=bool)
+            return self.steps_since_progress[worlds] >= self.timeout_steps
         advanced = progress_m >= self.anchor_m + STALL_PROGRESS_M
         self.anchor_m = np.where(advanced, progress_m, self.anchor_m)
         self.steps_since_progress = np.where(advanced, 0, self.steps_since_progress + 1)

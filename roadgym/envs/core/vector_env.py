@@ -100,7 +100,9 @@ class WorldVectorEnv(gym.vector.VectorEnv):
         self.metadata = {
             **self.metadata,
             "autoreset_mode": autoreset_mode,
-            "render_fps": round(1.0 / self.config.dt_s),
+            "render_fps": max(
+                1, round(1.0 / (self.config.dt_s * getattr(self.config, "action_repeat", 1)))
+            ),
         }
         self.single_observation_space = self.make_observation_space(self.config)
         self.single_action_space = action_space(self.config)

@@ -42,7 +42,12 @@ class WorldEnv(gym.Env):
             )
         self.config = self.config_class.build(config, **fields)
         self.render_mode = render_mode
-        self.metadata = {**self.metadata, "render_fps": round(1.0 / self.config.dt_s)}
+        self.metadata = {
+            **self.metadata,
+            "render_fps": max(
+                1, round(1.0 / (self.config.dt_s * getattr(self.config, "action_repeat", 1)))
+            ),
+        }
         self.observation_space = type(self).make_observation_space(self.config)
         self.action_space = action_space(self.config)
         self.world = self.world_class(self.config, batch_size=1)

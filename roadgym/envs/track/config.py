@@ -59,6 +59,17 @@ class TrackConfig(WorldConfig):
         low=0.0,
         high=1e6,
     )
+    action_repeat: int = option(
+        1,
+        "Simulation steps of dt_s that each action is held for (frame skip): one env step "
+        "advances action_repeat steps, checks the road and the stall rule after each, "
+        "returns their summed reward and the last frame, and ends early when the episode "
+        "ends. The agent decides every action_repeat * dt_s seconds, so a value-based "
+        "learner (DQN) sees larger differences between actions; the stall timeout stays in "
+        "seconds, max_episode_steps counts env steps.",
+        low=1,
+        high=16,
+    )
     curvature_lookahead_m: tuple[float, ...] = option(
         (0.0, 10.0, 20.0, 40.0),
         "Distances ahead (m) at which the state vector samples road curvature.",

@@ -46,13 +46,16 @@ class TrackEnv(WorldEnv):
     ``lap_reward * (progress along the centreline) / (track length)`` per step, so a
     full lap sums to ``lap_reward`` (100 by default); minus ``step_penalty`` each step;
     minus ``off_road_penalty`` on leaving the road; minus ``stall_penalty`` when the stall
-    rule ends the episode.
+    rule ends the episode. With ``action_repeat=k`` > 1 one step holds the action for k
+    simulation steps of ``dt_s`` and returns their summed reward and the last frame.
 
     ## Episode End
     Terminated when a corner of the car leaves the road, when the lap is complete
     (``info["lap_completed"]``), or when the car has made less than 1 m of progress along
     the lap for ``stall_timeout_s`` (``info["stalled"]``; 0 disables the rule). Truncated
-    at ``max_episode_steps`` (1000 by default).
+    at ``max_episode_steps`` (1000 by default, counted in env steps). The road and the
+    stall rule are checked after every simulation step, also within a repeated action,
+    and the episode ends at the simulation step where one of them fires.
 
     ## Info
     ``progress`` (fraction of the lap, 0..1), ``lap_completed``, ``off_road``, ``stalled``,

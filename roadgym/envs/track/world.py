@@ -140,32 +140,66 @@ class TrackWorld:
     # ------------------------------------------------------------------ step
 
     def step(self, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance all worlds by one step under ``controls`` (B, 2) = [steer, throttle].
+        """Advance all worlds by one env step under ``controls`` (B, 2) = [steer, throttle].
 
-        Controls must already be finite and within [-1, 1]. Returns ``(reward,
-        terminated)``, each (B,); per-world details are in the attributes and
-        :meth:`infos`.
+        Controls must already be finite and within [-1, 1]. One env step is
+        ``config.action_repeat`` simulation steps of ``dt_s`` under the same controls; a
+        world whose episode ends part-way stops there (its later sub-steps are skipped).
+        Returns ``(reward, terminated)``, each (B,), the reward summed over the sub-steps;
+        per-world details are in the attributes and :meth:`infos`.
         """
+        reward, terminated = self._advance(controls, None)
+        for _ in range(self.config.action_repeat - 1):
+            running = np.flatnonzero(~terminated)
+            if len(running) == 0:
+                break
+            sub_reward, sub_terminated = self._advance(controls[running], running)
+            reward[running] += sub_reward
+            terminated[running] = sub_terminated
+        if self.history is not None:
+            self.history.mark_step()
+        return reward, terminated
+
+    def _advance(
+        self, controls: np.ndarray, worlds: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One simulation step of ``worlds`` (indices; all when None) under ``controls``
+        (W, 2); their ``(reward, terminated)``, each (W,)."""
         cfg = self.config
-        step_bicycle(self.car, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
-        previous_s = self.s_m.copy()
-        self._locate(None)
-        length = self.track_length_m
-        delta_s = (self.s_m - previous_s + 0.5 * length) % length - 0.5 * length
-        previous_progress = np.minimum(self.progress_m, length)
-        self.progress_m += delta_s
-        progress_reward = cfg.lap_reward * (np.minimum(self.progress_m, length) - previous_progress)
+        index = slice(None) if worlds is None else worlds
+        car = self.car
+        if worlds is None:
+            step_bicycle(car, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
+        else:  # fancy indexing copies: step the chosen cars, then write them back
+            chosen = CarState(
+                car.x_m[worlds],
+                car.y_m[worlds],
+                car.heading_rad[worlds],
+                car.speed_mps[worlds],
+                car.steer_rad[worlds],
+            )
+            step_bicycle(chosen, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
+            for name in ("x_m", "y_m", "heading_rad", "speed_mps", "steer_rad"):
+                getattr(car, name)[worlds] = getattr(chosen, name)
+        previous_s = self.s_m[index].copy()
+        self._locate(worlds)
+        length = self.track_length_m[index]
+        delta_s = (self.s_m[index] - previous_s + 0.5 * length) % length - 0.5 * length
+        previous_progress = np.minimum(self.progress_m[index], length)
+        self.progress_m[index] += delta_s
+        progress_m = self.progress_m[index]
+        progress_reward = cfg.lap_reward * (np.minimum(progress_m, length) - previous_progress)
         # Net progress: driving the wrong way undoes it, so it never counts twice.
-        self.stalled = self.stall.update(self.progress_m)
+        stalled = self.stall.update(progress_m, worlds)
+        self.stalled[index] = stalled
+        off_road = self.off_road[index]
         reward = (
             progress_reward / length
             - cfg.step_penalty
-            - cfg.off_road_penalty * self.off_road
-            - cfg.stall_penalty * self.stalled
+            - cfg.off_road_penalty * off_road
+            - cfg.stall_penalty * stalled
         )
-        terminated = self.off_road | self.lap_completed | self.stalled
-        if self.history is not None:
-            self.history.mark_step()
+        terminated = off_road | (progress_m >= length) | stalled
         return reward, terminated
 
     @property
