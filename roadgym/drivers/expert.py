@@ -27,7 +27,7 @@ import numpy as np
 
 from roadgym.drivers.highway_expert import HighwayExpertConfig, highway_actions
 from roadgym.envs.core.lane_graph import wrap_angle
-from roadgym.envs.core.spaces import DISCRETE_ACTIONS
+from roadgym.envs.core.spaces import discrete_action_table
 from roadgym.envs.highway.world import HighwayWorld
 from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
@@ -126,7 +126,7 @@ class ExpertDriver:
         ``observation`` is not used (the expert reads the simulator); it is accepted so the
         expert runs wherever an SB3 model does. Continuous actions are [steer, throttle]
         (float32, (2,) for a single env, (B, 2) for a batch); for ``discrete`` envs the
-        nearest entry of ``DISCRETE_ACTIONS``.
+        nearest row of the env's discrete action table (``DISCRETE_ACTIONS`` by default).
         """
         world = self.world
         if isinstance(world, HighwayWorld):
@@ -137,7 +137,8 @@ class ExpertDriver:
         else:
             controls = self._track_controls(world)
         if world.config.action_type == "discrete":
-            distance = np.square(controls[:, None, :] - DISCRETE_ACTIONS[None]).sum(-1)
+            table = discrete_action_table(world.config)
+            distance = np.square(controls[:, None, :] - table[None]).sum(-1)
             actions = np.argmin(distance, axis=1).astype(np.int64)
         else:
             actions = controls.astype(np.float32)

@@ -26,20 +26,23 @@ def keyboard_action(pressed: Mapping[str, bool]) -> np.ndarray:
     return np.clip(action, -1.0, 1.0)
 
 
-def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
+def keys_to_action(
+    action_type: str, discrete_table: np.ndarray | None = None
+) -> dict[tuple[int, ...], Any]:
     """The arrow keys as ``gymnasium.utils.play.play`` wants them: every combination.
 
     Keys are tuples of sorted pygame key codes (any subset of the four arrows, held
     together); values are :func:`keyboard_action`'s [steer, throttle] for
-    ``action_type="continuous"``, the nearest ``DISCRETE_ACTIONS`` index for
-    ``"discrete"``, or a lane change / speed change for ``"meta"`` (Highway). No key held
-    is ``play``'s ``noop``: pass ``noop=np.zeros(2, np.float32)`` for continuous actions,
-    0 (coast) for discrete, 1 (IDLE) for meta.
+    ``action_type="continuous"``, the nearest ``DISCRETE_ACTIONS`` index (or row of
+    ``discrete_table``) for ``"discrete"``, or a lane change / speed change for ``"meta"``
+    (Highway). No key held is ``play``'s ``noop``: pass ``noop=np.zeros(2, np.float32)``
+    for continuous actions, 0 (coast) for discrete, 1 (IDLE) for meta.
     """
     import pygame
 
     from roadgym.envs.core.spaces import DISCRETE_ACTIONS
 
+    table = DISCRETE_ACTIONS if discrete_table is None else discrete_table
     codes = {
         "left": pygame.K_LEFT,
         "right": pygame.K_RIGHT,
@@ -54,7 +57,7 @@ def keys_to_action(action_type: str) -> dict[tuple[int, ...], Any]:
         if action_type == "meta":  # highway-env's meta actions: lanes and speed
             action = _meta_action(action)
         elif action_type == "discrete":
-            distance = np.square(DISCRETE_ACTIONS - action).sum(-1)
+            distance = np.square(table - action).sum(-1)
             action = int(np.argmin(distance))  # ties: the lower index
         mapping[tuple(sorted(codes[name] for name in held))] = action
     return mapping

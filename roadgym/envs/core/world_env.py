@@ -14,7 +14,7 @@ import numpy as np
 
 from roadgym.envs.core.config import BaseConfig
 from roadgym.envs.core.rendering import HumanWindow
-from roadgym.envs.core.spaces import action_space, actions_to_controls
+from roadgym.envs.core.spaces import action_space, actions_to_controls, discrete_action_table
 
 
 class WorldEnv(gym.Env):
@@ -155,7 +155,7 @@ class WorldEnv(gym.Env):
         """
         from roadgym.envs.core.manual_control import keys_to_action
 
-        return keys_to_action(self.config.action_type)
+        return keys_to_action(self.config.action_type, discrete_action_table(self.config))
 
     def _progress_line(self) -> str:
         """The HUD line that says how far along the task the car is."""

@@ -70,6 +70,14 @@ class TrackConfig(WorldConfig):
         low=1,
         high=16,
     )
+    discrete_actions: str = option(
+        "basic",
+        "Action table of action_type='discrete': 'basic' the 9 DISCRETE_ACTIONS; "
+        "'fine_steer' the 21 FINE_STEER_ACTIONS, steer 0, +-0.15, +-0.4 or +-1 with brake, "
+        "coast or full throttle (the basic set's smallest steer, 0.5, cannot hold a bend "
+        "at speed).",
+        choices=("basic", "fine_steer"),
+    )
     curvature_lookahead_m: tuple[float, ...] = option(
         (0.0, 10.0, 20.0, 40.0),
         "Distances ahead (m) at which the state vector samples road curvature.",
