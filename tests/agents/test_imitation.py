@@ -11,7 +11,7 @@ import torch
 
 from roadgym.agents.imitation import BCSettings, ImitationConfig, StudentExtractor, run_imitation
 from roadgym.agents.imitation.collect import collect_round
-from roadgym.agents.imitation.student import AUX_TASKS
+from roadgym.agents.imitation.student import AUX_TASKS, student_forward
 from roadgym.agents.loading import load_agent
 
 TINY = {
@@ -262,3 +262,36 @@ def test_init_from_the_shipped_student_takes_its_env_settings_from_the_card():
     shipped = load_pretrained("town-student")
     assert student_env_kwargs(pretrained_path("town-student")) == shipped.env_kwargs
     assert shipped.env_kwargs["frame_stack"] > 1
+
+
+@pytest.mark.parametrize(("weight", "sign"), [(1.0, 1.0), (30.0, -1.0)])
+def test_the_pedestrian_weight_tips_the_fit_towards_braking_for_pedestrians(weight, sign):
+    from roadgym.agents.imitation.bc import BCSettings, fit_student
+    from roadgym.agents.imitation.collect import RoundData
+    from roadgym.agents.imitation.dagger import build_student
+
+    policy = build_student(_tiny()).policy
+    n, pedestrians = 64, 6  # frames that look alike; in 6 of them a pedestrian is ahead
+    labels = {task: np.zeros(n, dtype=np.int64) for task in AUX_TASKS}
+    labels["object_ahead"][:pedestrians] = 2
+    actions = np.tile(np.array([0.0, 1.0], np.float32), (n, 1))
+    actions[:pedestrians, 1] = -1.0  # the expert brakes for the pedestrian
+    data = RoundData(
+        frames=np.zeros((n, 64, 64, 3), np.uint8),
+        nav=np.zeros((n, policy.observation_space["nav"].shape[0]), np.float32),
+        actions=actions,
+        labels=labels,
+    )
+    settings = BCSettings(
+        epochs=40,
+        batch_size=64,
+        learning_rate=1e-2,
+        transition_weight=1.0,
+        pedestrian_weight=weight,
+    )
+    fit_student(policy, data, settings, np.random.default_rng(0))
+    mean, _, _ = student_forward(
+        policy, torch.from_numpy(data.frames[:1]), torch.from_numpy(data.nav[:1])
+    )
+    # L1 fits the weighted median: 58 frames of +1 against 6 (x weight) of -1.
+    assert float(mean.detach()[0, 1]) * sign > 0.5

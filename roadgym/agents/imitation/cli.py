@@ -60,6 +60,12 @@ def imitate_parser() -> argparse.ArgumentParser:
     add("--transition-weight", type=float, default=_DEFAULT.bc.transition_weight)
     add("--aux-weight", type=float, default=_DEFAULT.bc.aux_weight, help="perception heads' weight")
     add(
+        "--pedestrian-weight",
+        type=float,
+        default=_DEFAULT.bc.pedestrian_weight,
+        help="weight of the frames with a pedestrian on the route ahead (throttle and heads)",
+    )
+    add(
         "--max-samples-per-round",
         type=int,
         default=_DEFAULT.bc.max_samples_per_round,
@@ -96,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> ImitationConfig:
             aux_weight=args.aux_weight,
             action_loss=args.action_loss,
             transition_weight=args.transition_weight,
+            pedestrian_weight=args.pedestrian_weight,
             max_samples_per_round=args.max_samples_per_round,
         ),
         selection_episodes=args.selection_episodes,

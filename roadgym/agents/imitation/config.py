@@ -118,6 +118,11 @@ class ImitationConfig:
             raise ValueError(
                 f"ImitationConfig.bc.action_loss = {self.bc.action_loss!r}; allowed: 'l1', 'mse'"
             )
+        for name in ("transition_weight", "pedestrian_weight", "aux_weight"):
+            if not getattr(self.bc, name) >= 0:
+                raise ValueError(
+                    f"ImitationConfig.bc.{name} = {getattr(self.bc, name)!r}; allowed: a float >= 0"
+                )
         if self.bc.epochs < 1 or self.bc.batch_size < 1 or self.bc.learning_rate <= 0:
             raise ValueError(f"ImitationConfig.bc = {self.bc!r}; epochs, batch_size >= 1, lr > 0")
 
