@@ -5,22 +5,32 @@ Speed follows the Intelligent Driver Model against the leader in its lane (and i
 lane it moves to); lanes change by MOBIL with a wide safety margin, a keep-right bias
 and, on the ramp, the lane's end as a standing obstacle. Continuous and discrete
 actions steer by pure pursuit towards the chosen lane; meta actions ask for the lane
-and for the target speed nearest to where IDM will take the car by the next decision.
+and step the target speed towards the one nearest the desired speed while a play-out of
+the speed controller says the gap ahead allows it (:func:`holds_target`).
 Everything is an array over the batch: one ``predict`` drives every world.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from typing import NamedTuple
 
 import numpy as np
 
 from roadgym.envs.core.spaces import DISCRETE_ACTIONS
 from roadgym.envs.highway import ego
+from roadgym.envs.highway.config import HighwayConfig
 from roadgym.envs.highway.state import HighwayState
 from roadgym.envs.highway.traffic import idm, neighbours, ramp_end_gap, sort_entries
 
-__all__ = ["HighwayExpertConfig", "highway_actions", "highway_controls"]
+__all__ = [
+    "HighwayDecision",
+    "HighwayExpertConfig",
+    "highway_actions",
+    "highway_controls",
+    "holds_target",
+]
 
 RAMP_WATCH_M = 60.0  # from this far before the ramp joins, its cars count as in the next lane
 
@@ -55,6 +65,20 @@ class HighwayExpertConfig:
     needs to keep its distance (closing speed squared over twice the gap beyond the
     margin), which may be this share of the NPCs' full braking (``max_brake_mps2``);
     MOBIL's IDM-based test (``safe_braking_mps2``) holds otherwise."""
+    meta_headway_s: float = 1.0
+    """Meta actions: a target speed is kept while the gap to the car ahead stays above
+    ``min_gap_m`` plus this many seconds of the car's speed, stepping down one target a
+    decision from the next one on (:func:`holds_target`)."""
+    meta_lookahead_s: float = 6.0
+    """Meta actions: the least time the play-out of :func:`holds_target` covers (s)."""
+    meta_cut_in_headway_s: float = 0.5
+    """Meta actions: the time gap kept to a car two lanes over, ahead, that may move into
+    the lane the car moves into at the same moment (s)."""
+    meta_raise_headway_s: float = 1.5
+    """Meta actions: the time gap the next target up must keep to be asked for (s)."""
+    meta_raise_hold_s: float = 2.0
+    """Meta actions: how long beyond the next decision the next target up must be
+    holdable before stepping down (s); with ``meta_raise_headway_s`` the hysteresis."""
 
 
 def _idm(c: HighwayExpertConfig, speed, desired, gap, closing) -> np.ndarray:
@@ -67,26 +91,44 @@ def _idm(c: HighwayExpertConfig, speed, desired, gap, closing) -> np.ndarray:
     return c.accel_mps2 * (free - (s_star / np.maximum(gap, 0.1)) ** 2)
 
 
+class HighwayDecision(NamedTuple):
+    """What :func:`highway_controls` decided, per world (B, ...)."""
+
+    controls: np.ndarray
+    """[steer, throttle] (B, 2)."""
+    lane_step: np.ndarray
+    """The lane change it asks for (B,): -1 left, 0 none, +1 right."""
+    accel: np.ndarray
+    """Its IDM acceleration (B,) (m/s^2)."""
+    mandatory: np.ndarray
+    """Whether staying in lane means a collision (B,) (meta actions only)."""
+    gap_m: np.ndarray
+    """Bumper gap (B, 4) to what is ahead in the lane it was driving to, the lane it is in,
+    the lane it now drives to and, when it changes lane, the lane beyond that (whose
+    leader may move into the new lane at the same moment); inf: nothing."""
+    lead_speed_mps: np.ndarray
+    """Speed (B, 4) of what is ahead there (0 where nothing is)."""
+
+
 def highway_controls(
     world: HighwayState,
     target_lane: np.ndarray,
     config: HighwayExpertConfig,
-    slowest_mps: float = 0.0,
-    horizon_s: float = 0.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> HighwayDecision:
     """The expert's decision for every world.
 
-    ``target_lane`` (B,) is the lane it is driving to (updated in place). Returns
-    ``(controls, lane_step, accel)``: [steer, throttle] (B, 2), the lane change it asks
-    for (B,) in {-1, 0, +1}, and its IDM acceleration (B,).
+    ``target_lane`` (B,) is the lane it is driving to (updated in place).
 
-    ``slowest_mps``: the lowest speed the car can hold (meta actions: the lowest target
-    speed); where IDM would take it below that within ``horizon_s`` (the next decision),
-    staying means a collision, and the lane change is mandatory: any lane that is better
-    than the one it is in, with the gaps free, and whose new follower can brake for it
-    (``emergency_braking_fraction``), will do.
+    With meta actions the car cannot go below the lowest target speed, and it brakes only
+    by one target a decision. Where even SLOWER at every decision from now on would not
+    keep ``meta_headway_s`` to what is ahead (:func:`holds_target`; a queue slower than
+    the lowest target), staying means a collision, and the lane change is mandatory: any
+    lane that is better than the one it is in, with the gaps free, and whose new follower
+    can brake for it (``emergency_braking_fraction``), will do.
     """
     cfg, n = world.config, world.num_npcs
+    meta = cfg.action_type == "meta"
+    beside_s = max(1.0 / cfg.policy_frequency_hz, 1.0) if meta else 0.0
     c = config
     batch = world.batch_size
     b = np.arange(batch)
@@ -99,10 +141,9 @@ def highway_controls(
     all_s, all_v = world.veh_s.reshape(-1), world.veh_speed.reshape(-1)
     length = cfg.car_length_m
 
-    def accel_in(
-        lane: np.ndarray, watch_ramp: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Own IDM acceleration in ``lane``, and the leader and follower there."""
+    def obstacle_in(lane: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Leader and follower in ``lane``, and the bumper gap (inf: none) and speed of what
+        is ahead there: the leader, or on the ramp its end where that is nearer."""
         leader, follower = neighbours(entries, b, lane, s)
         # The ego car's own entry sits at exactly ``s``: skip it on either side.
         leader = np.where(leader == me, -1, leader)
@@ -118,7 +159,15 @@ def highway_controls(
             lead_v = np.where(end_first, 0.0, all_v[lead])
         else:
             lead_v = all_v[lead]
-        closing = np.where(np.isfinite(gap), speed - np.where(has, lead_v, 0.0), 0.0)
+        return leader, follower, gap, np.where(has | np.isfinite(gap), lead_v, 0.0)
+
+    def accel_in(
+        lane: np.ndarray, watch_ramp: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Own IDM acceleration in ``lane``, the leader and follower there, and
+        :func:`obstacle_in`'s gap and speed ahead."""
+        leader, follower, gap, lead_v = obstacle_in(lane)
+        closing = np.where(np.isfinite(gap), speed - lead_v, 0.0)
         accel = _idm(c, speed, desired, gap, closing)
         if cfg.on_ramp and watch_ramp:
             # Beside the ramp, a car on it may cut in at any moment: before moving into
@@ -131,19 +180,23 @@ def highway_controls(
             ramp_gap = np.where(watch, all_s[rl] - s - length, np.inf)
             ramp_accel = _idm(c, speed, desired, ramp_gap, np.where(watch, speed - all_v[rl], 0.0))
             accel = np.minimum(accel, ramp_accel)
-        return accel, leader, follower
+        return accel, leader, follower, gap, lead_v
 
     current = world.ego_lane_index
     reset = world.sim_steps == 0
     target_lane[reset] = current[reset]
     centre = world.lane_centre_d(b, np.clip(target_lane, 0, world.max_lane), s)
     settled = np.abs(d - centre) < 0.8  # pure pursuit sits a little inside bends
-    accel_now = accel_in(target_lane)[0]
-    accel = np.minimum(accel_now, accel_in(current)[0])
+    accel_now, _, _, gap_target, lead_v_target = accel_in(target_lane)
+    accel_current, _, _, gap_current, lead_v_current = accel_in(current)
+    accel = np.minimum(accel_now, accel_current)
 
-    # Staying in lane ends in a collision when IDM asks for less than the car can hold.
-    mandatory = speed + np.minimum(accel_now, 0.0) * max(horizon_s, 1.0) < slowest_mps
-    mandatory &= slowest_mps > 0.0  # a car that can brake to a stop never must change
+    if meta:  # staying ends in a collision when braking as fast as meta actions can fails
+        down = np.maximum(world.ego_speed_index - 1, 0)
+        gap_ahead, lead_ahead = gap_target[:, None], lead_v_target[:, None]
+        mandatory = ~holds_target(cfg, c, speed, down, 0.0, c.meta_headway_s, gap_ahead, lead_ahead)
+    else:  # a car that can brake to a stop never must change
+        mandatory = np.zeros(batch, dtype=bool)
     braking_limit = np.where(
         mandatory, c.emergency_braking_fraction * cfg.max_brake_mps2, c.safe_braking_mps2
     )
@@ -157,7 +210,7 @@ def highway_controls(
             exists |= (lane == cfg.lanes_count) & beside
             exists &= (target_lane < cfg.lanes_count) | beside
         lane = np.clip(lane, 0, world.max_lane)
-        mine, leader, follower = accel_in(lane, watch_ramp=True)
+        mine, leader, follower, _, _ = accel_in(lane, watch_ramp=True)
         has_f, has_l = follower >= 0, leader >= 0
         fol = np.maximum(follower, 0)
         lead = np.maximum(leader, 0)
@@ -176,14 +229,18 @@ def highway_controls(
         safe &= ~has_f | np.where(mandatory, stop_ok, fol_after >= -braking_limit)
         # A car two lanes over and beside the ego car may move into the same lane at the
         # same moment (its driver cannot see a change that has not begun): wait for it.
+        # With meta actions the car holds its target speed until the next decision, and
+        # others see it in the new lane only as it crosses the line (about a second), so
+        # "beside" spans what the speed difference closes in the longer of the two.
         beyond = lane + step
         beyond_exists = (beyond >= 0) & (beyond <= world.max_lane)
         near_leader, near_follower = neighbours(entries, b, np.clip(beyond, 0, world.max_lane), s)
         beside = np.zeros(batch, dtype=bool)
-        for other in (near_leader, near_follower):
+        for other, sign in ((near_leader, 1.0), (near_follower, -1.0)):
             there = (other >= 0) & (other != me)
             apart = np.abs(all_s[np.maximum(other, 0)] - s) - length
-            beside |= there & (apart < c.lane_margin_m)
+            closing_beyond = np.maximum(sign * (speed - all_v[np.maximum(other, 0)]), 0.0)
+            beside |= there & (apart < c.lane_margin_m + closing_beyond * beside_s)
         safe &= mandatory | ~(beyond_exists & beside)
         gain = mine - accel_now + c.politeness * np.where(has_f, np.minimum(fol_after, 0.0), 0.0)
         # A mandatory change needs only to be better than staying.
@@ -198,7 +255,22 @@ def highway_controls(
     point, _ = world.road_to_world(b, ahead, world.lane_centre_d(b, target_lane, ahead))
     steer = ego.pure_pursuit(world, point)
     throttle = ego.throttle_for(world, accel)
-    return np.stack([steer, throttle], axis=-1), lane_step, accel
+    _, _, gap_new, lead_v_new = obstacle_in(target_lane)
+    beyond = target_lane + lane_step
+    beyond_leader, _ = neighbours(entries, b, np.clip(beyond, 0, world.max_lane), s)
+    has_beyond = (lane_step != 0) & (beyond >= 0) & (beyond <= world.max_lane)
+    has_beyond &= (beyond_leader >= 0) & (beyond_leader != me)
+    beyond_lead = np.maximum(beyond_leader, 0)
+    gap_beyond = np.where(has_beyond, all_s[beyond_lead] - s - length, np.inf)
+    lead_v_beyond = np.where(has_beyond, all_v[beyond_lead], 0.0)
+    return HighwayDecision(
+        np.stack([steer, throttle], axis=-1),
+        lane_step,
+        accel,
+        mandatory,
+        np.stack([gap_target, gap_current, gap_new, gap_beyond], axis=-1),
+        np.stack([lead_v_target, lead_v_current, lead_v_new, lead_v_beyond], axis=-1),
+    )
 
 
 def highway_actions(
@@ -206,26 +278,109 @@ def highway_actions(
 ) -> np.ndarray:
     """The expert's actions in the world's action type: (B, 2) float32 or (B,) int64."""
     cfg = world.config
-    slowest_mps, horizon_s = 0.0, 0.0
     if cfg.action_type == "meta":  # the world keeps the target lane of meta actions
         target_lane[:] = world.ego_target_lane
-        slowest_mps, horizon_s = min(cfg.target_speeds_mps), 1.0 / cfg.policy_frequency_hz
-    controls, lane_step, accel = highway_controls(
-        world, target_lane, config, slowest_mps, horizon_s
-    )
+    decision = highway_controls(world, target_lane, config)
+    controls = decision.controls
     if cfg.action_type == "continuous":
         return controls.astype(np.float32)
     if cfg.action_type == "discrete":
         distance = np.square(controls[:, None, :] - DISCRETE_ACTIONS[None]).sum(-1)
         return np.argmin(distance, axis=1).astype(np.int64)
-    # Meta: change lane when MOBIL says so, else step towards the target speed IDM is
-    # heading for by the next decision.
+    return _meta_actions(world, config, decision)
+
+
+def _meta_actions(
+    world: HighwayState, config: HighwayExpertConfig, decision: HighwayDecision
+) -> np.ndarray:
+    """Meta actions (B,): change lane when MOBIL says so, else step the target speed.
+
+    The speed wanted is the target speed nearest the desired one; FASTER when the next
+    target up is safe to hold for ``meta_raise_hold_s`` with ``meta_raise_headway_s``,
+    IDLE while the current one is safe with ``meta_headway_s``, else SLOWER. The gap
+    between the two tests is the hysteresis that keeps the car from stepping up and down
+    behind a car whose speed lies between two targets. A lane change waits for SLOWER
+    unless it is mandatory, and for a new lane where the current target is not safe.
+    """
+    cfg, c = world.config, config
     speeds = np.asarray(cfg.target_speeds_mps)
-    wanted = world.car.speed_mps + np.minimum(accel, 0.0) * horizon_s + np.maximum(accel, 0.0)
-    index = np.clip(np.searchsorted(speeds, wanted + 0.5, side="right") - 1, 0, len(speeds) - 1)
+    top = len(speeds) - 1
+    desired = min(c.cruise_mps, cfg.top_speed_mps)
+    wanted = int(np.argmin(np.abs(speeds - desired)))  # ties: the lower target
     current = world.ego_speed_index
-    speed_action = np.where(
-        index > current, ego.FASTER, np.where(index < current, ego.SLOWER, ego.IDLE)
+    speed = world.car.speed_mps
+    gap, lead_v = decision.gap_m, decision.lead_speed_mps
+    here_gap, here_v = gap[:, :2], lead_v[:, :2]  # the lane driven to and the one it is in
+    raise_ok = (current < wanted) & holds_target(
+        cfg,
+        c,
+        speed,
+        np.minimum(current + 1, top),
+        c.meta_raise_hold_s,
+        c.meta_raise_headway_s,
+        here_gap,
+        here_v,
     )
-    lane_action = np.where(lane_step < 0, ego.LANE_LEFT, ego.LANE_RIGHT)
-    return np.where(lane_step != 0, lane_action, speed_action).astype(np.int64)
+    stay_ok = holds_target(cfg, c, speed, current, 0.0, c.meta_headway_s, here_gap, here_v)
+    speed_action = np.where(
+        raise_ok,
+        ego.FASTER,
+        np.where((current > wanted) | ~stay_ok, ego.SLOWER, ego.IDLE),
+    )
+    speed_action = np.where((speed_action == ego.SLOWER) & (current == 0), ego.IDLE, speed_action)
+    # A lane change holds the target speed for a decision: it must be safe in the new lane.
+    new_ok = holds_target(
+        cfg, c, speed, current, 0.0, c.meta_headway_s, gap[:, 1:3], lead_v[:, 1:3]
+    )
+    # The leader two lanes over may move into the new lane as the car does: it must be
+    # able to brake behind it, keeping ``meta_cut_in_headway_s``.
+    new_ok &= holds_target(
+        cfg, c, speed, current, 0.0, c.meta_cut_in_headway_s, gap[:, 3:], lead_v[:, 3:]
+    )
+    change = (decision.lane_step != 0) & (
+        decision.mandatory | ((speed_action != ego.SLOWER) & new_ok)
+    )
+    lane_action = np.where(decision.lane_step < 0, ego.LANE_LEFT, ego.LANE_RIGHT)
+    return np.where(change, lane_action, speed_action).astype(np.int64)
+
+
+def holds_target(
+    cfg: HighwayConfig,
+    config: HighwayExpertConfig,
+    speed_mps: np.ndarray,
+    index: np.ndarray,
+    hold_s: float,
+    headway_s: float,
+    gap_m: np.ndarray,
+    lead_speed_mps: np.ndarray,
+) -> np.ndarray:
+    """Whether asking for target speed ``index`` (B,) now is safe (B,), with meta actions.
+
+    Plays the world's meta-action speed controller (``cfg``: target speeds, policy and
+    simulation rates, the car's limits) from ``speed_mps`` (B,) on the plan "ask for
+    ``index`` for this decision and ``hold_s`` more, then SLOWER at every decision down
+    to the lowest target" (the hardest braking meta actions allow: one step a decision),
+    for at least ``config.meta_lookahead_s``, against leaders that keep their speed,
+    ``lead_speed_mps`` (B, L) with bumper gaps ``gap_m`` (B, L) in the L lanes that
+    count (inf: none). Safe when every gap stays above ``config.min_gap_m`` plus
+    ``headway_s`` of the car's own speed throughout.
+    """
+    speeds = np.asarray(cfg.target_speeds_mps)
+    dt, substeps = cfg.dt_s, cfg.substeps
+    frequency = cfg.policy_frequency_hz
+    hold = round(hold_s * frequency)
+    v = speed_mps.astype(np.float64)
+    gap = gap_m.astype(np.float64)
+    safe = np.ones(len(v), dtype=bool)
+    # Down to the lowest target and one decision there, but never less than the look-ahead.
+    decisions = max(hold + len(speeds) + 1, math.ceil(config.meta_lookahead_s * frequency))
+    for step in range(decisions):
+        target = speeds[np.maximum(index - max(step - hold, 0), 0)]
+        for _ in range(substeps):
+            accel = ego.SPEED_GAIN_PER_S * (target - v)
+            accel = np.minimum(np.maximum(accel, -cfg.max_brake_mps2), cfg.max_accel_mps2)
+            v_next = np.minimum(np.maximum(v + accel * dt, 0.0), cfg.top_speed_mps)
+            gap = gap + (lead_speed_mps - 0.5 * (v + v_next)[:, None]) * dt
+            v = v_next
+            safe &= (gap >= config.min_gap_m + headway_s * v[:, None]).all(axis=1)
+    return safe
