@@ -164,8 +164,7 @@ def watch_agent(
                 results.append(metrics)
                 print(
                     f"episode {len(results)}/{episodes} (seed {seeds[len(results) - 1]}): "
-                    f"return {metrics['return']:.1f}, progress {metrics.get('progress', 0):.3f}, "
-                    f"steps {int(metrics['length'])}",
+                    + episode_summary(metrics),
                     flush=True,
                 )
     finally:
@@ -178,6 +177,18 @@ def watch_agent(
         episodes=results,
         agent=str(agent.path),
     )
+
+
+# The metrics an episode line shows when the world reports them (Track: lap progress;
+# Town: route completion, driving score, success; Highway: distance).
+_SUMMARY_KEYS = ("progress", "route_completion", "driving_score", "success", "distance_m")
+
+
+def episode_summary(metrics: dict[str, float]) -> str:
+    """One line of an episode's metrics: return, the world's own progress measures, steps."""
+    parts = [f"return {metrics['return']:.1f}"]
+    parts += [f"{key} {metrics[key]:.3f}" for key in _SUMMARY_KEYS if key in metrics]
+    return ", ".join([*parts, f"steps {int(metrics['length'])}"])
 
 
 def _window_closed(env) -> bool:

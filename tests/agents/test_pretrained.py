@@ -42,7 +42,7 @@ def test_unknown_pretrained_name_lists_what_exists():
         load_pretrained("town-teacher")
 
 
-def test_evaluate_and_watch_take_a_shipped_model(tmp_path):
+def test_evaluate_and_watch_take_a_shipped_model(tmp_path, capsys):
     from roadgym.agents.cli import evaluate_main, watch_main
 
     report = tmp_path / "eval.json"
@@ -56,3 +56,6 @@ def test_evaluate_and_watch_take_a_shipped_model(tmp_path):
         watch_main(["--pretrained", "town-student", "--episodes", "1", "--record", str(video)]) == 0
     )
     assert video.stat().st_size > 0
+    # The episode line shows the Town's own measures, not a Track key.
+    lines = [t for t in capsys.readouterr().out.splitlines() if t.startswith("episode 1/1")]
+    assert lines and "route_completion" in lines[-1] and "progress" not in lines[-1], lines
