@@ -295,3 +295,50 @@ def test_the_pedestrian_weight_tips_the_fit_towards_braking_for_pedestrians(weig
     )
     # L1 fits the weighted median: 58 frames of +1 against 6 (x weight) of -1.
     assert float(mean.detach()[0, 1]) * sign > 0.5
+
+
+def test_the_final_step_averages_fits_and_redoes_only_itself(tmp_path):
+    from roadgym.agents.imitation.final import FinalFit, average_weights
+
+    config = _tiny(rounds=2, final=FinalFit(average_rounds=2, samples=64))
+    result = run_imitation(config, tmp_path / "run", progress=False, log=lambda *_: None)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert result.final is not None and manifest["final"]["averaged"] == [1, 2]
+    assert set(manifest["final"]["selection"]) >= {"driving_score", "route_completion"}
+    final = load_agent(tmp_path / "run" / "student_final.zip").model.policy.state_dict()
+    mean = average_weights([tmp_path / "run" / f"student_round_0{r}.zip" for r in (1, 2)])
+    assert any(not torch.equal(final[k], mean[k]) for k in mean)  # fitted after averaging
+    # A new final step on the finished run: no new round, a new final record.
+    data = sorted(p.name for p in (tmp_path / "run").glob("round_*.npz"))
+    again = run_imitation(
+        _tiny(rounds=2, final=FinalFit(average_rounds=3)),
+        tmp_path / "run",
+        progress=False,
+        log=lambda *_: None,
+    )
+    assert sorted(p.name for p in (tmp_path / "run").glob("round_*.npz")) == data
+    assert again.final["averaged"] == [0, 1, 2] and again.final["losses"] == {}
+    final = load_agent(tmp_path / "run" / "student_final.zip").model.policy.state_dict()
+    mean = average_weights([tmp_path / "run" / f"student_round_0{r}.zip" for r in (0, 1, 2)])
+    assert all(torch.equal(final[k], mean[k]) for k in mean)
+
+
+def test_a_run_older_than_new_settings_still_resumes(tmp_path):
+    run_imitation(_tiny(), tmp_path / "run", progress=False, log=lambda *_: None)
+    path = tmp_path / "run" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["config"]["bc"]["pedestrian_weight"], manifest["config"]["final"]
+    path.write_text(json.dumps(manifest))
+    result = run_imitation(_tiny(), tmp_path / "run", progress=False, log=lambda *_: None)
+    assert [r["round"] for r in result.rounds] == [0, 1]
+    with pytest.raises(ValueError, match="another config"):
+        run_imitation(_tiny(seed=1), tmp_path / "run", progress=False, log=lambda *_: None)
+
+
+def test_bad_final_settings_name_the_field():
+    from roadgym.agents.imitation.final import FinalFit
+
+    with pytest.raises(ValueError, match="FinalFit.samples"):
+        FinalFit(samples=-1)
+    with pytest.raises(ValueError, match="FinalFit.learning_rate"):
+        FinalFit(learning_rate=0.0)

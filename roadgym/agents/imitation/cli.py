@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from roadgym.agents.imitation.bc import BCSettings
 from roadgym.agents.imitation.config import ImitationConfig
+from roadgym.agents.imitation.final import FinalFit
 
 __all__ = ["config_from_args", "imitate_main", "imitate_parser"]
 
@@ -72,6 +73,19 @@ def imitate_parser() -> argparse.ArgumentParser:
         help="cap on frames each round trains on, drawn from all data (default: epochs passes)",
     )
     add("--selection-episodes", type=int, default=_DEFAULT.selection_episodes)
+    add(
+        "--final-average-rounds",
+        type=int,
+        default=_DEFAULT.final.average_rounds,
+        help="final step: average the students of the last this many rounds (0: none)",
+    )
+    add(
+        "--final-fit-samples",
+        type=int,
+        default=_DEFAULT.final.samples,
+        help="final step: fit the (averaged) student once more on this many frames (0: none)",
+    )
+    add("--final-fit-lr", type=float, default=_DEFAULT.final.learning_rate)
     add("--torch-threads", type=int, default=None, help="torch threads (default: 1 on <= 4 cores)")
     add("--device", default="auto", help="torch device: auto (cuda when present), cpu, cuda")
     add("--no-progress", action="store_true", help="no progress bars")
@@ -106,6 +120,11 @@ def config_from_args(args: argparse.Namespace) -> ImitationConfig:
             max_samples_per_round=args.max_samples_per_round,
         ),
         selection_episodes=args.selection_episodes,
+        final=FinalFit(
+            average_rounds=args.final_average_rounds,
+            samples=args.final_fit_samples,
+            learning_rate=args.final_fit_lr,
+        ),
     )
 
 
@@ -125,7 +144,7 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     result = run_imitation(config, out, device=device, progress=not args.no_progress)
     print(
-        f"student: {result.student_path} (round {result.best_round}); "
+        f"student: {result.student_path} (selected: round {result.best_round}); "
         f"{time.perf_counter() - start:.0f} s this call"
     )
     return 0

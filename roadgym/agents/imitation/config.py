@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from roadgym.agents.imitation.bc import BCSettings
+from roadgym.agents.imitation.final import FinalFit
 
 __all__ = ["ImitationConfig", "SELECTION_SEED_START", "TRAIN_SEED_STRIDE"]
 
@@ -74,6 +75,11 @@ class ImitationConfig:
     """How the student is fitted each round."""
     selection_episodes: int = 20
     """Held-out episodes (seeds 1,000,000+) that pick the best round's student (0: last)."""
+    final: FinalFit = dataclasses.field(default_factory=FinalFit)
+    """The optional last step after the rounds (:mod:`roadgym.agents.imitation.final`):
+    the average of the last rounds' students, fitted once more; it competes with the
+    rounds on the selection seeds. Changing it does not touch the rounds' data, so a
+    finished run takes a new final step on resuming."""
 
     def __post_init__(self) -> None:
         positive = {

@@ -6,12 +6,15 @@ The output directory holds, as the run goes:
   file, losses, training-data statistics and selection score;
 - ``round_XX.npz``: each round's frames and labels (written atomically);
 - ``student_round_XX.zip``: the student after each round (an SB3 PPO zip);
-- ``student.zip`` + ``config.yaml``: the best round's student on the selection seeds,
-  loadable by ``roadgym evaluate`` / ``watch`` / ``train --init-from``.
+- ``student_final.zip``: with ``config.final``, the average of the last rounds' students
+  fitted once more (:mod:`roadgym.agents.imitation.final`);
+- ``student.zip`` + ``config.yaml``: the best student on the selection seeds (a round's
+  or the final one), loadable by ``roadgym evaluate`` / ``watch`` / ``train --init-from``.
 
 Running again on the same directory with the same config resumes after the last
 finished round (its data and student are loaded back); a larger ``rounds`` adds rounds
-to a finished run; any other change of config is refused.
+to a finished run, and a changed ``final`` redoes only the final step; any other change
+of config is refused.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from roadgym.agents.imitation.config import (
     TRAIN_SEED_STRIDE,
     ImitationConfig,
 )
+from roadgym.agents.imitation.final import final_student
 from roadgym.agents.imitation.rollouts import policy_final_infos, student_actor
 from roadgym.agents.imitation.student import AUX_TASKS, StudentExtractor
 from roadgym.perception.atomic import atomic_write, atomic_write_json, atomic_write_text
@@ -54,9 +58,12 @@ class ImitationResult:
     """The selected student (``student.zip``)."""
     rounds: list[dict[str, Any]]
     """Per-round records, as in the manifest."""
-    best_round: int
+    best_round: int | str
+    """The selected round's index, or ``'final'`` for the final step's student."""
     wall_s: float
     """Wall-clock seconds of this call (resumed rounds excluded)."""
+    final: dict[str, Any] | None = None
+    """The final step's manifest record, when the config has one."""
 
 
 def build_student(config: ImitationConfig, device: str = "cpu") -> PPO:
@@ -128,9 +135,9 @@ def run_imitation(
     manifest = {"config": config.to_dict(), "rounds": []}
     if manifest_path.is_file():
         saved = json.loads(manifest_path.read_text())
-        # More rounds extend a run; any other difference would mix two runs' data.
-        wanted = json.loads(json.dumps({**config.to_dict(), "rounds": None}))
-        if {**saved.get("config", {}), "rounds": None} != wanted:
+        # More rounds extend a run, and the final step may change; any other difference
+        # would mix two runs' data. Fields newer than the run take their defaults.
+        if _round_settings(saved.get("config", {})) != _round_settings(config.to_dict()):
             raise ValueError(
                 f"{out} holds an imitation run with another config; pass a new out dir "
                 "(or the same config, with as many or more rounds, to resume)"
@@ -219,8 +226,26 @@ def run_imitation(
             f"collect {collect_s:.0f} s, fit {fit_s:.0f} s, selection "
             + ", ".join(f"{k} {v:.3f}" for k, v in selection.items())
         )
-    # The best round on the selection seeds (ties: the later round); without them, the last.
-    best = max(done, key=lambda r: (r["selection"].get("driving_score", 0.0), r["round"]))
+    candidates = list(done)
+    if config.final.enabled:
+        record = manifest.get("final")
+        wanted = {"settings": dataclasses.asdict(config.final), "after_round": done[-1]["round"]}
+        if record is None or {k: record.get(k) for k in wanted} != wanted:
+            everything = RoundData.concatenate(parts) if len(parts) > 1 else parts[0]
+            record = _final_step(config, out, model, everything, done, selection_seeds, progress)
+            manifest["final"] = record
+            atomic_write_json(manifest_path, manifest)
+            log(
+                f"final: average of {config.final.average_rounds} rounds, "
+                f"{config.final.samples} frames more, {record['final_s']:.0f} s, selection "
+                + ", ".join(f"{k} {v:.3f}" for k, v in record["selection"].items())
+            )
+        candidates.append(record)
+    # The best student on the selection seeds (ties: the later one); without them, the last.
+    best = max(
+        enumerate(candidates),
+        key=lambda item: (item[1]["selection"].get("driving_score", 0.0), item[0]),
+    )[1]
     student_path = out / "student.zip"
     atomic_write(student_path, lambda file: file.write((out / best["student"]).read_bytes()))
     write_student_config(config, out / "config.yaml")
@@ -232,4 +257,59 @@ def run_imitation(
         rounds=done,
         best_round=best["round"],
         wall_s=time.perf_counter() - start,
+        final=manifest.get("final") if config.final.enabled else None,
     )
+
+
+def _round_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """What the rounds' data and students depend on: ``config`` without ``rounds`` and
+    ``final``, with the defaults of fields a run older than them lacks."""
+    defaults = ImitationConfig().to_dict()
+    merged = {**defaults, **config}
+    merged["bc"] = {**defaults["bc"], **config.get("bc", {})}
+    merged.pop("rounds", None)
+    merged.pop("final", None)
+    return json.loads(json.dumps(merged))
+
+
+def _final_step(
+    config: ImitationConfig,
+    out: Path,
+    model: PPO,
+    data: RoundData,
+    done: list[dict[str, Any]],
+    selection_seeds: list[int],
+    progress: bool,
+) -> dict[str, Any]:
+    """Run the final step on a copy of the last round's student; its manifest record."""
+    start = time.perf_counter()
+    final_model = build_student(config, str(model.device))
+    final_model.policy.load_state_dict(model.policy.state_dict())
+    rng = np.random.default_rng([config.seed, len(done), 1])
+    losses = final_student(
+        final_model,
+        [out / r["student"] for r in done],
+        data,
+        config.final,
+        config.bc,
+        rng,
+        progress=progress,
+    )
+    name = "student_final.zip"
+    save_model_atomic(final_model, out / name)
+    selection: dict[str, float] = {}
+    if selection_seeds:
+        infos = policy_final_infos(
+            config.env_id, selection_seeds, student_actor(final_model.policy), config.env_kwargs
+        )
+        selection = _selection_score(infos)
+    return {
+        "round": "final",
+        "settings": dataclasses.asdict(config.final),
+        "after_round": done[-1]["round"],
+        "averaged": [r["round"] for r in done][-max(config.final.average_rounds, 1) :],
+        "student": name,
+        "losses": losses,
+        "selection": selection,
+        "final_s": time.perf_counter() - start,
+    }
