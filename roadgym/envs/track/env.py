@@ -30,7 +30,8 @@ class TrackEnv(WorldEnv):
     ``continuous`` (default): ``Box(-1, 1, (2,), float32)`` = [steer, throttle]. Steer
     -1 is full left and +1 full right (as in CarRacing); throttle > 0 accelerates and
     < 0 brakes. Values outside [-1, 1] are clipped; NaN, inf or a wrong shape raise
-    ``ValueError``. ``discrete``: ``Discrete(9)``, see ``DISCRETE_ACTIONS``.
+    ``ValueError``. ``discrete``: ``Discrete(9)``, see ``DISCRETE_ACTIONS``, or
+    ``Discrete(21)`` with ``discrete_actions="fine_steer"`` (``FINE_STEER_ACTIONS``).
 
     ## Observation Space
     ``rgb`` (default): ``Box(0, 255, (H, W, 3), uint8)``, an ego-centric top-down camera
