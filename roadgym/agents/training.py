@@ -420,6 +420,8 @@ def _train_in(
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
 ) -> TrainResult:
+    if not isinstance(critic_warmup_timesteps, int) or critic_warmup_timesteps < 0:
+        raise ValueError(f"--critic-warmup-steps {critic_warmup_timesteps!r}; allowed: an int >= 0")
     if critic_warmup_timesteps and settings.algo != "ppo":
         raise ValueError(
             f"--critic-warmup-steps {critic_warmup_timesteps} needs --algo ppo; got "

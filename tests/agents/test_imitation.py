@@ -203,7 +203,7 @@ def test_critic_warmup_trains_the_critic_only_and_a_separate_critic_keeps_the_en
     assert any(key.startswith("vf_features_extractor.encoder") for key in moved)
 
 
-def test_critic_warmup_needs_ppo(tiny_settings, tmp_path):
+def test_critic_warmup_needs_ppo_and_a_count(tiny_settings, tmp_path):
     from roadgym.agents.training import train
 
     with pytest.raises(ValueError, match="critic-warmup-steps 10 needs --algo ppo"):
@@ -212,6 +212,13 @@ def test_critic_warmup_needs_ppo(tiny_settings, tmp_path):
             run_dir=tmp_path / "dqn",
             progress_bar=False,
             critic_warmup_timesteps=10,
+        )
+    with pytest.raises(ValueError, match="critic-warmup-steps -5; allowed: an int >= 0"):
+        train(
+            tiny_settings("ppo"),
+            run_dir=tmp_path / "ppo",
+            progress_bar=False,
+            critic_warmup_timesteps=-5,
         )
 
 
