@@ -379,6 +379,13 @@ def train(
         raise ValueError(
             f"stop_at = {stop_at!r}; allowed: 0 < stop_at <= n_timesteps ({settings.n_timesteps})"
         )
+    if not isinstance(critic_warmup_timesteps, int) or critic_warmup_timesteps < 0:
+        raise ValueError(f"--critic-warmup-steps {critic_warmup_timesteps!r}; allowed: an int >= 0")
+    if critic_warmup_timesteps and settings.algo != "ppo":
+        raise ValueError(
+            f"--critic-warmup-steps {critic_warmup_timesteps} needs --algo ppo; got "
+            f"{settings.algo!r} (DQN has no separate critic)"
+        )
     if resume is not None:
         resume = Path(resume)
         if not resume.is_file():
@@ -420,13 +427,6 @@ def _train_in(
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
 ) -> TrainResult:
-    if not isinstance(critic_warmup_timesteps, int) or critic_warmup_timesteps < 0:
-        raise ValueError(f"--critic-warmup-steps {critic_warmup_timesteps!r}; allowed: an int >= 0")
-    if critic_warmup_timesteps and settings.algo != "ppo":
-        raise ValueError(
-            f"--critic-warmup-steps {critic_warmup_timesteps} needs --algo ppo; got "
-            f"{settings.algo!r} (DQN has no separate critic)"
-        )
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
 

@@ -220,6 +220,7 @@ def test_critic_warmup_needs_ppo_and_a_count(tiny_settings, tmp_path):
             progress_bar=False,
             critic_warmup_timesteps=-5,
         )
+    assert not (tmp_path / "ppo").exists()  # refused before any file is written
 
 
 def test_init_from_refuses_a_model_that_is_not_a_student(tiny_settings, tmp_path):

@@ -113,8 +113,16 @@ def write_student_config(config: ImitationConfig, path: Path) -> Path:
     return atomic_write_text(path, text)
 
 
-def _selection_score(infos: list[dict[str, Any]]) -> dict[str, float]:
-    """Mean of every numeric metric over the selection episodes (driving score first)."""
+def _selection_score(
+    config: ImitationConfig, selection_seeds: list[int], model: PPO
+) -> dict[str, float]:
+    """``model`` drives the selection towns; the mean of every numeric metric over those
+    episodes ({} without selection seeds)."""
+    if not selection_seeds:
+        return {}
+    infos = policy_final_infos(
+        config.env_id, selection_seeds, student_actor(model.policy), config.env_kwargs
+    )
     keys = [k for k, v in infos[0].items() if isinstance(v, (bool, int, float))]
     return {k: float(np.mean([float(info[k]) for info in infos])) for k in keys}
 
@@ -197,12 +205,7 @@ def run_imitation(
         fit_errors = action_errors(model.policy, data)
         student_name = f"student_round_{round_index:02d}.zip"
         save_model_atomic(model, out / student_name)
-        selection: dict[str, float] = {}
-        if selection_seeds:
-            infos = policy_final_infos(
-                config.env_id, selection_seeds, student_actor(model.policy), config.env_kwargs
-            )
-            selection = _selection_score(infos)
+        selection = _selection_score(config, selection_seeds, model)
         record = {
             "round": round_index,
             "beta": beta,
@@ -297,12 +300,7 @@ def _final_step(
     )
     name = "student_final.zip"
     save_model_atomic(final_model, out / name)
-    selection: dict[str, float] = {}
-    if selection_seeds:
-        infos = policy_final_infos(
-            config.env_id, selection_seeds, student_actor(final_model.policy), config.env_kwargs
-        )
-        selection = _selection_score(infos)
+    selection = _selection_score(config, selection_seeds, final_model)
     return {
         "round": "final",
         "settings": dataclasses.asdict(config.final),
