@@ -39,18 +39,12 @@ class StallClock:
         step of those worlds only, at ``progress_m`` (W,), and returns theirs (W,): a
         world whose episode ended part-way through a repeated action stops counting.
         """
-        if worlds is not None:
-            anchor_m = self.anchor_m[worlds]
-            steps = self.steps_since_progress[worlds]
-            advanced = progress_m >= anchor_m + STALL_PROGRESS_M
-            self.anchor_m[worlds] = np.where(advanced, progress_m, anchor_m)
-            self.steps_since_progress[worlds] = np.where(advanced, 0, steps + 1)
-            if self.timeout_steps == 0:
-                return np.zeros(len(progress_m), dtype=bool)
-            return self.steps_since_progress[worlds] >= self.timeout_steps
-        advanced = progress_m >= self.anchor_m + STALL_PROGRESS_M
-        self.anchor_m = np.where(advanced, progress_m, self.anchor_m)
-        self.steps_since_progress = np.where(advanced, 0, self.steps_since_progress + 1)
+        index = slice(None) if worlds is None else worlds
+        anchor_m = self.anchor_m[index]
+        advanced = progress_m >= anchor_m + STALL_PROGRESS_M
+        self.anchor_m[index] = np.where(advanced, progress_m, anchor_m)
+        steps = np.where(advanced, 0, self.steps_since_progress[index] + 1)
+        self.steps_since_progress[index] = steps
         if self.timeout_steps == 0:
             return np.zeros(len(progress_m), dtype=bool)
-        return self.steps_since_progress >= self.timeout_steps
+        return steps >= self.timeout_steps
