@@ -88,6 +88,13 @@ def train_parser() -> argparse.ArgumentParser:
         "value function does not move a policy started from a student (0: off)",
     )
     parser.add_argument(
+        "--expert-coef",
+        type=float,
+        default=0.0,
+        help="PPO: weight of an online DAgger term pulling the policy's actions towards the "
+        "privileged expert's on each rollout's frames (Track, Town; continuous actions; 0: off)",
+    )
+    parser.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -174,6 +181,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             init_kl_coef=args.init_kl_coef,
             init_kl_timesteps=args.init_kl_steps,
             critic_warmup_timesteps=args.critic_warmup_steps,
+            expert_coef=args.expert_coef,
             overwrite=args.overwrite,
             stop_at=args.stop_at,
         )

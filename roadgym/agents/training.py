@@ -338,6 +338,7 @@ def train(
     overwrite: bool = False,
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
+    expert_coef: float = 0.0,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -364,6 +365,11 @@ def train(
         critic alone (:class:`~roadgym.agents.imitation.finetune.CriticWarmup`), so a
         policy started from a student or a checkpoint is not moved by a value function
         that has not learnt yet. 0: off.
+    :param expert_coef: PPO with continuous actions on a world the expert drives (Track,
+        Town): the weight of an online DAgger term
+        (:class:`~roadgym.agents.imitation.expert_term.ExpertRegulariser`) that pulls the
+        policy's action means towards the privileged expert's actions on the frames of
+        each rollout. 0: off.
 
     Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
     as ``model.zip`` and the result's ``interrupted`` names the signal.
@@ -385,6 +391,11 @@ def train(
         raise ValueError(
             f"--critic-warmup-steps {critic_warmup_timesteps} needs --algo ppo; got "
             f"{settings.algo!r} (DQN has no separate critic)"
+        )
+    if not expert_coef >= 0 or (expert_coef and settings.algo != "ppo"):
+        raise ValueError(
+            f"--expert-coef {expert_coef!r} with --algo {settings.algo}; allowed: a number "
+            ">= 0, and > 0 only with --algo ppo"
         )
     if resume is not None:
         resume = Path(resume)
@@ -408,6 +419,7 @@ def train(
             init_kl_timesteps=init_kl_timesteps,
             stop_at=stop_at,
             critic_warmup_timesteps=critic_warmup_timesteps,
+            expert_coef=expert_coef,
         )
 
 
@@ -426,6 +438,7 @@ def _train_in(
     init_kl_timesteps: int,
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
+    expert_coef: float = 0.0,
 ) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
@@ -493,6 +506,10 @@ def _train_in(
         from roadgym.agents.imitation.finetune import CriticWarmup
 
         callbacks.append(CriticWarmup(critic_warmup_timesteps))
+    if expert_coef > 0:
+        from roadgym.agents.imitation.expert_term import ExpertRegulariser
+
+        callbacks.append(ExpertRegulariser(expert_coef))
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None

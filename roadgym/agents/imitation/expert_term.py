@@ -1,0 +1,123 @@
+"""PPO that keeps asking the expert: an online DAgger term on PPO's own rollouts.
+
+``roadgym train --expert-coef W`` adds :class:`ExpertRegulariser`. While PPO collects a
+rollout, the privileged expert (:class:`~roadgym.drivers.expert.ExpertDriver`, which
+reads the simulator's state, not the pixels) labels every frame the policy sees with the
+action it would have taken there; after the rollout, a few gradient steps pull the
+policy's action means towards those labels (mean absolute error, the loss ``roadgym
+imitate`` trains the student with), weighted by ``W``. It is DAgger's aggregation
+without the dataset: the states are the ones PPO's current policy reaches, so the labels
+follow the policy as it changes, where :class:`~roadgym.agents.imitation.finetune.
+StudentRegulariser` pulls towards a frozen student that was never shown those states.
+The policy never sees the expert's inputs: only its action targets, as in DAgger.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from stable_baselines3.common.callbacks import BaseCallback
+
+from roadgym.drivers.expert import ExpertDriver
+
+__all__ = ["ExpertRegulariser"]
+
+
+class ExpertRegulariser(BaseCallback):
+    """Pull PPO's action means towards the expert's actions on PPO's own rollout frames.
+
+    :param coef: the weight of the term (> 0), constant over training.
+    :param steps_per_rollout: gradient steps after each rollout, one random minibatch each.
+    :param batch_size: frames per gradient step.
+
+    After a rollout, :attr:`labels` holds the expert's actions (N, 2) for the rollout
+    buffer's frames in the buffer's flattened order (world-major: world ``e``'s step ``t``
+    is row ``e * n_steps + t``).
+    """
+
+    def __init__(
+        self,
+        coef: float = 1.0,
+        steps_per_rollout: int = 8,
+        batch_size: int = 256,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        if not coef > 0 or steps_per_rollout < 1 or batch_size < 1:
+            raise ValueError(
+                f"--expert-coef {coef!r}, steps_per_rollout {steps_per_rollout!r}, batch_size "
+                f"{batch_size!r}; allowed: coef > 0, steps_per_rollout >= 1, batch_size >= 1"
+            )
+        self.coef = coef
+        self.steps_per_rollout = steps_per_rollout
+        self.batch_size = batch_size
+        self.labels: np.ndarray | None = None
+        self._expert: ExpertDriver | None = None
+        self._steps: np.ndarray | None = None  # (n_steps, n_envs, 2) of the rollout
+        self._pending: np.ndarray | None = None  # the expert's action for the current frames
+        self._rng = np.random.default_rng(0)
+
+    def _on_training_start(self) -> None:
+        action_space = self.model.action_space
+        if not isinstance(action_space, spaces.Box):
+            raise ValueError(
+                f"--expert-coef needs continuous actions (a Box action space); got "
+                f"{action_space!r}: use env_kwargs.action_type=continuous"
+            )
+        # The SB3 VecEnv under any wrappers (VecNormalize, VecMonitor): its world is the
+        # one the rollout's frames come from.
+        self._expert = ExpertDriver(self.training_env.unwrapped)
+        buffer = self.model.rollout_buffer
+        self._steps = np.zeros((buffer.buffer_size, buffer.n_envs, 2), np.float32)
+        self._rng = np.random.default_rng(self.model.seed)
+
+    def _expert_actions(self) -> np.ndarray:
+        assert self._expert is not None
+        actions, _ = self._expert.predict()
+        return np.asarray(actions, np.float32).reshape(-1, 2)
+
+    def _on_rollout_start(self) -> None:
+        # The frames PPO acts on first (``model._last_obs``) show the world as it is now.
+        self._pending = self._expert_actions()
+
+    def _on_step(self) -> bool:
+        # SB3 calls this after ``env.step`` and before it adds the frames it acted on to
+        # the buffer at ``buffer.pos``: those frames' label is the pending one. The world
+        # is now at the new frames (a finished world already reset, as its frame shows).
+        assert self._steps is not None
+        self._steps[self.model.rollout_buffer.pos] = self._pending
+        self._pending = self._expert_actions()
+        return True
+
+    def _on_rollout_end(self) -> None:
+        assert self._steps is not None
+        buffer = self.model.rollout_buffer
+        self.labels = self._steps.swapaxes(0, 1).reshape(-1, 2).copy()
+        policy = self.model.policy
+        if not buffer.generator_ready:
+            next(buffer.get(self.batch_size))  # flattens the buffer (world-major)
+        targets = torch.as_tensor(self.labels, device=policy.device)
+        total = 0.0
+        for _ in range(self.steps_per_rollout):
+            rows = self._rng.choice(len(self.labels), min(self.batch_size, len(self.labels)))
+            observations = _rows(buffer.observations, rows, policy.device)
+            mean = policy.get_distribution(observations).distribution.mean
+            if not mean.requires_grad:  # the actor is frozen (CriticWarmup)
+                return
+            loss = self.coef * (mean - targets[rows]).abs().mean()
+            policy.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
+            policy.optimizer.step()
+            total += float(loss.detach())
+        self.logger.record("train/expert_l1", total / (self.coef * self.steps_per_rollout))
+
+
+def _rows(observations: Any, rows: np.ndarray, device: torch.device) -> Any:
+    """The flattened buffer's observations at ``rows`` as tensors (a dict or an array)."""
+    if isinstance(observations, dict):
+        return {k: torch.as_tensor(v[rows], device=device) for k, v in observations.items()}
+    return torch.as_tensor(observations[rows], device=device)

@@ -1,0 +1,97 @@
+"""The online DAgger term of PPO: the expert labels exactly the frames PPO trained on."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from stable_baselines3 import PPO
+
+from roadgym.agents.imitation.expert_term import ExpertRegulariser
+from roadgym.drivers.expert import ExpertDriver
+from roadgym.envs import make_sb3_vec_env
+
+ENV_KWARGS = {"observation": "rgb+nav", "max_episode_steps": 12}
+N_ENVS, N_STEPS, SEED = 2, 20, 7  # 20 steps cross the 12-step time limit: a reset inside
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _ppo(learning_rate: float = 3e-4) -> PPO:
+    venv = make_sb3_vec_env("roadgym/Town-v0", n_envs=N_ENVS, seed=SEED, **ENV_KWARGS)
+    return PPO(
+        "MultiInputPolicy",
+        venv,
+        n_steps=N_STEPS,
+        batch_size=20,
+        n_epochs=1,
+        learning_rate=learning_rate,
+        seed=SEED,
+        policy_kwargs={"net_arch": [16]},
+    )
+
+
+def test_the_expert_labels_each_frame_of_the_rollout_it_was_shown():
+    model = _ppo()
+    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8)
+    model.learn(N_ENVS * N_STEPS, callback=term)
+    buffer = model.rollout_buffer
+    executed = np.clip(buffer.actions, -1.0, 1.0).reshape(N_ENVS, N_STEPS, 2)
+    # Replay the rollout's actions in a fresh env of the same seed: the expert's action
+    # at each replayed state is the label stored for that row of the buffer.
+    replay = make_sb3_vec_env("roadgym/Town-v0", n_envs=N_ENVS, seed=SEED, **ENV_KWARGS)
+    replay.reset()
+    expert = ExpertDriver(replay)
+    labels = term.labels.reshape(N_ENVS, N_STEPS, 2)
+    starts = buffer.episode_starts.reshape(N_ENVS, N_STEPS)
+    assert starts[:, 1:].any()  # an episode ended and was reset inside the rollout
+    for t in range(N_STEPS):
+        np.testing.assert_array_equal(labels[:, t], expert.predict()[0])
+        replay.step(executed[:, t])
+    assert not np.allclose(labels[0], labels[0, :1])  # the labels are not one constant
+
+
+def test_the_term_pulls_the_policy_towards_the_expert():
+    model = _ppo(learning_rate=1e-3)
+    before = copy.deepcopy(model.policy)
+    term = ExpertRegulariser(coef=1.0, steps_per_rollout=60, batch_size=20)
+    model.learn(N_ENVS * N_STEPS, callback=term)
+    frames = {k: torch.as_tensor(v) for k, v in model.rollout_buffer.observations.items()}
+    target = torch.as_tensor(term.labels)
+
+    @torch.no_grad()
+    def error(policy) -> float:
+        return float((policy.get_distribution(frames).distribution.mean - target).abs().mean())
+
+    assert error(model.policy) < 0.6 * error(before)
+
+
+def test_bad_settings_are_refused_with_the_field():
+    with pytest.raises(ValueError, match="expert-coef 0.0"):
+        ExpertRegulariser(coef=0.0)
+    model = PPO(
+        "MlpPolicy",
+        make_sb3_vec_env(
+            "roadgym/Track-v0", n_envs=1, seed=0, observation="state", action_type="discrete"
+        ),
+        n_steps=8,
+        batch_size=8,
+    )
+    with pytest.raises(ValueError, match="needs continuous actions"):
+        model.learn(8, callback=ExpertRegulariser(coef=1.0))
+
+
+def test_train_refuses_the_term_without_ppo(tiny_settings, tmp_path):
+    from roadgym.agents.training import train
+
+    with pytest.raises(ValueError, match="--expert-coef 1.0 with --algo dqn"):
+        train(tiny_settings("dqn"), run_dir=tmp_path / "dqn", progress_bar=False, expert_coef=1.0)
+    assert not (tmp_path / "dqn").exists()
