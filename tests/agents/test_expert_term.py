@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from roadgym.agents.imitation.expert_term import ExpertRegulariser
+from roadgym.agents.imitation.finetune import StudentRegulariser
 from roadgym.drivers.expert import ExpertDriver
 from roadgym.envs import make_sb3_vec_env
 
@@ -63,7 +65,8 @@ def test_the_term_pulls_the_policy_towards_the_expert():
     model = _ppo(learning_rate=1e-3)
     before = copy.deepcopy(model.policy)
     term = ExpertRegulariser(coef=1.0, steps_per_rollout=60, batch_size=20)
-    model.learn(N_ENVS * N_STEPS, callback=term)
+    # The pull of a rollout runs when the next one starts: two rollouts, one pull.
+    model.learn(2 * N_ENVS * N_STEPS, callback=term)
     frames = {k: torch.as_tensor(v) for k, v in model.rollout_buffer.observations.items()}
     target = torch.as_tensor(term.labels)
 
@@ -72,6 +75,46 @@ def test_the_term_pulls_the_policy_towards_the_expert():
         return float((policy.get_distribution(frames).distribution.mean - target).abs().mean())
 
     assert error(model.policy) < 0.6 * error(before)
+
+
+class _BehaviourProbe(BaseCallback):
+    """At each rollout's end (when PPO is about to update on it): the largest gap between
+    the log-probabilities the rollout was collected with and the policy's now."""
+
+    def __init__(self):
+        super().__init__()
+        self.gaps: list[float] = []
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.rollout_buffer
+        if not buffer.generator_ready:
+            next(buffer.get(8))
+        frames = {k: torch.as_tensor(v) for k, v in buffer.observations.items()}
+        with torch.no_grad():
+            _, log_prob, _ = self.model.policy.evaluate_actions(
+                frames, torch.as_tensor(buffer.actions)
+            )
+        self.gaps.append(
+            float((log_prob - torch.as_tensor(buffer.log_probs).flatten()).abs().max())
+        )
+
+
+@pytest.mark.parametrize("kind", ["expert", "student"])
+def test_ppo_updates_the_policy_that_collected_the_rollout(kind):
+    # A pull between collecting and PPO's update would make PPO's ratios (and target_kl)
+    # compare against a policy other than the behaviour policy.
+    model = _ppo(learning_rate=1e-3)
+    if kind == "expert":
+        pull = ExpertRegulariser(coef=1.0, steps_per_rollout=20, batch_size=20)
+    else:
+        pull = StudentRegulariser(_ppo(), coef=1.0, kl_timesteps=10_000, steps_per_rollout=20)
+    probe = _BehaviourProbe()
+    model.learn(3 * N_ENVS * N_STEPS, callback=CallbackList([pull, probe]))
+    assert len(probe.gaps) == 3 and max(probe.gaps) < 1e-4
+    assert pull.steps_taken == 2 * 20  # the first two rollouts' pulls; the last is unused
 
 
 def test_bad_settings_are_refused_with_the_field():

@@ -3,13 +3,15 @@
 ``roadgym train --expert-coef W`` adds :class:`ExpertRegulariser`. While PPO collects a
 rollout, the privileged expert (:class:`~roadgym.drivers.expert.ExpertDriver`, which
 reads the simulator's state, not the pixels) labels every frame the policy sees with the
-action it would have taken there; after the rollout, a few gradient steps pull the
-policy's action means towards those labels (mean absolute error, the loss ``roadgym
-imitate`` trains the student with), weighted by ``W``. It is DAgger's aggregation
-without the dataset: the states are the ones PPO's current policy reaches, so the labels
-follow the policy as it changes, where :class:`~roadgym.agents.imitation.finetune.
-StudentRegulariser` pulls towards a frozen student that was never shown those states.
-The policy never sees the expert's inputs: only its action targets, as in DAgger.
+action it would have taken there. After PPO's own update of that rollout, a few gradient
+steps pull the policy's action means towards those labels (mean absolute error, the
+loss ``roadgym imitate`` trains the student with), weighted by ``W``
+(:class:`~roadgym.agents.imitation.pull.ActionPull` says why after the update).
+
+It is DAgger's aggregation without the dataset: the states are the ones PPO's current
+policy reaches, so the labels follow the policy as it changes, where ``StudentRegulariser``
+pulls towards a frozen student that was never shown those states. The policy never sees
+the expert's inputs, only its action targets, as in DAgger.
 """
 
 from __future__ import annotations
@@ -19,24 +21,28 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
-from stable_baselines3.common.callbacks import BaseCallback
 
+from roadgym.agents.imitation.pull import ActionPull
 from roadgym.drivers.expert import ExpertDriver
 
 __all__ = ["ExpertRegulariser"]
 
 
-class ExpertRegulariser(BaseCallback):
+class ExpertRegulariser(ActionPull):
     """Pull PPO's action means towards the expert's actions on PPO's own rollout frames.
 
     :param coef: the weight of the term (> 0), constant over training.
-    :param steps_per_rollout: gradient steps after each rollout, one random minibatch each.
+    :param steps_per_rollout: gradient steps per rollout (after PPO's update of it), one
+        random minibatch each.
     :param batch_size: frames per gradient step.
 
     After a rollout, :attr:`labels` holds the expert's actions (N, 2) for the rollout
     buffer's frames in the buffer's flattened order (world-major: world ``e``'s step ``t``
     is row ``e * n_steps + t``).
     """
+
+    loss_name = "expert_l1"
+    weight_name = "expert_weight"
 
     def __init__(
         self,
@@ -45,22 +51,17 @@ class ExpertRegulariser(BaseCallback):
         batch_size: int = 256,
         verbose: int = 0,
     ) -> None:
-        super().__init__(verbose)
-        if not coef > 0 or steps_per_rollout < 1 or batch_size < 1:
-            raise ValueError(
-                f"--expert-coef {coef!r}, steps_per_rollout {steps_per_rollout!r}, batch_size "
-                f"{batch_size!r}; allowed: coef > 0, steps_per_rollout >= 1, batch_size >= 1"
-            )
+        if not coef > 0:
+            raise ValueError(f"--expert-coef {coef!r}; allowed: a number > 0 (0 turns it off)")
+        super().__init__(steps_per_rollout, batch_size, verbose)
         self.coef = coef
-        self.steps_per_rollout = steps_per_rollout
-        self.batch_size = batch_size
         self.labels: np.ndarray | None = None
         self._expert: ExpertDriver | None = None
         self._steps: np.ndarray | None = None  # (n_steps, n_envs, 2) of the rollout
         self._pending: np.ndarray | None = None  # the expert's action for the current frames
-        self._rng = np.random.default_rng(0)
 
     def _on_training_start(self) -> None:
+        super()._on_training_start()
         action_space = self.model.action_space
         if not isinstance(action_space, spaces.Box):
             raise ValueError(
@@ -72,7 +73,9 @@ class ExpertRegulariser(BaseCallback):
         self._expert = ExpertDriver(self.training_env.unwrapped)
         buffer = self.model.rollout_buffer
         self._steps = np.zeros((buffer.buffer_size, buffer.n_envs, 2), np.float32)
-        self._rng = np.random.default_rng(self.model.seed)
+
+    def weight(self) -> float:
+        return self.coef
 
     def _expert_actions(self) -> np.ndarray:
         assert self._expert is not None
@@ -80,6 +83,7 @@ class ExpertRegulariser(BaseCallback):
         return np.asarray(actions, np.float32).reshape(-1, 2)
 
     def _on_rollout_start(self) -> None:
+        super()._on_rollout_start()  # the last rollout's pull
         # The frames PPO acts on first (``model._last_obs``) show the world as it is now.
         self._pending = self._expert_actions()
 
@@ -94,30 +98,12 @@ class ExpertRegulariser(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         assert self._steps is not None
-        buffer = self.model.rollout_buffer
         self.labels = self._steps.swapaxes(0, 1).reshape(-1, 2).copy()
-        policy = self.model.policy
-        if not buffer.generator_ready:
-            next(buffer.get(self.batch_size))  # flattens the buffer (world-major)
-        targets = torch.as_tensor(self.labels, device=policy.device)
-        total = 0.0
-        for _ in range(self.steps_per_rollout):
-            rows = self._rng.choice(len(self.labels), min(self.batch_size, len(self.labels)))
-            observations = _rows(buffer.observations, rows, policy.device)
-            mean = policy.get_distribution(observations).distribution.mean
-            if not mean.requires_grad:  # the actor is frozen (CriticWarmup)
-                return
-            loss = self.coef * (mean - targets[rows]).abs().mean()
-            policy.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
-            policy.optimizer.step()
-            total += float(loss.detach())
-        self.logger.record("train/expert_l1", total / (self.coef * self.steps_per_rollout))
+        super()._on_rollout_end()
 
+    def targets(self, observations: Any, rows: np.ndarray) -> torch.Tensor:
+        assert self.labels is not None
+        return torch.as_tensor(self.labels[rows])
 
-def _rows(observations: Any, rows: np.ndarray, device: torch.device) -> Any:
-    """The flattened buffer's observations at ``rows`` as tensors (a dict or an array)."""
-    if isinstance(observations, dict):
-        return {k: torch.as_tensor(v[rows], device=device) for k, v in observations.items()}
-    return torch.as_tensor(observations[rows], device=device)
+    def error(self, mean: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (mean - target).abs()

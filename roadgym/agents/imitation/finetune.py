@@ -2,9 +2,10 @@
 
 ``roadgym train --init-from runs/imitate/student.zip`` builds PPO with the student's
 architecture and env settings (``observation='rgb+nav'``), copies the student's weights
-in, and (with ``--init-kl-coef`` > 0) adds :class:`StudentRegulariser`: after each
-rollout, a few gradient steps that pull the policy's action means towards the frozen
-student's on the rollout's observations. For two Gaussians of the same std this is
+in, and (with ``--init-kl-coef`` > 0) adds :class:`StudentRegulariser`: after PPO's
+update of each rollout, a few gradient steps that pull the policy's action means towards
+the frozen student's on the rollout's observations (:class:`~roadgym.agents.imitation.
+pull.ActionPull`). For two Gaussians of the same std this is
 their KL divergence up to a constant factor, so it is a behaviour-cloning / KL term; its
 weight falls linearly to zero over ``kl_timesteps``, leaving plain PPO afterwards.
 
@@ -23,11 +24,13 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
+from roadgym.agents.imitation.pull import ActionPull
 from roadgym.agents.imitation.student import StudentExtractor
 
 __all__ = ["CriticWarmup", "StudentRegulariser", "load_student", "student_env_kwargs"]
@@ -65,15 +68,18 @@ def student_env_kwargs(path: str | Path) -> dict[str, Any]:
     return dict(entry.get("env_kwargs") or {"observation": "rgb+nav"})
 
 
-class StudentRegulariser(BaseCallback):
+class StudentRegulariser(ActionPull):
     """Pull PPO's action means towards a frozen student's, with a weight decaying to 0.
 
     :param student: the student PPO model (copied and frozen here).
     :param coef: the weight at the start; it falls linearly to 0 at ``kl_timesteps``.
     :param kl_timesteps: env steps over which the weight decays.
-    :param steps_per_rollout: gradient steps after each rollout.
+    :param steps_per_rollout: gradient steps per rollout (after PPO's update of it).
     :param batch_size: observations per gradient step, drawn from the rollout buffer.
     """
+
+    loss_name = "student_kl_loss"
+    weight_name = "student_kl_weight"
 
     def __init__(
         self,
@@ -84,7 +90,7 @@ class StudentRegulariser(BaseCallback):
         batch_size: int = 256,
         verbose: int = 0,
     ) -> None:
-        super().__init__(verbose)
+        super().__init__(steps_per_rollout, batch_size, verbose)
         if coef < 0 or kl_timesteps < 1:
             raise ValueError(
                 f"coef = {coef!r}, kl_timesteps = {kl_timesteps!r}; allowed: coef >= 0, "
@@ -93,41 +99,17 @@ class StudentRegulariser(BaseCallback):
         self.teacher = copy.deepcopy(student.policy).requires_grad_(False).eval()
         self.coef = coef
         self.kl_timesteps = kl_timesteps
-        self.steps_per_rollout = steps_per_rollout
-        self.batch_size = batch_size
 
     def weight(self) -> float:
         """The current weight of the term."""
         return self.coef * max(0.0, 1.0 - self.num_timesteps / self.kl_timesteps)
 
-    def _on_step(self) -> bool:
-        return True
+    def targets(self, observations: Any, rows: np.ndarray) -> torch.Tensor:
+        self.teacher.to(self.model.policy.device)
+        return self.teacher.get_distribution(observations).distribution.mean
 
-    def _on_rollout_end(self) -> None:
-        weight = self.weight()
-        self.logger.record("train/student_kl_weight", weight)
-        if weight <= 0.0:
-            return
-        policy = self.model.policy
-        self.teacher.to(policy.device)
-        buffer = self.model.rollout_buffer
-        total = 0.0
-        for _ in range(self.steps_per_rollout):
-            for batch in buffer.get(self.batch_size):
-                observations = batch.observations
-                with torch.no_grad():
-                    target = self.teacher.get_distribution(observations).distribution.mean
-                mean = policy.get_distribution(observations).distribution.mean
-                if not mean.requires_grad:  # the actor is frozen (CriticWarmup)
-                    return
-                loss = weight * (mean - target).square().mean()
-                policy.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
-                policy.optimizer.step()
-                total += float(loss.detach())
-                break  # one random minibatch per step
-        self.logger.record("train/student_kl_loss", total / self.steps_per_rollout)
+    def error(self, mean: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (mean - target).square()
 
 
 class CriticWarmup(BaseCallback):
