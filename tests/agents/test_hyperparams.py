@@ -84,3 +84,30 @@ def test_linear_schedule_strings_become_callables():
     settings = resolve_settings("ppo", "roadgym/Track-v0", overrides={"learning_rate": "lin_1e-3"})
     schedule = algo_arguments(settings)["learning_rate"]
     assert schedule(1.0) == pytest.approx(1e-3) and schedule(0.5) == pytest.approx(5e-4)
+
+
+def test_track_dqn_entry_builds_the_measured_recipe():
+    """SB3 must honour every key of the Track DQN recipe (README: 3-step returns, 21 actions,
+    a learning rate that ends at 0); an SB3 without n-step replay, or a renamed key,
+    would otherwise train a different agent than the one measured."""
+    import gymnasium as gym
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.buffers import NStepReplayBuffer
+
+    from roadgym.agents.hyperparams import algo_arguments
+    from roadgym.agents.training import build_policy_kwargs
+    from roadgym.envs.core.spaces import FINE_STEER_ACTIONS
+
+    settings = resolve_settings("dqn", "roadgym/Track-v0", overrides={"buffer_size": 100})
+    env = gym.make("roadgym/Track-v0", **settings.env_kwargs)
+    assert env.action_space.n == len(FINE_STEER_ACTIONS)
+    assert env.observation_space.shape == (64, 64, 6)  # two stacked frames
+    model = DQN(
+        settings.policy,
+        env,
+        policy_kwargs=build_policy_kwargs(settings),
+        device="cpu",
+        **algo_arguments(settings),
+    )
+    assert model.n_steps == 3 and isinstance(model.replay_buffer, NStepReplayBuffer)
+    assert model.lr_schedule(1.0) == pytest.approx(2.5e-4) and model.lr_schedule(0.0) == 0.0
