@@ -397,6 +397,8 @@ def train(
             f"--expert-coef {expert_coef!r} with --algo {settings.algo}; allowed: a number "
             ">= 0, and > 0 only with --algo ppo"
         )
+    if expert_coef:
+        _check_continuous_actions(settings)
     if resume is not None:
         resume = Path(resume)
         if not resume.is_file():
@@ -420,6 +422,21 @@ def train(
             stop_at=stop_at,
             critic_warmup_timesteps=critic_warmup_timesteps,
             expert_coef=expert_coef,
+        )
+
+
+def _check_continuous_actions(settings: TrainSettings) -> None:
+    """Refuse ``--expert-coef`` on an env whose actions are not continuous, before any
+    file of the run is written (the expert term fits action means)."""
+    import gymnasium as gym
+
+    env = gym.make(settings.env_id, **settings.env_kwargs)
+    space = env.action_space
+    env.close()
+    if not isinstance(space, gym.spaces.Box):
+        raise ValueError(
+            f"--expert-coef needs continuous actions; {settings.env_id} with env_kwargs "
+            f"{settings.env_kwargs!r} has {space!r}: use env_kwargs.action_type=continuous"
         )
 
 

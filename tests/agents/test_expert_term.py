@@ -138,3 +138,7 @@ def test_train_refuses_the_term_without_ppo(tiny_settings, tmp_path):
     with pytest.raises(ValueError, match="--expert-coef 1.0 with --algo dqn"):
         train(tiny_settings("dqn"), run_dir=tmp_path / "dqn", progress_bar=False, expert_coef=1.0)
     assert not (tmp_path / "dqn").exists()
+    discrete = tiny_settings("ppo", env_kwargs={"action_type": "discrete"})
+    with pytest.raises(ValueError, match="needs continuous actions.*Discrete"):
+        train(discrete, run_dir=tmp_path / "ppo", progress_bar=False, expert_coef=1.0)
+    assert not (tmp_path / "ppo").exists()  # refused before any file is written
