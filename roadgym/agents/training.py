@@ -427,17 +427,15 @@ def train(
 
 def _check_continuous_actions(settings: TrainSettings) -> None:
     """Refuse ``--expert-coef`` on an env whose actions are not continuous, before any
-    file of the run is written (the expert term fits action means)."""
+    file of the run is written."""
     import gymnasium as gym
+
+    from roadgym.agents.imitation.expert_term import require_continuous_actions
 
     env = gym.make(settings.env_id, **settings.env_kwargs)
     space = env.action_space
     env.close()
-    if not isinstance(space, gym.spaces.Box):
-        raise ValueError(
-            f"--expert-coef needs continuous actions; {settings.env_id} with env_kwargs "
-            f"{settings.env_kwargs!r} has {space!r}: use env_kwargs.action_type=continuous"
-        )
+    require_continuous_actions(space, f"{settings.env_id} with env_kwargs {settings.env_kwargs!r}")
 
 
 def _train_in(

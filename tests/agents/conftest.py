@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from roadgym.agents.hyperparams import resolve_settings
 
@@ -38,3 +39,12 @@ def tiny_settings():
         return resolve_settings(algo, "roadgym/Track-v0", overrides=tiny_overrides(algo, **extra))
 
     return make
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test (small CNNs run faster so), restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

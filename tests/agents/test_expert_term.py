@@ -19,12 +19,7 @@ ENV_KWARGS = {"observation": "rgb+nav", "max_episode_steps": 12}
 N_ENVS, N_STEPS, SEED = 2, 20, 7  # 20 steps cross the 12-step time limit: a reset inside
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _ppo(learning_rate: float = 3e-4) -> PPO:

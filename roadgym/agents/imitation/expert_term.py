@@ -25,7 +25,16 @@ from gymnasium import spaces
 from roadgym.agents.imitation.pull import ActionPull
 from roadgym.drivers.expert import ExpertDriver
 
-__all__ = ["ExpertRegulariser"]
+__all__ = ["ExpertRegulariser", "require_continuous_actions"]
+
+
+def require_continuous_actions(action_space: spaces.Space, where: str = "the env") -> None:
+    """Refuse an action space the term cannot fit (it pulls action means: a Box only)."""
+    if not isinstance(action_space, spaces.Box):
+        raise ValueError(
+            f"--expert-coef needs continuous actions (a Box action space); {where} has "
+            f"{action_space!r}: use env_kwargs.action_type=continuous"
+        )
 
 
 class ExpertRegulariser(ActionPull):
@@ -62,12 +71,7 @@ class ExpertRegulariser(ActionPull):
 
     def _on_training_start(self) -> None:
         super()._on_training_start()
-        action_space = self.model.action_space
-        if not isinstance(action_space, spaces.Box):
-            raise ValueError(
-                f"--expert-coef needs continuous actions (a Box action space); got "
-                f"{action_space!r}: use env_kwargs.action_type=continuous"
-            )
+        require_continuous_actions(self.model.action_space)
         # The SB3 VecEnv under any wrappers (VecNormalize, VecMonitor): its world is the
         # one the rollout's frames come from.
         self._expert = ExpertDriver(self.training_env.unwrapped)
