@@ -55,6 +55,7 @@ ROADGYM_KEYS = (
     "encoder_options",
     "pretrained",
     "freeze",
+    "action_std",
     "eval_freq",
     "eval_episodes",
     "checkpoint_freq",
@@ -174,6 +175,9 @@ class TrainSettings:
     """Classifier checkpoint whose encoder weights initialise the policy's encoder."""
     freeze: bool = False
     """Keep the pretrained encoder's weights fixed."""
+    action_std: float | None = None
+    """PPO with continuous actions: a fixed std of the policy's Gaussian (action units;
+    ``log_std`` set to its log and not trained). None: ``log_std`` is learnt."""
     eval_freq: int = 0
     """Evaluate on held-out seeds every this many env steps (0: never)."""
     eval_episodes: int = 10
@@ -262,6 +266,18 @@ def _int(name: str, value: Any, low: int) -> int:
     if int(value) < low:
         raise HyperparamError(f"{name} = {value!r} is out of range; allowed: an int >= {low}")
     return int(value)
+
+
+def _action_std(algo: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if algo != "ppo" or not number or not 0.0 < value <= 1.0:
+        raise HyperparamError(
+            f"action_std = {value!r} with algo {algo!r}; allowed: a number > 0 and <= 1, "
+            "with algo 'ppo' (DQN's actions are discrete)"
+        )
+    return float(value)
 
 
 def _mapping(name: str, value: Any) -> dict[str, Any]:
@@ -367,6 +383,7 @@ def resolve_settings(
         encoder_options=_mapping("encoder_options", entry.pop("encoder_options", None)),
         pretrained=None if pretrained is None else str(pretrained),
         freeze=bool(entry.pop("freeze", False)),
+        action_std=_action_std(algo, entry.pop("action_std", None)),
         eval_freq=_int("eval_freq", entry.pop("eval_freq", 0), 0),
         eval_episodes=_int("eval_episodes", entry.pop("eval_episodes", 10), 1),
         checkpoint_freq=_int("checkpoint_freq", entry.pop("checkpoint_freq", 0), 0),

@@ -398,7 +398,9 @@ def train(
             ">= 0, and > 0 only with --algo ppo"
         )
     if expert_coef:
-        _check_continuous_actions(settings)
+        _check_continuous_actions(settings, "--expert-coef")
+    if settings.action_std is not None:
+        _check_continuous_actions(settings, f"action_std = {settings.action_std}")
     if resume is not None:
         resume = Path(resume)
         if not resume.is_file():
@@ -425,9 +427,9 @@ def train(
         )
 
 
-def _check_continuous_actions(settings: TrainSettings) -> None:
-    """Refuse ``--expert-coef`` on an env whose actions are not continuous, before any
-    file of the run is written."""
+def _check_continuous_actions(settings: TrainSettings, what: str) -> None:
+    """Refuse ``what`` (``--expert-coef``, ``action_std``) on an env whose actions are not
+    continuous, before any file of the run is written."""
     import gymnasium as gym
 
     from roadgym.agents.imitation.expert_term import require_continuous_actions
@@ -435,7 +437,8 @@ def _check_continuous_actions(settings: TrainSettings) -> None:
     env = gym.make(settings.env_id, **settings.env_kwargs)
     space = env.action_space
     env.close()
-    require_continuous_actions(space, f"{settings.env_id} with env_kwargs {settings.env_kwargs!r}")
+    where = f"{settings.env_id} with env_kwargs {settings.env_kwargs!r}"
+    require_continuous_actions(space, where, what)
 
 
 def _train_in(
@@ -511,6 +514,10 @@ def _train_in(
         if student is not None:
             model.policy.load_state_dict(student.policy.state_dict())
             _apply_pretrained_to_student(model, settings)
+    if settings.action_std is not None:  # after every load: requires_grad is not saved
+        from roadgym.agents.imitation.finetune import fix_action_std
+
+        fix_action_std(model.policy, settings.action_std)
     model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
     callbacks = _callbacks(settings, run_dir, verbose)
     if student is not None and init_kl_coef > 0:

@@ -345,3 +345,44 @@ def test_bad_final_settings_name_the_field():
         FinalFit(samples=-1)
     with pytest.raises(ValueError, match="FinalFit.learning_rate"):
         FinalFit(learning_rate=0.0)
+
+
+def test_action_std_fixes_the_exploration_noise_of_a_fine_tune(tmp_path):
+    from roadgym.agents.training import train
+
+    student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
+    result = train(
+        _town_settings(eval_freq=0, checkpoint_freq=0, action_std=0.05),
+        run_dir=tmp_path / "ppo",
+        progress_bar=False,
+        torch_threads=1,
+        init_from=student,
+    )
+    tuned = load_agent(result.model_path).model.policy
+    original = load_agent(student).model.policy
+    torch.testing.assert_close(tuned.log_std, torch.full((2,), float(np.log(0.05))))
+    assert not torch.equal(tuned.action_net.weight, original.action_net.weight)  # PPO trained
+
+
+@pytest.mark.parametrize(
+    ("algo", "value", "message"),
+    [
+        ("ppo", 0.0, "action_std = 0.0 with algo 'ppo'; allowed: a number > 0 and <= 1"),
+        ("ppo", "wide", "action_std = 'wide'"),
+        ("dqn", 0.1, "action_std = 0.1 with algo 'dqn'"),
+    ],
+)
+def test_action_std_refuses_bad_values(tiny_settings, algo, value, message):
+    from roadgym.agents.hyperparams import HyperparamError
+
+    with pytest.raises(HyperparamError, match=message):
+        tiny_settings(algo, action_std=value)
+
+
+def test_action_std_refuses_discrete_actions_before_writing_the_run(tiny_settings, tmp_path):
+    from roadgym.agents.training import train
+
+    settings = tiny_settings("ppo", action_std=0.1, env_kwargs={"action_type": "discrete"})
+    with pytest.raises(ValueError, match="action_std = 0.1 needs continuous actions"):
+        train(settings, run_dir=tmp_path / "ppo", progress_bar=False)
+    assert not (tmp_path / "ppo").exists()

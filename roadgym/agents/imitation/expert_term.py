@@ -28,11 +28,14 @@ from roadgym.drivers.expert import ExpertDriver
 __all__ = ["ExpertRegulariser", "require_continuous_actions"]
 
 
-def require_continuous_actions(action_space: spaces.Space, where: str = "the env") -> None:
-    """Refuse an action space the term cannot fit (it pulls action means: a Box only)."""
+def require_continuous_actions(
+    action_space: spaces.Space, where: str = "the env", what: str = "--expert-coef"
+) -> None:
+    """Refuse an action space that ``what`` cannot work with (the term pulls action
+    means, a fixed ``action_std`` sets a Gaussian's: a Box only)."""
     if not isinstance(action_space, spaces.Box):
         raise ValueError(
-            f"--expert-coef needs continuous actions (a Box action space); {where} has "
+            f"{what} needs continuous actions (a Box action space); {where} has "
             f"{action_space!r}: use env_kwargs.action_type=continuous"
         )
 

@@ -16,6 +16,12 @@ the value loss rewrites the features the student drives with. Two remedies:
 critic only, the actor's weights stay put) and ``--hp
 policy_kwargs.share_features_extractor=false`` (the critic gets its own copy of the
 student's encoder, so the value loss never reaches the actor's).
+
+PPO explores with the policy's Gaussian, and a student's std (``log_std`` -1.6: 0.2 in
+action units) is wide enough to change how it drives: sampled, the shipped student runs
+several times as many stop signs as its mean does (a full stop needs a speed under
+0.3 m/s before the line). ``--hp action_std=S`` (:func:`fix_action_std`) fixes the std
+at ``S`` for the run, so the rollouts PPO learns from drive like the policy it is scored on.
 """
 
 from __future__ import annotations
@@ -33,7 +39,13 @@ from stable_baselines3.common.callbacks import BaseCallback
 from roadgym.agents.imitation.pull import ActionPull
 from roadgym.agents.imitation.student import StudentExtractor
 
-__all__ = ["CriticWarmup", "StudentRegulariser", "load_student", "student_env_kwargs"]
+__all__ = [
+    "CriticWarmup",
+    "StudentRegulariser",
+    "fix_action_std",
+    "load_student",
+    "student_env_kwargs",
+]
 
 
 def load_student(path: str | Path, device: str = "cpu") -> PPO:
@@ -154,3 +166,20 @@ class CriticWarmup(BaseCallback):
             self._frozen = []
             active = False
         self.logger.record("train/critic_warmup", float(active))
+
+
+def fix_action_std(policy: torch.nn.Module, std: float) -> None:
+    """Set the Gaussian policy's std to ``std`` (action units) for every action and stop
+    training it (``log_std`` keeps ``requires_grad`` off; it is not saved in a zip, so
+    call this after every load)."""
+    log_std = getattr(policy, "log_std", None)
+    if not isinstance(log_std, torch.nn.Parameter):
+        raise ValueError(
+            f"action_std = {std!r}: {type(policy).__name__} has no Gaussian log_std; "
+            "allowed only for a policy with continuous actions"
+        )
+    if not 0.0 < std <= 1.0:
+        raise ValueError(f"action_std = {std!r}; allowed: a number > 0 and <= 1")
+    with torch.no_grad():
+        log_std.fill_(float(np.log(std)))
+    log_std.requires_grad_(False)
