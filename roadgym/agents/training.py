@@ -172,6 +172,8 @@ def settings_entry(settings: TrainSettings) -> dict[str, Any]:
     if settings.encoder_options:
         entry["encoder_options"] = dict(settings.encoder_options)
     entry["freeze"] = settings.freeze
+    if settings.action_std is not None:
+        entry["action_std"] = settings.action_std
     for key in ("eval_freq", "eval_episodes", "checkpoint_freq", "video_freq"):
         entry[key] = getattr(settings, key)
     entry.update(settings.algo_kwargs)

@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from roadgym.agents.imitation import BCSettings, ImitationConfig, StudentExtractor, run_imitation
 from roadgym.agents.imitation.collect import collect_round
@@ -362,6 +363,9 @@ def test_action_std_fixes_the_exploration_noise_of_a_fine_tune(tmp_path):
     original = load_agent(student).model.policy
     torch.testing.assert_close(tuned.log_std, torch.full((2,), float(np.log(0.05))))
     assert not torch.equal(tuned.action_net.weight, original.action_net.weight)  # PPO trained
+    # The run's config.yaml reproduces the setting.
+    config = yaml.safe_load((result.run_dir / "config.yaml").read_text())
+    assert config["roadgym/Town-v0"]["action_std"] == 0.05
 
 
 @pytest.mark.parametrize(
