@@ -18,23 +18,17 @@ model and its statistics are saved and ``TrainResult.interrupted`` names the sig
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
-import roadgym
 from roadgym.agents.callbacks import (
     AtomicCheckpointCallback,
     DrivingMetricsCallback,
@@ -45,31 +39,43 @@ from roadgym.agents.callbacks import (
 )
 from roadgym.agents.environments import (
     SELECTION_SEED_START,
-    TRAIN_SEED_LIMIT,
-    has_vector_entry_point,
     held_out_seeds,
     make_training_vec_env,
 )
 from roadgym.agents.evaluation import EvaluationReport
 from roadgym.agents.hyperparams import TrainSettings, algo_arguments, algo_class
+from roadgym.agents.interrupts import signals_ignored, stop_on_signals
 from roadgym.agents.normalizer import (
     apply_normalizer_state,
     find_normalizer,
     load_normalizer_state,
     normalizer_path,
 )
-from roadgym.perception.atomic import DirectoryLock, atomic_write_text
+
+# The run folder's rules live in run_dir; these names stay importable from here.
+from roadgym.agents.run_dir import (
+    RunDirExistsError,
+    check_train_seed,
+    default_run_dir,
+    env_short_name,
+    prepare_run_dir,
+    settings_entry,
+    vec_env_kind,
+    write_config,
+)
+from roadgym.perception.atomic import DirectoryLock
 
 __all__ = [
+    "RunDirExistsError",
     "TrainResult",
     "build_policy_kwargs",
+    "check_train_seed",
     "default_run_dir",
+    "env_short_name",
     "restore_pretrained_encoders",
     "settings_entry",
     "train",
 ]
-
-CONFIG_NAME = "config.yaml"
 
 
 @dataclasses.dataclass
@@ -90,16 +96,6 @@ class TrainResult:
     """(env steps, report) of each evaluation during training."""
     interrupted: str | None = None
     """``"SIGINT"`` or ``"SIGTERM"`` when a signal stopped training early (model saved)."""
-
-
-def env_short_name(env_id: str) -> str:
-    """``'roadgym/Track-v0'`` -> ``'Track-v0'``."""
-    return env_id.rsplit("/", 1)[-1]
-
-
-def default_run_dir(algo: str, env_id: str, seed: int, root: str | Path = "runs") -> Path:
-    """``runs/{algo}-{env short name}-s{seed}``, e.g. ``runs/ppo-Track-v0-s0``."""
-    return Path(root) / f"{algo}-{env_short_name(env_id)}-s{seed}"
 
 
 def build_policy_kwargs(settings: TrainSettings) -> dict[str, Any]:
@@ -153,148 +149,6 @@ def _apply_pretrained_to_student(model: BaseAlgorithm, settings: TrainSettings) 
         load_encoder_weights(encoder, settings.pretrained)
     if settings.freeze:
         encoder.requires_grad_(False)
-
-
-def settings_entry(settings: TrainSettings) -> dict[str, Any]:
-    """The YAML entry (env id -> keys) that reproduces ``settings`` through ``--config``."""
-    entry: dict[str, Any] = {
-        "n_timesteps": settings.n_timesteps,
-        "n_envs": settings.n_envs,
-        "policy": settings.policy,
-        "frame_stack": settings.frame_stack,
-        "normalize": {"norm_obs": settings.norm_obs, "norm_reward": settings.norm_reward},
-        "env_kwargs": dict(settings.env_kwargs),
-        "policy_kwargs": dict(settings.policy_kwargs),
-    }
-    for key in ("encoder", "pretrained"):
-        if getattr(settings, key) is not None:
-            entry[key] = getattr(settings, key)
-    if settings.encoder_options:
-        entry["encoder_options"] = dict(settings.encoder_options)
-    entry["freeze"] = settings.freeze
-    if settings.action_std is not None:
-        entry["action_std"] = settings.action_std
-    for key in ("eval_freq", "eval_episodes", "checkpoint_freq", "video_freq"):
-        entry[key] = getattr(settings, key)
-    entry.update(settings.algo_kwargs)
-    return entry
-
-
-def write_config(settings: TrainSettings, run_dir: Path, vec_env_kind: str) -> Path:
-    """Write ``config.yaml``: run facts at the top, then the hyperparameter entry."""
-    document = {
-        "algo": settings.algo,
-        "env_id": settings.env_id,
-        "seed": settings.seed,
-        "roadgym_version": roadgym.__version__,
-        "vec_env": vec_env_kind,
-        settings.env_id: settings_entry(settings),
-    }
-    text = (
-        "# Resolved hyperparameters of this run; `roadgym train --config` takes this file.\n"
-        + yaml.safe_dump(document, sort_keys=False)
-    )
-    return atomic_write_text(run_dir / CONFIG_NAME, text)
-
-
-def _vec_env_kind(env_id: str) -> str:
-    import roadgym.envs as roadgym_envs
-
-    batched = hasattr(roadgym_envs, "make_sb3_vec_env") and has_vector_entry_point(env_id)
-    return "make_sb3_vec_env" if batched else "DummyVecEnv"
-
-
-# Files and folders of a run; a run dir holding any of them holds a run.
-RUN_ARTEFACTS = (
-    CONFIG_NAME,
-    "model.zip",
-    "best_model.zip",
-    "vecnormalize.json",
-    "best_vecnormalize.json",
-    "vecnormalize.pkl",
-    "best_vecnormalize.pkl",
-    "checkpoints",
-    "tb",
-)
-
-
-class RunDirExistsError(FileExistsError):
-    """The run directory already holds a run and neither resume nor overwrite was asked."""
-
-
-def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> None:
-    """Refuse a run dir that holds another run, or clear it when ``overwrite``.
-
-    Two runs in one folder would mix their TensorBoard events and replace each other's
-    ``model.zip`` silently. ``resume`` continues the run that is there.
-    """
-    present = [name for name in RUN_ARTEFACTS if (run_dir / name).exists()]
-    if not present or resume is not None:
-        return
-    if not overwrite:
-        raise RunDirExistsError(
-            f"run dir {run_dir} already holds a run ({', '.join(present)}); pass "
-            f"--resume {run_dir / 'model.zip'} to continue it, --overwrite to delete it "
-            "first, or another --run-dir"
-        )
-    for name in present:
-        path = run_dir / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-
-
-def check_train_seed(seed: int, n_envs: int) -> None:
-    """Training reset seeds ``seed .. seed + n_envs - 1`` must stay below the held-out ranges."""
-    if seed < 0 or seed + n_envs > TRAIN_SEED_LIMIT:
-        raise ValueError(
-            f"seed = {seed} with n_envs = {n_envs} is not allowed; allowed: 0 <= seed and "
-            f"seed + n_envs <= {TRAIN_SEED_LIMIT} (seeds from {SELECTION_SEED_START} on are "
-            "held out for model selection and tests)"
-        )
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """SIGTERM, turned into the KeyboardInterrupt that Ctrl-C raises, to stop ``learn``."""
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[dict[str, str | None]]:
-    """Turn SIGTERM into a KeyboardInterrupt during training; say which signal came."""
-    caught: dict[str, str | None] = {"signal": None}
-
-    def on_signal(signum: int, frame: object) -> None:
-        caught["signal"] = signal.Signals(signum).name
-        raise TrainingInterrupted(caught["signal"])
-
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[signum] = signal.signal(signum, on_signal)
-        except ValueError:  # not the main thread: signals stay as they are
-            pass
-    try:
-        yield caught
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-@contextmanager
-def _signals_ignored() -> Iterator[None]:
-    """Hold off Ctrl-C and SIGTERM while the final model is written."""
-    previous = {}
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
-            previous[signum] = signal.signal(signum, signal.SIG_IGN)
-        except ValueError:
-            pass
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _check_resume_algo(resume: Path, algo: str) -> None:
@@ -480,7 +334,7 @@ def _train_in(
             policy="MultiInputPolicy",
             env_kwargs={**settings.env_kwargs, **student_env_kwargs(init_from)},
         )
-    write_config(settings, run_dir, _vec_env_kind(settings.env_id))
+    write_config(settings, run_dir, vec_env_kind(settings.env_id))
     arguments = algo_arguments(settings)
     venv = make_training_vec_env(
         settings.env_id,
@@ -538,7 +392,7 @@ def _train_in(
     remaining = stop_at - model.num_timesteps
     interrupted = None
     if remaining > 0:
-        with _stop_on_signals() as caught:
+        with stop_on_signals() as caught:
             try:
                 # Stop at n_timesteps (SB3 would finish the rollout); print progress
                 # lines where a bar cannot show (no terminal: logs, nohup, CI).
@@ -557,7 +411,7 @@ def _train_in(
             except KeyboardInterrupt:
                 # Ctrl-C (SIGINT) or SIGTERM: keep what was learnt; saved below.
                 interrupted = caught["signal"] or "SIGINT"
-    with _signals_ignored():  # a second Ctrl-C must not cut the save short
+    with signals_ignored():  # a second Ctrl-C must not cut the save short
         model.logger.dump(model.num_timesteps)  # what DQN recorded since its last dump
         model.logger.close()
         # The statistics go first, through every wrapper (VecTransposeImage included).

@@ -1,0 +1,145 @@
+"""A training run's folder: its default name, its ``config.yaml``, and the rule that a
+folder holds one run (refused, resumed or overwritten, never mixed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import roadgym
+from roadgym.agents.environments import (
+    SELECTION_SEED_START,
+    TRAIN_SEED_LIMIT,
+    has_vector_entry_point,
+)
+from roadgym.agents.hyperparams import TrainSettings
+from roadgym.perception.atomic import atomic_write_text
+
+__all__ = [
+    "CONFIG_NAME",
+    "RUN_ARTEFACTS",
+    "RunDirExistsError",
+    "check_train_seed",
+    "default_run_dir",
+    "env_short_name",
+    "prepare_run_dir",
+    "settings_entry",
+    "vec_env_kind",
+    "write_config",
+]
+
+CONFIG_NAME = "config.yaml"
+
+
+def env_short_name(env_id: str) -> str:
+    """``'roadgym/Track-v0'`` -> ``'Track-v0'``."""
+    return env_id.rsplit("/", 1)[-1]
+
+
+def default_run_dir(algo: str, env_id: str, seed: int, root: str | Path = "runs") -> Path:
+    """``runs/{algo}-{env short name}-s{seed}``, e.g. ``runs/ppo-Track-v0-s0``."""
+    return Path(root) / f"{algo}-{env_short_name(env_id)}-s{seed}"
+
+
+def settings_entry(settings: TrainSettings) -> dict[str, Any]:
+    """The YAML entry (env id -> keys) that reproduces ``settings`` through ``--config``."""
+    entry: dict[str, Any] = {
+        "n_timesteps": settings.n_timesteps,
+        "n_envs": settings.n_envs,
+        "policy": settings.policy,
+        "frame_stack": settings.frame_stack,
+        "normalize": {"norm_obs": settings.norm_obs, "norm_reward": settings.norm_reward},
+        "env_kwargs": dict(settings.env_kwargs),
+        "policy_kwargs": dict(settings.policy_kwargs),
+    }
+    for key in ("encoder", "pretrained"):
+        if getattr(settings, key) is not None:
+            entry[key] = getattr(settings, key)
+    if settings.encoder_options:
+        entry["encoder_options"] = dict(settings.encoder_options)
+    entry["freeze"] = settings.freeze
+    if settings.action_std is not None:
+        entry["action_std"] = settings.action_std
+    for key in ("eval_freq", "eval_episodes", "checkpoint_freq", "video_freq"):
+        entry[key] = getattr(settings, key)
+    entry.update(settings.algo_kwargs)
+    return entry
+
+
+def write_config(settings: TrainSettings, run_dir: Path, vec_env_kind: str) -> Path:
+    """Write ``config.yaml``: run facts at the top, then the hyperparameter entry."""
+    document = {
+        "algo": settings.algo,
+        "env_id": settings.env_id,
+        "seed": settings.seed,
+        "roadgym_version": roadgym.__version__,
+        "vec_env": vec_env_kind,
+        settings.env_id: settings_entry(settings),
+    }
+    text = (
+        "# Resolved hyperparameters of this run; `roadgym train --config` takes this file.\n"
+        + yaml.safe_dump(document, sort_keys=False)
+    )
+    return atomic_write_text(run_dir / CONFIG_NAME, text)
+
+
+def vec_env_kind(env_id: str) -> str:
+    """How ``env_id`` is batched for training: its native vector env, or a DummyVecEnv."""
+    import roadgym.envs as roadgym_envs
+
+    batched = hasattr(roadgym_envs, "make_sb3_vec_env") and has_vector_entry_point(env_id)
+    return "make_sb3_vec_env" if batched else "DummyVecEnv"
+
+
+# Files and folders of a run; a run dir holding any of them holds a run.
+RUN_ARTEFACTS = (
+    CONFIG_NAME,
+    "model.zip",
+    "best_model.zip",
+    "vecnormalize.json",
+    "best_vecnormalize.json",
+    "vecnormalize.pkl",
+    "best_vecnormalize.pkl",
+    "checkpoints",
+    "tb",
+)
+
+
+class RunDirExistsError(FileExistsError):
+    """The run directory already holds a run and neither resume nor overwrite was asked."""
+
+
+def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> None:
+    """Refuse a run dir that holds another run, or clear it when ``overwrite``.
+
+    Two runs in one folder would mix their TensorBoard events and replace each other's
+    ``model.zip`` silently. ``resume`` continues the run that is there.
+    """
+    present = [name for name in RUN_ARTEFACTS if (run_dir / name).exists()]
+    if not present or resume is not None:
+        return
+    if not overwrite:
+        raise RunDirExistsError(
+            f"run dir {run_dir} already holds a run ({', '.join(present)}); pass "
+            f"--resume {run_dir / 'model.zip'} to continue it, --overwrite to delete it "
+            "first, or another --run-dir"
+        )
+    for name in present:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def check_train_seed(seed: int, n_envs: int) -> None:
+    """Training reset seeds ``seed .. seed + n_envs - 1`` must stay below the held-out ranges."""
+    if seed < 0 or seed + n_envs > TRAIN_SEED_LIMIT:
+        raise ValueError(
+            f"seed = {seed} with n_envs = {n_envs} is not allowed; allowed: 0 <= seed and "
+            f"seed + n_envs <= {TRAIN_SEED_LIMIT} (seeds from {SELECTION_SEED_START} on are "
+            "held out for model selection and tests)"
+        )
