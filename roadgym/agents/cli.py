@@ -95,6 +95,13 @@ def train_parser() -> argparse.ArgumentParser:
         "privileged expert's on each rollout's frames (Track, Town; continuous actions; 0: off)",
     )
     parser.add_argument(
+        "--expert-stop-zone-m",
+        type=float,
+        default=0.0,
+        help="with --expert-coef, Town: on frames this close (m) before a stop sign's line "
+        "not yet stopped at, PPO's update leaves the actions to the expert term (0: off)",
+    )
+    parser.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -182,6 +189,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             init_kl_timesteps=args.init_kl_steps,
             critic_warmup_timesteps=args.critic_warmup_steps,
             expert_coef=args.expert_coef,
+            expert_stop_zone_m=args.expert_stop_zone_m,
             overwrite=args.overwrite,
             stop_at=args.stop_at,
         )

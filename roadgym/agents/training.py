@@ -195,6 +195,7 @@ def train(
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
     expert_coef: float = 0.0,
+    expert_stop_zone_m: float = 0.0,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -226,6 +227,9 @@ def train(
         (:class:`~roadgym.agents.imitation.expert_term.ExpertRegulariser`) that pulls the
         policy's action means towards the privileged expert's actions on the frames of
         each rollout. 0: off.
+    :param expert_stop_zone_m: with ``expert_coef``, Town only: frames this close before
+        a stop sign's line the car has not stopped at are left to the expert term (PPO's
+        advantages there are zero). 0: off.
 
     Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
     as ``model.zip`` and the result's ``interrupted`` names the signal.
@@ -253,8 +257,15 @@ def train(
             f"--expert-coef {expert_coef!r} with --algo {settings.algo}; allowed: a number "
             ">= 0, and > 0 only with --algo ppo"
         )
+    if expert_stop_zone_m and not (expert_coef > 0 and expert_stop_zone_m > 0):
+        raise ValueError(
+            f"--expert-stop-zone-m {expert_stop_zone_m!r} with --expert-coef {expert_coef!r}; "
+            "allowed: a number > 0 with --expert-coef > 0 (the zone is left to that term)"
+        )
     if expert_coef:
         _check_continuous_actions(settings, "--expert-coef")
+    if expert_stop_zone_m:
+        _check_town(settings)
     if settings.action_std is not None:
         _check_continuous_actions(settings, f"action_std = {settings.action_std}")
     if resume is not None:
@@ -280,7 +291,20 @@ def train(
             stop_at=stop_at,
             critic_warmup_timesteps=critic_warmup_timesteps,
             expert_coef=expert_coef,
+            expert_stop_zone_m=expert_stop_zone_m,
         )
+
+
+def _check_town(settings: TrainSettings) -> None:
+    """Refuse the stop-sign handover on a world without stop signs, before any file."""
+    import gymnasium as gym
+
+    from roadgym.agents.imitation.expert_term import require_town
+
+    env = gym.make(settings.env_id, **settings.env_kwargs)
+    world = getattr(env.unwrapped, "world", None)
+    env.close()
+    require_town(world)
 
 
 def _check_continuous_actions(settings: TrainSettings, what: str) -> None:
@@ -313,6 +337,7 @@ def _train_in(
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
     expert_coef: float = 0.0,
+    expert_stop_zone_m: float = 0.0,
 ) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
@@ -387,7 +412,7 @@ def _train_in(
     if expert_coef > 0:
         from roadgym.agents.imitation.expert_term import ExpertRegulariser
 
-        callbacks.append(ExpertRegulariser(expert_coef))
+        callbacks.append(ExpertRegulariser(expert_coef, stop_zone_m=expert_stop_zone_m))
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None

@@ -137,3 +137,61 @@ def test_train_refuses_the_term_without_ppo(tiny_settings, tmp_path):
     with pytest.raises(ValueError, match="needs continuous actions.*Discrete"):
         train(discrete, run_dir=tmp_path / "ppo", progress_bar=False, expert_coef=1.0)
     assert not (tmp_path / "ppo").exists()  # refused before any file is written
+
+
+def test_the_stop_zone_covers_the_approach_until_the_expert_has_stopped():
+    from roadgym.envs.town.ego import approaching_stop_sign
+
+    venv = make_sb3_vec_env("roadgym/Town-v0", n_envs=16, seed=3, observation="state")
+    venv.reset()
+    expert = ExpertDriver(venv)
+    world = expert.world
+    zone, speed_mps = [], []
+    for _ in range(250):
+        zone.append(approaching_stop_sign(world, 20.0))
+        speed_mps.append(world.car.speed_mps.copy())
+        venv.step(expert.predict()[0])
+    zone, speed_mps = np.array(zone), np.array(speed_mps)
+    assert 0.02 < zone.mean() < 0.5
+    exits = zone[:-1] & ~zone[1:]  # (T - 1, B): the last frame in a zone
+    assert exits.sum() >= 5
+    # The expert never rolls through: it leaves every zone by standing at the line.
+    assert (speed_mps[1:][exits] < 0.3).all()
+    # Far from the line (a zone starts at 20 m) the car is not standing yet.
+    entries = ~zone[:-1] & zone[1:]
+    assert (speed_mps[1:][entries] > 1.0).mean() > 0.8
+
+
+def test_the_handover_zeroes_the_zone_and_normalises_the_rest():
+    from roadgym.agents.imitation.expert_term import _hand_over
+
+    rng = np.random.default_rng(0)
+    advantages = rng.normal(3.0, 5.0, (64, 4)).astype(np.float32)
+    zone = rng.random((64, 4)) < 0.2
+    _hand_over(advantages, zone)
+    assert (advantages[zone] == 0).all()
+    np.testing.assert_allclose(advantages[~zone].mean(), 0.0, atol=1e-5)
+    np.testing.assert_allclose(advantages[~zone].std(), 1.0, atol=1e-4)
+
+
+def test_half_of_each_pull_minibatch_comes_from_the_zone():
+    term = ExpertRegulariser(coef=1.0, stop_zone_m=20.0)
+    term.zone = np.zeros(1000, bool)
+    term.zone[:30] = True
+    rows = term.draw_rows(1000, 256)
+    assert len(set(rows.tolist())) == 256
+    assert (rows < 30).sum() == 30  # fewer zone frames than half a batch: all of them
+    term.zone[:600] = True
+    rows = term.draw_rows(1000, 256)
+    assert (rows < 600).sum() == 128
+
+
+def test_the_stop_zone_needs_the_expert_term_and_a_town(tiny_settings, tmp_path):
+    from roadgym.agents.training import train
+
+    with pytest.raises(ValueError, match="expert-stop-zone-m 20.0 with --expert-coef 0.0"):
+        train(tiny_settings("ppo"), run_dir=tmp_path / "a", expert_stop_zone_m=20.0)
+    track = tiny_settings("ppo", env_kwargs={"action_type": "continuous"})
+    with pytest.raises(ValueError, match="needs roadgym/Town-v0 .* TrackWorld"):
+        train(track, run_dir=tmp_path / "b", expert_coef=1.0, expert_stop_zone_m=20.0)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -65,6 +65,11 @@ class ActionPull(BaseCallback):
         """The per-element error the pull minimises (e.g. absolute or squared)."""
         raise NotImplementedError
 
+    def draw_rows(self, n: int, size: int) -> np.ndarray:
+        """``size`` distinct rows of the flattened buffer's ``n`` for one gradient step
+        (uniform; a subclass may favour some frames)."""
+        return self._rng.choice(n, size, replace=False)
+
     def _on_training_start(self) -> None:
         self._rng = np.random.default_rng(self.model.seed)
 
@@ -85,7 +90,7 @@ class ActionPull(BaseCallback):
         device = self.model.policy.device
         batches, targets = [], []
         for _ in range(self.steps_per_rollout):
-            rows = self._rng.choice(n, size, replace=False)
+            rows = self.draw_rows(n, size)
             observations = _rows(buffer.observations, rows, device)
             with torch.no_grad():
                 targets.append(self.targets(observations, rows).to(device))

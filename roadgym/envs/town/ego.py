@@ -70,6 +70,17 @@ def route_curvature(world: TownState, s: np.ndarray) -> np.ndarray:
     return np.take_along_axis(world.route_curvature, index, axis=1)
 
 
+def approaching_stop_sign(world: TownState, ahead_m: float) -> np.ndarray:
+    """Whether each ego car (B,) has a stop sign's line ahead of its front bumper, within
+    ``ahead_m``, at which it has not stopped yet (the stretch where the stop rule of
+    :func:`stop_line_events` is won or lost)."""
+    stop_s = world.route_stop_s  # (B, E)
+    kind = np.take_along_axis(world.approach_kind, world.route_stop_approach, axis=1)
+    distance = stop_s - world.s_m[:, None] - 0.5 * world.config.car_length_m
+    pending = (kind == CONTROL_STOP) & ~world.route_stop_done
+    return (pending & (distance > -0.5) & (distance < ahead_m)).any(axis=1)
+
+
 def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarray):
     """Red-light and stop-sign violations (B,) of this step; updates the ego's stop claim."""
     half = 0.5 * world.config.car_length_m
