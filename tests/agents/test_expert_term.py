@@ -195,3 +195,36 @@ def test_the_stop_zone_needs_the_expert_term_and_a_town(tiny_settings, tmp_path)
     with pytest.raises(ValueError, match="needs roadgym/Town-v0 .* TrackWorld"):
         train(track, run_dir=tmp_path / "b", expert_coef=1.0, expert_stop_zone_m=20.0)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+class _AdvantageProbe(BaseCallback):
+    """Keeps the advantages PPO is about to train on (flattened, world-major)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.advantages: list[np.ndarray] = []
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        self.advantages.append(np.array(self.model.rollout_buffer.advantages).reshape(-1))
+
+
+@pytest.mark.parametrize("with_student_pull", [False, True])
+def test_ppo_trains_on_zero_advantages_in_the_zone(monkeypatch, with_student_pull):
+    import roadgym.agents.imitation.expert_term as expert_term
+
+    # World 0 is always in a zone, world 1 never (whatever the town looks like).
+    monkeypatch.setattr(expert_term, "approaching_stop_sign", lambda w, m: np.array([1, 0], bool))
+    model = _ppo()
+    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8, stop_zone_m=20.0)
+    # A student pull first flattens the buffer before the zone is applied.
+    pulls = [StudentRegulariser(_ppo(), 1.0, 10_000, steps_per_rollout=1)] * with_student_pull
+    probe = _AdvantageProbe()
+    model.learn(2 * N_ENVS * N_STEPS, callback=CallbackList([*pulls, term, probe]))
+    assert not model.normalize_advantage
+    for advantages in probe.advantages:
+        zone, other = advantages[:N_STEPS], advantages[N_STEPS:]  # world 0's rows, world 1's
+        assert (zone == 0).all()
+        np.testing.assert_allclose([other.mean(), other.std()], [0.0, 1.0], atol=1e-4)

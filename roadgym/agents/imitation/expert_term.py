@@ -144,12 +144,16 @@ class ExpertRegulariser(ActionPull):
         return True
 
     def _on_rollout_end(self) -> None:
-        # SB3 has computed the advantages (n_steps, n_envs) and not yet flattened them.
+        # SB3 has computed the advantages (n_steps, n_envs); another pull may have
+        # flattened the buffer already (world-major rows, the order of ``labels``).
         assert self._steps is not None
         self.labels = self._steps.swapaxes(0, 1).reshape(-1, 2).copy()
         if self._zone_steps is not None:
-            _hand_over(self.model.rollout_buffer.advantages, self._zone_steps)
             self.zone = self._zone_steps.swapaxes(0, 1).reshape(-1).copy()
+            buffer = self.model.rollout_buffer
+            flat = buffer.generator_ready
+            zone = self.zone.reshape(buffer.advantages.shape) if flat else self._zone_steps
+            _hand_over(buffer.advantages, zone)
             self.logger.record("train/stop_zone_fraction", float(self.zone.mean()))
         super()._on_rollout_end()
 
@@ -183,8 +187,8 @@ def require_town(world: Any) -> None:
 
 
 def _hand_over(advantages: np.ndarray, zone: np.ndarray) -> None:
-    """Advantages (n_steps, n_envs) in place: normalised over the frames outside ``zone``,
-    zero inside it, so that PPO's update leaves the policy's actions there alone."""
+    """Advantages in place (``zone`` of the same shape): normalised over the frames outside
+    ``zone``, zero inside it, so that PPO's update leaves the policy's actions there alone."""
     free = ~zone
     if free.sum() > 1:
         values = advantages[free]
