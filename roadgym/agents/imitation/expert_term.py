@@ -18,9 +18,12 @@ On frames whose front bumper is within ``M`` of a stop sign's line the car has n
 stopped at, PPO's advantages are set to zero (its update leaves the policy's actions
 there alone), and half of each pull minibatch is drawn from those frames. Why: every
 fine-tune that really updated learnt to roll through stop signs (3-9 times the
-student's rate), whatever the penalty. The stop is won or lost 2-4 s before the line,
-beyond what PPO's advantages (GAE lambda 0.95) credit, while the time it costs shows on
-every frame after it. With the handover, the advantages are normalised over the other
+student's rate), whatever the penalty. A likely reason (not proven): the stop is won or
+lost 2-4 s before the line, beyond what PPO's advantages (GAE lambda 0.95) credit, while
+the time it costs shows on every frame after it. Measured in docs/imitation.md: the
+handover cuts the stop signs PPO runs by about two thirds, not to the student's rate,
+since PPO's changes elsewhere reach these frames through the shared network. With the
+handover, the advantages are normalised over the other
 frames of the rollout, once per rollout, and PPO's own per-minibatch normalisation is
 turned off (it would shift the zeros).
 """
