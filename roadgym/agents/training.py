@@ -262,12 +262,10 @@ def train(
             f"--expert-stop-zone-m {expert_stop_zone_m!r} with --expert-coef {expert_coef!r}; "
             "allowed: a number > 0 with --expert-coef > 0 (the zone is left to that term)"
         )
-    if expert_coef:
-        _check_continuous_actions(settings, "--expert-coef")
-    if expert_stop_zone_m:
-        _check_town(settings)
+    continuous = ["--expert-coef"] * bool(expert_coef)
     if settings.action_std is not None:
-        _check_continuous_actions(settings, f"action_std = {settings.action_std}")
+        continuous.append(f"action_std = {settings.action_std}")
+    _check_env_for(settings, continuous, town=bool(expert_stop_zone_m))
     if resume is not None:
         resume = Path(resume)
         if not resume.is_file():
@@ -295,30 +293,24 @@ def train(
         )
 
 
-def _check_town(settings: TrainSettings) -> None:
-    """Refuse the stop-sign handover on a world without stop signs, before any file."""
+def _check_env_for(settings: TrainSettings, continuous: list[str], town: bool) -> None:
+    """Refuse, before any file of the run is written, the options in ``continuous``
+    (``--expert-coef``, ``action_std``) on an env without continuous actions, and the
+    stop-sign handover (``town``) on a world without stop signs. One env is built."""
+    if not continuous and not town:
+        return
     import gymnasium as gym
 
-    from roadgym.agents.imitation.expert_term import require_town
+    from roadgym.agents.imitation.expert_term import require_continuous_actions, require_town
 
     env = gym.make(settings.env_id, **settings.env_kwargs)
-    world = getattr(env.unwrapped, "world", None)
-    env.close()
-    require_town(world)
-
-
-def _check_continuous_actions(settings: TrainSettings, what: str) -> None:
-    """Refuse ``what`` (``--expert-coef``, ``action_std``) on an env whose actions are not
-    continuous, before any file of the run is written."""
-    import gymnasium as gym
-
-    from roadgym.agents.imitation.expert_term import require_continuous_actions
-
-    env = gym.make(settings.env_id, **settings.env_kwargs)
-    space = env.action_space
+    space, world = env.action_space, getattr(env.unwrapped, "world", None)
     env.close()
     where = f"{settings.env_id} with env_kwargs {settings.env_kwargs!r}"
-    require_continuous_actions(space, where, what)
+    for what in continuous:
+        require_continuous_actions(space, where, what)
+    if town:
+        require_town(world)
 
 
 def _train_in(
