@@ -102,6 +102,13 @@ def train_parser() -> argparse.ArgumentParser:
         "not yet stopped at, PPO's update leaves the actions to the expert term (0: off)",
     )
     parser.add_argument(
+        "--expert-slow-mps",
+        type=float,
+        default=0.0,
+        help="with --expert-coef: on frames where the car is slower than this (m/s), PPO's "
+        "update leaves the actions to the expert term (0: off)",
+    )
+    parser.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -190,6 +197,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             critic_warmup_timesteps=args.critic_warmup_steps,
             expert_coef=args.expert_coef,
             expert_stop_zone_m=args.expert_stop_zone_m,
+            expert_slow_mps=args.expert_slow_mps,
             overwrite=args.overwrite,
             stop_at=args.stop_at,
         )

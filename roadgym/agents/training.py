@@ -196,6 +196,7 @@ def train(
     critic_warmup_timesteps: int = 0,
     expert_coef: float = 0.0,
     expert_stop_zone_m: float = 0.0,
+    expert_slow_mps: float = 0.0,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -230,6 +231,8 @@ def train(
     :param expert_stop_zone_m: with ``expert_coef``, Town only: frames this close before
         a stop sign's line the car has not stopped at are left to the expert term (PPO's
         advantages there are zero). 0: off.
+    :param expert_slow_mps: with ``expert_coef``: frames where the car is slower than this
+        (m/s) are left to the expert term the same way. 0: off.
 
     Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
     as ``model.zip`` and the result's ``interrupted`` names the signal.
@@ -262,6 +265,11 @@ def train(
             f"--expert-stop-zone-m {expert_stop_zone_m!r} with --expert-coef {expert_coef!r}; "
             "allowed: a number > 0 with --expert-coef > 0 (the zone is left to that term)"
         )
+    if expert_slow_mps and not (expert_coef > 0 and expert_slow_mps > 0):
+        raise ValueError(
+            f"--expert-slow-mps {expert_slow_mps!r} with --expert-coef {expert_coef!r}; "
+            "allowed: a number > 0 with --expert-coef > 0 (those frames are left to that term)"
+        )
     continuous = ["--expert-coef"] * bool(expert_coef)
     if settings.action_std is not None:
         continuous.append(f"action_std = {settings.action_std}")
@@ -290,6 +298,7 @@ def train(
             critic_warmup_timesteps=critic_warmup_timesteps,
             expert_coef=expert_coef,
             expert_stop_zone_m=expert_stop_zone_m,
+            expert_slow_mps=expert_slow_mps,
         )
 
 
@@ -330,6 +339,7 @@ def _train_in(
     critic_warmup_timesteps: int = 0,
     expert_coef: float = 0.0,
     expert_stop_zone_m: float = 0.0,
+    expert_slow_mps: float = 0.0,
 ) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
@@ -404,7 +414,11 @@ def _train_in(
     if expert_coef > 0:
         from roadgym.agents.imitation.expert_term import ExpertRegulariser
 
-        callbacks.append(ExpertRegulariser(expert_coef, stop_zone_m=expert_stop_zone_m))
+        callbacks.append(
+            ExpertRegulariser(
+                expert_coef, stop_zone_m=expert_stop_zone_m, slow_mps=expert_slow_mps
+            )
+        )
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None

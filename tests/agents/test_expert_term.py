@@ -228,3 +228,31 @@ def test_ppo_trains_on_zero_advantages_in_the_zone(monkeypatch, with_student_pul
         zone, other = advantages[:N_STEPS], advantages[N_STEPS:]  # world 0's rows, world 1's
         assert (zone == 0).all()
         np.testing.assert_allclose([other.mean(), other.std()], [0.0, 1.0], atol=1e-4)
+
+
+def test_the_slow_handover_takes_exactly_the_frames_below_its_speed():
+    model = _ppo()
+    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8, slow_mps=0.5)
+    model.learn(N_ENVS * N_STEPS, callback=term)
+    executed = np.clip(model.rollout_buffer.actions, -1.0, 1.0).reshape(N_ENVS, N_STEPS, 2)
+    replay = make_sb3_vec_env("roadgym/Town-v0", n_envs=N_ENVS, seed=SEED, **ENV_KWARGS)
+    replay.reset()
+    world = ExpertDriver(replay).world
+    slow = []
+    for t in range(N_STEPS):
+        slow.append(world.car.speed_mps < 0.5)
+        replay.step(executed[:, t])
+    expected = np.array(slow).T.reshape(-1)  # world-major, the order of ``term.zone``
+    assert 0 < expected.sum() < expected.size  # the cars start standing, then drive off
+    np.testing.assert_array_equal(term.zone, expected)
+    assert not model.normalize_advantage
+
+
+def test_the_slow_handover_needs_the_expert_term(tiny_settings, tmp_path):
+    from roadgym.agents.training import train
+
+    with pytest.raises(ValueError, match="expert-slow-mps 1.0 with --expert-coef 0.0"):
+        train(tiny_settings("ppo"), run_dir=tmp_path / "a", expert_slow_mps=1.0)
+    with pytest.raises(ValueError, match="expert-slow-mps -1.0; allowed: a number >= 0"):
+        ExpertRegulariser(coef=1.0, slow_mps=-1.0)
+    assert not (tmp_path / "a").exists()

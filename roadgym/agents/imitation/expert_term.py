@@ -26,6 +26,10 @@ since PPO's changes elsewhere reach these frames through the shared network. Wit
 handover, the advantages are normalised over the other
 frames of the rollout, once per rollout, and PPO's own per-minibatch normalisation is
 turned off (it would shift the zeros).
+
+``--expert-slow-mps V`` hands over, the same way, every frame where the car is slower
+than ``V`` (standing in a queue, at a light, pulling away): the frames where PPO's
+fine-tunes learnt to set off sooner, a change that reached the stop-sign frames.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ class ExpertRegulariser(ActionPull):
     :param batch_size: frames per gradient step.
     :param stop_zone_m: Town only: hand the frames this close before a stop sign's line
         (not yet stopped at) over to the expert (see the module's text). 0: off.
+    :param slow_mps: hand the frames where the car is slower than this (m/s) over to the
+        expert too. 0: off.
 
     After a rollout, :attr:`labels` holds the expert's actions (N, 2) for the rollout
     buffer's frames in the buffer's flattened order (world-major: world ``e``'s step ``t``
@@ -81,6 +87,7 @@ class ExpertRegulariser(ActionPull):
         batch_size: int = 256,
         verbose: int = 0,
         stop_zone_m: float = 0.0,
+        slow_mps: float = 0.0,
     ) -> None:
         if not coef > 0:
             raise ValueError(f"--expert-coef {coef!r}; allowed: a number > 0 (0 turns it off)")
@@ -88,11 +95,17 @@ class ExpertRegulariser(ActionPull):
             raise ValueError(
                 f"--expert-stop-zone-m {stop_zone_m!r}; allowed: a number >= 0 (0 turns it off)"
             )
+        if not slow_mps >= 0:
+            raise ValueError(
+                f"--expert-slow-mps {slow_mps!r}; allowed: a number >= 0 (0 turns it off)"
+            )
         super().__init__(steps_per_rollout, batch_size, verbose)
         self.coef = coef
         self.stop_zone_m = stop_zone_m
+        self.slow_mps = slow_mps
+        self.hands_over = bool(stop_zone_m or slow_mps)
         self.zone: np.ndarray | None = None
-        """After a rollout with ``stop_zone_m``: which frames (N,) were handed over, in the
+        """After a rollout with a handover: which frames (N,) were handed over, in the
         order of :attr:`labels`."""
         self._zone_steps: np.ndarray | None = None  # (n_steps, n_envs)
         self._pending_zone: np.ndarray | None = None
@@ -111,6 +124,7 @@ class ExpertRegulariser(ActionPull):
         self._steps = np.zeros((buffer.buffer_size, buffer.n_envs, 2), np.float32)
         if self.stop_zone_m:
             require_town(self._expert.world)
+        if self.hands_over:
             self._zone_steps = np.zeros((buffer.buffer_size, buffer.n_envs), bool)
             self.model.normalize_advantage = False  # normalised here, without the zone
 
@@ -129,10 +143,16 @@ class ExpertRegulariser(ActionPull):
         self._pending_zone = self._zone_now()
 
     def _zone_now(self) -> np.ndarray | None:
-        if not self.stop_zone_m:
+        if not self.hands_over:
             return None
         assert self._expert is not None
-        return approaching_stop_sign(self._expert.world, self.stop_zone_m)
+        world = self._expert.world
+        zone = np.zeros(world.batch_size, bool)
+        if self.stop_zone_m:
+            zone |= approaching_stop_sign(world, self.stop_zone_m)
+        if self.slow_mps:
+            zone |= world.car.speed_mps < self.slow_mps
+        return zone
 
     def _on_step(self) -> bool:
         # SB3 calls this after ``env.step`` and before it adds the frames it acted on to
