@@ -415,9 +415,7 @@ def _train_in(
         from roadgym.agents.imitation.expert_term import ExpertRegulariser
 
         callbacks.append(
-            ExpertRegulariser(
-                expert_coef, stop_zone_m=expert_stop_zone_m, slow_mps=expert_slow_mps
-            )
+            ExpertRegulariser(expert_coef, stop_zone_m=expert_stop_zone_m, slow_mps=expert_slow_mps)
         )
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
