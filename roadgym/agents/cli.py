@@ -109,6 +109,12 @@ def train_parser() -> argparse.ArgumentParser:
         "update leaves the actions to the expert term (0: off)",
     )
     parser.add_argument(
+        "--expert-student-weights",
+        action="store_true",
+        help="with --expert-coef: weigh the term's errors as the student's imitation loss "
+        "(steer x 2, hard-braking and pull-away throttle x 5)",
+    )
+    parser.add_argument(
         "--hp",
         action="append",
         default=[],
@@ -198,6 +204,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             expert_coef=args.expert_coef,
             expert_stop_zone_m=args.expert_stop_zone_m,
             expert_slow_mps=args.expert_slow_mps,
+            expert_student_weights=args.expert_student_weights,
             overwrite=args.overwrite,
             stop_at=args.stop_at,
         )

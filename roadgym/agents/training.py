@@ -197,6 +197,7 @@ def train(
     expert_coef: float = 0.0,
     expert_stop_zone_m: float = 0.0,
     expert_slow_mps: float = 0.0,
+    expert_student_weights: bool = False,
 ) -> TrainResult:
     """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
 
@@ -233,6 +234,8 @@ def train(
         advantages there are zero). 0: off.
     :param expert_slow_mps: with ``expert_coef``: frames where the car is slower than this
         (m/s) are left to the expert term the same way. 0: off.
+    :param expert_student_weights: with ``expert_coef``: weigh the term's errors as the
+        student's imitation loss does (steer x 2, hard-braking and pull-away throttle x 5).
 
     Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
     as ``model.zip`` and the result's ``interrupted`` names the signal.
@@ -270,6 +273,11 @@ def train(
             f"--expert-slow-mps {expert_slow_mps!r} with --expert-coef {expert_coef!r}; "
             "allowed: a number > 0 with --expert-coef > 0 (those frames are left to that term)"
         )
+    if expert_student_weights and not expert_coef > 0:
+        raise ValueError(
+            f"--expert-student-weights with --expert-coef {expert_coef!r}; allowed: only "
+            "with --expert-coef > 0 (they weigh that term)"
+        )
     continuous = ["--expert-coef"] * bool(expert_coef)
     if settings.action_std is not None:
         continuous.append(f"action_std = {settings.action_std}")
@@ -299,6 +307,7 @@ def train(
             expert_coef=expert_coef,
             expert_stop_zone_m=expert_stop_zone_m,
             expert_slow_mps=expert_slow_mps,
+            expert_student_weights=expert_student_weights,
         )
 
 
@@ -340,6 +349,7 @@ def _train_in(
     expert_coef: float = 0.0,
     expert_stop_zone_m: float = 0.0,
     expert_slow_mps: float = 0.0,
+    expert_student_weights: bool = False,
 ) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
@@ -415,7 +425,12 @@ def _train_in(
         from roadgym.agents.imitation.expert_term import ExpertRegulariser
 
         callbacks.append(
-            ExpertRegulariser(expert_coef, stop_zone_m=expert_stop_zone_m, slow_mps=expert_slow_mps)
+            ExpertRegulariser(
+                expert_coef,
+                stop_zone_m=expert_stop_zone_m,
+                slow_mps=expert_slow_mps,
+                student_weights=expert_student_weights,
+            )
         )
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps

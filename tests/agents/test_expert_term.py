@@ -256,3 +256,19 @@ def test_the_slow_handover_needs_the_expert_term(tiny_settings, tmp_path):
     with pytest.raises(ValueError, match="expert-slow-mps -1.0; allowed: a number >= 0"):
         ExpertRegulariser(coef=1.0, slow_mps=-1.0)
     assert not (tmp_path / "a").exists()
+
+
+def test_student_weights_weigh_steer_twice_and_the_transitions_five_times():
+    model = _ppo()
+    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8, student_weights=True)
+    model.learn(N_ENVS * N_STEPS, callback=term)  # the pull's steps ran with the weights
+    buffer = model.rollout_buffer
+    rows = np.arange(N_ENVS * N_STEPS)
+    observations = {k: torch.as_tensor(v) for k, v in buffer.observations.items()}
+    w = term.element_weights(observations, rows).numpy()
+    np.testing.assert_allclose(w.mean(), 1.0, rtol=1e-5)
+    assert np.ptp(w[:, 0]) < 1e-6  # steer: the same weight on every frame
+    ratio = w[:, 1] / w[:, 0]  # throttle / steer: 1/2 on plain frames, 5/2 on transitions
+    assert set(np.round(ratio, 5)) <= {0.5, 2.5}
+    assert np.isclose(ratio, 2.5).any()  # the cars pull away from standing at the start
+    assert ExpertRegulariser(coef=1.0).element_weights(observations, rows) is None

@@ -40,12 +40,16 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from roadgym.agents.imitation.bc import HARD_BRAKE, MOVING_SPEED_FRACTION, PULL_AWAY, BCSettings
 from roadgym.agents.imitation.pull import ActionPull
 from roadgym.drivers.expert import ExpertDriver
 from roadgym.envs.town.ego import approaching_stop_sign
 from roadgym.envs.town.world import TownWorld
 
 __all__ = ["ExpertRegulariser", "require_continuous_actions"]
+
+STEER_WEIGHT = BCSettings.steer_weight
+TRANSITION_WEIGHT = BCSettings.transition_weight
 
 
 def require_continuous_actions(
@@ -71,6 +75,9 @@ class ExpertRegulariser(ActionPull):
         (not yet stopped at) over to the expert (see the module's text). 0: off.
     :param slow_mps: hand the frames where the car is slower than this (m/s) over to the
         expert too. 0: off.
+    :param student_weights: weigh the errors as the student's loss does (steer x 2, the
+        throttle of hard-braking and pull-away frames x 5), scaled to mean 1; needs a
+        ``nav`` observation. False: all alike.
 
     After a rollout, :attr:`labels` holds the expert's actions (N, 2) for the rollout
     buffer's frames in the buffer's flattened order (world-major: world ``e``'s step ``t``
@@ -88,6 +95,7 @@ class ExpertRegulariser(ActionPull):
         verbose: int = 0,
         stop_zone_m: float = 0.0,
         slow_mps: float = 0.0,
+        student_weights: bool = False,
     ) -> None:
         if not coef > 0:
             raise ValueError(f"--expert-coef {coef!r}; allowed: a number > 0 (0 turns it off)")
@@ -103,6 +111,7 @@ class ExpertRegulariser(ActionPull):
         self.coef = coef
         self.stop_zone_m = stop_zone_m
         self.slow_mps = slow_mps
+        self.student_weights = student_weights
         self.hands_over = bool(stop_zone_m or slow_mps)
         self.zone: np.ndarray | None = None
         """After a rollout with a handover: which frames (N,) were handed over, in the
@@ -198,6 +207,27 @@ class ExpertRegulariser(ActionPull):
 
     def error(self, mean: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return (mean - target).abs()
+
+    def element_weights(self, observations: Any, rows: np.ndarray) -> torch.Tensor | None:
+        if not self.student_weights:
+            return None
+        assert self.labels is not None
+        # The student's loss (roadgym.agents.imitation.bc): steer x 2, and the throttle of
+        # the frames where the expert brakes hard while moving or pulls away x 5; scaled to
+        # mean 1, so that ``coef`` keeps its size.
+        labels = self.labels[rows]
+        speed = observations["nav"].reshape(len(rows), -1)[:, -3].cpu().numpy()
+        moving = speed > MOVING_SPEED_FRACTION
+        throttle = labels[:, 1]
+        transition = (moving & (throttle < HARD_BRAKE)) | (~moving & (throttle > PULL_AWAY))
+        w = np.stack(
+            [
+                np.full(len(rows), STEER_WEIGHT, np.float32),
+                np.where(transition, TRANSITION_WEIGHT, 1.0).astype(np.float32),
+            ],
+            axis=1,
+        )
+        return torch.as_tensor(w / w.mean())
 
 
 def require_town(world: Any) -> None:

@@ -65,6 +65,10 @@ class ActionPull(BaseCallback):
         """The per-element error the pull minimises (e.g. absolute or squared)."""
         raise NotImplementedError
 
+    def element_weights(self, observations: Any, rows: np.ndarray) -> torch.Tensor | None:
+        """Weights (size, action_dim) of the errors at ``rows``, or None (all alike)."""
+        return None
+
     def draw_rows(self, n: int, size: int) -> np.ndarray:
         """``size`` distinct rows of the flattened buffer's ``n`` for one gradient step
         (uniform; a subclass may favour some frames)."""
@@ -88,28 +92,31 @@ class ActionPull(BaseCallback):
         n = buffer.buffer_size * buffer.n_envs
         size = min(self.batch_size, n)
         device = self.model.policy.device
-        batches, targets = [], []
+        batches, targets, element_weights = [], [], []
         for _ in range(self.steps_per_rollout):
             rows = self.draw_rows(n, size)
             observations = _rows(buffer.observations, rows, device)
             with torch.no_grad():
                 targets.append(self.targets(observations, rows).to(device))
+                w = self.element_weights(observations, rows)
+            element_weights.append(None if w is None else w.to(device))
             batches.append(observations)
-        self._stash = (weight, batches, targets)
+        self._stash = (weight, batches, targets, element_weights)
 
     def _on_rollout_start(self) -> None:
         # PPO has updated on the last rollout by now: take the pull's steps.
         if self._stash is None:
             return
-        weight, batches, targets = self._stash
+        weight, batches, targets, element_weights = self._stash
         self._stash = None
         policy = self.model.policy
         total = 0.0
-        for observations, target in zip(batches, targets, strict=True):
+        for observations, target, w in zip(batches, targets, element_weights, strict=True):
             mean = policy.get_distribution(observations).distribution.mean
             if not mean.requires_grad:  # the actor is frozen (CriticWarmup)
                 return
-            loss = weight * self.error(mean, target).mean()
+            error = self.error(mean, target)
+            loss = weight * (error if w is None else error * w).mean()
             policy.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), self.model.max_grad_norm)
