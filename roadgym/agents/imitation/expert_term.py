@@ -21,15 +21,21 @@ fine-tune that really updated learnt to roll through stop signs (3-9 times the
 student's rate), whatever the penalty. A likely reason (not proven): the stop is won or
 lost 2-4 s before the line, beyond what PPO's advantages (GAE lambda 0.95) credit, while
 the time it costs shows on every frame after it. Measured in docs/imitation.md: the
-handover cuts the stop signs PPO runs by about two thirds, not to the student's rate,
-since PPO's changes elsewhere reach these frames through the shared network. With the
+handover cuts the stop signs by about two thirds, not to the student's rate; and with
+PPO's update off on every frame (``slow_mps`` = 1000) this term alone runs six times the
+student's stop signs, so the rest is this term's doing, not PPO's. With the
 handover, the advantages are normalised over the other
 frames of the rollout, once per rollout, and PPO's own per-minibatch normalisation is
 turned off (it would shift the zeros).
 
 ``--expert-slow-mps V`` hands over, the same way, every frame where the car is slower
-than ``V`` (standing in a queue, at a light, pulling away): the frames where PPO's
-fine-tunes learnt to set off sooner, a change that reached the stop-sign frames.
+than ``V`` (standing in a queue, at a light, pulling away), to test whether PPO setting
+off sooner there reached the stop-sign frames (measured at ``V`` = 1: no change). At a
+huge ``V`` every frame is handed over: PPO's update is off and the pulls act alone.
+
+``--expert-student-weights`` weighs the term's errors as the student's imitation loss
+does (:mod:`roadgym.agents.imitation.bc`: steer x 2, the throttle of hard-braking and
+pull-away frames x 5), scaled to mean 1.
 """
 
 from __future__ import annotations
