@@ -272,3 +272,11 @@ def test_student_weights_weigh_steer_twice_and_the_transitions_five_times():
     assert set(np.round(ratio, 5)) <= {0.5, 2.5}
     assert np.isclose(ratio, 2.5).any()  # the cars pull away from standing at the start
     assert ExpertRegulariser(coef=1.0).element_weights(observations, rows) is None
+
+
+def test_student_weights_refuse_an_observation_without_nav():
+    venv = make_sb3_vec_env("roadgym/Town-v0", n_envs=2, seed=SEED, observation="rgb")
+    model = PPO("CnnPolicy", venv, n_steps=8, batch_size=8, n_epochs=1, seed=SEED)
+    term = ExpertRegulariser(coef=1.0, student_weights=True)
+    with pytest.raises(ValueError, match="expert-student-weights needs the speed of a 'nav'"):
+        model.learn(16, callback=term)

@@ -68,8 +68,12 @@ def transition_frames(data: RoundData) -> np.ndarray:
     The newest speed is ``nav[:, -3]`` (``nav`` is [speed, turn direction, turn distance]
     per stacked step, newest last).
     """
-    speed = data.nav[:, -3]
-    throttle = data.actions[:, 1]
+    return transition_mask(data.nav[:, -3], data.actions[:, 1])
+
+
+def transition_mask(speed: np.ndarray, throttle: np.ndarray) -> np.ndarray:
+    """(N,) bool from the newest speed (a fraction of the top speed) and the expert's
+    throttle: hard braking while moving, or pulling away from a standstill."""
     moving = speed > MOVING_SPEED_FRACTION
     return (moving & (throttle < HARD_BRAKE)) | (~moving & (throttle > PULL_AWAY))
 

@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from roadgym.agents.imitation.bc import HARD_BRAKE, MOVING_SPEED_FRACTION, PULL_AWAY, BCSettings
+from roadgym.agents.imitation.bc import BCSettings, transition_mask
 from roadgym.agents.imitation.pull import ActionPull
 from roadgym.drivers.expert import ExpertDriver
 from roadgym.envs.town.ego import approaching_stop_sign
@@ -139,6 +139,12 @@ class ExpertRegulariser(ActionPull):
         self._steps = np.zeros((buffer.buffer_size, buffer.n_envs, 2), np.float32)
         if self.stop_zone_m:
             require_town(self._expert.world)
+        space = self.model.observation_space
+        if self.student_weights and not (isinstance(space, spaces.Dict) and "nav" in space.spaces):
+            raise ValueError(
+                f"--expert-student-weights needs the speed of a 'nav' observation "
+                f"(observation='rgb+nav'); the env's observation space is {space!r}"
+            )
         if self.hands_over:
             self._zone_steps = np.zeros((buffer.buffer_size, buffer.n_envs), bool)
             self.model.normalize_advantage = False  # normalised here, without the zone
@@ -221,11 +227,8 @@ class ExpertRegulariser(ActionPull):
         # The student's loss (roadgym.agents.imitation.bc): steer x 2, and the throttle of
         # the frames where the expert brakes hard while moving or pulls away x 5; scaled to
         # mean 1, so that ``coef`` keeps its size.
-        labels = self.labels[rows]
         speed = observations["nav"].reshape(len(rows), -1)[:, -3].cpu().numpy()
-        moving = speed > MOVING_SPEED_FRACTION
-        throttle = labels[:, 1]
-        transition = (moving & (throttle < HARD_BRAKE)) | (~moving & (throttle > PULL_AWAY))
+        transition = transition_mask(speed, self.labels[rows][:, 1])
         w = np.stack(
             [
                 np.full(len(rows), STEER_WEIGHT, np.float32),
