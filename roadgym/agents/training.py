@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 from stable_baselines3.common.base_class import BaseAlgorithm
-from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import unwrap_vec_normalize
 
@@ -278,6 +278,16 @@ def train(
             f"--expert-student-weights with --expert-coef {expert_coef!r}; allowed: only "
             "with --expert-coef > 0 (they weigh that term)"
         )
+    expert_term = None
+    if expert_coef > 0:
+        from roadgym.agents.imitation.expert_term import ExpertRegulariser
+
+        expert_term = ExpertRegulariser(
+            expert_coef,
+            stop_zone_m=expert_stop_zone_m,
+            slow_mps=expert_slow_mps,
+            student_weights=expert_student_weights,
+        )
     continuous = ["--expert-coef"] * bool(expert_coef)
     if settings.action_std is not None:
         continuous.append(f"action_std = {settings.action_std}")
@@ -304,10 +314,7 @@ def train(
             init_kl_timesteps=init_kl_timesteps,
             stop_at=stop_at,
             critic_warmup_timesteps=critic_warmup_timesteps,
-            expert_coef=expert_coef,
-            expert_stop_zone_m=expert_stop_zone_m,
-            expert_slow_mps=expert_slow_mps,
-            expert_student_weights=expert_student_weights,
+            expert_term=expert_term,
         )
 
 
@@ -346,10 +353,7 @@ def _train_in(
     init_kl_timesteps: int,
     stop_at: int | None = None,
     critic_warmup_timesteps: int = 0,
-    expert_coef: float = 0.0,
-    expert_stop_zone_m: float = 0.0,
-    expert_slow_mps: float = 0.0,
-    expert_student_weights: bool = False,
+    expert_term: BaseCallback | None = None,
 ) -> TrainResult:
     if torch_threads is None:
         from roadgym.perception.device import default_torch_threads
@@ -421,17 +425,8 @@ def _train_in(
         from roadgym.agents.imitation.finetune import CriticWarmup
 
         callbacks.append(CriticWarmup(critic_warmup_timesteps))
-    if expert_coef > 0:
-        from roadgym.agents.imitation.expert_term import ExpertRegulariser
-
-        callbacks.append(
-            ExpertRegulariser(
-                expert_coef,
-                stop_zone_m=expert_stop_zone_m,
-                slow_mps=expert_slow_mps,
-                student_weights=expert_student_weights,
-            )
-        )
+    if expert_term is not None:
+        callbacks.append(expert_term)
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None

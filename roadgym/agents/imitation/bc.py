@@ -63,17 +63,18 @@ PEDESTRIAN_AHEAD = 2  # object_ahead: 0 none, 1 vehicle, 2 pedestrian
 
 
 def transition_frames(data: RoundData) -> np.ndarray:
-    """(N,) bool: the expert brakes hard while moving, or pulls away from a standstill.
+    """(N,) bool: the expert brakes hard while moving, or pulls away from a standstill."""
+    return transition_mask(data.nav, data.actions[:, 1])
 
-    The newest speed is ``nav[:, -3]`` (``nav`` is [speed, turn direction, turn distance]
-    per stacked step, newest last).
+
+def transition_mask(nav: np.ndarray, throttle: np.ndarray) -> np.ndarray:
+    """(N,) bool from the stacked ``nav`` observations (N, ...) and the expert's throttle
+    (N,): hard braking while moving, or pulling away from a standstill.
+
+    The newest speed is the third value from the end (``nav`` is [speed, turn direction,
+    turn distance] per stacked step, newest last).
     """
-    return transition_mask(data.nav[:, -3], data.actions[:, 1])
-
-
-def transition_mask(speed: np.ndarray, throttle: np.ndarray) -> np.ndarray:
-    """(N,) bool from the newest speed (a fraction of the top speed) and the expert's
-    throttle: hard braking while moving, or pulling away from a standstill."""
+    speed = nav.reshape(len(nav), -1)[:, -3]
     moving = speed > MOVING_SPEED_FRACTION
     return (moving & (throttle < HARD_BRAKE)) | (~moving & (throttle > PULL_AWAY))
 

@@ -227,8 +227,7 @@ class ExpertRegulariser(ActionPull):
         # The student's loss (roadgym.agents.imitation.bc): steer x 2, and the throttle of
         # the frames where the expert brakes hard while moving or pulls away x 5; scaled to
         # mean 1, so that ``coef`` keeps its size.
-        speed = observations["nav"].reshape(len(rows), -1)[:, -3].cpu().numpy()
-        transition = transition_mask(speed, self.labels[rows][:, 1])
+        transition = transition_mask(observations["nav"].cpu().numpy(), self.labels[rows][:, 1])
         w = np.stack(
             [
                 np.full(len(rows), STEER_WEIGHT, np.float32),
