@@ -71,3 +71,83 @@ def test_readme_documents_every_field(config_class):
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for row in config_class.markdown_table().splitlines()[2:]:
         assert row in readme, row
+
+
+def _world_configs():
+    from roadgym.envs.highway import HighwayConfig, MergeConfig
+
+    return (TrackConfig, TownConfig, HighwayConfig, MergeConfig)
+
+
+def test_a_field_two_worlds_have_is_declared_once_with_one_range():
+    from roadgym.envs.core.config import SHARED_FIELD_GROUPS
+
+    group_of = {
+        field.name: (group, field)
+        for group in SHARED_FIELD_GROUPS
+        for field in dataclasses.fields(group)
+    }
+    assert len(group_of) == sum(len(dataclasses.fields(g)) for g in SHARED_FIELD_GROUPS)
+    worlds = _world_configs()
+    for config_class in worlds:
+        for field in dataclasses.fields(config_class):
+            elsewhere = [
+                w
+                for w in worlds
+                if w is not config_class
+                and not issubclass(w, config_class)
+                and not issubclass(config_class, w)
+                and field.name in {f.name for f in dataclasses.fields(w)}
+            ]
+            if not elsewhere:
+                continue
+            assert field.name in group_of, f"{config_class.__name__}.{field.name} is declared twice"
+            group, shared = group_of[field.name]
+            assert issubclass(config_class, group)
+            for key in ("low", "high"):
+                assert field.metadata[key] == shared.metadata[key], (field.name, key)
+            # A world may add choices (Highway's 'meta' actions), never drop one.
+            assert set(shared.metadata["choices"] or ()) <= set(field.metadata["choices"] or ())
+            assert field.metadata["doc"].startswith(shared.metadata["doc"]), field.name
+
+
+@pytest.mark.parametrize(
+    ("config_class", "fields", "message"),
+    [
+        (
+            "TownConfig",
+            {"idm_min_gap_m": 25.0},
+            r"TownConfig.idm_min_gap_m = 25.0 is out of range; allowed: float in \[0.5, 20.0\]",
+        ),
+        (
+            "HighwayConfig",
+            {"idm_min_gap_m": 25.0},
+            r"HighwayConfig.idm_min_gap_m = 25.0 is out of range; allowed: float in \[0.5, 20.0\]",
+        ),
+        (
+            "TownConfig",
+            {"curvature_lookahead_m": (0.0, 600.0)},
+            r"TownConfig.curvature_lookahead_m\[1\] = 600.0 is out of range; "
+            r"allowed: float in \[0.0, 500.0\]",
+        ),
+        (
+            "TrackConfig",
+            {"stall_penalty": -1.0},
+            r"TrackConfig.stall_penalty = -1.0 is out of range",
+        ),
+    ],
+)
+def test_shared_fields_are_checked_alike_in_every_world(config_class, fields, message):
+    classes = {c.__name__: c for c in _world_configs()}
+    with pytest.raises(ConfigError, match=message):
+        classes[config_class](**fields)
+
+
+def test_a_world_keeps_its_own_default_and_its_reason_for_it():
+    assert TownConfig().stall_timeout_s == 90.0 and TrackConfig().stall_timeout_s == 5.0
+    docs = {f.name: f.metadata["doc"] for f in dataclasses.fields(TownConfig)}
+    assert "two light cycles" in docs["stall_timeout_s"]
+    with pytest.raises(KeyError, match="'lanes' is not a shared config field"):
+        from roadgym.envs.core.config import world_default
+
+        world_default("lanes", 3)

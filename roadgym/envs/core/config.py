@@ -207,10 +207,14 @@ def parse_observation_modes(
 
 @dataclasses.dataclass(frozen=True)
 class WorldConfig(BaseConfig):
-    """The fields every world shares: time step, the ego car, the camera, observation,
-    action and render. Each is declared once, here, with one allowed range; a world that
-    needs another default redeclares the field with :func:`world_default`, which keeps
-    this documentation and range.
+    """The fields every world shares: time step, the ego car, the lane width, the camera,
+    observation, action and render. Each is declared once, here, with one allowed range; a
+    world that needs another default redeclares the field with :func:`world_default`,
+    which keeps this documentation and range.
+
+    Fields that only some worlds share live in the groups below (:class:`IdmTrafficFields`,
+    :class:`RouteFields`); a world lists the groups it has as bases, before
+    ``WorldConfig``, so the table reads: shared world fields, shared group fields, own.
     """
 
     dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.01, high=0.5)
@@ -232,6 +236,14 @@ class WorldConfig(BaseConfig):
     )
     top_speed_mps: float = option(
         30.0, "Ego speed cap (m/s); the car never reverses.", low=1.0, high=80.0
+    )
+    lane_width_m: float = option(4.0, "Width of each lane (m).", low=2.5, high=6.0)
+    curvature_lookahead_m: tuple[float, ...] = option(
+        (0.0, 10.0, 20.0, 40.0),
+        "Distances ahead (m) at which the state vector samples the curvature of the road "
+        "(of the route, where the world has one).",
+        low=0.0,
+        high=500.0,
     )
     camera_size_px: int = option(64, "Side of the square camera frame (px).", low=16, high=512)
     meters_per_pixel: float = option(
@@ -277,20 +289,99 @@ class WorldConfig(BaseConfig):
         return parse_observation_modes(self.observation, type(self).observation_modes)
 
 
-def world_default(name: str, default: Any) -> Any:
-    """Redeclare the :class:`WorldConfig` field ``name`` with another default.
+@dataclasses.dataclass(frozen=True)
+class IdmTrafficFields(BaseConfig):
+    """NPC cars driven by the Intelligent Driver Model (Treiber et al., 2000): Town and
+    Highway. The defaults are highway-env's ``IDMVehicle`` constants."""
 
-    The documentation and the allowed range stay those of ``WorldConfig``, so a shared
-    field has one definition however many worlds change its default.
+    idm_accel_mps2: float = option(
+        3.0, "IDM maximum acceleration of NPCs (m/s^2).", low=0.1, high=10.0
+    )
+    idm_comfort_brake_mps2: float = option(
+        5.0, "IDM comfortable deceleration of NPCs (m/s^2).", low=0.1, high=15.0
+    )
+    idm_time_headway_s: float = option(1.5, "IDM desired time gap of NPCs (s).", low=0.1, high=5.0)
+    idm_min_gap_m: float = option(
+        5.0, "IDM standstill gap of NPCs, bumper to bumper (m).", low=0.5, high=20.0
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RouteFields(BaseConfig):
+    """A drive along a lane graph to a goal or round a lap: Track and Town. Its lanes carry
+    a speed limit; progress is rewarded, every step costs, and leaving the road or making
+    no progress ends the episode."""
+
+    speed_limit_mps: float = option(
+        25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
+    )
+    step_penalty: float = option(0.02, "Cost paid every step.", low=0.0, high=1e3)
+    off_road_penalty: float = option(
+        20.0,
+        "Penalty when a corner of the car leaves the road (ends the episode).",
+        low=0.0,
+        high=1e6,
+    )
+    stall_timeout_s: float = option(
+        5.0,
+        "No progress along the route (less than 1 m) for this long ends the episode "
+        "(terminated, info['stalled']); 0 disables (s).",
+        low=0.0,
+        high=1e4,
+    )
+    stall_penalty: float = option(
+        50.0, "Penalty when the stall rule ends the episode.", low=0.0, high=1e6
+    )
+
+
+# Every group of shared fields: a field name belongs to exactly one of them.
+SHARED_FIELD_GROUPS: tuple[type[BaseConfig], ...] = (WorldConfig, IdmTrafficFields, RouteFields)
+
+
+def redeclare(
+    owner: type[BaseConfig],
+    name: str,
+    default: Any,
+    note: str = "",
+    *,
+    extra_choices: tuple[Any, ...] = (),
+) -> Any:
+    """Redeclare ``owner``'s field ``name`` in a subclass with another default.
+
+    The documentation and the allowed range stay ``owner``'s; ``note`` (the subclass's
+    reason for its default, or what it adds) is appended to the documentation, and
+    ``extra_choices`` extend a field's choices (Highway's ``meta`` actions), never narrow
+    them.
     """
-    shared = {field.name: field for field in dataclasses.fields(WorldConfig)}
-    if name not in shared:
-        raise KeyError(f"{name!r} is not a WorldConfig field; allowed: {', '.join(shared)}")
-    metadata = shared[name].metadata
+    fields = {field.name: field for field in dataclasses.fields(owner)}
+    if name not in fields:
+        raise KeyError(f"{name!r} is not a {owner.__name__} field; allowed: {', '.join(fields)}")
+    metadata = fields[name].metadata
+    choices = metadata["choices"]
+    if extra_choices:
+        if choices is None:
+            raise KeyError(f"{owner.__name__}.{name} has no choices to extend")
+        choices = (*choices, *extra_choices)
     return option(
         default,
-        metadata["doc"],
+        f"{metadata['doc']} {note}".strip(),
         low=metadata["low"],
         high=metadata["high"],
-        choices=metadata["choices"],
+        choices=choices,
     )
+
+
+def world_default(
+    name: str, default: Any, note: str = "", *, extra_choices: tuple[Any, ...] = ()
+) -> Any:
+    """Redeclare the shared field ``name`` with another default (and a note on why).
+
+    The documentation and the allowed range stay those of the group that declares the
+    field (:class:`WorldConfig`, :class:`IdmTrafficFields` or :class:`RouteFields`), so a
+    shared field has one definition however many worlds change its default.
+    """
+    for group in SHARED_FIELD_GROUPS:
+        if name in {field.name for field in dataclasses.fields(group)}:
+            return redeclare(group, name, default, note, extra_choices=extra_choices)
+    names = [field.name for group in SHARED_FIELD_GROUPS for field in dataclasses.fields(group)]
+    raise KeyError(f"{name!r} is not a shared config field; allowed: {', '.join(names)}")

@@ -14,8 +14,10 @@ from typing import ClassVar
 from roadgym.envs.core.config import (
     OBSERVATION_MODES,
     ConfigError,
+    IdmTrafficFields,
     WorldConfig,
     option,
+    redeclare,
     world_default,
 )
 
@@ -23,35 +25,36 @@ HIGHWAY_OBSERVATION_MODES = (*OBSERVATION_MODES, "kinematics", "occupancy_grid")
 
 
 @dataclasses.dataclass(frozen=True)
-class HighwayConfig(WorldConfig):
+class HighwayConfig(IdmTrafficFields, WorldConfig):
     """Configuration of ``roadgym/Highway-v0``: road, traffic, ego, observation, reward.
 
     The car, camera and action fields are :class:`WorldConfig`'s. Three defaults differ:
     ``dt_s`` 0.2 (a 5 Hz simulation, highway-fast-v0's rate), ``meters_per_pixel`` 1.0
     (a 64 px camera sees 48 m ahead, what a highway needs) and ``action_type`` adds
-    ``meta``, highway-env's ``DiscreteMetaAction``.
+    ``meta``, highway-env's ``DiscreteMetaAction``. The NPCs' IDM fields are
+    :class:`IdmTrafficFields`', with its (highway-env's) defaults.
     """
 
     observation_modes: ClassVar[tuple[str, ...]] = HIGHWAY_OBSERVATION_MODES
 
     dt_s: float = world_default("dt_s", 0.2)
     meters_per_pixel: float = world_default("meters_per_pixel", 1.0)
-    observation: str = option(
+    observation: str = world_default(
+        "observation",
         "rgb",
-        "Observation modes: 'rgb', 'semantic', 'state', 'kinematics' (highway-env's "
-        "Kinematics, (V, F) float32), 'occupancy_grid' (highway-env's OccupancyGrid, "
-        "(4, 11, 11) float32), or several joined by '+' (a Dict), e.g. 'rgb+kinematics'.",
+        "Highway adds 'kinematics' (highway-env's Kinematics, (V, F) float32) and "
+        "'occupancy_grid' (highway-env's OccupancyGrid, (4, 11, 11) float32), e.g. "
+        "'rgb+kinematics'.",
     )
-    action_type: str = option(
+    action_type: str = world_default(
+        "action_type",
         "continuous",
-        "'continuous' Box(-1, 1, (2,)) [steer, throttle], 'discrete' (DISCRETE_ACTIONS), "
-        "or 'meta': Discrete(5) LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER over "
+        "Highway adds 'meta': Discrete(5) LANE_LEFT, IDLE, LANE_RIGHT, FASTER, SLOWER over "
         "target_speeds_mps, executed by a low-level controller at the simulation rate.",
-        choices=("continuous", "discrete", "meta"),
+        extra_choices=("meta",),
     )
     # -- the road
     lanes_count: int = option(4, "Lanes of the main road.", low=2, high=5)
-    lane_width_m: float = option(4.0, "Width of each lane (m).", low=3.0, high=5.0)
     max_curvature_per_m: float = option(
         0.002,
         "Largest curvature of the road's gentle bends (1/m; 0.002 is a 500 m radius, "
@@ -132,16 +135,6 @@ class HighwayConfig(WorldConfig):
         low=60.0,
         high=2000.0,
     )
-    idm_accel_mps2: float = option(
-        3.0, "IDM maximum acceleration of NPCs (m/s^2).", low=0.1, high=10.0
-    )
-    idm_comfort_brake_mps2: float = option(
-        5.0, "IDM comfortable deceleration of NPCs (m/s^2).", low=0.1, high=15.0
-    )
-    idm_time_headway_s: float = option(1.5, "IDM desired time gap (s).", low=0.1, high=5.0)
-    idm_min_gap_m: float = option(
-        5.0, "IDM standstill gap, bumper to bumper (m).", low=0.5, high=20.0
-    )
     idm_delta: float = option(4.0, "IDM acceleration exponent.", low=1.0, high=10.0)
     mobil_politeness: float = option(
         0.2, "MOBIL politeness: weight of the other drivers' gains.", low=0.0, high=2.0
@@ -179,11 +172,8 @@ class HighwayConfig(WorldConfig):
     kinematics_see_behind: bool = option(
         False, "Kinematics rows include vehicles more than 2 car lengths behind the ego car."
     )
-    curvature_lookahead_m: tuple[float, ...] = option(
-        (0.0, 25.0, 50.0, 100.0),
-        "Distances ahead (m) at which the state vector samples road curvature.",
-        low=0.0,
-        high=500.0,
+    curvature_lookahead_m: tuple[float, ...] = world_default(
+        "curvature_lookahead_m", (0.0, 25.0, 50.0, 100.0)
     )
     # -- reward (highway-env's form)
     collision_reward: float = option(
@@ -278,21 +268,7 @@ class HighwayConfig(WorldConfig):
 class MergeConfig(HighwayConfig):
     """Configuration of ``roadgym/Merge-v0``: :class:`HighwayConfig` with the on-ramp on."""
 
-    on_ramp: bool = option(
-        True,
-        "Add an on-ramp joining from the right whose lane ends (Merge-v0 sets it).",
-    )
-    lanes_count: int = option(3, "Lanes of the main road.", low=2, high=5)
-    vehicles_count: int = option(
-        20,
-        "NPC vehicles per world, kept between recycle_behind_m behind and "
-        "recycle_ahead_m ahead of the ego car: this sets the traffic density.",
-        low=0,
-        high=200,
-    )
-    duration_s: float = option(
-        30.0,
-        "Episode length in simulated seconds: truncation (highway-env's duration).",
-        low=1.0,
-        high=600.0,
-    )
+    on_ramp: bool = redeclare(HighwayConfig, "on_ramp", True)
+    lanes_count: int = redeclare(HighwayConfig, "lanes_count", 3)
+    vehicles_count: int = redeclare(HighwayConfig, "vehicles_count", 20)
+    duration_s: float = redeclare(HighwayConfig, "duration_s", 30.0)

@@ -8,6 +8,8 @@ from typing import ClassVar
 from roadgym.envs.core.config import (
     OBSERVATION_MODES,
     ConfigError,
+    IdmTrafficFields,
+    RouteFields,
     WorldConfig,
     option,
     world_default,
@@ -15,14 +17,16 @@ from roadgym.envs.core.config import (
 
 
 @dataclasses.dataclass(frozen=True)
-class TownConfig(WorldConfig):
+class TownConfig(RouteFields, IdmTrafficFields, WorldConfig):
     """Configuration of ``roadgym/Town-v0``: town, traffic, car, camera, route, reward.
 
     The car, camera, observation and action fields are :class:`WorldConfig`'s. Four of
     their defaults differ from Track's, because a town is driven at urban speed through
     right-angle junction turns far tighter than any track bend: ``max_steer_rad`` 0.6 and
     ``steer_rate_radps`` 2.5 (more wheel angle, reached sooner, for those turns), and
-    ``max_accel_mps2`` 3.0 and ``top_speed_mps`` 20 (a city car, not a race car).
+    ``max_accel_mps2`` 3.0 and ``top_speed_mps`` 20 (a city car, not a race car). The NPC
+    car fields are :class:`IdmTrafficFields`' and the speed limit, step cost, off-road and
+    stall fields :class:`RouteFields`', with urban defaults.
     """
 
     # Town adds `nav`: what a driver knows besides the camera (speed, next turn).
@@ -59,13 +63,15 @@ class TownConfig(WorldConfig):
     two_lane_fraction: float = option(
         0.35, "Share of grid lines built with 2 lanes each way (else 1).", low=0.0, high=1.0
     )
-    # The width ranges end where the default block_min_m (40 m) still leaves 8 m of street;
-    # wider ones need a larger block_min_m, so the ranges documented here always hold.
-    lane_width_m: float = option(3.5, "Width of each lane (m).", low=2.5, high=4.0)
+    # The sidewalk and crosswalk width ranges end where the default block_min_m (40 m) still
+    # leaves 8 m of street; wider ones need a larger block_min_m (validate says so).
+    lane_width_m: float = world_default(
+        "lane_width_m", 3.5, "More than 4.0 needs a larger block_min_m."
+    )
     sidewalk_width_m: float = option(3.0, "Width of the sidewalks (m).", low=1.5, high=4.0)
     crosswalk_width_m: float = option(3.0, "Width of the crosswalks (m).", low=1.5, high=4.0)
-    speed_limit_mps: float = option(
-        11.0, "Speed limit on the streets (m/s); turns are slower.", low=2.0, high=30.0
+    speed_limit_mps: float = world_default(
+        "speed_limit_mps", 11.0, "Turning lanes are slower (turn_lateral_accel_mps2)."
     )
     turn_lateral_accel_mps2: float = option(
         2.0,
@@ -135,12 +141,10 @@ class TownConfig(WorldConfig):
         low=5.0,
         high=100.0,
     )
-    idm_accel_mps2: float = option(2.0, "NPC IDM maximum acceleration (m/s^2).", low=0.2, high=10.0)
-    idm_comfort_brake_mps2: float = option(
-        3.0, "NPC IDM comfortable deceleration (m/s^2).", low=0.5, high=10.0
-    )
-    idm_time_headway_s: float = option(1.2, "NPC IDM desired time headway (s).", low=0.1, high=5.0)
-    idm_min_gap_m: float = option(2.5, "NPC IDM standstill gap (m).", low=0.5, high=10.0)
+    idm_accel_mps2: float = world_default("idm_accel_mps2", 2.0)
+    idm_comfort_brake_mps2: float = world_default("idm_comfort_brake_mps2", 3.0)
+    idm_time_headway_s: float = world_default("idm_time_headway_s", 1.2)
+    idm_min_gap_m: float = world_default("idm_min_gap_m", 2.5)
     # -- the route
     route_length_min_m: float = option(
         150.0,
@@ -162,17 +166,14 @@ class TownConfig(WorldConfig):
         low=1.0,
         high=50.0,
     )
-    curvature_lookahead_m: tuple[float, ...] = option(
-        (0.0, 10.0, 20.0),
-        "Distances ahead (m) at which the state vector samples the route's curvature.",
-        low=0.0,
-        high=200.0,
+    curvature_lookahead_m: tuple[float, ...] = world_default(
+        "curvature_lookahead_m", (0.0, 10.0, 20.0)
     )
     # -- reward
     route_reward: float = option(
         100.0, "Progress reward summed over the whole route.", low=0.0, high=1e6
     )
-    step_penalty: float = option(0.01, "Cost paid every step.", low=0.0, high=1e3)
+    step_penalty: float = world_default("step_penalty", 0.01)
     success_reward: float = option(10.0, "Bonus on reaching the goal.", low=0.0, high=1e6)
     collision_penalty: float = option(
         50.0,
@@ -186,32 +187,22 @@ class TownConfig(WorldConfig):
     stop_sign_penalty: float = option(
         10.0, "Penalty for crossing a stop sign's line without stopping.", low=0.0, high=1e6
     )
-    off_road_penalty: float = option(
-        20.0,
-        "Penalty when a corner of the car leaves the road (ends the episode).",
-        low=0.0,
-        high=1e6,
-    )
     off_route_penalty: float = option(
         20.0, "Penalty for leaving the route (ends the episode).", low=0.0, high=1e6
     )
-    stall_timeout_s: float = option(
+    stall_timeout_s: float = world_default(
+        "stall_timeout_s",
         90.0,
-        "No progress along the route (less than 1 m) for this long ends the episode "
-        "(terminated, info['stalled']); 0 disables. It must outlast every legitimate wait: "
-        "a car arriving as its green ends stands 26 s (the 32 s cycle less its green), and "
-        "a left-turner or a queued car that misses a green waits another whole cycle; 90 s "
-        "is that red wait plus two cycles. Values shorter than two light cycles are "
-        "rejected (s).",
-        low=0.0,
-        high=1e4,
+        "It must outlast every legitimate wait: a car arriving as its green ends stands 26 s "
+        "(the 32 s cycle less its green), and a left-turner or a queued car that misses a "
+        "green waits another whole cycle; 90 s is that red wait plus two cycles. Values "
+        "shorter than two light cycles are rejected.",
     )
-    stall_penalty: float = option(
+    stall_penalty: float = world_default(
+        "stall_penalty",
         60.0,
-        "Penalty when the stall rule ends the episode; above every other end's penalty, so "
-        "that standing still is never a cheaper end than a collision or leaving the road.",
-        low=0.0,
-        high=1e6,
+        "Above every other end's penalty, so that standing still is never a cheaper end "
+        "than a collision or leaving the road.",
     )
 
     @property

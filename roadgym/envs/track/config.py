@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 
-from roadgym.envs.core.config import ConfigError, WorldConfig, option
+from roadgym.envs.core.config import ConfigError, RouteFields, WorldConfig, option, world_default
 
 
 @dataclasses.dataclass(frozen=True)
-class TrackConfig(WorldConfig):
+class TrackConfig(RouteFields, WorldConfig):
     """Configuration of ``roadgym/Track-v0``: road, car, camera, observation, reward.
 
     The car, camera, observation and action fields are :class:`WorldConfig`'s, with its
     defaults: a race car on open track (top speed 30 m/s, 4 m/s^2, 0.5 rad of wheel angle).
+    The speed limit, step cost, off-road and stall fields are :class:`RouteFields`', with
+    its defaults but for the stall rule's rationale.
     """
 
     num_lanes: int = option(2, "Lanes on the track.", low=1, high=3)
-    lane_width_m: float = option(4.0, "Width of each lane in meters.", low=2.5, high=6.0)
     track_length_min_m: float = option(
         300.0,
         "Shortest centreline length of a generated track (m); at most track_length_max_m.",
@@ -29,35 +30,21 @@ class TrackConfig(WorldConfig):
         low=100.0,
         high=3000.0,
     )
-    speed_limit_mps: float = option(
-        25.0, "Speed limit stored on every lane of the lane graph (m/s).", low=1.0, high=60.0
-    )
     lap_reward: float = option(
         100.0, "Progress reward summed over one full lap.", low=0.0, high=1e6
     )
-    step_penalty: float = option(0.02, "Cost paid every step.", low=0.0, high=1e3)
-    off_road_penalty: float = option(
-        20.0,
-        "Penalty when a corner of the car leaves the road (ends the episode).",
-        low=0.0,
-        high=1e6,
-    )
-    stall_timeout_s: float = option(
+    stall_timeout_s: float = world_default(
+        "stall_timeout_s",
         5.0,
-        "No progress along the lap (less than 1 m) for this long ends the episode "
-        "(terminated, info['stalled']); 0 disables. A track has no reason to wait, and the "
-        "car covers 1 m from rest in under a second, so 5 s is never a legitimate stop.",
-        low=0.0,
-        high=1e4,
+        "A track has no reason to wait, and the car covers 1 m from rest in under a second, "
+        "so 5 s is never a legitimate stop.",
     )
-    stall_penalty: float = option(
+    stall_penalty: float = world_default(
+        "stall_penalty",
         50.0,
-        "Penalty when the stall rule ends the episode. Even discounted over the timeout "
-        "(0.99^50 x 50 = 30 at the defaults) it exceeds off_road_penalty, so that standing "
-        "still is never a cheaper end than driving off the road, for a learner's discounted "
-        "return too.",
-        low=0.0,
-        high=1e6,
+        "Even discounted over the timeout (0.99^50 x 50 = 30 at the defaults) it exceeds "
+        "off_road_penalty, so that standing still is never a cheaper end than driving off "
+        "the road, for a learner's discounted return too.",
     )
     action_repeat: int = option(
         1,
@@ -77,12 +64,6 @@ class TrackConfig(WorldConfig):
         "coast or full throttle (the basic set's smallest steer, 0.5, cannot hold a bend "
         "at speed).",
         choices=("basic", "fine_steer"),
-    )
-    curvature_lookahead_m: tuple[float, ...] = option(
-        (0.0, 10.0, 20.0, 40.0),
-        "Distances ahead (m) at which the state vector samples road curvature.",
-        low=0.0,
-        high=500.0,
     )
 
     def validate(self) -> None:
