@@ -31,11 +31,11 @@ _REGISTRATIONS = {
     },
     # Highway and Merge truncate at their config's duration_s (simulated seconds).
     "roadgym/Highway-v0": {
-        "entry_point": "roadgym.envs.highway.env:HighwayEnv",
+        "entry_point": "roadgym.envs.highway.env:HighwayWorldEnv",
         "vector_entry_point": "roadgym.envs.highway.vector_env:HighwayVectorEnv",
     },
     "roadgym/Merge-v0": {
-        "entry_point": "roadgym.envs.highway.env:MergeEnv",
+        "entry_point": "roadgym.envs.highway.env:MergeWorldEnv",
         "vector_entry_point": "roadgym.envs.highway.vector_env:MergeVectorEnv",
     },
 }

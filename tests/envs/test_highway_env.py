@@ -397,3 +397,19 @@ def test_readme_lists_every_config_field():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert HighwayConfig.markdown_table() in readme
     assert "](docs/highway.png)" in readme and "](docs/merge.png)" in readme
+
+
+def test_highway_env_class_has_a_name_distinct_from_highway_envs_and_the_old_one_warns():
+    import roadgym.envs.highway as highway
+    from roadgym.envs.highway import HighwayWorldEnv, MergeWorldEnv
+
+    env = gym.make("roadgym/Highway-v0")
+    assert type(env.unwrapped) is HighwayWorldEnv
+    env.close()
+    with pytest.warns(DeprecationWarning, match="HighwayEnv is renamed HighwayWorldEnv"):
+        assert highway.HighwayEnv is HighwayWorldEnv
+    with pytest.warns(DeprecationWarning, match="MergeEnv is renamed MergeWorldEnv"):
+        from roadgym.envs.highway.env import MergeEnv
+    assert MergeEnv is MergeWorldEnv
+    with pytest.raises(AttributeError):
+        highway.NoSuchEnv  # noqa: B018

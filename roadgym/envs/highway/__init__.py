@@ -6,20 +6,26 @@ observations and labels, ``raster`` and ``render`` draw, ``world`` ties them tog
 ``env`` and ``vector_env`` are the Gymnasium fronts with highway-env's interface.
 """
 
+from roadgym.envs.highway import env as _env
 from roadgym.envs.highway.config import HighwayConfig, MergeConfig
-from roadgym.envs.highway.env import HighwayEnv, MergeEnv
+from roadgym.envs.highway.env import HighwayWorldEnv, MergeWorldEnv
 from roadgym.envs.highway.generator import HighwayMap, generate_highway
 from roadgym.envs.highway.vector_env import HighwayVectorEnv, MergeVectorEnv
 from roadgym.envs.highway.world import HighwayWorld
 
 __all__ = [
     "HighwayConfig",
-    "HighwayEnv",
     "HighwayMap",
     "HighwayVectorEnv",
+    "HighwayWorldEnv",
     "HighwayWorld",
     "MergeConfig",
-    "MergeEnv",
     "MergeVectorEnv",
+    "MergeWorldEnv",
     "generate_highway",
 ]
+
+
+def __getattr__(name: str) -> type:
+    """``HighwayEnv`` and ``MergeEnv``: the 0.1 names, deprecated (see ``env``)."""
+    return _env.__getattr__(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ def highway_observation_space(config: HighwayConfig) -> spaces.Space:
     return observation_space(config, STATE_LOW, STATE_HIGH, world_modes)
 
 
-class HighwayEnv(WorldEnv):
+class HighwayWorldEnv(WorldEnv):
     """Drive fast and safely through multi-lane highway traffic, seen from above.
 
     ## Description
@@ -116,8 +117,8 @@ class HighwayEnv(WorldEnv):
         return birdseye_frame(self.world, 0, self.config.render_size_px, camera_rgb, hud_lines)
 
 
-class MergeEnv(HighwayEnv):
-    """``roadgym/Merge-v0``: :class:`HighwayEnv` with an on-ramp whose lane ends.
+class MergeWorldEnv(HighwayWorldEnv):
+    """``roadgym/Merge-v0``: :class:`HighwayWorldEnv` with an on-ramp whose lane ends.
 
     ## Description
     As Highway-v0 (3 lanes, 30 s by default), with an on-ramp that joins from the right
@@ -125,10 +126,29 @@ class MergeEnv(HighwayEnv):
     ``ramp_merge_length_m`` and ends: ``ramp_vehicles_count`` NPC cars start on it and
     must merge (MOBIL, with the lane's end as a standing obstacle), and with
     ``ego_on_ramp`` the ego car starts there itself. Lane ``lanes_count`` is the ramp.
-    Everything else is :class:`HighwayEnv`'s.
+    Everything else is :class:`HighwayWorldEnv`'s.
 
     ## Version History
     * v0: first version.
     """
 
     config_class = MergeConfig
+
+
+# roadgym 0.1 called these HighwayEnv and MergeEnv, the names of highway-env's own classes;
+# the old names still work for one release, with a DeprecationWarning.
+_DEPRECATED_NAMES = {"HighwayEnv": "HighwayWorldEnv", "MergeEnv": "MergeWorldEnv"}
+
+
+def __getattr__(name: str) -> Any:
+    """Old names of the env classes, kept for one release."""
+    if name in _DEPRECATED_NAMES:
+        new = _DEPRECATED_NAMES[name]
+        warnings.warn(
+            f"roadgym's {name} is renamed {new} (highway-env has a class named {name}); "
+            "the old name goes in roadgym 0.3",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ from roadgym.envs.highway.world import HighwayWorld
 
 
 class HighwayVectorEnv(WorldVectorEnv):
-    """N independent Highway-v0 worlds stepped together; see :class:`HighwayEnv`.
+    """N independent Highway-v0 worlds stepped together; see :class:`HighwayWorldEnv`.
 
     World ``i`` behaves exactly like a single ``gymnasium.make("roadgym/Highway-v0")``
     reset with seed ``s + i`` when this env is reset with seed ``s``. Arguments as
@@ -53,6 +53,6 @@ class HighwayVectorEnv(WorldVectorEnv):
 
 
 class MergeVectorEnv(HighwayVectorEnv):
-    """N independent Merge-v0 worlds stepped together; see :class:`MergeEnv`."""
+    """N independent Merge-v0 worlds stepped together; see :class:`MergeWorldEnv`."""
 
     config_class = MergeConfig
