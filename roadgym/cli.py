@@ -40,10 +40,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "roadgym.agents.cli:export_curve_main",
         "a learning-curve PNG from a run's TensorBoard log",
     ),
-    "expert-table": (
-        "roadgym.tools.expert_table:main",
-        "the privileged expert's metrics over held-out seeds",
-    ),
     "imitate": (
         "roadgym.agents.imitation.cli:imitate_main",
         "teach a pixel student from the expert: behaviour cloning, then DAgger",
@@ -51,14 +47,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "gan": (
         "roadgym.perception.gan.cli:gan_command",
         "label-conditioned GAN of camera frames: train, sample, edit, score (FD, KID, labels)",
-    ),
-    "highway-dqn": (
-        "roadgym.tools.highway_dqn:main",
-        "SB3 DQN on highway-fast-v0 and roadgym/Highway-v0 side by side, same wall clock",
-    ),
-    "highway-expert": (
-        "roadgym.tools.highway_expert:main",
-        "the highway expert on held-out seeds: collisions, speed where traffic allows",
     ),
     # add a row here: "name": ("package.module:function", "one-line help"),
 }

@@ -20,7 +20,6 @@ EXPECTED = {
     "train-classifier",
     "distill",
     "export-curve",
-    "expert-table",
 }
 
 
@@ -46,8 +45,10 @@ def test_each_command_has_help(name, capsys):
 def test_unknown_command_and_bad_flag_fail(capsys):
     assert main(["drive"]) == 2
     assert "unknown command 'drive'" in capsys.readouterr().err
-    assert main(["expert-table", "--episodes", "zero"]) == 2
+    assert main(["evaluate", "--episodes", "zero"]) == 2
     assert "--episodes" in capsys.readouterr().err
+    assert main(["highway-dqn"]) == 2  # the report commands moved to experiments/
+    assert "unknown command 'highway-dqn'" in capsys.readouterr().err
 
 
 def test_python_dash_m_roadgym_runs_the_command():
@@ -66,9 +67,9 @@ def test_scripts_are_shims_over_the_command():
         lines = [line for line in path.read_text().splitlines() if line.strip()]
         assert len(lines) <= 4 and "from roadgym.cli import main" in lines, path.name
     done = subprocess.run(
-        [sys.executable, str(scripts / "expert_table.py"), "--help"],
+        [sys.executable, str(scripts / "evaluate.py"), "--help"],
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert done.returncode == 0 and done.stdout.startswith("usage: roadgym expert-table")
+    assert done.returncode == 0 and done.stdout.startswith("usage: roadgym evaluate")

@@ -1,10 +1,13 @@
-"""The linear probe behind the pretraining analysis in docs/imitation.md."""
+"""The linear probe behind the pretraining study (experiments/pretraining/)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from roadgym.agents.encoder_probe import _statistics, ridge_r2
+from tests.experiment_scripts import load_experiment
+
+_probe = load_experiment("pretraining/encoder_probe.py")
+_statistics, ridge_r2 = _probe._statistics, _probe.ridge_r2
 
 
 def test_ridge_probe_finds_a_linear_target_and_not_noise():

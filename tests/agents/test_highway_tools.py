@@ -4,7 +4,10 @@ import json
 
 import pytest
 
-from roadgym.tools import highway_dqn, highway_expert
+from tests.experiment_scripts import load_experiment
+
+highway_dqn = load_experiment("highway_dqn/highway_dqn.py")
+highway_expert = load_experiment("expert_tables/highway_expert.py")
 
 
 @pytest.mark.expensive  # about 20 s: two seconds of DQN, then an episode

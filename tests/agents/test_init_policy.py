@@ -6,9 +6,15 @@ import torch
 from stable_baselines3 import PPO
 
 from roadgym.agents.hyperparams import resolve_settings
-from roadgym.agents.init_policy import STUDENT_ENV_KWARGS, save_random_student
 from roadgym.agents.training import train
 from roadgym.perception.checkpoint import build_classifier, save_classifier
+from tests.experiment_scripts import load_experiment
+
+_init_policy = load_experiment("pretraining/init_policy.py")
+STUDENT_ENV_KWARGS, save_random_student = (
+    _init_policy.STUDENT_ENV_KWARGS,
+    _init_policy.save_random_student,
+)
 
 TOWN = "roadgym/Town-v0"
 

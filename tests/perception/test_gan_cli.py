@@ -1,4 +1,5 @@
-"""``roadgym gan`` end to end on a toy dataset: train, sample, edit, score, augment."""
+"""``roadgym gan`` end to end on a toy dataset: train, sample, edit, score; then the
+augmentation study (experiments/gan_augmentation/) on the trained GAN."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from roadgym.cli import main as roadgym_main
 from roadgym.perception.gan.cli import build_parser, main
 from roadgym.perception.labelled import generate_labelled_dataset, load_labelled_split
 from roadgym.perception.trainer import TrainConfig, train_classifier
+from tests.experiment_scripts import load_experiment
 from tests.perception.conftest import TOY_CONFIG
 from tests.perception.fake_env import FakeLabelledEnv
 
@@ -75,8 +77,9 @@ def test_train_sample_edit_score_augment(toy16, tmp_path):
     for key in ("generated", "floor_real_train", "ceiling_untrained"):
         assert {"fd", "kid", "label_consistency"} <= set(score[key])
     assert json.loads((tmp_path / "score.json").read_text())["num_frames"] == 16
-    study = main(
-        ["augment", *checkpoint, "--rare", "green", "--num-generated", "4", "--seeds", "0"]
+    augment = load_experiment("gan_augmentation/augment.py").main
+    study = augment(
+        [*checkpoint, "--rare", "green", "--num-generated", "4", "--seeds", "0"]
         + ["--clf-encoder", "resnet", "--clf-encoder-options", SMALL_RESNET, "--clf-epochs", "1"]
     )
     sizes = {arm: runs[0]["frames"] for arm, runs in study["arms"].items()}

@@ -119,7 +119,9 @@ def test_grid_labels_rows_and_fixed_labels():
 
 
 def test_augmented_sets_keep_the_count_and_add_the_rare_class():
-    from roadgym.perception.gan.study import augmented_set
+    from tests.experiment_scripts import load_experiment
+
+    augmented_set = load_experiment("gan_augmentation/augment.py").augmented_set
 
     data = toy_frames()
     generator = _toy_generator()

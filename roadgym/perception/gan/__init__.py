@@ -8,9 +8,10 @@
 - :mod:`~roadgym.perception.gan.edit`: latent inversion and label edits of real frames.
 - :mod:`~roadgym.perception.gan.score`: FD, KID and label consistency beside the floor
   (real vs real) and the ceiling (untrained generator).
-- :mod:`~roadgym.perception.gan.study`: generated rare-class frames for a classifier,
-  against simulator frames alone at the same count.
-- :mod:`~roadgym.perception.gan.cli`: ``roadgym gan train|sample|edit|score|augment``.
+- :mod:`~roadgym.perception.gan.cli`: ``roadgym gan train|sample|edit|score``.
+
+The augmentation study (generated rare-class frames for a classifier) lives outside the
+package, in the repository's ``experiments/gan_augmentation/``.
 
 Submodules import torch; import them directly (nothing is imported here).
 """

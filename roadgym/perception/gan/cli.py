@@ -1,4 +1,4 @@
-"""``roadgym gan train|sample|edit|score|augment``: thin fronts over the library functions.
+"""``roadgym gan train|sample|edit|score``: thin fronts over the library functions.
 
 Run as ``roadgym gan ...`` or ``python -m roadgym.perception.gan.cli ...``.
 """
@@ -6,7 +6,6 @@ Run as ``roadgym gan ...`` or ``python -m roadgym.perception.gan.cli ...``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -27,8 +26,9 @@ discriminator, hinge loss, spectral norm, EMA generator).
            consistency (that classifier's accuracy on generated frames against their
            conditioning labels); each beside the floor (held-out real vs train real)
            and the ceiling (the untrained generator)
-  augment  train a classifier with generated rare-class frames vs simulator frames
-           alone at the same count; per-class recall both ways
+
+The augmentation study (generated rare-class frames for a classifier) is a script in the
+repository: experiments/gan_augmentation/augment.py.
 """
 
 
@@ -57,14 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(
-        dest="command", required=True, metavar="{train,sample,edit,score,augment}"
-    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,edit,score}")
     _train_parser(sub)
     _sample_parser(sub)
     _edit_parser(sub)
     _score_parser(sub)
-    _augment_parser(sub)
     return parser
 
 
@@ -134,35 +131,6 @@ def _score_parser(sub) -> None:
         help="held-out real frames to compare with (val: for choosing a recipe)",
     )
     parser.add_argument("--out", type=Path, help="report JSON to write")
-
-
-def _augment_parser(sub) -> None:
-    from roadgym.perception.cli import add_config_arguments
-    from roadgym.perception.trainer import TrainConfig
-
-    parser = sub.add_parser(
-        "augment", help="classifier with generated rare-class frames vs simulator frames alone"
-    )
-    _add_checkpoint(parser)
-    parser.add_argument("--task", default="light_state", help="classifier task")
-    parser.add_argument(
-        "--rare", action="append", default=[], help="rare class to generate (default: yellow)"
-    )
-    parser.add_argument("--num-generated", type=int, default=1000, help="frames swapped in")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="classifier seeds")
-    parser.add_argument(
-        "--arms",
-        nargs="+",
-        default=["simulator", "simulator+generated"],
-        help="training sets to run (simulator, simulator+generated, simulator+repeated)",
-    )
-    parser.add_argument("--out", type=Path, help="report JSON to write")
-    add_config_arguments(
-        parser.add_argument_group("classifier recipe"),
-        TrainConfig,
-        prefix="clf_",
-        skip=("seed", "show_progress", "tensorboard", "device"),
-    )
 
 
 def _train(args: argparse.Namespace) -> dict[str, Any]:
@@ -303,36 +271,6 @@ def _score(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
-def _augment(args: argparse.Namespace) -> dict[str, Any]:
-    from roadgym.perception.atomic import atomic_write_json
-    from roadgym.perception.cli import config_from_arguments
-    from roadgym.perception.gan.data import load_labelled_frames
-    from roadgym.perception.gan.study import augmentation_study, format_study
-    from roadgym.perception.trainer import TrainConfig
-
-    generator, meta, dataset, device = _load(args)
-    tasks = tuple(meta["tasks"])
-    train = load_labelled_frames(dataset, "train", tasks)
-    test = load_labelled_frames(dataset, "test", tasks)
-    recipe = config_from_arguments(TrainConfig, args, prefix="clf_")
-    recipe = dataclasses.replace(recipe, device=str(device))
-    report = augmentation_study(
-        generator,
-        train,
-        test,
-        args.task,
-        args.rare or ["yellow"],
-        args.num_generated,
-        recipe,
-        list(args.seeds),
-        tuple(args.arms),
-    )
-    print(format_study(report))
-    if args.out is not None:
-        atomic_write_json(args.out, report)
-    return report
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Parse ``argv`` and run the subcommand; returns its summary dict."""
     args = build_parser().parse_args(argv)
@@ -345,7 +283,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "sample": _sample,
         "edit": _edit,
         "score": _score,
-        "augment": _augment,
     }
     handler = handlers[args.command]
     return handler(args)

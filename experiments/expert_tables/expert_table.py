@@ -1,10 +1,11 @@
-"""``roadgym expert-table``: the privileged expert's driving metrics over held-out seeds.
+"""The privileged expert's driving metrics over held-out seeds.
 
 A fast front over :func:`roadgym.drivers.expert.expert_final_infos` (one batched
 ``predict`` per step for up to ``--num-envs`` worlds); ``roadgym evaluate --expert``
 gives the same episodes through the SB3 evaluator, one env at a time.
 
-    roadgym expert-table --env roadgym/Town-v0 --episodes 100 --seed 1000000
+    python experiments/expert_tables/expert_table.py --env roadgym/Town-v0 --episodes 100 \\
+        --seed 1000000
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from roadgym.drivers.expert import expert_final_infos
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the table; ``--json`` writes the per-episode metrics (atomically)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="roadgym/Town-v0")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
@@ -51,3 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp.write_text(json.dumps([{"seed": s, **i} for s, i in zip(seeds, infos, strict=True)]))
         os.replace(tmp, args.json)
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

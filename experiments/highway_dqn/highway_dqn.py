@@ -1,6 +1,7 @@
-"""``roadgym highway-dqn``: SB3 DQN on highway-env and on roadgym's Highway-v0, side by side.
+"""SB3 DQN on highway-env and on roadgym's Highway-v0, side by side.
 
-    roadgym highway-dqn [--budget-s 480] [--episodes 50] [--out docs/highway_dqn.json]
+    python experiments/highway_dqn/highway_dqn.py [--budget-s 480] [--episodes 50] \\
+        [--out highway_dqn.json]
 
 Both agents use the settings of highway-env's own SB3 DQN example (``MlpPolicy`` with
 two layers of 256, learning rate 5e-4, buffer 15000, learning starts 200, batch 32,
@@ -166,7 +167,7 @@ def format_table(results: dict[str, dict[str, Any]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Train both agents, evaluate them, print the table and write the JSON."""
-    parser = argparse.ArgumentParser(prog="roadgym highway-dqn", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--budget-s", type=float, default=480.0, help="training wall time each")
     parser.add_argument("--episodes", type=int, default=50, help="held-out episodes each")
     parser.add_argument("--seed", type=int, default=0)
@@ -214,3 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     atomic_write_text(args.out, json.dumps(payload, indent=2))
     print(f"wrote {args.out}")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -15,7 +15,7 @@ classifier checkpoint's weights loaded into it) on frames the expert labelled (a
 ``NAME=ZIP:CHECKPOINT`` loads a classifier checkpoint's encoder weights into the zip's
 encoder (``CHECKPOINT``: e.g. ``runs/compare-perception/multitask/checkpoint.pt``).
 
-    python -m roadgym.agents.encoder_probe --train runs/imitate-final/round_13.npz \\
+    python experiments/pretraining/encoder_probe.py --train runs/imitate-final/round_13.npz \\
         --test runs/imitate-final/round_14.npz \\
         --encoder random=runs/compare-init/s0/scratch.zip \\
         --encoder multitask=runs/compare-init/s0/scratch.zip:CHECKPOINT \\

@@ -1,6 +1,7 @@
-"""``roadgym highway-expert``: the highway expert over held-out seeds, speed where traffic allows.
+"""The highway expert over held-out seeds, speed where traffic allows.
 
-    roadgym highway-expert [--env roadgym/Highway-v0] [--episodes 100] [--seed 2000000]
+    python experiments/expert_tables/highway_expert.py [--env roadgym/Highway-v0] \\
+        [--episodes 100] [--seed 2000000]
 
 Plays one episode per seed in a native vector env with the privileged expert
 (:class:`roadgym.drivers.expert.ExpertDriver`) and reports collisions, leaving the road,
@@ -94,7 +95,7 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the summary; ``--json`` writes it (atomically)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="roadgym/Highway-v0")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument(
@@ -119,3 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         atomic_write_text(args.json, json.dumps(summary, indent=2))
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -12,11 +12,21 @@ Two training sets of equal size are built from the train split:
 The same classifier recipe (and seeds) trains on each; both are evaluated on the test
 split, whose seeds neither the GAN nor the classifier saw. The GAN was trained on the
 same train split, so the generated frames add no real data the baseline lacks.
+
+    python experiments/gan_augmentation/augment.py --checkpoint runs/gan/checkpoint.pt \
+        --rare yellow --num-generated 1000 --seeds 0 1 2 --out augment.json
+
+(``--checkpoint``: a ``roadgym gan train`` checkpoint; the classifier recipe's fields are
+``--clf-*`` options, as ``roadgym train-classifier``'s.)
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +37,7 @@ from roadgym.perception.gan.models import Generator
 from roadgym.perception.gan.score import generate_frames
 from roadgym.perception.trainer import TrainConfig, train_classifier
 
-__all__ = ["ARMS", "augmented_set", "augmentation_study", "format_study"]
+__all__ = ["ARMS", "augmented_set", "augmentation_study", "build_parser", "format_study", "main"]
 
 ARMS = ("simulator", "simulator+generated", "simulator+repeated")
 
@@ -150,3 +160,75 @@ def format_study(report: dict[str, Any]) -> str:
             line += f" {f'{recall.mean():.3f} +- {recall.std():.3f}':>18}"
         lines.append(line)
     return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The study's options: the GAN checkpoint, the rare classes, the arms, the recipe."""
+    from roadgym.perception.cli import add_config_arguments
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--checkpoint", type=Path, required=True, help="GAN checkpoint.pt of `roadgym gan train`"
+    )
+    parser.add_argument(
+        "--dataset", type=Path, help="labelled dataset (default: the one the GAN trained on)"
+    )
+    parser.add_argument("--device", default="auto", help="'auto', 'cuda' or 'cpu'")
+    parser.add_argument("--task", default="light_state", help="classifier task")
+    parser.add_argument(
+        "--rare", action="append", default=[], help="rare class to generate (default: yellow)"
+    )
+    parser.add_argument("--num-generated", type=int, default=1000, help="frames swapped in")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="classifier seeds")
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        default=["simulator", "simulator+generated"],
+        help=f"training sets to run (of {', '.join(ARMS)})",
+    )
+    parser.add_argument("--out", type=Path, help="report JSON to write")
+    add_config_arguments(
+        parser.add_argument_group("classifier recipe"),
+        TrainConfig,
+        prefix="clf_",
+        skip=("seed", "show_progress", "tensorboard", "device"),
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the study from ``argv``; prints the table and returns the report."""
+    from roadgym.perception.atomic import atomic_write_json
+    from roadgym.perception.cli import config_from_arguments
+    from roadgym.perception.device import pick_device
+    from roadgym.perception.gan.checkpoint import load_generator
+    from roadgym.perception.gan.data import load_labelled_frames
+
+    args = build_parser().parse_args(argv)
+    device = pick_device(args.device)
+    generator, meta = load_generator(args.checkpoint, device)
+    dataset = args.dataset if args.dataset is not None else Path(meta["dataset"])
+    tasks = tuple(meta["tasks"])
+    train = load_labelled_frames(dataset, "train", tasks)
+    test = load_labelled_frames(dataset, "test", tasks)
+    recipe = config_from_arguments(TrainConfig, args, prefix="clf_")
+    recipe = dataclasses.replace(recipe, device=str(device))
+    report = augmentation_study(
+        generator,
+        train,
+        test,
+        args.task,
+        args.rare or ["yellow"],
+        args.num_generated,
+        recipe,
+        list(args.seeds),
+        tuple(args.arms),
+    )
+    print(format_study(report))
+    if args.out is not None:
+        atomic_write_json(args.out, report)
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main()["arms"], indent=2))

@@ -1,7 +1,7 @@
 """Where an RLlib env runner's time goes on a roadgym world, and PPO env steps per second.
 
-``python -m roadgym.agents.rllib.throughput [--worlds M] [--steps N] [--ppo-iterations I]``
-prints two tables (also written as JSON with ``--json``):
+``python experiments/rllib_throughput/throughput.py [--worlds M] [--steps N]
+[--ppo-iterations I]`` prints two tables (also written as JSON with ``--json``):
 
 1. One env runner's sampling, built up layer by layer for M worlds (random actions
    unless stated): the batched world alone; plus RLlib's ``DictInfoToList`` (the

@@ -6,7 +6,7 @@ the ``nav`` vector, 256-unit actor and critic layers) on the same observation
 (``observation='rgb+nav'``, ``frame_stack=4``) with the same hyperparameters. This module
 writes the arms' common starting point, a *random* student::
 
-    python -m roadgym.agents.init_policy --out runs/compare-init/scratch-s0.zip --seed 0
+    python experiments/pretraining/init_policy.py --out runs/compare-init/scratch-s0.zip --seed 0
     roadgym train --algo ppo --env roadgym/Town-v0 --init-from runs/compare-init/scratch-s0.zip
     # + --pretrained perception/checkpoint.pt [--freeze]: the encoder from a classifier
 
@@ -81,7 +81,7 @@ def save_random_student(
         "algo": "ppo",
         "env_id": env_id,
         "seed": seed,
-        "source": "roadgym.agents.init_policy (untrained)",
+        "source": "experiments/pretraining/init_policy.py (untrained)",
         env_id: {"policy": "MultiInputPolicy", "env_kwargs": env_kwargs},
     }
     atomic_write_text(
@@ -92,7 +92,7 @@ def save_random_student(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m roadgym.agents.init_policy --out ZIP [--seed N]``."""
+    """``python experiments/pretraining/init_policy.py --out ZIP [--seed N]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="zip to write")
     parser.add_argument("--seed", type=int, default=0)

@@ -1,0 +1,58 @@
+"""experiments/: studies outside the package, each with a RESULTS.md whose commands exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roadgym.cli import COMMANDS
+
+ROOT = Path(__file__).resolve().parents[1]
+EXPERIMENTS = ROOT / "experiments"
+MOVED = [
+    "roadgym.agents.encoder_probe",
+    "roadgym.agents.init_policy",
+    "roadgym.perception.gan.study",
+    "roadgym.agents.rllib.throughput",
+    "roadgym.tools.highway_dqn",
+    "roadgym.tools.highway_expert",
+    "roadgym.tools.expert_table",
+]
+
+
+def test_every_study_has_results():
+    studies = [path for path in EXPERIMENTS.iterdir() if path.is_dir()]
+    assert len(studies) >= 7
+    for study in studies:
+        assert (study / "RESULTS.md").is_file(), study.name
+
+
+@pytest.mark.parametrize("page", sorted(EXPERIMENTS.rglob("*.md")), ids=lambda p: p.name)
+def test_results_name_scripts_and_commands_that_exist(page):
+    text = page.read_text()
+    for script in re.findall(r"python (experiments/\S+\.py)", text):
+        assert (ROOT / script).is_file(), f"{page.name} names {script}, which is missing"
+    for name in re.findall(r"(?:^\s*|`)roadgym ([a-z][a-z-]*)", text, re.M):
+        assert name in COMMANDS, f"{page.name} names `roadgym {name}`, not a command"
+
+
+@pytest.mark.parametrize("module", MOVED)
+def test_study_code_is_not_in_the_package(module):
+    path = ROOT / (module.replace(".", "/") + ".py")
+    assert not path.exists() and module not in sys.modules
+
+
+def test_a_study_script_runs_by_path():
+    done = subprocess.run(
+        [sys.executable, "experiments/expert_tables/expert_table.py", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "--episodes" in done.stdout
