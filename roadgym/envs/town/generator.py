@@ -18,8 +18,16 @@ import dataclasses
 
 import numpy as np
 
-from roadgym.envs.core.lane_graph import Lane, LaneGraph, Polyline
+from roadgym.envs.core.lane_graph import LaneGraph
 from roadgym.envs.town.config import TownConfig
+from roadgym.envs.town.lanes import (
+    LaneTable,
+    max_curvature,
+    pad_rows,
+    resample_curves,
+    resample_segments,
+    turn_curves,
+)
 from roadgym.envs.town.sidewalks import CORNER_FRACTION, SidewalkNetwork, build_sidewalks
 
 LANE_SPACING_M = 1.0  # road lanes are resampled at about this spacing
@@ -40,7 +48,7 @@ class TownMap:
     incoming arm of a controlled junction; its lanes share one light or stop sign).
     """
 
-    lane_graph: LaneGraph
+    lanes: LaneTable  # every lane's centreline, length, speed limit and successors
     lane_is_connector: np.ndarray  # (L,) bool: a turn or crossing inside a junction
     lane_junction: np.ndarray  # (L,) junction a connector crosses / a road lane ends at
     lane_turn: np.ndarray  # (L,) TURN_LEFT / TURN_STRAIGHT / TURN_RIGHT (road lanes: 0)
@@ -64,6 +72,11 @@ class TownMap:
     @property
     def num_approaches(self) -> int:
         return len(self.approach_junction)
+
+    @property
+    def lane_graph(self) -> LaneGraph:
+        """The lanes as :class:`Lane` objects (built on first use; the step reads ``lanes``)."""
+        return self.lanes.graph
 
 
 class TownGenerationError(RuntimeError):
@@ -119,7 +132,7 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
         else:
             arms[j, i, d] = arms[j2, i2, d + 2] = True
     town = _build(rng, config, xs, ys, lanes_col, lanes_row, arms)
-    return town if _lanes_strongly_connected(town.lane_graph) else None
+    return town if _lanes_strongly_connected(town.lanes.successors) else None
 
 
 def _arms_strongly_connected(arms: np.ndarray) -> bool:
@@ -149,31 +162,51 @@ def _reaches_all(adjacency: list[list[int]]) -> bool:
     return len(seen) == len(adjacency)
 
 
-def _lanes_strongly_connected(graph: LaneGraph) -> bool:
-    forward = [list(lane.successors) for lane in graph.lanes]
-    backward: list[list[int]] = [[] for _ in graph.lanes]
-    for lane in graph.lanes:
-        for succ in lane.successors:
-            backward[succ].append(lane.lane_id)
-    return _reaches_all(forward) and _reaches_all(backward)
+def _lanes_strongly_connected(successors: list[list[int]]) -> bool:
+    backward: list[list[int]] = [[] for _ in successors]
+    for lane, following in enumerate(successors):
+        for succ in following:
+            backward[succ].append(lane)
+    return _reaches_all(successors) and _reaches_all(backward)
 
 
-def _resampled(points: np.ndarray, spacing_m: float) -> Polyline:
-    line = Polyline(points)
-    count = max(int(np.ceil(line.length / spacing_m)), 2)
-    return Polyline(line.point_at(np.linspace(0.0, line.length, count + 1)))
-
-
-def _turn_curve(p0: np.ndarray, u0: np.ndarray, p1: np.ndarray, u1: np.ndarray) -> np.ndarray:
-    """A cubic Bezier from p0 heading u0 to p1 heading u1 (a quarter circle when square)."""
-    if abs(u0[0] * u1[1] - u0[1] * u1[0]) < 1e-9:  # straight on
-        return np.stack([p0, p1])
-    t0 = float(np.dot(p1 - p0, u0))  # distance from p0 to the corner, along u0
-    corner = p0 + t0 * u0
-    t1 = float(np.dot(p1 - corner, u1))
-    t = np.linspace(0.0, 1.0, 48)[:, None]
-    c0, c1 = p0 + 0.55 * t0 * u0, p1 - 0.55 * t1 * u1
-    return (1 - t) ** 3 * p0 + 3 * (1 - t) ** 2 * t * c0 + 3 * (1 - t) * t**2 * c1 + t**3 * p1
+def _lane_table(config, road_xy, road_count, straight, curved, successors) -> LaneTable:
+    """Resample the connectors and join them after the street lanes (lane order kept)."""
+    num_road = len(road_count)
+    num_connectors = len(straight) + len(curved)
+    limits = np.full(num_road + num_connectors, float(config.speed_limit_mps))
+    pieces = [(road_xy, road_count)]
+    if num_connectors:
+        blocks = []
+        if straight:
+            ids = np.array([k for k, _, _ in straight])
+            xy, count = resample_segments(
+                np.array([p for _, p, _ in straight]),
+                np.array([q for _, _, q in straight]),
+                CONNECTOR_SPACING_M,
+            )
+            blocks.append((ids, xy, count))
+        if curved:
+            ids = np.array([k for k, *_ in curved])
+            p0, u0, p1, u1 = (np.array([c[m] for c in curved]) for m in range(1, 5))
+            curves = turn_curves(p0, u0, p1, u1)
+            kappa = max_curvature(curves)
+            limits[ids] = np.minimum(
+                config.speed_limit_mps,
+                np.sqrt(config.turn_lateral_accel_mps2 / np.maximum(kappa, 1e-6)),
+            )
+            xy, count = resample_curves(curves, CONNECTOR_SPACING_M)
+            blocks.append((ids, xy, count))
+        width = max(xy.shape[1] for _, xy, _ in blocks)
+        xy = np.zeros((num_connectors, width, 2))
+        count = np.zeros(num_connectors, dtype=np.int64)
+        for ids, block, block_count in blocks:
+            xy[ids - num_road] = pad_rows(block, width)
+            count[ids - num_road] = block_count
+        pieces.append((xy, count))
+    for following in successors:  # neighbours: road lanes of one side are built inner first
+        following.sort()
+    return LaneTable.from_pieces(pieces, limits, successors, float(config.lane_width_m))
 
 
 def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
@@ -200,7 +233,6 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
         perpendicular = float(hw_col[i] if d % 2 == 0 else hw_row[j])
         return perpendicular + CORNER_FRACTION * sw + 0.5 * cw + STOP_LINE_MARGIN_M
 
-    lanes: list[Lane] = []
     is_connector: list[bool] = []
     from_approach: list[int] = []
     lane_junction: list[int] = []
@@ -211,9 +243,12 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
     approach_junction, approach_slot, approach_stop_line = [], [], []
     approach_of: dict[tuple[int, int, int], int] = {}  # (i, j, d) arm arriving at (i, j)
 
-    def add_lane(points, spacing, limit, connector, junction, turn, approach, source=-1) -> int:
-        lane_id = len(lanes)
-        lanes.append(Lane(lane_id, _resampled(points, spacing), lw, limit))
+    # Lane geometry is collected here and resampled in batches below (see lanes.py).
+    road_start: list[np.ndarray] = []
+    road_end: list[np.ndarray] = []
+
+    def add_lane(connector, junction, turn, approach, source=-1) -> int:
+        lane_id = len(is_connector)
         is_connector.append(connector)
         from_approach.append(source)
         lane_junction.append(junction)
@@ -262,15 +297,14 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
                         off = -(lane_k + 0.5) * lw * normal
                         ids.append(
                             add_lane(
-                                np.stack([start + off, end + off]),
-                                LANE_SPACING_M,
-                                config.speed_limit_mps,
                                 False,
                                 int(jid[jb, ib]),
                                 TURN_STRAIGHT,
                                 approach_of.get((ib, jb, db), -1),
                             )
                         )
+                        road_start.append(start + off)
+                        road_end.append(end + off)
                     street_lanes[(ia, ja, da)] = ids
                     if k == 2:
                         markings.append((np.stack([start - lw * normal, end - lw * normal]), True))
@@ -285,6 +319,14 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
                         False,
                     )
                 )
+
+    road_xy, road_count = resample_segments(
+        np.array(road_start), np.array(road_end), LANE_SPACING_M
+    )
+    num_road = len(road_start)
+    successors: list[list[int]] = [[] for _ in range(num_road)]
+    straight: list[tuple[int, np.ndarray, np.ndarray]] = []  # (lane, p0, p1)
+    curved: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
 
     # Connectors: every movement through every junction except U-turns.
     for j in range(n):
@@ -307,37 +349,26 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
                     )
                     pairs = _lane_pairs(len(incoming), len(outgoing), turn, controlled[j, i])
                     for a_k, b_k in pairs:
-                        src, dst = lanes[incoming[a_k]], lanes[outgoing[b_k]]
-                        p0, p1 = src.centreline.vertices[-1], dst.centreline.vertices[0]
-                        curve = _turn_curve(p0, u0, p1, u1)
-                        line = Polyline(curve)
-                        kappa = np.max(np.abs(line.vertex_curvature)) if len(curve) > 2 else 0.0
-                        limit = min(
-                            config.speed_limit_mps,
-                            np.sqrt(config.turn_lateral_accel_mps2 / max(kappa, 1e-6)),
-                        )
+                        src, dst = incoming[a_k], outgoing[b_k]
+                        p0, p1 = road_xy[src, -1], road_xy[dst, 0]
                         cid = add_lane(
-                            curve,
-                            CONNECTOR_SPACING_M,
-                            float(limit),
-                            True,
-                            int(jid[j, i]),
-                            turn,
-                            -1,
-                            approach_of.get((i, j, d_in), -1),
+                            True, int(jid[j, i]), turn, -1, approach_of.get((i, j, d_in), -1)
                         )
-                        src.successors.append(cid)
-                        lanes[cid].successors.append(dst.lane_id)
+                        if abs(cross) < 1e-9:  # straight on
+                            straight.append((cid, p0, p1))
+                        else:
+                            curved.append((cid, p0, u0, p1, u1))
+                        successors[src].append(cid)
+                        successors.append([dst])
 
-    for lane in lanes:  # neighbours: road lanes of one street side are built inner first
-        lane.successors.sort()
+    lane_table = _lane_table(config, road_xy, road_count, straight, curved, successors)
     sidewalks = build_sidewalks(config, xs, ys, hw_col, hw_row, arms, controlled, jid)
     outer = 2 * lw + sw + 2.0
     extent = np.array([xs[0] - outer, ys[0] - outer, xs[-1] + outer, ys[-1] + outer])
     half_size = np.stack([hw_col[junction_ij[:, 0]], hw_row[junction_ij[:, 1]]], axis=1)
     ii, jj = junction_ij[:, 0], junction_ij[:, 1]
     return TownMap(
-        lane_graph=LaneGraph(lanes),
+        lanes=lane_table,
         lane_is_connector=np.array(is_connector),
         lane_junction=np.array(lane_junction, dtype=np.int64),
         lane_turn=np.array(lane_turn, dtype=np.int64),

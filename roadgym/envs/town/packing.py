@@ -35,41 +35,29 @@ def fit(world: TownState, name: str, shape: tuple[int, ...], dtype, fill) -> np.
 
 def pack_lanes(world: TownState, i: int, town: TownMap) -> None:
     """Lane polylines (uniformly resampled), lengths, successors and roles of world ``i``."""
-    lanes = town.lane_graph.lanes
-    count = len(lanes)
-    vertices = max(len(lane.centreline.vertices) for lane in lanes)
-    successors = max(len(lane.successors) for lane in lanes)
-    xy = fit(world, "lane_xy", (count, vertices, 2), np.float64, 0.0)
-    heading = fit(world, "lane_heading", (count, vertices), np.float64, 0.0)
-    length = fit(world, "lane_length_m", (count,), np.float64, 1.0)
-    spacing = fit(world, "lane_spacing_m", (count,), np.float64, 1.0)
-    nseg = fit(world, "lane_segments", (count,), np.int64, 1)
-    speed = fit(world, "lane_speed_mps", (count,), np.float64, 1.0)
-    succ = fit(world, "lane_successors", (count, successors), np.int64, 0)
-    nsucc = fit(world, "lane_num_successors", (count,), np.int64, 1)
-    connector = fit(world, "lane_is_connector", (count,), bool, False)
-    junction = fit(world, "lane_junction", (count,), np.int64, 0)
-    approach = fit(world, "lane_approach", (count,), np.int64, -1)
-    turn = fit(world, "lane_turn", (count,), np.int64, 0)
-    source = fit(world, "lane_from_approach", (count,), np.int64, -1)
-    for k, lane in enumerate(lanes):
-        line = lane.centreline
-        m = line.num_segments
-        xy[i, k, : m + 1] = line.vertices
-        xy[i, k, m + 1 :] = line.vertices[-1]
-        heading[i, k, :m] = line.segment_headings
-        heading[i, k, m:] = line.segment_headings[-1]
-        length[i, k] = line.length
-        spacing[i, k] = line.length / m
-        nseg[i, k] = m
-        speed[i, k] = lane.speed_limit_mps
-        succ[i, k, : len(lane.successors)] = lane.successors
-        nsucc[i, k] = len(lane.successors)
-    connector[i, :count] = town.lane_is_connector
-    junction[i, :count] = town.lane_junction
-    approach[i, :count] = town.lane_approach
-    turn[i, :count] = town.lane_turn
-    source[i, :count] = town.lane_from_approach
+    table = town.lanes
+    count, width = table.xy.shape[:2]
+    successors, number = table.successor_table()
+    xy = fit(world, "lane_xy", (count, width, 2), np.float64, 0.0)
+    heading = fit(world, "lane_heading", (count, width), np.float64, 0.0)
+    # Rows past this town's width repeat each lane's last vertex and heading.
+    xy[i, :count, :width] = table.xy
+    xy[i, :count, width:] = table.xy[:, -1:]
+    heading[i, :count, :width] = table.heading
+    heading[i, :count, width:] = table.heading[:, -1:]
+    fit(world, "lane_length_m", (count,), np.float64, 1.0)[i, :count] = table.length_m
+    spacing = table.length_m / table.num_segments
+    fit(world, "lane_spacing_m", (count,), np.float64, 1.0)[i, :count] = spacing
+    fit(world, "lane_segments", (count,), np.int64, 1)[i, :count] = table.num_segments
+    fit(world, "lane_speed_mps", (count,), np.float64, 1.0)[i, :count] = table.speed_limit_mps
+    succ = fit(world, "lane_successors", successors.shape, np.int64, 0)
+    succ[i, :count, : successors.shape[1]] = successors
+    fit(world, "lane_num_successors", (count,), np.int64, 1)[i, :count] = number
+    fit(world, "lane_is_connector", (count,), bool, False)[i, :count] = town.lane_is_connector
+    fit(world, "lane_junction", (count,), np.int64, 0)[i, :count] = town.lane_junction
+    fit(world, "lane_approach", (count,), np.int64, -1)[i, :count] = town.lane_approach
+    fit(world, "lane_turn", (count,), np.int64, 0)[i, :count] = town.lane_turn
+    fit(world, "lane_from_approach", (count,), np.int64, -1)[i, :count] = town.lane_from_approach
 
 
 def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.ndarray]) -> None:
@@ -168,56 +156,38 @@ def boxes_overlap(
     Footprints are the cars' own boxes, not grown: spawns that the same-lane clearance
     already kept apart stay where they were, so default towns are unchanged.
     """
-    half = np.array([0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m])
-
-    def axes(h: np.ndarray) -> np.ndarray:  # (..., 2, 2): forward and left unit vectors
-        c, s = np.cos(h), np.sin(h)
-        return np.stack([np.stack([c, s], -1), np.stack([-s, c], -1)], -2)
-
-    ax_a, ax_b = axes(heading_a)[:, None], axes(heading_b)[None]  # (A, 1, 2, 2), (1, B, 2, 2)
-    delta = xy_b[None] - xy_a[:, None]  # (A, B, 2)
-    separated = np.zeros(delta.shape[:2], dtype=bool)
-    for axis in (ax_a[..., 0, :], ax_a[..., 1, :], ax_b[..., 0, :], ax_b[..., 1, :]):
-        axis = np.broadcast_to(axis, delta.shape)  # (A, B, 2)
+    half_length, half_width = 0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m
+    cos_a, sin_a = np.cos(heading_a)[:, None], np.sin(heading_a)[:, None]  # (A, 1)
+    cos_b, sin_b = np.cos(heading_b)[None, :], np.sin(heading_b)[None, :]  # (1, B)
+    dx = xy_b[None, :, 0] - xy_a[:, None, 0]  # (A, B)
+    dy = xy_b[None, :, 1] - xy_a[:, None, 1]
+    separated = np.zeros(dx.shape, dtype=bool)
+    # Separating axes: each box's forward and left unit vectors.
+    for ux, uy in ((cos_a, sin_a), (-sin_a, cos_a), (cos_b, sin_b), (-sin_b, cos_b)):
         # Each box's half extent projected on the axis, against the centres' distance.
-        r_a = (
-            np.abs(
-                np.einsum("abij,abj->abi", np.broadcast_to(ax_a, (*delta.shape[:2], 2, 2)), axis)
-            )
-            @ half
+        r_a = half_length * np.abs(cos_a * ux + sin_a * uy) + half_width * np.abs(
+            cos_a * uy - sin_a * ux
         )
-        r_b = (
-            np.abs(
-                np.einsum("abij,abj->abi", np.broadcast_to(ax_b, (*delta.shape[:2], 2, 2)), axis)
-            )
-            @ half
+        r_b = half_length * np.abs(cos_b * ux + sin_b * uy) + half_width * np.abs(
+            cos_b * uy - sin_b * ux
         )
-        separated |= np.abs((delta * axis).sum(-1)) > r_a + r_b
+        separated |= np.abs(dx * ux + dy * uy) > r_a + r_b
     return ~separated
 
 
-def _free_spots(graph, road, placed, placed_xy, placed_heading, ego_xy, cfg):
+def _free_spots(table, road, placed, placed_xy, placed_heading, ego_xy, cfg):
     """Every spot (lane, s, xy, heading) on a 1 m grid along the road lanes that is free."""
     clearance = cfg.car_length_m + 4.0
-    lanes, arcs = [], []
-    for lane in road:
-        length = graph[int(lane)].centreline.length
+    lanes, arcs, points, headings = [], [], [], []
+    for lane in road.tolist():
+        length = table.length_m[lane]
         s = np.arange(0.0, max(length - 0.5 * cfg.car_length_m - 2.0, 0.1), SPAWN_SCAN_STEP_M)
-        lanes.append(np.full(len(s), int(lane)))
+        lanes.append(np.full(len(s), lane))
         arcs.append(s)
+        points.append(table.point_at(lane, s))
+        headings.append(table.heading_at(lane, s))
     lane_ids, arc_s = np.concatenate(lanes), np.concatenate(arcs)
-    xy = np.stack(
-        [
-            graph[int(k)].centreline.point_at(np.array(v))
-            for k, v in zip(lane_ids, arc_s, strict=True)
-        ]
-    )
-    heading = np.array(
-        [
-            float(graph[int(k)].centreline.heading_at(np.array(v)))
-            for k, v in zip(lane_ids, arc_s, strict=True)
-        ]
-    )
+    xy, heading = np.concatenate(points), np.concatenate(headings)
     free = np.hypot(*(xy - ego_xy).T) >= 15.0
     for other, s2 in placed:
         free &= ~((lane_ids == other) & (np.abs(arc_s - s2) < clearance))
@@ -235,7 +205,7 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
     the town is too small for ``num_vehicles``.
     """
     cfg = world.config
-    graph = town.lane_graph
+    table = town.lanes
     road = np.flatnonzero(~town.lane_is_connector)
     ego_xy = np.array([world.car.x_m[i], world.car.y_m[i]])
     placed: list[tuple[int, float]] = []
@@ -244,23 +214,23 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
     clearance = cfg.car_length_m + 4.0
     for k in range(cfg.num_vehicles):
         for _ in range(SPAWN_TRIES):
-            lane = int(rng.choice(road))
-            length = graph[lane].centreline.length
+            lane = int(road[rng.integers(len(road))])  # as rng.choice(road), faster
+            length = float(table.length_m[lane])
             s = float(rng.uniform(0.0, max(length - 0.5 * cfg.car_length_m - 2.0, 0.1)))
-            xy = graph[lane].centreline.point_at(np.array(s))
+            xy = table.point_at(lane, s)
             if np.hypot(*(xy - ego_xy)) < 15.0:
                 continue
             if any(lane == other and abs(s - s2) < clearance for other, s2 in placed):
                 continue
             # Cars on different lanes can still overlap where lanes meet or cross.
-            heading = float(graph[lane].centreline.heading_at(np.array(s)))
+            heading = float(table.heading_at(lane, s))
             if boxes_overlap(
                 xy[None], np.array([heading]), placed_xy[:k], placed_heading[:k], cfg
             ).any():
                 continue
             break
         else:
-            spots = _free_spots(graph, road, placed, placed_xy[:k], placed_heading[:k], ego_xy, cfg)
+            spots = _free_spots(table, road, placed, placed_xy[:k], placed_heading[:k], ego_xy, cfg)
             if len(spots[0]) == 0:
                 raise SpawnError(
                     f"TownConfig.num_vehicles = {cfg.num_vehicles} do not fit in this town: "
@@ -273,9 +243,9 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
             xy, heading = spots[2][pick], float(spots[3][pick])
         placed.append((lane, s))
         placed_xy[k], placed_heading[k] = xy, heading
-        nxt = graph[lane].successors
+        nxt = table.successors[lane]
         first = int(nxt[rng.integers(len(nxt))])
-        nxt2 = graph[first].successors
+        nxt2 = table.successors[first]
         world.veh_lane[i, k] = (lane, first, int(nxt2[rng.integers(len(nxt2))]))
         world.veh_s[i, k] = s
     world.veh_speed[i] = 0.0

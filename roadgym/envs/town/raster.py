@@ -23,84 +23,134 @@ ROUTE_LINE_M = 1.0
 STRIPE_M = 0.6  # zebra stripe width when drawn fine enough to see stripes
 
 
+SIGNS = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]], dtype=np.float64)  # box corners
+
+
 def _box(centre: np.ndarray, along: np.ndarray, half_along: float, half_across: float):
     across = np.array([-along[1], along[0]])
-    signs = np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]], dtype=np.float64)
-    return centre + signs[:, :1] * half_along * along + signs[:, 1:] * half_across * across
+    return centre + SIGNS[:, :1] * half_along * along + SIGNS[:, 1:] * half_across * across
+
+
+def _boxes(centre, along, half_along, half_across) -> np.ndarray:
+    """:func:`_box` for K boxes at once: (K, 2), (K, 2), (K,), (K,) -> corners (K, 4, 2)."""
+    across = np.stack([-along[:, 1], along[:, 0]], axis=-1)
+    return (
+        centre[:, None, :]
+        + SIGNS[None, :, :1] * half_along[:, None, None] * along[:, None, :]
+        + SIGNS[None, :, 1:] * half_across[:, None, None] * across[:, None, :]
+    )
 
 
 def _fill(image: np.ndarray, frame: PixelFrame, polygons, value: int) -> None:
     # One call per polygon: a single fillPoly over overlapping polygons punches holes.
-    for polygon in polygons:
-        cv2.fillConvexPoly(image, frame._fixed(polygon), value, shift=SUBPIXEL_BITS)
+    if len(polygons) == 0:
+        return
+    for polygon in frame._fixed(np.asarray(polygons)):
+        cv2.fillConvexPoly(image, polygon, value, shift=SUBPIXEL_BITS)
 
 
 def _thickness(frame: PixelFrame, meters: float) -> int:
     return max(int(round(meters / frame.meters_per_pixel)), 1)
 
 
+def _norms(vectors: np.ndarray) -> np.ndarray:
+    # np.linalg.norm one vector at a time: the exact lengths the drawing has always used.
+    return np.array([np.linalg.norm(v) for v in vectors])
+
+
+def _street_boxes(town: TownMap, widen: float) -> np.ndarray:
+    """Every street and junction box (K, 4, 2), grown by ``widen`` on each side (m)."""
+    start = np.array([a for a, _, _ in town.streets]).reshape(-1, 2)
+    end = np.array([b for _, b, _ in town.streets]).reshape(-1, 2)
+    half = np.array([h for _, _, h in town.streets])
+    length = _norms(end - start)
+    streets = _boxes(
+        0.5 * (start + end), (end - start) / length[:, None], 0.5 * length, half + widen
+    )
+    east = np.broadcast_to(np.array([1.0, 0.0]), town.junction_xy.shape)
+    size = town.junction_half_size_m
+    junctions = _boxes(town.junction_xy, east, size[:, 0] + widen, size[:, 1] + widen)
+    return np.concatenate([streets, junctions])
+
+
+def _marking_pieces(town: TownMap) -> np.ndarray:
+    """Every lane marking as line pieces (P, 2, 2): solid lines whole, dashed ones cut."""
+    pieces = []
+    for line, dashed in town.markings:
+        if not dashed:
+            pieces.append(line[None])
+            continue
+        length = float(np.linalg.norm(line[1] - line[0]))
+        u = (line[1] - line[0]) / max(length, 1e-9)
+        starts = np.arange(0.0, length - DASH_ON_M, DASH_ON_M + DASH_OFF_M)
+        if len(starts):
+            first = line[0] + starts[:, None] * u
+            last = line[0] + (starts + DASH_ON_M)[:, None] * u
+            pieces.append(np.stack([first, last], axis=1))
+    return np.concatenate(pieces) if pieces else np.zeros((0, 2, 2))
+
+
 def draw_town(image: np.ndarray, town: TownMap, frame: PixelFrame, striped: bool = False) -> None:
     """Draw sidewalks, roads, markings, crosswalks and stop-sign lines (class ids)."""
     kerb = town.sidewalk_width_m
     for widen, value in ((kerb, SemanticClass.SIDEWALK), (0.0, SemanticClass.ROAD)):
-        polygons = []
-        for a, b, half in town.streets:
-            u = (b - a) / np.linalg.norm(b - a)
-            polygons.append(_box(0.5 * (a + b), u, 0.5 * np.linalg.norm(b - a), half + widen))
-        for centre, half in zip(town.junction_xy, town.junction_half_size_m, strict=True):
-            polygons.append(_box(centre, np.array([1.0, 0.0]), half[0] + widen, half[1] + widen))
-        _fill(image, frame, polygons, int(value))
+        _fill(image, frame, _street_boxes(town, widen), int(value))
     # Turning lanes are paved to their full width: it rounds the kerbs off where a turn
     # would otherwise clip a sidewalk corner.
-    connectors = [
-        frame._fixed(lane.centreline.vertices)
-        for lane, connector in zip(town.lane_graph.lanes, town.lane_is_connector, strict=True)
-        if connector
-    ]
-    lane_px = _thickness(frame, float(town.lane_graph.lanes[0].width_m) + 1.0)
+    table = town.lanes
+    connector = np.flatnonzero(town.lane_is_connector)
+    fixed = frame._fixed(table.xy[connector])  # (C, W, 2)
+    ends = table.num_segments[connector] + 1
+    connectors = [fixed[k, : ends[k]] for k in range(len(connector))]
+    lane_px = _thickness(frame, float(table.width_m) + 1.0)
     cv2.polylines(image, connectors, False, int(SemanticClass.ROAD), lane_px, shift=SUBPIXEL_BITS)
-    width = _thickness(frame, MARKING_M)
-    for line, dashed in town.markings:
-        pieces = [line]
-        if dashed:
-            length = float(np.linalg.norm(line[1] - line[0]))
-            u = (line[1] - line[0]) / max(length, 1e-9)
-            starts = np.arange(0.0, length - DASH_ON_M, DASH_ON_M + DASH_OFF_M)
-            pieces = [np.stack([line[0] + s * u, line[0] + (s + DASH_ON_M) * u]) for s in starts]
-        if pieces:
-            cv2.polylines(
-                image,
-                [frame._fixed(p) for p in pieces],
-                False,
-                int(SemanticClass.LANE_MARKING),
-                width,
-                shift=SUBPIXEL_BITS,
-            )
-    stripes = []
-    for centre, along, half_along, half_across in town.sidewalks.crosswalks:
-        if not striped:
-            stripes.append(_box(centre, along, half_along, half_across))
-            continue
-        across = np.array([-along[1], along[0]])
-        for off in np.arange(-half_across + STRIPE_M, half_across, 2 * STRIPE_M):
-            stripes.append(_box(centre + off * across, along, half_along, 0.5 * STRIPE_M))
+    pieces = frame._fixed(_marking_pieces(town))
+    if len(pieces):
+        cv2.polylines(
+            image,
+            list(pieces),
+            False,
+            int(SemanticClass.LANE_MARKING),
+            _thickness(frame, MARKING_M),
+            shift=SUBPIXEL_BITS,
+        )
+    crosswalks = town.sidewalks.crosswalks
+    if not striped:
+        stripes = _boxes(
+            np.array([c[0] for c in crosswalks]).reshape(-1, 2),
+            np.array([c[1] for c in crosswalks]).reshape(-1, 2),
+            np.array([c[2] for c in crosswalks]),
+            np.array([c[3] for c in crosswalks]),
+        )
+    else:
+        stripes = []
+        for centre, along, half_along, half_across in crosswalks:
+            across = np.array([-along[1], along[0]])
+            for off in np.arange(-half_across + STRIPE_M, half_across, 2 * STRIPE_M):
+                stripes.append(_box(centre + off * across, along, half_along, 0.5 * STRIPE_M))
     _fill(image, frame, stripes, int(SemanticClass.CROSSWALK))
     control = town.junction_control[town.approach_junction]
-    bars = [
-        _bar(line, STOP_BAR_M)
-        for line, kind in zip(town.approach_stop_line, control, strict=True)
-        if kind == CONTROL_STOP
-    ]
-    _fill(image, frame, bars, int(SemanticClass.STOP_LINE))
+    _fill(
+        image,
+        frame,
+        _bars(town.approach_stop_line[control == CONTROL_STOP], STOP_BAR_M),
+        int(SemanticClass.STOP_LINE),
+    )
 
 
 def _bar(stop_line: np.ndarray, thickness_m: float) -> np.ndarray:
     """A stop line (2, 2) as a filled bar, on the approach side of the line."""
-    a, b = stop_line
-    across = (b - a) / np.linalg.norm(b - a)
-    back = np.array([across[1], -across[0]])  # away from the junction
+    return _bars(stop_line[None], thickness_m)[0]
+
+
+def _bars(stop_lines: np.ndarray, thickness_m: float) -> np.ndarray:
+    """Stop lines (K, 2, 2) as filled bars (K, 4, 2), on the approach side of each line."""
+    a, b = stop_lines[:, 0], stop_lines[:, 1]
+    length = _norms(b - a)
+    across = (b - a) / length[:, None]
+    back = np.stack([across[:, 1], -across[:, 0]], axis=-1)  # away from the junction
     centre = 0.5 * (a + b) + 0.5 * thickness_m * back
-    return _box(centre, back, 0.5 * thickness_m, 0.5 * np.linalg.norm(b - a))
+    return _boxes(centre, back, np.full(len(a), 0.5 * thickness_m), 0.5 * length)
 
 
 def light_bar_pixels(town: TownMap, frame: PixelFrame, side_px: int) -> list[np.ndarray]:
@@ -109,20 +159,21 @@ def light_bar_pixels(town: TownMap, frame: PixelFrame, side_px: int) -> list[np.
     Approaches without lights get an empty array.
     """
     control = town.junction_control[town.approach_junction]
-    out = []
+    out = [np.zeros(0, dtype=np.int64)] * len(control)
+    lights = np.flatnonzero(control == CONTROL_LIGHT)
+    if len(lights) == 0:
+        return out
+    bars = _bars(town.approach_stop_line[lights], LIGHT_BAR_M)  # (K, 4, 2)
+    corners = frame.to_pixels(bars)
+    low = np.clip(np.floor(corners.min(axis=1)).astype(int) - 2, 0, side_px)
+    high = np.clip(np.ceil(corners.max(axis=1)).astype(int) + 2, 0, side_px)
     scratch = np.zeros((side_px, side_px), np.uint8)
-    for line, kind in zip(town.approach_stop_line, control, strict=True):
-        if kind != CONTROL_LIGHT:
-            out.append(np.zeros(0, dtype=np.int64))
-            continue
-        poly = _bar(line, LIGHT_BAR_M)
-        lo = np.floor(frame.to_pixels(poly).min(axis=0)).astype(int) - 2
-        hi = np.ceil(frame.to_pixels(poly).max(axis=0)).astype(int) + 2
-        lo, hi = np.clip(lo, 0, side_px), np.clip(hi, 0, side_px)
-        _fill(scratch, frame, [poly], 1)
-        rows, cols = np.nonzero(scratch[lo[1] : hi[1], lo[0] : hi[0]])
-        out.append((rows + lo[1]) * side_px + cols + lo[0])
-        scratch[lo[1] : hi[1], lo[0] : hi[0]] = 0
+    for k, polygon in enumerate(frame._fixed(bars)):
+        (c0, r0), (c1, r1) = low[k], high[k]
+        cv2.fillConvexPoly(scratch, polygon, 1, shift=SUBPIXEL_BITS)
+        rows, cols = np.nonzero(scratch[r0:r1, c0:c1])
+        out[lights[k]] = (rows + r0) * side_px + cols + c0
+        scratch[r0:r1, c0:c1] = 0
     return out
 
 

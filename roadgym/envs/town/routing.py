@@ -37,7 +37,16 @@ def plan_route(graph: LaneGraph, start_lane: int, goal_lane: int) -> list[int] |
     distance between lane starts, never overestimates it, so the route is shortest.
     """
     starts = np.array([lane.centreline.vertices[0] for lane in graph.lanes])  # (L, 2)
-    heuristic = np.hypot(*(starts - starts[goal_lane]).T)  # (L,)
+    lengths = [lane.centreline.length for lane in graph.lanes]
+    successors = [lane.successors for lane in graph.lanes]
+    return _shortest_lanes(starts, lengths, successors, start_lane, goal_lane)
+
+
+def _shortest_lanes(
+    starts: np.ndarray, lengths, successors: list[list[int]], start_lane: int, goal_lane: int
+) -> list[int] | None:
+    """A* over lanes given their start points (L, 2), lengths (L,) and successors."""
+    heuristic = np.hypot(*(starts - starts[goal_lane]).T).tolist()  # (L,)
     best = {start_lane: 0.0}
     parent: dict[int, int] = {}
     frontier = [(float(heuristic[start_lane]), 0.0, start_lane)]
@@ -50,13 +59,13 @@ def plan_route(graph: LaneGraph, start_lane: int, goal_lane: int) -> list[int] |
             return path[::-1]
         if cost > best.get(lane, np.inf):
             continue
-        length = graph[lane].centreline.length
-        for succ in graph[lane].successors:
+        length = lengths[lane]
+        for succ in successors[lane]:
             new_cost = cost + length
             if new_cost < best.get(succ, np.inf):
                 best[succ] = new_cost
                 parent[succ] = lane
-                heapq.heappush(frontier, (new_cost + float(heuristic[succ]), new_cost, succ))
+                heapq.heappush(frontier, (new_cost + heuristic[succ], new_cost, succ))
     return None
 
 
@@ -82,18 +91,23 @@ class Route:
 
 def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) -> Route:
     """Join ``lanes`` from ``start_s`` on the first to ``goal_s`` on the last."""
-    graph = town.lane_graph
+    table = town.lanes
     pieces, seg_lanes = [], []
     stop_s, stop_approach = [], []
     c_start, c_end, c_turn, c_junction, c_lane = [], [], [], [], []
     s = 0.0
     for k, lane_id in enumerate(lanes):
-        line = graph[lane_id].centreline
+        m = table.num_segments[lane_id]
+        vertices, cum_s = table.xy[lane_id, 1:m], table.cum_s[lane_id, 1:m]
         lo = start_s if k == 0 else 0.0
-        hi = goal_s if k == len(lanes) - 1 else line.length
-        inner = line.vertices[1:-1][(line.cum_s[1:-1] > lo) & (line.cum_s[1:-1] < hi)]
+        hi = goal_s if k == len(lanes) - 1 else float(table.length_m[lane_id])
+        inner = vertices[(cum_s > lo) & (cum_s < hi)]
         points = np.concatenate(
-            [line.point_at(np.array([lo])), inner, line.point_at(np.array([hi]))]
+            [
+                table.point_at(lane_id, np.array([lo])),
+                inner,
+                table.point_at(lane_id, np.array([hi])),
+            ]
         )
         if pieces:
             points = points[1:]  # the previous lane ends where this one starts
@@ -144,16 +158,23 @@ def sample_route(
     range by more than 10 m (or 5% of ``max_length_m``) a :class:`RouteLengthWarning`
     names the config fields to change.
     """
-    graph = town.lane_graph
+    table = town.lanes
     road = np.flatnonzero(~town.lane_is_connector)
-    lengths = np.array([graph[k].centreline.length for k in range(len(graph))])
+    lengths = table.length_m
+    starts = table.xy[:, 0]
+    lane_lengths = lengths.tolist()
     best: tuple[float, list[int], float, float] | None = None
     for _ in range(40):
-        start = int(rng.choice(road))
-        goal = int(rng.choice(road))
+        # road[rng.integers(n)] draws as rng.choice(road) does, at a sixth of the cost.
+        start = int(road[rng.integers(len(road))])
+        goal = int(road[rng.integers(len(road))])
         start_s = float(rng.uniform(0.2, 0.5) * lengths[start])
         goal_s = float(rng.uniform(0.4, 0.8) * lengths[goal])
-        lanes = plan_route(graph, start, goal) if start != goal else None
+        lanes = (
+            _shortest_lanes(starts, lane_lengths, table.successors, start, goal)
+            if start != goal
+            else None
+        )
         if lanes is None:
             continue
         length = float(lengths[lanes[:-1]].sum() - start_s + goal_s)

@@ -1,0 +1,199 @@
+"""A town's lanes as padded arrays, built in a few batched numpy passes.
+
+The generator lays out a town's lanes as line segments (street lanes, straight crossings)
+and cubic turn curves; this module resamples them all at once into a :class:`LaneTable`,
+the padded arrays that the batched step reads, instead of one :class:`Polyline` per lane.
+The arithmetic is :class:`Polyline`'s (``point_at`` on ``linspace`` arc lengths, its
+headings and curvature) done for many lines together, so a lane here has exactly the
+vertices that ``Polyline(points).point_at(...)`` would give. The :class:`LaneGraph` of
+``Lane`` objects that tests and tools read is built from the table on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+
+from roadgym.envs.core.lane_graph import Lane, LaneGraph, Polyline, wrap_angle
+
+TURN_CURVE_POINTS = 48  # samples of each cubic turn curve before resampling
+
+
+def _linspace_rows(length: np.ndarray, count: np.ndarray, width: int) -> np.ndarray:
+    """``np.linspace(0, length[k], count[k] + 1)`` for every row k, padded with ``length[k]``.
+
+    Same arithmetic as numpy's linspace (index x step, last sample set to the stop), so
+    every sample equals the one-row call's bit for bit.
+    """
+    index = np.arange(width, dtype=np.float64)[None, :]  # (1, W)
+    s = index * (length / count)[:, None]  # (K, W)
+    return np.where(np.arange(width)[None, :] >= count[:, None], length[:, None], s)
+
+
+def pad_rows(vertices: np.ndarray, width: int) -> np.ndarray:
+    """Rows of ``vertices`` (K, W, 2) padded to ``width`` with each row's last vertex."""
+    pad = width - vertices.shape[1]
+    if pad <= 0:
+        return vertices
+    return np.concatenate([vertices, np.repeat(vertices[:, -1:], pad, axis=1)], axis=1)
+
+
+def resample_segments(start: np.ndarray, end: np.ndarray, spacing_m: float) -> tuple:
+    """Straight lines from ``start`` (K, 2) to ``end`` (K, 2), resampled at ~``spacing_m``.
+
+    Returns ``(vertices (K, W, 2) padded with the last vertex, num_segments (K,))``.
+    """
+    direction = end - start  # (K, 2)
+    length = np.hypot(direction[:, 0], direction[:, 1])  # (K,)
+    count = np.maximum(np.ceil(length / spacing_m).astype(np.int64), 2)
+    s = _linspace_rows(length, count, int(count.max(initial=2)) + 1)  # (K, W)
+    t = s / np.maximum(length, 1e-12)[:, None]
+    return start[:, None, :] + t[..., None] * direction[:, None, :], count
+
+
+def resample_curves(curves: np.ndarray, spacing_m: float) -> tuple:
+    """Polylines ``curves`` (C, P, 2) resampled at ~``spacing_m`` along their arc length.
+
+    Returns ``(vertices (C, W, 2) padded with the last vertex, num_segments (C,))``.
+    """
+    seg = curves[:, 1:] - curves[:, :-1]  # (C, P - 1, 2)
+    seg_len = np.hypot(seg[..., 0], seg[..., 1])  # (C, P - 1)
+    cum = np.concatenate([np.zeros((len(curves), 1)), np.cumsum(seg_len, axis=1)], axis=1)
+    length = cum[:, -1]
+    count = np.maximum(np.ceil(length / spacing_m).astype(np.int64), 2)
+    s = _linspace_rows(length, count, int(count.max(initial=2)) + 1)  # (C, W)
+    # Polyline.segment_at: searchsorted(cum, s, "right") - 1, clipped to the segments.
+    index = (cum[:, None, :] <= s[:, :, None]).sum(-1) - 1  # (C, W)
+    index = np.clip(index, 0, seg.shape[1] - 1)
+    c = np.arange(len(curves))[:, None]
+    t = (s - cum[c, index]) / np.maximum(seg_len[c, index], 1e-12)
+    start = curves[c, index]
+    return start + t[..., None] * (curves[c, index + 1] - start), count
+
+
+def max_curvature(curves: np.ndarray) -> np.ndarray:
+    """Largest |curvature| (C,) (1/m) of each polyline (C, P >= 3, 2), as Polyline has it."""
+    seg = curves[:, 1:] - curves[:, :-1]
+    seg_len = np.hypot(seg[..., 0], seg[..., 1])
+    heading = np.arctan2(seg[..., 1], seg[..., 0])
+    turn = wrap_angle(heading[:, 1:] - heading[:, :-1])
+    span = 0.5 * (seg_len[:, 1:] + seg_len[:, :-1])
+    return np.max(np.abs(turn / np.maximum(span, 1e-9)), axis=1)
+
+
+def turn_curves(p0: np.ndarray, u0: np.ndarray, p1: np.ndarray, u1: np.ndarray) -> np.ndarray:
+    """Cubic Bezier turns (C, TURN_CURVE_POINTS, 2) from p0 heading u0 to p1 heading u1.
+
+    Each is a quarter circle when the headings are square; inputs are (C, 2).
+    """
+    rel = p1 - p0
+    t0 = rel[:, 0] * u0[:, 0] + rel[:, 1] * u0[:, 1]  # distance from p0 to the corner
+    corner = p0 + t0[:, None] * u0
+    rel1 = p1 - corner
+    t1 = rel1[:, 0] * u1[:, 0] + rel1[:, 1] * u1[:, 1]
+    t = np.linspace(0.0, 1.0, TURN_CURVE_POINTS)[None, :, None]  # (1, P, 1)
+    c0 = (p0 + 0.55 * t0[:, None] * u0)[:, None, :]
+    c1 = (p1 - 0.55 * t1[:, None] * u1)[:, None, :]
+    a, b = p0[:, None, :], p1[:, None, :]
+    return (1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * c0 + 3 * (1 - t) * t**2 * c1 + t**3 * b
+
+
+@dataclasses.dataclass
+class LaneTable:
+    """Every lane of a town as padded arrays (L lanes, W vertices at most).
+
+    Rows are padded with their last vertex (and last heading), the layout the batched
+    step reads; ``successors`` are lane ids, sorted.
+    """
+
+    xy: np.ndarray  # (L, W, 2) centreline vertices
+    num_segments: np.ndarray  # (L,) segments of each lane (its vertices: num_segments + 1)
+    heading: np.ndarray  # (L, W) heading of each segment (rad), padded with the last
+    length_m: np.ndarray  # (L,)
+    cum_s: np.ndarray  # (L, W) arc length at each vertex, padded with the length
+    speed_limit_mps: np.ndarray  # (L,)
+    successors: list[list[int]]
+    width_m: float
+
+    def __len__(self) -> int:
+        return len(self.num_segments)
+
+    @classmethod
+    def from_pieces(
+        cls,
+        pieces: list[tuple[np.ndarray, np.ndarray]],
+        speed_limit_mps: np.ndarray,
+        successors: list[list[int]],
+        width_m: float,
+    ) -> LaneTable:
+        """Join blocks of ``(vertices (K, W_k, 2), num_segments (K,))`` in lane order."""
+        width = max(v.shape[1] for v, _ in pieces)
+        xy = np.concatenate([pad_rows(v, width) for v, _ in pieces])  # (L, W, 2)
+        count = np.concatenate([c for _, c in pieces])
+        seg = xy[:, 1:] - xy[:, :-1]  # (L, W - 1, 2)
+        heading = np.arctan2(seg[..., 1], seg[..., 0])
+        rows = np.arange(len(count))
+        last = heading[rows, count - 1]
+        # Segments past a lane's end (zero length) carry its last heading, as packed before.
+        columns = np.arange(width)[None, :]
+        heading = np.concatenate([heading, heading[:, -1:]], axis=1)
+        heading = np.where(columns >= count[:, None], last[:, None], heading)
+        cum = np.cumsum(np.hypot(seg[..., 0], seg[..., 1]), axis=1)
+        return cls(
+            xy=xy,
+            num_segments=count,
+            heading=heading,
+            length_m=cum[rows, count - 1],
+            cum_s=np.concatenate([np.zeros((len(count), 1)), cum], axis=1),
+            speed_limit_mps=np.asarray(speed_limit_mps, dtype=np.float64),
+            successors=successors,
+            width_m=width_m,
+        )
+
+    def vertices(self, lane: int) -> np.ndarray:
+        """The centreline vertices (M + 1, 2) of ``lane``."""
+        return self.xy[lane, : self.num_segments[lane] + 1]
+
+    def _segment_at(self, lane: int, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = np.clip(np.asarray(s, dtype=np.float64), 0.0, self.length_m[lane])
+        index = np.searchsorted(self.cum_s[lane], s, side="right") - 1
+        return s, np.clip(index, 0, self.num_segments[lane] - 1)
+
+    def point_at(self, lane: int, s: np.ndarray) -> np.ndarray:
+        """Points (..., 2) at arc lengths ``s`` (...) on ``lane`` (as ``Polyline.point_at``)."""
+        s, index = self._segment_at(lane, s)
+        start, end = self.xy[lane, index], self.xy[lane, index + 1]
+        seg = end - start
+        t = (s - self.cum_s[lane, index]) / np.maximum(np.hypot(seg[..., 0], seg[..., 1]), 1e-12)
+        return start + t[..., None] * seg
+
+    def heading_at(self, lane: int, s: np.ndarray) -> np.ndarray:
+        """Headings (rad) at arc lengths ``s`` on ``lane`` (as ``Polyline.heading_at``)."""
+        return self.heading[lane, self._segment_at(lane, s)[1]]
+
+    def successor_table(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(successors (L, S) padded with 0, num_successors (L,))``."""
+        number = np.array([len(s) for s in self.successors], dtype=np.int64)
+        table = np.zeros((len(self), max(int(number.max(initial=1)), 1)), dtype=np.int64)
+        rows = np.repeat(np.arange(len(self)), number)
+        cols = np.arange(len(rows)) - np.repeat(np.cumsum(number) - number, number)
+        table[rows, cols] = np.concatenate([np.asarray(s, dtype=np.int64) for s in self.successors])
+        return table, number
+
+    @functools.cached_property
+    def graph(self) -> LaneGraph:
+        """The lanes as a :class:`LaneGraph` of :class:`Lane` objects (built on first use)."""
+        return LaneGraph(
+            [
+                Lane(
+                    k,
+                    Polyline(self.vertices(k)),
+                    self.width_m,
+                    float(self.speed_limit_mps[k]),
+                    list(self.successors[k]),
+                )
+                for k in range(len(self))
+            ]
+        )
