@@ -14,6 +14,7 @@ from torch import nn
 
 __all__ = [
     "autocast",
+    "conv_input",
     "default_torch_threads",
     "maybe_channels_last",
     "pick_device",
@@ -83,6 +84,22 @@ def autocast(device: torch.device) -> Iterator[None]:
             yield
     else:
         yield
+
+
+def conv_input(images: torch.Tensor) -> torch.Tensor:
+    """``images (B, C, H, W)`` in the memory layout a convolution on their device should see.
+
+    On the CPU the result is plain contiguous NCHW. A ``permute(0, 3, 1, 2)`` of HWC frames
+    (what the env emits, and what SB3's ``VecTransposeImage`` hands over) is channels_last
+    in memory, and torch sends channels_last CPU input to oneDNN, whose AVX2 kernel for the
+    weight gradient of a 1x1 stride-2 convolution (a ResNet shortcut) crashes the process
+    (oneDNN 3.12 in torch 2.13 / 2.14, on CPUs without AVX-512; issue 23). On cuda the
+    layout is left alone: there the model is put in channels_last on purpose
+    (:func:`maybe_channels_last`).
+    """
+    if uses_cuda_speedups(images.device):
+        return images
+    return images.contiguous()  # (B, C, H, W), NCHW strides
 
 
 def maybe_channels_last(module: nn.Module, device: torch.device) -> nn.Module:

@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from roadgym.perception.device import conv_input
+
 __all__ = [
     "ENCODERS",
     "Encoder",
@@ -125,8 +127,8 @@ def validate_input_shape(input_shape: Any) -> tuple[int, int, int]:
 def to_float_chw(frames: torch.Tensor, input_shape: tuple[int, int, int]) -> torch.Tensor:
     """Turn a uint8 ``(B, H, W, C)`` or float ``(B, C, H, W)`` batch into float CHW in [0, 1].
 
-    uint8 batches are divided by 255 and permuted. The permute of a contiguous HWC
-    tensor is already channels_last in memory, so no copy is made on that path.
+    uint8 batches are divided by 255 and permuted; on the CPU the result is copied to
+    plain NCHW memory (see :func:`roadgym.perception.device.conv_input` for why).
     Float batches must already be CHW and scaled to [0, 1] (what SB3 passes with
     ``normalize_images=True``). Anything else raises ValueError naming the shape.
     """
@@ -142,14 +144,14 @@ def to_float_chw(frames: torch.Tensor, input_shape: tuple[int, int, int]) -> tor
                 f"uint8 frames of shape {tuple(frames.shape)} do not match (B, H, W, C) = "
                 f"(B, {height}, {width}, {channels})"
             )
-        return frames.permute(0, 3, 1, 2).float().div_(255.0)  # (B, C, H, W)
+        return conv_input(frames.permute(0, 3, 1, 2).float().div_(255.0))  # (B, C, H, W)
     if frames.is_floating_point():
         if tuple(frames.shape[1:]) != (channels, height, width):
             raise ValueError(
                 f"float frames of shape {tuple(frames.shape)} do not match (B, C, H, W) = "
                 f"(B, {channels}, {height}, {width})"
             )
-        return frames
+        return conv_input(frames)
     raise ValueError(f"frames dtype {frames.dtype} must be torch.uint8 (HWC) or float (CHW)")
 
 

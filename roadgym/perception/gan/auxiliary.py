@@ -26,6 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from roadgym.perception.device import conv_input
+
 __all__ = ["LabelClassifier", "label_loss", "pretrain_classifier", "translate"]
 
 
@@ -68,10 +70,10 @@ class LabelClassifier(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Penultimate features ``(B, features_dim)`` (the selection feature space)."""
-        return self.body(images)
+        return self.body(conv_input(images))
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        h = self.body(images)  # (B, F)
+        h = self.body(conv_input(images))  # (B, F); NCHW on the CPU, see conv_input
         return [head(h) for head in self.heads]
 
 

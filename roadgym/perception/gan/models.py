@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from roadgym.perception.device import conv_input
+
 __all__ = [
     "ConditionalBatchNorm",
     "Discriminator",
@@ -75,7 +77,8 @@ class LatentEncoder(nn.Module):
         self.head = nn.Linear(width * 16, 2 * z_dim)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        stats = self.head(self.features(images).flatten(1))  # (B, 2 * z_dim)
+        # NCHW on the CPU: images may be a channels_last permute (see conv_input).
+        stats = self.head(self.features(conv_input(images)).flatten(1))  # (B, 2 * z_dim)
         mu, logvar = stats.chunk(2, dim=1)
         return mu, logvar.clamp(-10.0, 10.0)
 
@@ -235,7 +238,8 @@ class Discriminator(nn.Module):
         self.embeds = nn.ModuleList(spectral_norm(nn.Embedding(k, width)) for k in self.num_classes)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = self.features(images).sum(dim=(2, 3))  # (B, F): global sum pooling
+        # NCHW on the CPU: fakes in palette mode are a permuted one-hot (see conv_input).
+        h = self.features(conv_input(images)).sum(dim=(2, 3))  # (B, F): global sum pooling
         score = self.linear(h).squeeze(1)  # (B,)
         for t, embed in enumerate(self.embeds):
             score = score + (embed(labels[:, t]) * h).sum(dim=1)  # projection per task
