@@ -69,7 +69,8 @@ SCRIPT = textwrap.dedent(
     backward("student", student({"rgb": transposed, "nav": torch.zeros(16, 4)}))
 
     images = transposed * 2.0 - 1.0  # the GAN's [-1, 1] images, same layout
-    backward("gan discriminator", watch(Discriminator((3, 4), 64, 8))(images, torch.zeros(16, 2, dtype=torch.long)))
+    labels = torch.zeros(16, 2, dtype=torch.long)
+    backward("gan discriminator", watch(Discriminator((3, 4), 64, 8))(images, labels))
     backward("gan latent encoder", watch(LatentEncoder(64, 8, 8))(images)[0])
     backward("gan label classifier", watch(LabelClassifier((3, 4), 64, 4))(images)[0])
     if bad:

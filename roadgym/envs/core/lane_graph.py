@@ -18,6 +18,20 @@ def wrap_angle(angle: np.ndarray) -> np.ndarray:
     return (angle + np.pi) % (2.0 * np.pi) - np.pi
 
 
+# A point outside a bend is exactly as near, in exact arithmetic, to both segments that
+# meet at the vertex there (both project it onto the vertex), and a car spawned on a
+# vertex ties the same way. np.argmin would then pick by the last bit of two distances,
+# which another CPU's float kernels may round the other way (issue 23). Taking the first
+# candidate within this margin of the nearest makes the choice a function of the map.
+TIE_MARGIN_M2 = 1e-9
+
+
+def nearest_candidate(dist_sq: np.ndarray) -> np.ndarray:
+    """Index along the last axis of the first candidate within ``TIE_MARGIN_M2`` of the
+    smallest squared distance: ``np.argmin`` that resolves rounding ties by order."""
+    return np.argmax(dist_sq <= dist_sq.min(axis=-1, keepdims=True) + TIE_MARGIN_M2, axis=-1)
+
+
 def project_onto_segments(
     vertices: np.ndarray, cum_s: np.ndarray, points: np.ndarray, segments: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -42,7 +56,7 @@ def project_onto_segments(
     t = np.clip(np.einsum("bpki,bpki->bpk", rel, direction) / length_sq, 0.0, 1.0)
     offset = rel - t[..., None] * direction
     dist_sq = np.einsum("bpki,bpki->bpk", offset, offset)  # (B, P, K)
-    best = np.argmin(dist_sq, axis=-1)[..., None]  # (B, P, 1)
+    best = nearest_candidate(dist_sq)[..., None]  # (B, P, 1)
     segment = np.take_along_axis(segments, best, axis=-1)[..., 0]  # (B, P)
     best_t = np.take_along_axis(t, best, axis=-1)[..., 0]  # (B, P)
     b2 = b[..., 0]  # (B, 1)
@@ -83,7 +97,7 @@ def project_onto_window(
     t = np.clip((rel_x * dir_x + rel_y * dir_y) / length_sq, 0.0, 1.0)  # (B, P, K)
     off_x = rel_x - t * dir_x
     off_y = rel_y - t * dir_y
-    best = np.argmin(off_x * off_x + off_y * off_y, axis=-1)  # (B, P)
+    best = nearest_candidate(off_x * off_x + off_y * off_y)  # (B, P)
     # Flat indices of each point's best candidate: cheaper than take_along_axis, which
     # dominates this function's cost in a batch of one.
     count, num_points, k = t.shape

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+TIE_MARGIN_PX = 1e-9  # a coordinate this close below a whole pixel rounds to it
+
 
 def box_samples(length_m: float, width_m: float, spacing_m: float) -> np.ndarray:
     """Points (S, 2) = (forward, left) covering a length x width box at ``spacing_m``."""
@@ -75,8 +77,11 @@ class ActorSplatter:
             + samples[None, :, 0] * rs[:, None]
             + samples[None, :, 1] * rc[:, None]
         )
-        row = np.floor(self.car_row - f / self.mpp).astype(np.int64)  # (V, S)
-        col = np.floor(0.5 * size - lft / self.mpp).astype(np.int64)  # (V, S)
+        # Actors on axis-aligned lanes sit whole pixels from the car, give or take a
+        # last-bit term whose sign depends on the CPU's float kernels; the margin rounds
+        # those to the whole pixel (as the camera's TIE_MARGIN_FIXED, issue 23).
+        row = np.floor(self.car_row - f / self.mpp + TIE_MARGIN_PX).astype(np.int64)  # (V, S)
+        col = np.floor(0.5 * size - lft / self.mpp + TIE_MARGIN_PX).astype(np.int64)  # (V, S)
         inside = (row >= 0) & (row < size) & (col >= 0) & (col < size)
         flat = (b[:, None] * size + row) * size + col  # (V, S)
         view.reshape(-1)[flat[inside]] = value

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roadgym.envs.core.lane_graph import wrap_angle
+from roadgym.envs.core.lane_graph import nearest_candidate, wrap_angle
 from roadgym.envs.highway.generator import SAMPLE_SPACING_M
 from roadgym.envs.highway.state import NO_LANE, HighwayState
 
@@ -66,7 +66,7 @@ def _project(world: HighwayState, b: np.ndarray, x_m: np.ndarray, y_m: np.ndarra
     t = np.minimum(np.maximum(t, 0.0), 1.0)
     off_x = rel_x - t * dir_x
     off_y = rel_y - t * dir_y
-    best = np.argmin(off_x * off_x + off_y * off_y, axis=-1)  # (W,)
+    best = nearest_candidate(off_x * off_x + off_y * off_y)  # (W,): ties by order
     pick = np.arange(len(b)) * segments.shape[1] + best  # flat into (W, K)
     segment = segments.reshape(-1)[pick]
     # The reference line's vertices are SAMPLE_SPACING_M apart exactly.
