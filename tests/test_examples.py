@@ -25,7 +25,7 @@ def load(name: str) -> ModuleType:
 
 
 def test_every_example_is_tested():
-    tested = {"gymnasium_loop", "sb3_ppo", "cleanrl_ppo", "custom_config"}
+    tested = {"gymnasium_loop", "sb3_ppo", "cleanrl_ppo", "custom_config", "multiagent_merge"}
     assert {path.stem for path in EXAMPLES.glob("*.py")} == tested
 
 
@@ -69,3 +69,8 @@ def test_cleanrl_ppo_runs_and_same_seed_gives_the_same_result():
     first = example.main(tiny)
     assert len(first) == 2
     assert example.main(tiny) == pytest.approx(first, nan_ok=True)
+
+
+def test_multiagent_merge_drives_every_car_and_trains_shared_ppo():
+    summary = load("multiagent_merge").main(["--agents", "3", "--steps", "20", "--timesteps", "64"])
+    assert summary["steps"] == 20 and summary["ppo_timesteps"] >= 64

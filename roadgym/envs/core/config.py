@@ -289,6 +289,44 @@ class WorldConfig(BaseConfig):
         return parse_observation_modes(self.observation, type(self).observation_modes)
 
 
+FINISHED_AGENT_MODES = ("remove", "park")
+
+
+def num_agents_option(high: int) -> Any:
+    """The ``num_agents`` field of a world that holds several controlled cars."""
+    return option(
+        1,
+        "Controlled cars per world. 1 is the single-agent env; more need a multi-agent "
+        "front (roadgym.envs.multiagent: PettingZoo ParallelEnv per world, or the "
+        "multi-agent vector env of B worlds x N agents).",
+        low=1,
+        high=high,
+    )
+
+
+def finished_agent_mode_option() -> Any:
+    """The ``finished_agent_mode`` field: what a controlled car that has ended becomes."""
+    return option(
+        "remove",
+        "What a controlled car that ended (collision, off road) becomes while the others "
+        "drive on: 'remove' takes it out of the world, 'park' leaves it standing where it "
+        "ended, an obstacle for everyone else (num_agents > 1 only).",
+        choices=FINISHED_AGENT_MODES,
+    )
+
+
+def require_single_agent(config: BaseConfig, front: str) -> None:
+    """Refuse a config with ``num_agents`` > 1 in a single-agent front ``front``."""
+    agents = getattr(config, "num_agents", 1)
+    if agents != 1:
+        raise ConfigError(
+            f"{type(config).__name__}.num_agents = {agents} is not allowed in {front}, a "
+            "single-agent env; allowed: num_agents = 1 here, or several cars through "
+            "roadgym.envs.multiagent (MultiAgentParallelEnv: PettingZoo, one world; "
+            "MultiAgentVectorEnv: B worlds x N cars as B * N slots)"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class IdmTrafficFields(BaseConfig):
     """NPC cars driven by the Intelligent Driver Model (Treiber et al., 2000): Town and

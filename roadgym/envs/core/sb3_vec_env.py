@@ -134,11 +134,12 @@ class WorldSB3VecEnv(VecEnv):
                 self.reset_infos[i] = infos[i]
                 infos[i] = final_infos[i]
                 infos[i]["terminal_observation"] = info["final_obs"][i]
-                infos[i]["episode"] = {
-                    "r": round(float(self._episode_return[i]), 6),
-                    "l": int(self._episode_length[i]),
-                    "t": round(time.time() - self._start_time_s, 6),
-                }
+                if infos[i].get("agent_active", True):  # not a finished car's padding
+                    infos[i]["episode"] = {
+                        "r": round(float(self._episode_return[i]), 6),
+                        "l": int(self._episode_length[i]),
+                        "t": round(time.time() - self._start_time_s, 6),
+                    }
             self._episode_return[dones] = 0.0
             self._episode_length[dones] = 0
         for i, info_i in enumerate(infos):

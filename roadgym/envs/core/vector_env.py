@@ -17,7 +17,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
-from roadgym.envs.core.config import WorldConfig
+from roadgym.envs.core.config import WorldConfig, require_single_agent
 from roadgym.envs.core.spaces import action_space, actions_to_controls
 
 # "Not given": the subclass's registered episode length, not "never truncate" (None).
@@ -55,6 +55,7 @@ class WorldVectorEnv(gym.vector.VectorEnv):
     world_class: ClassVar[type]
     make_observation_space: ClassVar[Callable[[Any], gym.spaces.Space]]
     default_max_episode_steps: ClassVar[int | None] = None  # as registered for the single env
+    multi_agent: ClassVar[bool] = False  # True: a slot per controlled car (num_agents > 1)
 
     def __init__(
         self,
@@ -93,6 +94,8 @@ class WorldVectorEnv(gym.vector.VectorEnv):
                 f"autoreset_mode = {autoreset_mode!r} is not allowed; allowed: {allowed}"
             ) from None
         self.config = self.config_class.build(config, **fields)
+        if not self.multi_agent:
+            require_single_agent(self.config, type(self).__name__)
         self.num_envs = int(num_envs)
         self.render_mode = render_mode
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
@@ -266,7 +269,7 @@ class WorldVectorEnv(gym.vector.VectorEnv):
 
     def _truncated(self) -> np.ndarray:
         if self.max_episode_steps is None:
-            return np.zeros(self.num_envs, dtype=bool)
+            return np.zeros(len(self._elapsed_steps), dtype=bool)  # one per world
         return self._elapsed_steps >= self.max_episode_steps  # as TimeLimit: even if terminated
 
     def _track_returns(self, reward: np.ndarray) -> None:

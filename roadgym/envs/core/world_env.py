@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
-from roadgym.envs.core.config import BaseConfig
+from roadgym.envs.core.config import BaseConfig, require_single_agent
 from roadgym.envs.core.rendering import HumanWindow
 from roadgym.envs.core.spaces import action_space, actions_to_controls, discrete_action_table
 
@@ -41,6 +41,7 @@ class WorldEnv(gym.Env):
                 f"allowed: None, {', '.join(map(repr, self.metadata['render_modes']))}"
             )
         self.config = self.config_class.build(config, **fields)
+        require_single_agent(self.config, type(self).__name__)
         self.render_mode = render_mode
         self.metadata = {
             **self.metadata,

@@ -16,12 +16,18 @@ from roadgym.envs.core.config import (
     ConfigError,
     IdmTrafficFields,
     WorldConfig,
+    finished_agent_mode_option,
+    num_agents_option,
     option,
     redeclare,
     world_default,
 )
 
 HIGHWAY_OBSERVATION_MODES = (*OBSERVATION_MODES, "kinematics", "occupancy_grid")
+# Controlled cars start on a grid of slots: every main lane, rows this far apart ahead
+# of the first car's start; a world holds at most lanes_count x AGENT_SPAWN_ROWS of them.
+AGENT_SPAWN_ROWS = 4
+AGENT_ROW_SPACING_M = 30.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +90,9 @@ class HighwayConfig(IdmTrafficFields, WorldConfig):
     ego_on_ramp: bool = option(
         False, "Start the ego car on the on-ramp (needs on_ramp) instead of the main road."
     )
+    # -- several controlled cars
+    num_agents: int = num_agents_option(high=64)
+    finished_agent_mode: str = finished_agent_mode_option()
     # -- time
     duration_s: float = option(
         40.0,
@@ -237,6 +246,13 @@ class HighwayConfig(IdmTrafficFields, WorldConfig):
                 f"simulation frequency 1 / dt_s = {1.0 / self.dt_s:g} Hz; allowed: "
                 "1 / (policy_frequency_hz * dt_s) a whole number >= 1"
             )
+        slots = self.lanes_count * AGENT_SPAWN_ROWS
+        if self.num_agents > slots:
+            raise ConfigError(
+                f"{name}.num_agents = {self.num_agents} is too many for lanes_count = "
+                f"{self.lanes_count}: the controlled cars start on {AGENT_SPAWN_ROWS} rows of "
+                f"one slot per lane, so allowed: num_agents <= {slots}"
+            )
         if self.ego_on_ramp and not self.on_ramp:
             raise ConfigError(f"{name}.ego_on_ramp = True needs on_ramp = True")
         if self.normalize_reward and self.collision_reward == (
@@ -254,14 +270,23 @@ class HighwayConfig(IdmTrafficFields, WorldConfig):
 
     @property
     def road_length_m(self) -> float:
-        """Length of the generated road: enough for the whole episode at top speed."""
-        return (
+        """Length of the generated road: enough for the whole episode at top speed
+        (from the front row of controlled cars' start)."""
+        length = (
             self.recycle_behind_m
             + 40.0
             + self.top_speed_mps * self.duration_s * 1.05
             + self.recycle_ahead_m
             + 100.0
         )
+        if self.num_agents > 1:
+            length += self.agent_rows * AGENT_ROW_SPACING_M
+        return length
+
+    @property
+    def agent_rows(self) -> int:
+        """Rows of spawn slots the controlled cars start on."""
+        return -(-self.num_agents // self.lanes_count)
 
 
 @dataclasses.dataclass(frozen=True)

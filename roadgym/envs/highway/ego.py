@@ -1,5 +1,6 @@
-"""The ego car's side of the highway step: where it is on the road, the meta-action
-controller, collisions and the reward, batched over worlds.
+"""The controlled cars' side of the highway step: where they are on the road, the
+meta-action controller, collisions and the reward, batched over all controlled cars of
+all worlds (B * A, see :class:`HighwayState`).
 """
 
 from __future__ import annotations
@@ -17,21 +18,23 @@ LOOKAHEAD_S = 1.0  # pure pursuit looks this many seconds ahead ...
 LOOKAHEAD_MIN_M = 12.0  # ... but never less than this
 
 
-def locate_ego(world: HighwayState, worlds: np.ndarray | None = None) -> None:
-    """Project the ego cars of ``worlds`` (all when None) onto their reference lines and
-    write their road entries (index N of the ``veh_*`` arrays)."""
-    cfg, car, n = world.config, world.car, world.num_npcs
-    w = slice(None) if worlds is None else worlds  # a slice indexes without copies
-    b = np.arange(world.batch_size)[w]
-    s, d, segment = _project(world, b, car.x_m[w], car.y_m[w])
+def locate_ego(world: HighwayState, cars: np.ndarray | None = None) -> None:
+    """Project the controlled cars ``cars`` (all when None) onto their reference lines
+    and write their road entries (indices N.. of the ``veh_*`` arrays)."""
+    cfg, car = world.config, world.car
+    w = slice(None) if cars is None else cars  # a slice indexes without copies
+    k = np.arange(world.num_cars)[w]
+    b = world.agent_world[w]
+    s, d, segment = _project(world, k, b, car.x_m[w], car.y_m[w])
     world.ego_segment[w] = segment
     heading_error = wrap_angle(car.heading_rad[w] - world.ref_heading[b, segment])
     speed = car.speed_mps[w]
-    world.veh_s[w, n] = s
-    world.veh_d[w, n] = d
-    world.veh_heading_error[w, n] = heading_error
-    world.veh_speed[w, n] = speed * np.cos(heading_error)
-    world.veh_desired_mps[w, n] = np.maximum(speed, 1.0)  # others assume it holds speed
+    world.set_own(world.veh_s, s, cars)
+    world.set_own(world.veh_d, d, cars)
+    world.set_own(world.veh_heading_error, heading_error, cars)
+    world.set_own(world.veh_speed, speed * np.cos(heading_error), cars)
+    # Others assume it holds its speed.
+    world.set_own(world.veh_desired_mps, np.maximum(speed, 1.0), cars)
     # The lanes its corners touch: one, or two while it crosses a line.
     reach = 0.5 * cfg.car_length_m * np.abs(np.sin(heading_error)) + 0.5 * cfg.car_width_m * (
         np.abs(np.cos(heading_error))
@@ -41,20 +44,26 @@ def locate_ego(world: HighwayState, worlds: np.ndarray | None = None) -> None:
     offsets[1] = d - reach
     offsets[2] = d
     left, right, centre = world.lane_of(b, s, offsets)
-    world.veh_lane[w, n] = left
-    world.veh_from_lane[w, n] = np.where(right != left, right, NO_LANE)
+    if world.num_agents > 1 and not world.present.all():
+        # A removed car sits in the lane group nobody sees: no leader, no follower.
+        gone = ~world.present[w]
+        left = np.where(gone, world.hidden_lane, left)
+        right = np.where(gone, world.hidden_lane, right)
+    world.set_own(world.veh_lane, left, cars)
+    world.set_own(world.veh_from_lane, np.where(right != left, right, NO_LANE), cars)
     world.ego_lane_index[w] = centre
 
 
-def _project(world: HighwayState, b: np.ndarray, x_m: np.ndarray, y_m: np.ndarray):
-    """Arc length, lateral offset and segment (W,) of points ``(x_m, y_m)`` on the
-    reference lines of worlds ``b``, searched in the window around ``ego_segment``.
+def _project(world: HighwayState, k: np.ndarray, b: np.ndarray, x_m: np.ndarray, y_m):
+    """Arc length, lateral offset and segment (C,) of points ``(x_m, y_m)`` of
+    controlled cars ``k`` on the reference lines of their worlds ``b``, searched in the
+    window around their ``ego_segment``.
 
     :func:`roadgym.envs.core.lane_graph.project_onto_window`'s arithmetic, on the
     segment starts and directions that :meth:`HighwayState.store_segments` keeps.
     """
     last = world.num_segments - 1
-    segments = np.minimum(np.maximum(world.ego_segment[b, None] + world.window, 0), last)
+    segments = np.minimum(np.maximum(world.ego_segment[k, None] + world.window, 0), last)
     flat = b[:, None] * world.num_segments + segments  # (W, K) into the (B, M) arrays
     start_x = world.seg_start_x.reshape(-1)[flat]
     start_y = world.seg_start_y.reshape(-1)[flat]
@@ -77,70 +86,120 @@ def _project(world: HighwayState, b: np.ndarray, x_m: np.ndarray, y_m: np.ndarra
     return s, lateral, segment
 
 
-def ego_corners_on_road(world: HighwayState, worlds: np.ndarray | None = None) -> np.ndarray:
-    """Whether all four corners of the ego cars of ``worlds`` (all when None) are on the road."""
-    cfg, n = world.config, world.num_npcs
-    w = slice(None) if worlds is None else worlds
-    s, d, e = world.veh_s[w, n], world.veh_d[w, n], world.veh_heading_error[w, n]
+def ego_corners_on_road(world: HighwayState, cars: np.ndarray | None = None) -> np.ndarray:
+    """Whether all four corners of the controlled cars ``cars`` (all when None) are on
+    the road."""
+    cfg = world.config
+    w = slice(None) if cars is None else cars
+    s = world.own(world.veh_s, cars)
+    d = world.own(world.veh_d, cars)
+    e = world.own(world.veh_heading_error, cars)
     forward = 0.5 * cfg.car_length_m * np.array([1.0, 1.0, -1.0, -1.0])
     left = 0.5 * cfg.car_width_m * np.array([1.0, -1.0, -1.0, 1.0])
     cs = s[:, None] + forward * np.cos(e)[:, None] - left * np.sin(e)[:, None]
     cd = d[:, None] + forward * np.sin(e)[:, None] + left * np.cos(e)[:, None]
-    b = np.arange(world.batch_size)[w, None]
+    b = world.agent_world[w, None]
     return world.drivable(b, cs, cd).all(axis=1)
 
 
 def ego_collisions(world: HighwayState, skip: np.ndarray | None = None) -> np.ndarray:
-    """Whether each ego car (B,) overlaps an NPC car: oriented boxes in road coordinates.
+    """Whether each controlled car (B * A,) overlaps an NPC car: oriented boxes in road
+    coordinates.
 
     The road bends by well under a degree over a car length, so its (s, d) frame is
-    Cartesian at that scale and the separating axis test runs there. Worlds where
-    ``skip`` (B,) is True are not tested and read False (the step skips those that
+    Cartesian at that scale and the separating axis test runs there. Cars where
+    ``skip`` (B * A,) is True are not tested and read False (the step skips those that
     have crashed already: their cars stay overlapped until the reset).
     """
     cfg, n = world.config, world.num_npcs
-    ds = world.veh_s[:, :n] - world.veh_s[:, n : n + 1]
-    dd = world.veh_d[:, :n] - world.veh_d[:, n : n + 1]
+    own_s, own_d = world.own(world.veh_s), world.own(world.veh_d)
+    if world.num_agents == 1:
+        npc_s, npc_d = world.veh_s[:, :n], world.veh_d[:, :n]
+    else:
+        npc_s, npc_d = world.veh_s[world.agent_world, :n], world.veh_d[world.agent_world, :n]
+    ds = npc_s - own_s[:, None]
+    dd = npc_d - own_d[:, None]
     # Boxes whose circumscribed circles do not meet cannot overlap.
     near = ds * ds + dd * dd < cfg.car_length_m**2 + cfg.car_width_m**2
     if skip is not None:
         near &= ~skip[:, None]
-    hit = np.zeros(world.batch_size, dtype=bool)
+    hit = np.zeros(world.num_cars, dtype=bool)
     bb, vv = np.nonzero(near)
     if len(bb) == 0:
         return hit
+    e0 = world.own(world.veh_heading_error)[bb]
+    e1 = world.veh_heading_error[world.agent_world[bb], vv]
+    overlap = _boxes_overlap(cfg, (ds[bb, vv], dd[bb, vv]), e0, e1)
+    np.logical_or.at(hit, bb, overlap)
+    return hit
+
+
+def agent_collisions(world: HighwayState, ended: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Controlled cars (B * A,) that overlap another controlled car, and the number of
+    such pairs (B,) per world.
+
+    Removed cars take no part; a pair counts while one of the two has not ``ended``
+    (B * A,) yet, so two parked cars do not collide again every step.
+    """
+    cfg, a = world.config, world.num_agents
+    hit = np.zeros(world.num_cars, dtype=bool)
+    pairs = np.zeros(world.batch_size, dtype=np.int64)
+    if a == 1:
+        return hit, pairs
+    shape = (world.batch_size, a)
+    s = world.own(world.veh_s).reshape(shape)
+    d = world.own(world.veh_d).reshape(shape)
+    e = world.own(world.veh_heading_error).reshape(shape)
+    present = world.present.reshape(shape)
+    live = present & ~ended.reshape(shape)
+    ds = s[:, None, :] - s[:, :, None]  # (B, A, A): j relative to i
+    dd = d[:, None, :] - d[:, :, None]
+    upper = np.triu(np.ones((a, a), dtype=bool), k=1)[None]
+    near = upper & (ds * ds + dd * dd < cfg.car_length_m**2 + cfg.car_width_m**2)
+    near &= present[:, :, None] & present[:, None, :]
+    near &= live[:, :, None] | live[:, None, :]
+    bb, ii, jj = np.nonzero(near)
+    if len(bb) == 0:
+        return hit, pairs
+    overlap = _boxes_overlap(cfg, (ds[bb, ii, jj], dd[bb, ii, jj]), e[bb, ii], e[bb, jj])
+    bb, ii, jj = bb[overlap], ii[overlap], jj[overlap]
+    hit[bb * a + ii] = True
+    hit[bb * a + jj] = True
+    np.add.at(pairs, bb, 1)
+    return hit, pairs
+
+
+def _boxes_overlap(cfg, rel: tuple[np.ndarray, np.ndarray], e0: np.ndarray, e1: np.ndarray):
+    """Separating axis test of car boxes (K,) at heading errors ``e0`` and ``e1``, the
+    second at ``rel`` = (ds, dd) from the first."""
     half_length, half_width = 0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m
-    e0 = world.veh_heading_error[bb, n]
-    e1 = world.veh_heading_error[bb, vv]
     # Forward (f) and left (l) unit vectors of both boxes, as (x, y) component pairs.
     f0 = (np.cos(e0), np.sin(e0))
     l0 = (-f0[1], f0[0])
     f1 = (np.cos(e1), np.sin(e1))
     l1 = (-f1[1], f1[0])
-    rel = (ds[bb, vv], dd[bb, vv])
 
     def dot(u, v):
         return u[0] * v[0] + u[1] * v[1]
 
-    separated = np.zeros(len(bb), dtype=bool)
+    separated = np.zeros(len(e0), dtype=bool)
     for axis in (f0, l0, f1, l1):  # separating axis test
         r0 = half_length * np.abs(dot(f0, axis)) + half_width * np.abs(dot(l0, axis))
         r1 = half_length * np.abs(dot(f1, axis)) + half_width * np.abs(dot(l1, axis))
         separated |= np.abs(dot(rel, axis)) > r0 + r1
-    np.logical_or.at(hit, bb, ~separated)
-    return hit
+    return ~separated
 
 
 def apply_meta_actions(world: HighwayState, actions: np.ndarray) -> np.ndarray:
-    """Update target lanes and speeds from meta actions (B,); which changed lane (B,).
+    """Update target lanes and speeds from meta actions (B * A,); which changed lane.
 
     As highway-env: a lane change moves the target lane by one when that lane exists
     beside the car (the ramp only where it runs beside the road); FASTER / SLOWER step
     through ``target_speeds_mps``.
     """
-    cfg, n = world.config, world.num_npcs
-    b = np.arange(world.batch_size)
-    s, d = world.veh_s[:, n], world.veh_d[:, n]
+    cfg = world.config
+    b = world.agent_world
+    s, d = world.own(world.veh_s), world.own(world.veh_d)
     step = np.where(actions == LANE_LEFT, -1, np.where(actions == LANE_RIGHT, 1, 0))
     target = world.ego_target_lane + step
     exists = (target >= 0) & (target <= cfg.lanes_count - 1)
@@ -158,18 +217,19 @@ def apply_meta_actions(world: HighwayState, actions: np.ndarray) -> np.ndarray:
 
 
 def meta_controls(world: HighwayState) -> np.ndarray:
-    """Steer and throttle (B, 2) that take each ego car to its target lane and speed."""
-    cfg, n = world.config, world.num_npcs
+    """Steer and throttle (B * A, 2) that take each controlled car to its target lane
+    and speed."""
+    cfg = world.config
     car = world.car
-    b = np.arange(world.batch_size)
+    b = world.agent_world
     look = np.maximum(LOOKAHEAD_MIN_M, LOOKAHEAD_S * car.speed_mps)
-    s_ahead = world.veh_s[:, n] + look
+    s_ahead = world.own(world.veh_s) + look
     d_ahead = world.lane_centre_d(b, world.ego_target_lane, s_ahead)
     target, _ = world.road_to_world(b, s_ahead, d_ahead)
     steer = pure_pursuit(world, target)
     speed = np.asarray(cfg.target_speeds_mps)[world.ego_speed_index]
     accel = SPEED_GAIN_PER_S * (speed - car.speed_mps)
-    controls = np.empty((world.batch_size, 2))
+    controls = np.empty((world.num_cars, 2))
     controls[:, 0] = steer
     controls[:, 1] = throttle_for(world, accel)
     return controls
@@ -196,13 +256,13 @@ def throttle_for(world: HighwayState, accel: np.ndarray) -> np.ndarray:
 
 
 def reward(world: HighwayState, lane_changed: np.ndarray) -> np.ndarray:
-    """highway-env's reward (B,): collision, right lane, high speed, lane change; optionally
-    normalised to [0, 1]; zero off the road."""
-    cfg, n = world.config, world.num_npcs
+    """highway-env's reward (B * A,): collision, right lane, high speed, lane change;
+    optionally normalised to [0, 1]; zero off the road."""
+    cfg = world.config
     lane = world.ego_target_lane if cfg.action_type == "meta" else world.ego_lane_index
     right_lane = np.minimum(lane, cfg.lanes_count - 1) / max(cfg.lanes_count - 1, 1)
     low, high = cfg.reward_speed_range_mps
-    forward = world.car.speed_mps * np.cos(world.veh_heading_error[:, n])
+    forward = world.car.speed_mps * np.cos(world.own(world.veh_heading_error))
     high_speed = np.clip((forward - low) / (high - low), 0.0, 1.0)
     total = (
         cfg.collision_reward * world.crashed

@@ -14,6 +14,18 @@ from roadgym.envs.highway.state import HighwayState
 
 RENDER_VIEW_M = 100.0  # side of the bird's-eye view in meters
 VEHICLE_OUTLINE = (60, 50, 0)
+# The other controlled cars of a multi-agent world, by agent index (the chosen one is
+# drawn as the ego car).
+AGENT_COLOURS = (
+    (230, 60, 60),
+    (60, 120, 230),
+    (240, 200, 40),
+    (170, 70, 210),
+    (40, 200, 200),
+    (250, 130, 30),
+    (120, 220, 80),
+    (240, 100, 180),
+)
 
 
 def birdseye_frame(
@@ -22,23 +34,27 @@ def birdseye_frame(
     size_px: int,
     camera_rgb: np.ndarray | None = None,
     hud_lines: tuple[str, ...] = (),
+    agent: int = 0,
 ) -> np.ndarray:
-    """A north-up RGB frame (size, size, 3) centred on the ego car of world ``index``."""
+    """A north-up RGB frame (size, size, 3) centred on controlled car ``agent`` of world
+    ``index``; the other controlled cars are drawn in their colours (AGENT_COLOURS)."""
     hmap = world.maps[index]
     if hmap is None:
         raise RuntimeError(f"world {index} has not been reset; call reset() before render()")
     mpp = RENDER_VIEW_M / size_px
     car, cfg, n = world.car, world.config, world.num_npcs
-    x, y = float(car.x_m[index]), float(car.y_m[index])
+    me = index * world.num_agents + agent
+    x, y = float(car.x_m[me]), float(car.y_m[me])
     frame = PixelFrame(x - 0.5 * RENDER_VIEW_M, y + 0.5 * RENDER_VIEW_M, mpp)
     semantic = np.full((size_px, size_px), SemanticClass.GRASS, np.uint8)
-    s = float(world.veh_s[index, n])
+    s = float(world.own(world.veh_s)[me])
     draw_highway(semantic, hmap, frame, s - RENDER_VIEW_M, s + RENDER_VIEW_M)
     image = np.ascontiguousarray(PALETTE[semantic])
 
     def pixels(points: np.ndarray) -> np.ndarray:
         return np.round(frame.to_pixels(points) * 16).astype(np.int32)
 
+    size_m = (cfg.car_length_m, cfg.car_width_m)
     xy, heading = world.vehicle_poses()
     near = np.abs(world.veh_s[index, :n] - s) < RENDER_VIEW_M
     boxes = car_corners(
@@ -52,13 +68,16 @@ def birdseye_frame(
     for box in boxes:
         cv2.fillConvexPoly(image, pixels(box), colour, cv2.LINE_AA, 4)
         cv2.polylines(image, [pixels(box)], True, VEHICLE_OUTLINE, 1, cv2.LINE_AA, 4)
-    ego = car_corners(
-        np.array([x]),
-        np.array([y]),
-        car.heading_rad[index : index + 1],
-        cfg.car_length_m,
-        cfg.car_width_m,
-    )[0]
+    for k in range(index * world.num_agents, (index + 1) * world.num_agents):
+        if k == me or not world.present[k]:
+            continue
+        (box,) = car_corners(
+            car.x_m[k : k + 1], car.y_m[k : k + 1], car.heading_rad[k : k + 1], *size_m
+        )
+        colour = AGENT_COLOURS[(k - index * world.num_agents) % len(AGENT_COLOURS)]
+        cv2.fillConvexPoly(image, pixels(box), colour, cv2.LINE_AA, 4)
+        cv2.polylines(image, [pixels(box)], True, (0, 0, 0), 1, cv2.LINE_AA, 4)
+    ego = car_corners(np.array([x]), np.array([y]), car.heading_rad[me : me + 1], *size_m)[0]
     draw_ego_car(image, pixels(ego))
     draw_overlays(image, camera_rgb, hud_lines)
     return image

@@ -12,6 +12,7 @@ import dataclasses
 
 import numpy as np
 
+from roadgym.envs.highway.config import AGENT_ROW_SPACING_M
 from roadgym.envs.highway.generator import ramp_offset_m
 from roadgym.envs.highway.state import NO_LANE, HighwayState
 
@@ -56,8 +57,11 @@ def place_traffic(
     ego_lanes: np.ndarray,
     ego_s: np.ndarray,
 ) -> None:
-    """Place the NPC cars of ``worlds`` (W,): spread over the window around each ego car
-    (in lane ``ego_lanes``, at arc length ``ego_s``), some on the ramp."""
+    """Place the NPC cars of ``worlds`` (W,): spread over the window around the
+    controlled cars (in lanes ``ego_lanes``, at arc lengths ``ego_s``, (W, A) each; the
+    first car's start sets the window), some on the ramp. In each lane, no NPC starts
+    from EGO_CLEAR_BEHIND_M behind its rearmost controlled car to EGO_CLEAR_AHEAD_M
+    ahead of its front one."""
     cfg, n = world.config, world.num_npcs
     if n == 0 or len(worlds) == 0:
         return
@@ -67,26 +71,27 @@ def place_traffic(
     desired = np.stack([d.desired_mps for d in draws])  # (W, N)
     lanes = np.stack([d.lanes for d in draws])  # (W, main)
     jitter = np.stack([d.jitter for d in draws])  # (W, main)
-    s0 = ego_s[:, None]  # (W, 1)
-    ego_lane = ego_lanes[:, None]
+    s0 = ego_s[:, :1]  # (W, 1)
+    zone_start, zone_width = _clear_zones(ego_lanes, ego_s, lanes_count)  # (W, L) each
     start, stop = s0 - 0.9 * cfg.recycle_behind_m, s0 + 0.95 * cfg.recycle_ahead_m
     spacing = cfg.car_length_m + cfg.idm_min_gap_m + 4.0  # closest start, centre to centre
-    clear = EGO_CLEAR_BEHIND_M + EGO_CLEAR_AHEAD_M
     s = np.zeros((count, n))
     speed = np.zeros((count, n))
     # Evenly spread over each lane with jitter (random gaps bunch cars up and start a
-    # jam); the ego car's lane leaves it its gap. Groups are (world, lane).
+    # jam); a lane with controlled cars leaves them their gap. Groups are (world, lane).
     group = np.arange(count)[:, None] * lanes_count + lanes  # (W, main)
     counts = np.bincount(group.reshape(-1), minlength=count * lanes_count)  # (W * L,)
     by_lane = np.argsort(group.reshape(-1), kind="stable")
     rank = np.empty(count * main, dtype=np.int64)
     rank[by_lane] = np.arange(count * main) - np.repeat(np.cumsum(counts) - counts, counts)
     rank = rank.reshape(count, main)  # each car's place among its lane's cars
-    room = stop - start - clear * (np.arange(lanes_count)[None, :] == ego_lane)  # (W, L)
+    room = stop - start - zone_width  # (W, L)
     per_lane = np.maximum(room / np.maximum(counts.reshape(count, lanes_count), 1), spacing)
     pitch = np.take_along_axis(per_lane, lanes, axis=1)  # (W, main)
     place = start + (rank + 0.5) * pitch + jitter * (pitch - spacing)
-    place += np.where((lanes == ego_lane) & (place > s0 - EGO_CLEAR_BEHIND_M), clear, 0.0)
+    width = np.take_along_axis(zone_width, lanes, axis=1)  # (W, main)
+    gap_start = np.take_along_axis(zone_start, lanes, axis=1)
+    place += np.where((width > 0.0) & (place > gap_start), width, 0.0)
     s[:, :main] = place
     # Each car starts no faster than the one ahead of it, nor than IDM's steady speed
     # for its gap: no braking wave at reset. Lanes in turn, front car first.
@@ -123,3 +128,39 @@ def place_traffic(
     world.veh_desired_mps[worlds, :n] = desired
     world.veh_from_lane[worlds, :n] = NO_LANE
     world.veh_heading_error[worlds, :n] = 0.0
+
+
+def _clear_zones(
+    ego_lanes: np.ndarray, ego_s: np.ndarray, lanes_count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start and width (W, L) of the stretch of each main lane kept free of NPCs around
+    the controlled cars in it (width 0: none there)."""
+    in_lane = ego_lanes[:, :, None] == np.arange(lanes_count)[None, None, :]  # (W, A, L)
+    s = ego_s[:, :, None]
+    rear = np.where(in_lane, s, np.inf).min(axis=1)  # (W, L)
+    front = np.where(in_lane, s, -np.inf).max(axis=1)
+    has = in_lane.any(axis=1)
+    clear = EGO_CLEAR_BEHIND_M + EGO_CLEAR_AHEAD_M
+    width = np.where(has, (front - rear) + clear, 0.0)
+    return np.where(has, rear - EGO_CLEAR_BEHIND_M, 0.0), width
+
+
+def agent_slots(
+    rng: np.random.Generator, config, first_lane: int, first_s: float, rows_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lanes and arc lengths (A,) of a world's controlled cars: the first at
+    ``(first_lane, first_s)``, the others drawn from ``rng`` among the free slots of
+    ``config.agent_rows`` rows (one slot per main lane, AGENT_ROW_SPACING_M apart, the
+    first row at ``rows_s``); nothing is drawn for one car."""
+    lanes = np.array([first_lane], dtype=np.int64)
+    s = np.array([first_s])
+    if config.num_agents == 1:
+        return lanes, s
+    rows, count = config.agent_rows, config.lanes_count
+    slot_lane = np.tile(np.arange(count), rows)
+    slot_row = np.repeat(np.arange(rows), count)
+    free = ~((slot_row == 0) & (slot_lane == first_lane))
+    chosen = rng.choice(np.flatnonzero(free), config.num_agents - 1, replace=False)
+    lanes = np.concatenate([lanes, slot_lane[chosen]])
+    s = np.concatenate([s, rows_s + AGENT_ROW_SPACING_M * slot_row[chosen]])
+    return lanes, s

@@ -30,8 +30,12 @@ NO_LANE = -1
 class HighwayState:
     """B independent highways' arrays: road, ego car, NPC cars, episode metrics.
 
-    NPC arrays are (B, N); index N of the ``veh_*`` arrays is the ego car, so the car
-    following code sees every car, the ego included, in one set of arrays.
+    NPC arrays are (B, N); indices N .. N + A - 1 of the ``veh_*`` arrays (B, N + A) are
+    the A controlled cars (``num_agents``; the ego car when A = 1), so the car following
+    code sees every car, the controlled ones included, in one set of arrays. Arrays of
+    the controlled cars (``car``, ``ego_*``, ``crashed``, ...) are flat (B * A,), world
+    major: car ``k`` is agent ``k % A`` of world ``k // A`` (``agent_world``), at veh
+    index ``agent_slot[k]``.
     """
 
     def __init__(self, config: HighwayConfig, batch_size: int) -> None:
@@ -44,6 +48,8 @@ class HighwayState:
         self.lanes_count = cfg.lanes_count
         self.lane_width_m = cfg.lane_width_m
         self.max_lane = cfg.lanes_count if cfg.on_ramp else cfg.lanes_count - 1
+        # The lane group no car sees (traffic's "no second lane"): removed cars go there.
+        self.hidden_lane = self.max_lane + 1
         self.maps: list[HighwayMap | None] = [None] * batch
 
         vertices = math.ceil(cfg.road_length_m / SAMPLE_SPACING_M) + 1
@@ -66,30 +72,40 @@ class HighwayState:
         self.ramp_end_s = inf.copy()
         self.world_key = np.zeros(batch, dtype=np.uint64)
 
-        # Cars: NPCs 0..N-1 and the ego car at index N of every veh_* array.
+        # Cars: NPCs 0..N-1 and the controlled cars at N..N+A-1 of every veh_* array.
         n = cfg.vehicles_count
+        agents = self.num_agents = cfg.num_agents
         self.num_npcs = n
-        self.veh_s = np.zeros((batch, n + 1))
-        self.veh_d = np.zeros((batch, n + 1))
-        self.veh_speed = np.zeros((batch, n + 1))  # along the road (m/s)
-        self.veh_heading_error = np.zeros((batch, n + 1))  # to the road, + left (rad)
-        self.veh_desired_mps = np.ones((batch, n + 1))
-        self.veh_lane = np.zeros((batch, n + 1), dtype=np.int64)  # lane it is in / going to
-        self.veh_from_lane = np.full((batch, n + 1), NO_LANE, dtype=np.int64)  # while changing
+        self.num_cars = cars = batch * agents  # controlled cars of all worlds
+        self.agent_world = np.repeat(np.arange(batch), agents)  # (B * A,)
+        self.agent_slot = n + np.tile(np.arange(agents), batch)  # (B * A,) veh index
+        self.veh_s = np.zeros((batch, n + agents))
+        self.veh_d = np.zeros((batch, n + agents))
+        self.veh_speed = np.zeros((batch, n + agents))  # along the road (m/s)
+        self.veh_heading_error = np.zeros((batch, n + agents))  # to the road, + left (rad)
+        self.veh_desired_mps = np.ones((batch, n + agents))
+        self.veh_lane = np.zeros((batch, n + agents), dtype=np.int64)  # lane in / going to
+        self.veh_from_lane = np.full((batch, n + agents), NO_LANE, dtype=np.int64)
 
-        self.car = CarState.zeros(batch)
-        self.ego_segment = np.zeros(batch, dtype=np.int64)
-        self.ego_target_lane = np.zeros(batch, dtype=np.int64)
-        self.ego_speed_index = np.zeros(batch, dtype=np.int64)
-        self.ego_start_s = np.zeros(batch)
-        self.crashed = np.zeros(batch, dtype=bool)
-        self.off_road = np.zeros(batch, dtype=bool)
-        self.lane_changes = np.zeros(batch, dtype=np.int64)
+        self.car = CarState.zeros(cars)
+        self.ego_segment = np.zeros(cars, dtype=np.int64)
+        self.ego_target_lane = np.zeros(cars, dtype=np.int64)
+        self.ego_speed_index = np.zeros(cars, dtype=np.int64)
+        self.ego_start_s = np.zeros(cars)
+        self.crashed = np.zeros(cars, dtype=bool)
+        self.off_road = np.zeros(cars, dtype=bool)
+        self.lane_changes = np.zeros(cars, dtype=np.int64)
+        # Controlled cars that ended and were parked or removed (num_agents > 1), and
+        # those still in the world (not removed).
+        self.finished = np.zeros(cars, dtype=bool)
+        self.present = np.ones(cars, dtype=bool)
+        self.agent_collisions = np.zeros(cars, dtype=np.int64)  # with controlled cars
+        self.controlled_collisions = np.zeros(batch, dtype=np.int64)  # pairs, per world
         self.npc_collisions = np.zeros(batch, dtype=np.int64)
         self.npc_overlaps = np.zeros(batch, dtype=np.int64)  # pairs overlapping last step
         self.sim_steps = np.zeros(batch, dtype=np.int64)
         self.time_s = np.zeros(batch)
-        self.ego_lane_index = np.zeros(batch, dtype=np.int64)
+        self.ego_lane_index = np.zeros(cars, dtype=np.int64)
         self.entry_order: np.ndarray | None = None  # last step's sort of the lane entries
 
         # Projection window of the ego car: one step of travel and a margin.
@@ -107,8 +123,9 @@ class HighwayState:
         # The map raster follows the ego car: drawn around it, redrawn when it nears an edge.
         self.raster_side_px = max(256, 4 * cfg.camera_size_px)
         self.rasters = np.zeros((0, 0, 0), np.uint8)  # allocated on the first camera frame
-        self.raster_origin_m = np.zeros((batch, 2))  # (left_m, top_m)
-        self.raster_centre_m = np.full((batch, 2), np.inf)  # inf: must be drawn
+        # One raster per controlled car: the cars of a world may be far apart.
+        self.raster_origin_m = np.zeros((cars, 2))  # (left_m, top_m)
+        self.raster_centre_m = np.full((cars, 2), np.inf)  # inf: must be drawn
 
     # ------------------------------------------------------------------ geometry
 
@@ -168,6 +185,48 @@ class HighwayState:
         point, normal, heading = self.road_frame(b, s)
         return point + d[..., None] * normal, heading
 
+    def own(self, array: np.ndarray, cars: np.ndarray | None = None) -> np.ndarray:
+        """The controlled cars' entries (C,) of a ``veh_*`` array (B, N + A): all B * A
+        cars when ``cars`` is None (a view for A = 1), else those of ``cars``."""
+        if cars is None:
+            if self.num_agents == 1:
+                return array[:, self.num_npcs]
+            return array[self.agent_world, self.agent_slot]
+        return array[self.agent_world[cars], self.agent_slot[cars]]
+
+    def set_own(self, array: np.ndarray, value: np.ndarray, cars: np.ndarray | None = None):
+        """Write the controlled cars' entries of a ``veh_*`` array (see :meth:`own`)."""
+        if cars is None:
+            if self.num_agents == 1:
+                array[:, self.num_npcs] = value
+            else:
+                array[self.agent_world, self.agent_slot] = value
+        else:
+            array[self.agent_world[cars], self.agent_slot[cars]] = value
+
+    def world_cars(self, worlds: np.ndarray) -> np.ndarray:
+        """The controlled cars (W * A,) of ``worlds`` (W,), in order."""
+        a = self.num_agents
+        return (np.asarray(worlds)[:, None] * a + np.arange(a)[None, :]).reshape(-1)
+
+    def others(self, array: np.ndarray) -> np.ndarray:
+        """Every other car's entries as each controlled car sees them: (B, N) NPCs for
+        A = 1, else (B * A, N + A) all cars of its world (mask with :meth:`others_valid`)."""
+        if self.num_agents == 1:
+            return array[:, : self.num_npcs]
+        return array[self.agent_world]
+
+    def others_valid(self) -> np.ndarray | None:
+        """Which of :meth:`others` exist for each controlled car (not itself, not removed);
+        None for A = 1 (all NPCs)."""
+        if self.num_agents == 1:
+            return None
+        n, a = self.num_npcs, self.num_agents
+        valid = np.ones((self.num_cars, n + a), dtype=bool)
+        valid[:, n:] = self.present.reshape(self.batch_size, a)[self.agent_world]
+        valid[np.arange(self.num_cars), self.agent_slot] = False
+        return valid
+
     def vehicle_poses(self) -> tuple[np.ndarray, np.ndarray]:
         """World positions (B, N, 2) and headings (B, N) of the NPC cars."""
         b = np.arange(self.batch_size)[:, None]
@@ -175,6 +234,17 @@ class HighwayState:
         xy, heading = self.road_to_world(b, self.veh_s[:, :n], self.veh_d[:, :n])
         return xy, heading + self.veh_heading_error[:, :n]
 
+    def all_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        """World positions (B, N + A, 2) and headings (B, N + A) of every car."""
+        xy, heading = self.vehicle_poses()
+        car, a = self.car, self.num_agents
+        own_xy = self.ego_xy().reshape(self.batch_size, a, 2)
+        own_heading = car.heading_rad.reshape(self.batch_size, a)
+        return (
+            np.concatenate([xy, own_xy], axis=1),
+            np.concatenate([heading, own_heading], axis=1),
+        )
+
     def ego_xy(self) -> np.ndarray:
-        """Ego car centres (B, 2)."""
+        """Controlled car centres (B * A, 2)."""
         return np.stack([self.car.x_m, self.car.y_m], axis=-1)

@@ -112,7 +112,7 @@ class _EntryTables:
     group_base: np.ndarray  # (B, 1, 1) first group of each world
     entry_car: np.ndarray  # (E,) flat car of each unsorted entry
     real_group: np.ndarray  # (B * groups,) False for the "no second lane" groups
-    car_is_npc: np.ndarray  # (B * V,) False for the ego cars
+    car_is_npc: np.ndarray  # (B * V,) False for the controlled cars
 
 
 def _entry_tables(world: HighwayState, groups: int) -> _EntryTables:
@@ -124,7 +124,7 @@ def _entry_tables(world: HighwayState, groups: int) -> _EntryTables:
             group_base=np.arange(batch)[:, None, None] * groups,
             entry_car=(entry // (2 * cars)) * cars + entry % cars,
             real_group=np.arange(batch * groups) % groups != groups - 1,
-            car_is_npc=np.arange(batch * cars) % cars != cars - 1,
+            car_is_npc=np.arange(batch * cars) % cars < world.num_npcs,
         )
         world._entry_tables = tables
     return tables
@@ -291,7 +291,7 @@ def _change_lanes(
     safe = (gap_front > SAFE_GAP_M) & (gap_back > SAFE_GAP_M)
     # The ego car may not brake for a car cutting in (a policy, or meta actions that hold
     # a target speed): in front of it, a change must not ask it to brake at all.
-    limit = np.where(new_follower % cars == n, 0.0, cfg.mobil_safe_braking_mps2)
+    limit = np.where(new_follower % cars >= n, 0.0, cfg.mobil_safe_braking_mps2)
     safe &= ~has_follower | (follower_after >= -limit)
     # Making way for the car behind counts only when moving right: a slow car does not
     # pull out to the left to let a faster one by (the left lane is for overtaking).
@@ -327,11 +327,11 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     due = np.flatnonzero(world.sim_steps % RECYCLE_EVERY_STEPS == 0)  # now and then is enough
     if len(due) == 0:
         return
-    ego_s = world.veh_s[:, n]
+    rear_s, front_s = _agent_span(world)  # (B,) each
     s = world.veh_s[due, :n]
-    rel = s - ego_s[due, None]
-    behind_due = rel < -cfg.recycle_behind_m
-    out_due = behind_due | (rel > cfg.recycle_ahead_m) | (s > world.road_length_m - 20.0)
+    behind_due = s - rear_s[due, None] < -cfg.recycle_behind_m
+    ahead_due = s - front_s[due, None] > cfg.recycle_ahead_m
+    out_due = behind_due | ahead_due | (s > world.road_length_m - 20.0)
     leaving = out_due.any(axis=1)
     if not leaving.any():
         return
@@ -349,8 +349,8 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     desired = low + (high - low) * draws[:, -2]  # (W,)
     new_s = np.where(
         was_behind[:, None],
-        ego_s[worlds, None] + cfg.recycle_ahead_m - inward,
-        ego_s[worlds, None] - cfg.recycle_behind_m + 0.5 * inward,
+        front_s[worlds, None] + cfg.recycle_ahead_m - inward,
+        rear_s[worlds, None] - cfg.recycle_behind_m + 0.5 * inward,
     )
     b = worlds[:, None]
     leader, follower = neighbours(entries, b, lanes, new_s)  # (W, C)
@@ -392,6 +392,22 @@ def _recycle(world: HighwayState, entries: Entries) -> None:
     world.veh_from_lane[worlds, car] = NO_LANE
     world.veh_d[worlds, car] = -lane * cfg.lane_width_m
     world.veh_heading_error[worlds, car] = 0.0
+
+
+def _agent_span(world: HighwayState) -> tuple[np.ndarray, np.ndarray]:
+    """Arc length (B,) of the rearmost and of the front controlled car of each world
+    still in it: the traffic window runs from behind the one to ahead of the other."""
+    n = world.num_npcs
+    if world.num_agents == 1:
+        ego_s = world.veh_s[:, n]
+        return ego_s, ego_s
+    s = world.veh_s[:, n:]  # (B, A)
+    present = world.present.reshape(s.shape)
+    some = present.any(axis=1)
+    # A world whose cars are all gone has ended: any span will do until its reset.
+    rear = np.where(some, np.where(present, s, np.inf).min(axis=1), s[:, 0])
+    front = np.where(some, np.where(present, s, -np.inf).max(axis=1), s[:, 0])
+    return rear, front
 
 
 @functools.lru_cache(maxsize=8)

@@ -38,18 +38,21 @@ class HighwayVectorEnv(WorldVectorEnv):
     def _truncated(self) -> np.ndarray:
         return super()._truncated() | self.world.truncated
 
-    def render_world(self, index: int) -> np.ndarray:
-        """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
+    def render_world(self, index: int, agent: int = 0) -> np.ndarray:
+        """The bird's-eye frame (size, size, 3) of world ``index`` around its controlled
+        car ``agent``, with that car's HUD."""
         world = self.world
-        camera = None if self._last_rgb is None else self._last_rgb[index]
+        car = index * world.num_agents + agent
+        camera = None if self._last_rgb is None else self._last_rgb[car]
         if camera is None:
-            camera = world.camera.rgb(world.semantic_view())[index]
+            camera = world.camera.rgb(world.semantic_view())[car]
         hud = (
-            f"speed {world.car.speed_mps[index] * 3.6:5.1f} km/h",
-            f"lane {world.ego_lane_index[index]}  t {world.time_s[index]:4.1f} s",
-            f"reward {self._last_reward[index]:+.2f}  return {self._episode_return[index]:+.1f}",
+            f"speed {world.car.speed_mps[car] * 3.6:5.1f} km/h",
+            f"lane {world.ego_lane_index[car]}  t {world.time_s[index]:4.1f} s",
+            f"reward {self._last_reward[car]:+.2f}  return {self._episode_return[car]:+.1f}",
         )
-        return birdseye_frame(world, index, self.config.render_size_px, camera, hud)
+        size = self.config.render_size_px
+        return birdseye_frame(world, index, size, camera, hud, agent=agent)
 
 
 class MergeVectorEnv(HighwayVectorEnv):

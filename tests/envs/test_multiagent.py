@@ -1,0 +1,164 @@
+"""Several controlled cars per world: PettingZoo's own API and seed tests, determinism
+(same seed, same rollout; one world alone is world i of the vector env), the spawn
+limits, finished cars, and the flat B x N vector env under SB3."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from pettingzoo.test import api_test, parallel_api_test
+from pettingzoo.test.seed_test import parallel_seed_test
+
+from roadgym.envs import ConfigError
+from roadgym.envs.highway import HighwayConfig, HighwayEnv, HighwayWorld
+from roadgym.envs.multiagent import (
+    aec_env,
+    make_multi_agent_sb3_vec_env,
+    make_multi_agent_vector_env,
+    parallel_env,
+)
+
+SMALL = {"camera_size_px": 16, "vehicles_count": 8, "observation": "rgb+kinematics"}
+MULTI_IDS = ("roadgym/Highway-v0", "roadgym/Merge-v0")
+
+
+@pytest.mark.parametrize("num_agents", [1, 2, 8])
+@pytest.mark.parametrize("env_id", MULTI_IDS)
+def test_pettingzoo_parallel_api_and_seed_tests_pass(env_id, num_agents):
+    env = parallel_env(env_id, num_agents=num_agents, **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PettingZoo reports API slips as warnings
+        parallel_api_test(env, num_cycles=25)
+    parallel_seed_test(
+        lambda: parallel_env(env_id, num_agents=num_agents, max_cycles=15, **SMALL), 15
+    )
+
+
+def test_aec_wrapper_passes_the_aec_api_test():
+    small = SMALL | {"observation": "rgb"}
+    api_test(aec_env("roadgym/Merge-v0", num_agents=3, max_cycles=20, **small), num_cycles=20)
+
+
+def _random_actions(rng: np.random.Generator, count: int) -> np.ndarray:
+    actions = rng.uniform(-0.05, 0.05, (count, 2)).astype(np.float32)
+    actions[:, 1] = rng.uniform(0.0, 1.0, count)
+    return actions
+
+
+def test_one_world_alone_is_world_i_of_the_vector_env():
+    worlds, agents, seed = 3, 4, 10
+    venv = make_multi_agent_vector_env("roadgym/Highway-v0", worlds, agents, **SMALL)
+    first, _ = venv.reset(seed=seed)
+    rng = np.random.default_rng(0)
+    steps = [_random_actions(rng, worlds * agents) for _ in range(30)]
+    outputs = [venv.step(actions) for actions in steps]
+    for world in (0, 2):
+        env = parallel_env("roadgym/Highway-v0", num_agents=agents, **SMALL)
+        observation, _ = env.reset(seed=seed + world)
+        for j in range(agents):
+            assert np.array_equal(observation[f"car_{j}"]["rgb"], first["rgb"][world * agents + j])
+        for actions, (v_obs, v_reward, v_term, v_trunc, _) in zip(steps, outputs, strict=True):
+            if not env.agents:
+                break
+            live = env.agents
+            slot = {a: world * agents + int(a.removeprefix("car_")) for a in live}
+            observation, reward, term, trunc, _ = env.step({a: actions[slot[a]] for a in live})
+            for a in live:
+                k = slot[a]
+                assert np.array_equal(observation[a]["rgb"], v_obs["rgb"][k])
+                assert np.array_equal(observation[a]["kinematics"], v_obs["kinematics"][k])
+                assert (reward[a], term[a], trunc[a]) == (v_reward[k], v_term[k], v_trunc[k])
+
+
+def test_same_seed_same_multi_agent_rollout_and_cars_leave_one_by_one():
+    def rollout():
+        env = parallel_env("roadgym/Merge-v0", num_agents=6, **SMALL)
+        observation, _ = env.reset(seed=3)
+        rng = np.random.default_rng(1)
+        trace, alive = [observation["car_0"]["rgb"].copy()], []
+        while env.agents:
+            actions = {a: _random_actions(rng, 1)[0] for a in env.agents}
+            observation, reward, *_ = env.step(actions)
+            trace += [observation[a]["rgb"].copy() for a in sorted(observation)]
+            trace.append(np.array([reward[a] for a in sorted(reward)]))
+            alive.append(len(env.agents))
+        return trace, alive
+
+    (first, alive), (second, _) = rollout(), rollout()
+    assert len(first) == len(second)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
+    assert alive[-1] == 0 and len(set(alive)) > 2  # agents shrink over several steps
+
+
+def test_spawns_never_overlap_and_crowded_requests_raise():
+    config = HighwayConfig(num_agents=16, vehicles_count=40)
+    world = HighwayWorld(config, batch_size=4)
+    world.reset_worlds(np.arange(4), [np.random.default_rng(s) for s in range(4)])
+    assert not world.crashed.any() and not world.off_road.any()
+    s = world.veh_s  # (B, NPCs + agents): no two cars of a lane closer than a car length
+    for b in range(4):
+        for lane in range(config.lanes_count):
+            in_lane = np.sort(s[b][world.veh_lane[b] == lane])
+            assert np.all(np.diff(in_lane) > config.car_length_m)
+    with pytest.raises(ConfigError, match=r"num_agents = 17 .* num_agents <= 16"):
+        HighwayConfig(num_agents=17)
+    with pytest.raises(ConfigError, match=r"num_agents = 2 is not allowed in HighwayEnv"):
+        HighwayEnv(num_agents=2)
+
+
+@pytest.mark.parametrize("mode", ["remove", "park"])
+def test_a_finished_car_is_removed_or_parked(mode):
+    env = parallel_env("roadgym/Highway-v0", num_agents=2, finished_agent_mode=mode, **SMALL)
+    env.reset(seed=0)
+    world = env._env.world
+    hard_right = np.array([1.0, 1.0], np.float32)  # car_1 starts left of car_0 here
+    straight = np.array([0.0, 0.0], np.float32)
+    while "car_0" in env.agents:
+        _, _, terminated, *_ = env.step({"car_0": hard_right, "car_1": straight})
+    assert env.agents == ["car_1"] and terminated == {"car_0": True, "car_1": False}
+    gone = 0
+    where = world.car.x_m[gone], world.car.y_m[gone]
+    for _ in range(3):
+        if not env.agents:
+            break
+        env.step(dict.fromkeys(env.agents, straight))
+    assert (world.car.x_m[gone], world.car.y_m[gone]) == where  # it moves no more
+    assert bool(world.present[gone]) == (mode == "park")
+    assert world.car.speed_mps[gone] == 0.0 or mode == "remove"
+
+
+def test_controlled_cars_collide_with_each_other():
+    env = parallel_env("roadgym/Highway-v0", num_agents=2, **SMALL)
+    env.reset(seed=0)
+    hard_left = np.array([-1.0, 1.0], np.float32)  # into car_1, one lane to the left
+    while env.agents:
+        _, _, _, _, info = env.step(dict.fromkeys(env.agents, hard_left) | {"car_1": 0 * hard_left})
+    assert info["car_0"]["crashed"] and info["car_1"]["crashed"]
+    assert info["car_0"]["agent_collisions"] == info["car_1"]["agent_collisions"] == 1
+    assert info["car_0"]["controlled_collisions"] == 1
+
+
+def test_flat_vector_env_masks_finished_cars_and_sb3_ppo_trains():
+    from stable_baselines3 import PPO
+
+    venv = make_multi_agent_vector_env("roadgym/Merge-v0", 2, 3, **SMALL)
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    seen_padding = False
+    for _ in range(40):
+        actions = rng.uniform(-1.0, 1.0, (6, 2)).astype(np.float32)
+        observation, reward, terminated, truncated, info = venv.step(actions)
+        padding = ~info["agent_active"]
+        if padding.any():
+            seen_padding = True
+            assert not observation["rgb"][padding].any() and not reward[padding].any()
+    assert seen_padding
+    sb3_env = make_multi_agent_sb3_vec_env(
+        "roadgym/Merge-v0", 2, 4, seed=0, observation="kinematics", action_type="meta"
+    )
+    assert sb3_env.num_envs == 8
+    model = PPO("MlpPolicy", sb3_env, n_steps=32, batch_size=64, n_epochs=1, seed=0)
+    model.learn(256)
+    assert model.num_timesteps >= 256
