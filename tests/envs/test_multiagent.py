@@ -12,7 +12,7 @@ from pettingzoo.test import api_test, parallel_api_test
 from pettingzoo.test.seed_test import parallel_seed_test
 
 from roadgym.envs import ConfigError
-from roadgym.envs.highway import HighwayConfig, HighwayEnv, HighwayWorld
+from roadgym.envs.highway import HighwayConfig, HighwayWorld, HighwayWorldEnv
 from roadgym.envs.multiagent import (
     aec_env,
     make_multi_agent_sb3_vec_env,
@@ -104,8 +104,8 @@ def test_spawns_never_overlap_and_crowded_requests_raise():
             assert np.all(np.diff(in_lane) > config.car_length_m)
     with pytest.raises(ConfigError, match=r"num_agents = 17 .* num_agents <= 16"):
         HighwayConfig(num_agents=17)
-    with pytest.raises(ConfigError, match=r"num_agents = 2 is not allowed in HighwayEnv"):
-        HighwayEnv(num_agents=2)
+    with pytest.raises(ConfigError, match=r"num_agents = 2 is not allowed in HighwayWorldEnv"):
+        HighwayWorldEnv(num_agents=2)
 
 
 @pytest.mark.parametrize("mode", ["remove", "park"])
