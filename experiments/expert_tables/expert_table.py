@@ -1,6 +1,6 @@
 """The privileged expert's driving metrics over held-out seeds.
 
-A fast front over :func:`roadgym.drivers.expert.expert_final_infos` (one batched
+A fast front over :func:`roadgym.agents.evaluation.expert_final_infos` (one batched
 ``predict`` per step for up to ``--num-envs`` worlds); ``roadgym evaluate --expert``
 gives the same episodes through the SB3 evaluator, one env at a time.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from roadgym.drivers.expert import expert_final_infos
+from roadgym.agents.evaluation import expert_final_infos
 
 
 def main(argv: Sequence[str] | None = None) -> int:

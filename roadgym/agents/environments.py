@@ -121,8 +121,16 @@ def make_training_vec_env(
 
 
 def has_vector_entry_point(env_id: str) -> bool:
-    """Whether ``env_id`` registers a native batched vector env (the SB3 adapter needs one)."""
-    return gym.spec(env_id).vector_entry_point is not None
+    """Whether ``env_id`` registers a roadgym batched vector env (a ``WorldVectorEnv``, what
+    the SB3 adapter needs); Gymnasium's own vector envs (CartPole's) do not count."""
+    from roadgym.envs.core.vector_env import WorldVectorEnv
+
+    entry_point = gym.spec(env_id).vector_entry_point
+    if entry_point is None:
+        return False
+    if isinstance(entry_point, str):
+        entry_point = gym.envs.registration.load_env_creator(entry_point)
+    return isinstance(entry_point, type) and issubclass(entry_point, WorldVectorEnv)
 
 
 def wrap_vec_env(

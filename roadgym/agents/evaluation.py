@@ -1,27 +1,28 @@
 """One evaluator for trained models and the privileged expert.
 
-:func:`evaluate_policy_on_seeds` plays one episode per held-out seed, several worlds at a
-time, and returns an :class:`EvaluationReport` of per-episode driving metrics (see
+:func:`evaluate_policy_on_seeds` plays one episode per held-out seed with
+:func:`roadgym.agents.episodes.play_seeds` (several worlds at a time in one batched
+simulator) and returns an :class:`EvaluationReport` of per-episode driving metrics (see
 :mod:`roadgym.agents.metrics`) with their mean and std, as a table or as JSON.
 
 A policy is anything with SB3's batched ``predict(observations, state, episode_start,
 deterministic) -> (actions, state)``; a trained SB3 model is one as is, and
-:class:`ExpertPolicy` turns the per-env expert driver into one.
+:class:`ExpertPolicy` turns the expert driver into one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from roadgym.agents.environments import held_out_seeds, make_eval_vec_env
-from roadgym.agents.metrics import EpisodeMetrics, summarize
+from roadgym.agents.environments import held_out_seeds
+from roadgym.agents.episodes import BatchPolicy, play_seeds
+from roadgym.agents.metrics import summarize
 from roadgym.perception.atomic import atomic_write_json
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "EvaluationReport",
     "ExpertPolicy",
     "evaluate_policy_on_seeds",
+    "expert_final_infos",
     "held_out_seeds",
 ]
 
@@ -49,37 +51,21 @@ HEADLINE_METRICS = (
 )
 
 
-class BatchPolicy(Protocol):
-    """What the evaluator drives with: SB3's ``predict`` on a batch of observations."""
-
-    def predict(
-        self,
-        observation: Any,
-        state: Any = None,
-        episode_start: np.ndarray | None = None,
-        deterministic: bool = False,
-    ) -> tuple[np.ndarray, Any]: ...
-
-
 class ExpertPolicy:
-    """The privileged expert (``roadgym.drivers.expert.ExpertDriver``) as a batch policy.
+    """The privileged expert (:class:`roadgym.drivers.expert.ExpertDriver`) as a batch policy.
 
-    The expert reads each env's simulator state, so it needs the envs themselves: one
-    driver per sub-env of ``venv``.
+    The expert reads the simulator's state, so it is built from the VecEnv it drives (pass
+    the class itself to :func:`evaluate_policy_on_seeds`, which calls it with the VecEnv):
+    one driver for a batched roadgym VecEnv, one per sub-env of a ``DummyVecEnv``.
     """
 
     def __init__(self, venv: VecEnv) -> None:
-        try:
-            from roadgym.drivers.expert import ExpertDriver
-        except ImportError as error:
-            raise RuntimeError(
-                "the expert driver (roadgym.drivers.expert.ExpertDriver) is not available "
-                f"in this roadgym: {error}"
-            ) from error
+        from roadgym.drivers.expert import ExpertDriver
+
         envs = getattr(venv.unwrapped, "envs", None)
-        if envs is None:
-            raise TypeError("ExpertPolicy needs a DummyVecEnv-like VecEnv with .envs")
-        self.drivers = [ExpertDriver(env) for env in envs]
+        self.drivers = (
+            [ExpertDriver(env) for env in envs] if envs is not None else [ExpertDriver(venv)]
+        )
 
     def predict(
         self,
@@ -88,7 +74,9 @@ class ExpertPolicy:
         episode_start: np.ndarray | None = None,
         deterministic: bool = True,
     ) -> tuple[np.ndarray, Any]:
-        """One action per sub-env from its expert driver."""
+        """One action per world from the expert."""
+        if len(self.drivers) == 1 and not self.drivers[0].single:
+            return self.drivers[0].predict(observation)[0], None
         actions = []
         for index, driver in enumerate(self.drivers):
             single = (
@@ -190,69 +178,38 @@ def evaluate_policy_on_seeds(
         (``VecNormalize.normalize_obs`` of a model trained with ``norm_obs``).
     :param record_first_episode: keep the ``rgb_array`` frames of the first seed's episode.
     """
-    if len(seeds) == 0:
-        raise ValueError("seeds is empty; allowed: one or more ints")
-    start = time.perf_counter()
-    venv, per_env = make_eval_vec_env(
+    played = play_seeds(
+        policy,
         env_id,
         seeds,
-        env_kwargs,
+        env_kwargs=env_kwargs,
         n_envs=n_envs,
         frame_stack=frame_stack,
-        render_mode="rgb_array" if record_first_episode else None,
+        deterministic=deterministic,
+        normalize_observation=normalize_observation,
+        record_first_episode=record_first_episode,
+        max_video_frames=max_video_frames,
     )
-    try:
-        # A class (ExpertPolicy) or a function is a factory; an instance is the policy.
-        is_factory = isinstance(policy, type) or not hasattr(policy, "predict")
-        batch_policy = policy(venv) if is_factory else policy
-        tracker = EpisodeMetrics(venv.num_envs)
-        results: list[list[dict[str, float]]] = [[] for _ in per_env]
-        recording = record_first_episode
-        frames: list[np.ndarray] = []
-        observations = venv.reset()
-        if recording:
-            frames.append(_render_first(venv))
-        state = None
-        episode_start = np.ones(venv.num_envs, dtype=bool)
-        while any(len(done) < len(todo) for done, todo in zip(results, per_env, strict=True)):
-            model_input = (
-                normalize_observation(observations) if normalize_observation else observations
-            )
-            actions, state = batch_policy.predict(
-                model_input, state=state, episode_start=episode_start, deterministic=deterministic
-            )
-            observations, rewards, dones, infos = venv.step(actions)
-            episode_start = dones
-            for index, metrics in tracker.update(rewards, dones, infos):
-                if len(results[index]) < len(per_env[index]):
-                    results[index].append(metrics)
-            if recording:
-                # After a done the VecEnv has already reset env 0: that frame is a new track.
-                if dones[0] or len(frames) >= max_video_frames:
-                    recording = False
-                else:
-                    frames.append(_render_first(venv))
-    finally:
-        venv.close()
-    # Report episodes in the caller's seed order, not the round-robin order of the envs.
-    played = [
-        (seed, metrics)
-        for env_seeds, env_results in zip(per_env, results, strict=True)
-        for seed, metrics in zip(env_seeds, env_results, strict=True)
-    ]
-    rank = {}
-    for i, seed in enumerate(seeds):
-        rank.setdefault(seed, i)
-    played.sort(key=lambda item: rank[item[0]])
     return EvaluationReport(
         env_id=env_id,
-        seeds=[seed for seed, _ in played],
-        episodes=[metrics for _, metrics in played],
-        wall_s=time.perf_counter() - start,
+        seeds=[episode.seed for episode in played.episodes],
+        episodes=[episode.metrics for episode in played.episodes],
+        wall_s=played.wall_s,
         agent=agent_name,
-        frames=frames if record_first_episode else None,
+        frames=played.frames,
     )
 
 
-def _render_first(venv: VecEnv) -> np.ndarray:
-    return venv.unwrapped.envs[0].render()
+def expert_final_infos(
+    env_id: str, seeds: Sequence[int], num_envs: int = 32, **config: Any
+) -> list[dict[str, Any]]:
+    """The expert's episode on each seed: the scalars of its last ``info`` and ``steps``.
+
+    ``config`` holds env config fields. The same loop as :func:`evaluate_policy_on_seeds`,
+    for tables of the env's own end-of-episode counters (``roadgym expert-table``).
+    """
+    played = play_seeds(ExpertPolicy, env_id, seeds, env_kwargs=config, n_envs=num_envs)
+    return [
+        {**episode.final_info, "steps": int(episode.metrics["length"])}
+        for episode in played.episodes
+    ]

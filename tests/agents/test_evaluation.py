@@ -69,16 +69,16 @@ def test_recording_keeps_first_episode_frames():
 
 
 def test_policy_factory_receives_the_vec_env():
-    seen = {}
+    seen = []
 
     def factory(venv):
-        seen["num_envs"] = venv.num_envs
+        seen.append(venv.num_envs)
         return SteadyThrottle()
 
     evaluate_policy_on_seeds(
         factory, "roadgym/Track-v0", held_out_seeds(3), env_kwargs=SHORT, n_envs=2
     )
-    assert seen["num_envs"] == 2
+    assert seen == [2, 1]  # one batch of two worlds, then one of the last seed
 
 
 def test_expert_policy_is_evaluated_when_available():
@@ -91,3 +91,59 @@ def test_expert_policy_is_evaluated_when_available():
         agent_name="expert",
     )
     assert len(report.episodes) == 2 and report.mean("progress") > 0
+
+
+def _single_env_episode(env_id, seed, env_kwargs, policy):
+    """The reference: one gymnasium.make env reset with ``seed``, driven to its end."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, **env_kwargs)
+    observation, _ = env.reset(seed=seed)
+    total, length, done = 0.0, 0, False
+    while not done:
+        action = policy.predict(observation[None])[0][0]
+        observation, reward, terminated, truncated, _ = env.step(action)
+        total, length, done = total + float(reward), length + 1, terminated or truncated
+    env.close()
+    return total, length
+
+
+def test_each_world_plays_the_episode_a_single_env_seeded_alike_would():
+    from roadgym.agents.episodes import play_seeds
+
+    seeds = [1_000_011, 1_000_012, 1_000_011]  # a repeated seed stays in the caller's order
+    played = play_seeds(SteadyThrottle(), "roadgym/Track-v0", seeds, env_kwargs=SHORT, n_envs=2)
+    assert [episode.seed for episode in played.episodes] == seeds
+    for episode in played.episodes:
+        total, length = _single_env_episode(
+            "roadgym/Track-v0", episode.seed, SHORT, SteadyThrottle()
+        )
+        assert episode.metrics["length"] == length
+        assert episode.metrics["return"] == pytest.approx(total, rel=1e-5, abs=1e-4)
+    assert played.episodes[0].metrics == played.episodes[2].metrics
+    assert {"progress", "off_road"} <= set(played.episodes[0].final_info)
+
+
+def test_an_env_without_a_native_vector_env_is_played_the_same_way():
+    from roadgym.agents.episodes import play_seeds
+
+    class Push:
+        def predict(self, observation, state=None, episode_start=None, deterministic=True):
+            return (observation[:, 2] > 0).astype(np.int64), None
+
+    seeds = [5, 6, 7]
+    played = play_seeds(Push(), "CartPole-v1", seeds, n_envs=2)
+    for episode in played.episodes:
+        _, length = _single_env_episode("CartPole-v1", episode.seed, {}, Push())
+        assert episode.metrics["length"] == length
+
+
+def test_expert_table_and_evaluation_count_the_same_episodes():
+    from roadgym.agents.evaluation import expert_final_infos
+
+    seeds = [2_000_000, 2_000_001]
+    kwargs = {"observation": "state", "max_episode_steps": 60}
+    report = evaluate_policy_on_seeds(ExpertPolicy, "roadgym/Track-v0", seeds, env_kwargs=kwargs)
+    finals = expert_final_infos("roadgym/Track-v0", seeds, num_envs=1, **kwargs)
+    assert [f["steps"] for f in finals] == [e["length"] for e in report.episodes]
+    assert [f["progress"] for f in finals] == [e["progress"] for e in report.episodes]

@@ -346,7 +346,7 @@ def test_merge_ramp_cars_merge_and_the_ramp_lane_ends():
 
 
 def test_expert_drives_held_out_seeds_without_collisions():
-    from roadgym.drivers.expert import expert_final_infos
+    from roadgym.agents.evaluation import expert_final_infos
 
     seeds = list(range(5000, 5012))
     for env_id in IDS:
@@ -360,7 +360,7 @@ def test_meta_expert_changes_lane_when_staying_means_a_collision():
     # slower than the lowest target speed (20 m/s) ahead, and a lane beside it that
     # MOBIL's IDM test called unsafe (1000116, 1000261, 1000435), or a car two lanes
     # over moving into the same lane (1000262).
-    from roadgym.drivers.expert import expert_final_infos
+    from roadgym.agents.evaluation import expert_final_infos
 
     seeds = [1000116, 1000261, 1000262, 1000435]
     finals = expert_final_infos(

@@ -37,15 +37,16 @@ PER_WORLD_METHODS = ("render", "get_labels")
 def make_sb3_vec_env(
     env_id: str = "roadgym/Track-v0",
     n_envs: int = 8,
-    seed: int | None = None,
+    seed: int | Sequence[int] | None = None,
     render_mode: str | None = None,
     **config: Any,
 ) -> WorldSB3VecEnv:
     """A stable-baselines3 ``VecEnv`` of ``n_envs`` worlds of ``env_id`` in one batch.
 
     ``seed`` seeds world ``i`` with ``seed + i`` at the first ``reset()`` (as SB3's
-    ``make_vec_env`` does); ``config`` holds the env's config fields, as for
-    ``gymnasium.make``. ``env_id`` must have a native vector entry point (roadgym's do).
+    ``make_vec_env`` does), or with ``seed[i]`` when it is a sequence; ``config`` holds
+    the env's config fields, as for ``gymnasium.make``. ``env_id`` must have a native
+    vector entry point (roadgym's do).
     """
     vector_env = gym.make_vec(
         env_id,
@@ -95,6 +96,20 @@ class WorldSB3VecEnv(VecEnv):
         )
 
     # ------------------------------------------------------------------ core API
+
+    def seed(self, seed: int | Sequence[int] | None = None) -> Sequence[int | None]:
+        """Seeds of the next ``reset()``: world ``i`` gets ``seed + i`` (SB3's rule), or
+        ``seed[i]`` when ``seed`` is a sequence of one seed per world."""
+        if seed is None or isinstance(seed, (int, np.integer)):
+            return super().seed(None if seed is None else int(seed))
+        seeds = [int(s) for s in seed]
+        if len(seeds) != self.num_envs:
+            raise ValueError(
+                f"seed = {seed!r} has {len(seeds)} seeds; allowed: an int, None, or one "
+                f"seed per world ({self.num_envs})"
+            )
+        self._seeds = seeds
+        return seeds
 
     def reset(self) -> VecEnvObs:
         """Reset every world, with the seeds and options set by ``seed``/``set_options``."""
