@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from roadgym.agents.evaluation import expert_final_infos
+from roadgym.envs.seeds import SELECTION_SEED_START
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,7 +28,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="roadgym/Town-v0")
     parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=1_000_000, help="seed of the first episode")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SELECTION_SEED_START,
+        help="seed of the first episode (default: the selection range, where the expert was tuned)",
+    )
     parser.add_argument("--num-envs", type=int, default=32, help="worlds stepped together")
     parser.add_argument("--json", type=Path, help="write per-episode metrics here")
     args = parser.parse_args(argv)

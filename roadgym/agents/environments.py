@@ -22,6 +22,12 @@ from stable_baselines3.common.vec_env import (
 )
 
 import roadgym  # noqa: F401  (registers the env ids)
+from roadgym.envs.seeds import (
+    SELECTION_SEED_START,
+    TEST_SEED_START,
+    TRAIN_SEED_LIMIT,
+    held_out_seeds,
+)
 
 __all__ = [
     "EVAL_SEED_START",
@@ -35,24 +41,9 @@ __all__ = [
     "split_seeds",
 ]
 
-# Three disjoint seed ranges, so no episode is used for two purposes:
-# - training: worlds are seeded seed, seed + 1, ... (seed + n_envs <= TRAIN_SEED_LIMIT) and
-#   then draw new maps from their own generators, never from a seed;
-# - model selection: the evaluations during training that pick best_model.zip play
-#   SELECTION_SEED_START, SELECTION_SEED_START + 1, ...;
-# - test: `roadgym evaluate` and `roadgym watch` start at TEST_SEED_START by default, so
-#   reported results come from episodes neither training nor selection saw.
-TRAIN_SEED_LIMIT = 1_000_000
-SELECTION_SEED_START = 1_000_000
-TEST_SEED_START = 2_000_000
+# The seed ranges (train / selection / test) are defined in roadgym.envs.seeds; these
+# names stay importable from here.
 EVAL_SEED_START = TEST_SEED_START  # the default of evaluate and watch (older name)
-
-
-def held_out_seeds(n_episodes: int, start: int = TEST_SEED_START) -> list[int]:
-    """The seeds of ``n_episodes`` held-out evaluation episodes: ``start, start + 1, ...``."""
-    if n_episodes < 1:
-        raise ValueError(f"n_episodes = {n_episodes}; allowed: an int >= 1")
-    return list(range(start, start + n_episodes))
 
 
 class SeededEpisodes(gym.Wrapper):

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from roadgym.agents.environments import held_out_seeds
 from roadgym.agents.episodes import BatchPolicy, play_seeds
 from roadgym.agents.metrics import summarize
+from roadgym.envs.seeds import held_out_seeds
 from roadgym.perception.atomic import atomic_write_json
 
 __all__ = [

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from roadgym.envs.seeds import SELECTION_SEED_START, TEST_SEED_START
 from roadgym.perception.atomic import DirectoryLock, atomic_write_bytes, atomic_write_json
 from roadgym.perception.datasets import FrameDataset, ImageSet
 from roadgym.perception.policies import resolve_policy_factory
@@ -61,10 +62,11 @@ class LabelledDatasetConfig:
     """Keyword arguments for ``gymnasium.make``; recorded in the manifest."""
     train_seeds: tuple[int, int] = (0, 10_000)
     """Half-open range ``[start, stop)`` of reset seeds driven for the train split."""
-    val_seeds: tuple[int, int] = (1_000_000, 1_010_000)
-    """Reset seeds for the validation split; must not overlap the other splits."""
-    test_seeds: tuple[int, int] = (2_000_000, 2_010_000)
-    """Reset seeds for the test split; must not overlap the other splits."""
+    val_seeds: tuple[int, int] = (SELECTION_SEED_START, SELECTION_SEED_START + 10_000)
+    """Reset seeds for the validation split (the selection range of
+    :mod:`roadgym.envs.seeds`); must not overlap the other splits."""
+    test_seeds: tuple[int, int] = (TEST_SEED_START, TEST_SEED_START + 10_000)
+    """Reset seeds for the test split (the test range); must not overlap the other splits."""
     train_frames: int = 3000
     """Frames to collect for the train split (fewer if the seeds run out first)."""
     val_frames: int = 500

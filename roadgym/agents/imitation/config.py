@@ -8,14 +8,14 @@ from typing import Any
 
 from roadgym.agents.imitation.bc import BCSettings
 from roadgym.agents.imitation.final import FinalFit
+from roadgym.envs.seeds import SELECTION_SEED_START, TRAIN_SEED_LIMIT
 
 __all__ = ["ImitationConfig", "SELECTION_SEED_START", "TRAIN_SEED_STRIDE"]
 
 # Training worlds are seeded from ``seed`` upwards (round r starts at seed + r *
 # TRAIN_SEED_STRIDE and each world then draws new towns from its own generator); the
-# rounds' student is selected on seeds from SELECTION_SEED_START; tests use 2,000,000+.
+# rounds' student is selected on the selection range (roadgym.envs.seeds).
 TRAIN_SEED_STRIDE = 10_000
-SELECTION_SEED_START = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,7 +28,8 @@ class ImitationConfig:
     (k - 1)`` at each step in each world, else the student's; every visited frame is
     labelled with the expert's action and added to the data, and the student is trained
     further on all data so far. The student after each round is scored on
-    ``selection_episodes`` seeds from 1,000,000, and the best becomes ``student.zip``.
+    ``selection_episodes`` seeds of the selection range (from ``SELECTION_SEED_START``,
+    see :mod:`roadgym.envs.seeds`), and the best becomes ``student.zip``.
     """
 
     env_id: str = "roadgym/Town-v0"
@@ -74,7 +75,8 @@ class ImitationConfig:
     bc: BCSettings = dataclasses.field(default_factory=BCSettings)
     """How the student is fitted each round."""
     selection_episodes: int = 20
-    """Held-out episodes (seeds 1,000,000+) that pick the best round's student (0: last)."""
+    """Held-out episodes (selection seeds, 1,000,000+) that pick the best round's student
+    (0: last)."""
     final: FinalFit = dataclasses.field(default_factory=FinalFit)
     """The optional last step after the rounds (:mod:`roadgym.agents.imitation.final`):
     the average of the last rounds' students, fitted once more; it competes with the
@@ -94,6 +96,13 @@ class ImitationConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 0")
+        last_train_seed = self.seed + self.rounds * TRAIN_SEED_STRIDE + self.num_envs - 1
+        if last_train_seed >= TRAIN_SEED_LIMIT:
+            raise ValueError(
+                f"ImitationConfig.seed = {self.seed} seeds training worlds up to "
+                f"{last_train_seed} (round r starts at seed + r * {TRAIN_SEED_STRIDE}); "
+                f"allowed: all below {TRAIN_SEED_LIMIT}, the selection and test seeds' start"
+            )
         nav_width_ok = isinstance(self.nav_features, int) and self.nav_features >= 1
         if not self.nav_scale > 0 or not nav_width_ok:
             raise ValueError(

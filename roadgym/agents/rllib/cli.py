@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from roadgym.agents.hyperparams import HyperparamError, parse_overrides
+from roadgym.envs.seeds import TEST_SEED_START
 
 __all__ = ["rllib_train_main", "rllib_train_parser"]
 
@@ -117,7 +118,7 @@ def rllib_train_main(argv: Sequence[str] | None = None) -> int:
         f"  best:        {result.best_checkpoint}\n"
         f"  TensorBoard: tensorboard --logdir {result.run_dir / 'tb'}\n"
         f"  evaluate:    roadgym evaluate --model {result.checkpoint} --episodes 20 "
-        "--seed 2000000"
+        f"--seed {TEST_SEED_START}"
     )
     if result.evaluations:
         steps, report = result.evaluations[-1]

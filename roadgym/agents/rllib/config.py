@@ -30,11 +30,11 @@ from typing import Any
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from roadgym.agents.environments import TRAIN_SEED_LIMIT
 from roadgym.agents.hyperparams import HyperparamError, TrainSettings, _parse_schedule
 from roadgym.agents.rllib.callbacks import driving_metrics_callback
 from roadgym.agents.rllib.envs import NORMALIZE_REWARD_KEY, register_rllib_envs
 from roadgym.agents.rllib.module import RoadgymPPOModule, encoder_model_config
+from roadgym.envs.seeds import TRAIN_SEED_LIMIT
 
 __all__ = ["SB3_PPO_DEFAULTS", "SUPPORTED_PPO_KEYS", "build_ppo_config", "env_config_of"]
 

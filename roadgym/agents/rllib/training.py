@@ -31,12 +31,12 @@ import ray
 import yaml
 
 import roadgym
-from roadgym.agents.environments import SELECTION_SEED_START, held_out_seeds
 from roadgym.agents.evaluation import EvaluationReport, evaluate_policy_on_seeds
 from roadgym.agents.hyperparams import TrainSettings
 from roadgym.agents.rllib.config import build_ppo_config
 from roadgym.agents.rllib.policy import RLlibPolicy
 from roadgym.agents.training import default_run_dir, settings_entry
+from roadgym.envs.seeds import SELECTION_SEED_START, held_out_seeds
 from roadgym.perception.atomic import atomic_write_text
 
 __all__ = ["RLlibTrainResult", "save_checkpoint_atomic", "start_ray", "train_rllib"]
