@@ -38,6 +38,37 @@ _REGISTRATIONS = {
         "entry_point": "roadgym.envs.highway.env:MergeWorldEnv",
         "vector_entry_point": "roadgym.envs.highway.vector_env:MergeVectorEnv",
     },
+    # highway-env's ids with its defaults and config API (docs/highway-env.md).
+    "roadgym/highway-v0": {"entry_point": "roadgym.envs.highway.compat.env:HighwayEnvCompat"},
+    "roadgym/highway-fast-v0": {
+        "entry_point": "roadgym.envs.highway.compat.env:HighwayFastEnvCompat"
+    },
+    "roadgym/merge-v0": {"entry_point": "roadgym.envs.highway.compat.env:MergeEnvCompat"},
+    # For clients that take only an id (CleanRL's --env-id): a flat vector observation and
+    # discrete actions on each world (docs/highway-env.md, "Id-only variants").
+    "roadgym/Track-state-discrete-v0": {
+        "entry_point": "roadgym.envs.track.env:TrackEnv",
+        "vector_entry_point": "roadgym.envs.track.vector_env:TrackVectorEnv",
+        "max_episode_steps": 1000,
+        "kwargs": {"observation": "state", "action_type": "discrete"},
+    },
+    "roadgym/Town-state-discrete-v0": {
+        "entry_point": "roadgym.envs.town.env:TownEnv",
+        "vector_entry_point": "roadgym.envs.town.vector_env:TownVectorEnv",
+        "max_episode_steps": 2000,
+        "kwargs": {"observation": "state", "action_type": "discrete"},
+    },
+    # Highway's vector observation is its (V, F) kinematics table, flattened to (V * F,).
+    "roadgym/Highway-state-discrete-v0": {
+        "entry_point": "roadgym.envs.highway.compat.flat:HighwayFlatEnv",
+        "vector_entry_point": "roadgym.envs.highway.compat.flat:HighwayFlatVectorEnv",
+        "kwargs": {"observation": "kinematics", "action_type": "meta"},
+    },
+    "roadgym/Merge-state-discrete-v0": {
+        "entry_point": "roadgym.envs.highway.compat.flat:MergeFlatEnv",
+        "vector_entry_point": "roadgym.envs.highway.compat.flat:MergeFlatVectorEnv",
+        "kwargs": {"observation": "kinematics", "action_type": "meta"},
+    },
 }
 ENV_IDS = tuple(_REGISTRATIONS)
 
