@@ -2,7 +2,7 @@
 ``roadgym/merge-v0`` take highway-env's config dicts, spaces and info keys, so a
 highway-env script runs with only the id changed.
 
-A translation layer over :class:`roadgym.envs.highway.HighwayEnv`: ``keys`` maps
+A translation layer over :class:`roadgym.envs.highway.HighwayWorldEnv`: ``keys`` maps
 highway-env's keys onto :class:`HighwayConfig` fields (which validate them) and refuses
 what roadgym cannot do; ``observations``, ``grayscale`` and ``actions`` are its
 observation and action types (typed option sets, batched arrays); ``view`` is the

@@ -23,11 +23,11 @@ from roadgym.envs.highway.compat.observations import (
 )
 from roadgym.envs.highway.compat.view import HighwayEnvConfig
 from roadgym.envs.highway.config import MergeConfig
-from roadgym.envs.highway.env import HighwayEnv
+from roadgym.envs.highway.env import HighwayWorldEnv
 from roadgym.envs.highway.world import HighwayWorld
 
 
-class HighwayEnvCompat(HighwayEnv):
+class HighwayEnvCompat(HighwayWorldEnv):
     """roadgym's highway behind highway-env's interface (its ``highway-v0``).
 
     ## Arguments

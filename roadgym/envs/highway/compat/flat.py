@@ -16,7 +16,7 @@ from gymnasium import spaces
 
 from roadgym.envs.core.config import ConfigError
 from roadgym.envs.highway.config import HighwayConfig, MergeConfig
-from roadgym.envs.highway.env import HighwayEnv, highway_observation_space
+from roadgym.envs.highway.env import HighwayWorldEnv, highway_observation_space
 from roadgym.envs.highway.vector_env import HighwayVectorEnv
 
 
@@ -34,8 +34,8 @@ def _flat(array: np.ndarray) -> np.ndarray:
     return array.reshape(*array.shape[:-2], -1)  # (..., V, F) -> (..., V * F)
 
 
-class HighwayFlatEnv(HighwayEnv):
-    """:class:`HighwayEnv` whose kinematics observation is one vector (V * F,)."""
+class HighwayFlatEnv(HighwayWorldEnv):
+    """:class:`HighwayWorldEnv` whose kinematics observation is one vector (V * F,)."""
 
     make_observation_space = staticmethod(flat_kinematics_space)
 
@@ -44,7 +44,7 @@ class HighwayFlatEnv(HighwayEnv):
 
 
 class MergeFlatEnv(HighwayFlatEnv):
-    """:class:`MergeEnv`'s world with the flattened kinematics observation."""
+    """:class:`MergeWorldEnv`'s world with the flattened kinematics observation."""
 
     config_class = MergeConfig
 
