@@ -336,3 +336,15 @@ def test_id_only_variants_are_flat_vectors_with_discrete_actions(env_id, shape, 
     assert batch.shape == (2, *shape)
     np.testing.assert_array_equal(batch[1], single)  # world i is the single env seeded s + i
     vector.close()
+
+
+def test_the_docs_page_covers_every_key_and_every_registered_variant():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "highway-env.md").read_text()
+    for defaults in DEFAULTS.values():
+        for key in defaults:
+            assert f"`{key}`" in page, key
+    for env_id in roadgym.ENV_IDS:
+        if env_id.endswith("-state-discrete-v0") or env_id.split("/")[1][0].islower():
+            assert f"`{env_id}`" in page, env_id
