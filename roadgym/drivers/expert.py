@@ -110,13 +110,11 @@ class ExpertDriver:
         self.env = env
         self.config = config or ExpertConfig()
         self.world, self.single = _world_of(env)
-        if isinstance(self.world, HighwayWorld) and self.world.num_agents > 1:
-            raise ValueError(
-                f"num_agents = {self.world.num_agents}: the highway expert drives one car per "
-                "world; allowed: num_agents = 1 on Highway-v0 and Merge-v0"
-            )
         # Highway: the lane each world's ego car is driving to (the expert's own memory).
-        self._target_lane = np.zeros(self.world.batch_size, dtype=np.int64)
+        # With several controlled cars per world (multi-agent Highway and Merge), one
+        # entry per car: the expert drives every one of them.
+        cars = self.world.num_cars if isinstance(self.world, HighwayWorld) else None
+        self._target_lane = np.zeros(cars or self.world.batch_size, dtype=np.int64)
         self.highway_config = HighwayExpertConfig()
 
     def predict(

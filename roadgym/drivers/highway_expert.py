@@ -115,9 +115,11 @@ def highway_controls(
     target_lane: np.ndarray,
     config: HighwayExpertConfig,
 ) -> HighwayDecision:
-    """The expert's decision for every world.
+    """The expert's decision for every controlled car of every world (B * A, see
+    :class:`HighwayState`; one per world for A = 1). Other controlled cars are obstacles
+    as NPCs are.
 
-    ``target_lane`` (B,) is the lane it is driving to (updated in place).
+    ``target_lane`` (B * A,) is the lane each is driving to (updated in place).
 
     With meta actions the car cannot go below the lowest target speed, and it brakes only
     by one target a decision. Where even SLOWER at every decision from now on would not
@@ -126,15 +128,15 @@ def highway_controls(
     lane that is better than the one it is in, with the gaps free, and whose new follower
     can brake for it (``emergency_braking_fraction``), will do.
     """
-    cfg, n = world.config, world.num_npcs
+    cfg = world.config
     meta = cfg.action_type == "meta"
     beside_s = max(1.0 / cfg.policy_frequency_hz, 1.0) if meta else 0.0
     c = config
-    batch = world.batch_size
-    b = np.arange(batch)
-    cars = n + 1
-    me = b * cars + n
-    s, d = world.veh_s[:, n], world.veh_d[:, n]
+    batch = world.num_cars  # every controlled car of every world
+    b = world.agent_world  # the world of each
+    cars = world.veh_s.shape[1]
+    me = b * cars + world.agent_slot  # its own flat veh entry
+    s, d = world.own(world.veh_s), world.own(world.veh_d)
     speed = world.car.speed_mps
     desired = np.full(batch, min(c.cruise_mps, cfg.top_speed_mps))
     entries = sort_entries(world)
@@ -145,14 +147,14 @@ def highway_controls(
         """Leader and follower in ``lane``, and the bumper gap (inf: none) and speed of what
         is ahead there: the leader, or on the ramp its end where that is nearer."""
         leader, follower = neighbours(entries, b, lane, s)
-        # The ego car's own entry sits at exactly ``s``: skip it on either side.
+        # The car's own entry sits at exactly ``s``: skip it on either side.
         leader = np.where(leader == me, -1, leader)
         follower = np.where(follower == me, -1, follower)
         has = leader >= 0
         lead = np.maximum(leader, 0)
         gap = np.where(has, all_s[lead] - s - length, np.inf)
         if cfg.on_ramp:
-            end = ramp_end_gap(world, np.ones((batch, cars), bool))[:, n]
+            end = world.own(ramp_end_gap(world, np.ones(world.veh_s.shape, bool)))
             gap = np.where(lane == cfg.lanes_count, np.minimum(gap, end), gap)
             # In the ramp lane the lane's end is a standing obstacle when it is nearer.
             end_first = (lane == cfg.lanes_count) & (~has | (all_s[lead] - s - length > end))
@@ -175,7 +177,7 @@ def highway_controls(
             ramp = np.full(batch, cfg.lanes_count)
             ramp_leader, _ = neighbours(entries, b, ramp, s)
             watch = (lane == cfg.lanes_count - 1) & (ramp_leader >= 0)
-            watch &= s >= world.ramp_join_s - RAMP_WATCH_M
+            watch &= s >= world.ramp_join_s[b] - RAMP_WATCH_M
             rl = np.maximum(ramp_leader, 0)
             ramp_gap = np.where(watch, all_s[rl] - s - length, np.inf)
             ramp_accel = _idm(c, speed, desired, ramp_gap, np.where(watch, speed - all_v[rl], 0.0))
@@ -183,7 +185,7 @@ def highway_controls(
         return accel, leader, follower, gap, lead_v
 
     current = world.ego_lane_index
-    reset = world.sim_steps == 0
+    reset = world.sim_steps[b] == 0
     target_lane[reset] = current[reset]
     centre = world.lane_centre_d(b, np.clip(target_lane, 0, world.max_lane), s)
     settled = np.abs(d - centre) < 0.8  # pure pursuit sits a little inside bends

@@ -130,14 +130,19 @@ def test_a_finished_car_is_removed_or_parked(mode):
 
 
 def test_controlled_cars_collide_with_each_other():
-    env = parallel_env("roadgym/Highway-v0", num_agents=2, **SMALL)
+    env = parallel_env("roadgym/Highway-v0", num_agents=3, **SMALL)
     env.reset(seed=0)
-    hard_left = np.array([-1.0, 1.0], np.float32)  # into car_1, one lane to the left
-    while env.agents:
-        _, _, _, _, info = env.step(dict.fromkeys(env.agents, hard_left) | {"car_1": 0 * hard_left})
-    assert info["car_0"]["crashed"] and info["car_1"]["crashed"]
+    car = env._env.world.car
+    # Put car_1 two metres behind car_0, nose into its tail; car_2 stays clear.
+    forward = np.array([np.cos(car.heading_rad[0]), np.sin(car.heading_rad[0])])
+    car.x_m[1], car.y_m[1] = np.array([car.x_m[0], car.y_m[0]]) - 2.0 * forward
+    car.heading_rad[1], car.speed_mps[1] = car.heading_rad[0], car.speed_mps[0]
+    _, _, terminated, _, info = env.step(dict.fromkeys(env.agents, np.zeros(2, np.float32)))
+    assert terminated == {"car_0": True, "car_1": True, "car_2": False}
     assert info["car_0"]["agent_collisions"] == info["car_1"]["agent_collisions"] == 1
-    assert info["car_0"]["controlled_collisions"] == 1
+    assert info["car_2"]["agent_collisions"] == 0
+    assert info["car_2"]["controlled_collisions"] == 1  # the world's count: one pair
+    assert env.agents == ["car_2"]
 
 
 def test_flat_vector_env_masks_finished_cars_and_sb3_ppo_trains():
@@ -162,3 +167,19 @@ def test_flat_vector_env_masks_finished_cars_and_sb3_ppo_trains():
     model = PPO("MlpPolicy", sb3_env, n_steps=32, batch_size=64, n_epochs=1, seed=0)
     model.learn(256)
     assert model.num_timesteps >= 256
+
+
+def test_the_expert_drives_every_car_without_a_collision():
+    from roadgym.drivers.expert import ExpertDriver
+
+    env = make_multi_agent_vector_env(
+        "roadgym/Merge-v0", 2, 6, observation="kinematics", vehicles_count=12
+    )
+    observation, _ = env.reset(seed=1_000_000)
+    expert = ExpertDriver(env)
+    for _ in range(60):
+        actions, _ = expert.predict(observation)
+        assert actions.shape == (12, 2)
+        observation, _, terminated, _, info = env.step(actions)
+        assert not terminated.any() and not info["crashed"].any()
+    assert info["distance_m"].min() > 200.0  # all twelve drove on, 12 s at 17+ m/s

@@ -28,6 +28,7 @@ HIGHWAY_OBSERVATION_MODES = (*OBSERVATION_MODES, "kinematics", "occupancy_grid")
 # of the first car's start; a world holds at most lanes_count x AGENT_SPAWN_ROWS of them.
 AGENT_SPAWN_ROWS = 4
 AGENT_ROW_SPACING_M = 30.0
+AGENT_LANE_STAGGER_M = 6.0  # each lane's slots this much further along than the last's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,7 +281,9 @@ class HighwayConfig(IdmTrafficFields, WorldConfig):
             + 100.0
         )
         if self.num_agents > 1:
-            length += self.agent_rows * AGENT_ROW_SPACING_M
+            length += (
+                self.agent_rows * AGENT_ROW_SPACING_M + self.lanes_count * AGENT_LANE_STAGGER_M
+            )
         return length
 
     @property

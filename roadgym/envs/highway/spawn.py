@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from roadgym.envs.highway.config import AGENT_ROW_SPACING_M
+from roadgym.envs.highway.config import AGENT_LANE_STAGGER_M, AGENT_ROW_SPACING_M
 from roadgym.envs.highway.generator import ramp_offset_m
 from roadgym.envs.highway.state import NO_LANE, HighwayState
 
@@ -151,7 +151,8 @@ def agent_slots(
     """Lanes and arc lengths (A,) of a world's controlled cars: the first at
     ``(first_lane, first_s)``, the others drawn from ``rng`` among the free slots of
     ``config.agent_rows`` rows (one slot per main lane, AGENT_ROW_SPACING_M apart, the
-    first row at ``rows_s``); nothing is drawn for one car."""
+    first row at ``rows_s``, lanes AGENT_LANE_STAGGER_M apart along the road); nothing
+    is drawn for one car."""
     lanes = np.array([first_lane], dtype=np.int64)
     s = np.array([first_s])
     if config.num_agents == 1:
@@ -162,5 +163,8 @@ def agent_slots(
     free = ~((slot_row == 0) & (slot_lane == first_lane))
     chosen = rng.choice(np.flatnonzero(free), config.num_agents - 1, replace=False)
     lanes = np.concatenate([lanes, slot_lane[chosen]])
-    s = np.concatenate([s, rows_s + AGENT_ROW_SPACING_M * slot_row[chosen]])
+    # Staggered by lane: no two cars side by side at the very same arc length, where the
+    # lane-entry search would take the other for the car's own entry.
+    stagger = AGENT_LANE_STAGGER_M * (slot_lane[chosen] - min(first_lane, count - 1))
+    s = np.concatenate([s, rows_s + AGENT_ROW_SPACING_M * slot_row[chosen] + stagger])
     return lanes, s

@@ -73,6 +73,39 @@ def _roadgym_highway(num_envs: int | None, **fields: Any) -> Callable[[], Any]:
     )
 
 
+def _roadgym_multiagent(env_id: str, worlds: int, agents: int, **fields: Any):
+    """B worlds x N controlled cars as one vector env of B * N slots (agent-frames)."""
+
+    def make() -> Any:
+        from roadgym.envs.multiagent import make_multi_agent_vector_env
+
+        return make_multi_agent_vector_env(env_id, worlds, agents, **fields)
+
+    return make
+
+
+def _highway_multiagent(agents: int) -> Callable[[], Any]:
+    """highway-env's highway-v0 with ``agents`` controlled vehicles (its multi-agent form)."""
+
+    def make() -> Any:
+        import highway_env  # noqa: F401  (registers its ids)
+
+        config = {
+            "controlled_vehicles": agents,
+            "observation": {
+                "type": "MultiAgentObservation",
+                "observation_config": {"type": "Kinematics"},
+            },
+            "action": {
+                "type": "MultiAgentAction",
+                "action_config": {"type": "DiscreteMetaAction"},
+            },
+        }
+        return gym.make("highway-v0", config=config)
+
+    return make
+
+
 def _highway(env_id: str) -> Callable[[], Any]:
     def make() -> Any:
         import highway_env  # noqa: F401  (registers its ids)
@@ -163,6 +196,36 @@ ANCHORS = (
         64,
         60,
         versus="highway-fast-kinematics",
+    ),
+    Anchor(
+        "highway-multiagent-16x8",
+        "roadgym Highway-v0, multi-agent vector env B=16 worlds x N=8 cars, rgb 64x64 "
+        "(agent-frames; one 0.2 s step per action)",
+        _roadgym_multiagent("roadgym/Highway-v0", 16, 8),
+        128,
+        150,
+        versus="highway-v0-multiagent-8",
+    ),
+    Anchor(
+        "highway-multiagent-16x8-meta-1hz",
+        "roadgym Highway-v0, multi-agent vector env B=16 x N=8, kinematics, meta actions "
+        "at 1 Hz (agent-frames)",
+        _roadgym_multiagent(
+            "roadgym/Highway-v0", 16, 8, observation="kinematics", **HIGHWAY_ENV_LIKE
+        ),
+        128,
+        40,
+        versus="highway-v0-multiagent-8",
+    ),
+    Anchor(
+        "highway-v0-multiagent-8",
+        "highway-v0 with 8 controlled vehicles (MultiAgentObservation of Kinematics, "
+        "MultiAgentAction of DiscreteMetaAction, 1 Hz): agent-frames",
+        _highway_multiagent(8),
+        8,
+        20,
+        requires="highway_env",
+        imports=("highway_env",),
     ),
     Anchor(
         "highway-v0-kinematics",
