@@ -79,10 +79,10 @@ def test_the_issues_failing_calls_work_and_take_effect_at_the_next_reset():
         ({"observation": {"type": "OccupancyGrid", "absolute": True}}, "absolute = True"),
         ({"observation": {"type": "GrayscaleObservation", "observation_shape": (8, 8)}}, "16"),
         ({"action": {"type": "DiscreteAction"}}, "allowed: DiscreteMetaAction"),
-        ({"action": {"type": "MultiAgentAction"}}, "not supported yet"),
+        ({"action": {"type": "MultiAgentAction"}}, "needs 'action_config'"),
         ({"action": {"type": "ContinuousAction", "dynamical": True}}, "dynamical"),
         ({"other_vehicles_type": "highway_env.vehicle.behavior.LinearVehicle"}, "IDM"),
-        ({"controlled_vehicles": 2}, "controlled_vehicles"),
+        ({"controlled_vehicles": 99}, "num_agents = 99.*'controlled_vehicles'"),
         ({"offroad_terminal": False}, "off the road"),
         ({"screen_width": 800}, "render_size_px"),
         ({"simulation_frequency": 5, "policy_frequency": 15}, "policy_frequency"),
@@ -302,6 +302,14 @@ def test_same_seed_same_rollout(env_id, config):
     [
         {"observation": {"type": "OccupancyGrid"}, "action": {"type": "ContinuousAction"}},
         {
+            "controlled_vehicles": 2,
+            "observation": {
+                "type": "MultiAgentObservation",
+                "observation_config": {"type": "Kinematics"},
+            },
+            "action": {"type": "MultiAgentAction", "action_config": {"type": "DiscreteMetaAction"}},
+        },
+        {
             "observation": {
                 "type": "GrayscaleObservation",
                 "observation_shape": (64, 32),
@@ -348,3 +356,41 @@ def test_the_docs_page_covers_every_key_and_every_registered_variant():
     for env_id in roadgym.ENV_IDS:
         if env_id.endswith("-state-discrete-v0") or env_id.split("/")[1][0].islower():
             assert f"`{env_id}`" in page, env_id
+
+
+def test_highway_envs_multi_agent_form_gives_tuples_per_controlled_car():
+    config = {
+        "controlled_vehicles": 3,
+        "observation": {
+            "type": "MultiAgentObservation",
+            "observation_config": {"type": "Kinematics", "vehicles_count": 6},
+        },
+        "action": {"type": "MultiAgentAction", "action_config": {"type": "DiscreteMetaAction"}},
+    }
+    env = gym.make(FAST, config=config)
+    assert [space.shape for space in env.observation_space] == [(6, 5)] * 3
+    assert env.action_space == gym.spaces.Tuple([gym.spaces.Discrete(5)] * 3)
+    obs, _ = env.reset(seed=0)
+    world = env.unwrapped.world
+    assert world.num_agents == 3 and world.config.finished_agent_mode == "park"
+    assert isinstance(obs, tuple) and len(obs) == 3 and env.observation_space.contains(obs)
+    own_x = world.own(world.veh_s)
+    for car in range(3):  # each table's row 0 is that car, absolute
+        assert obs[car][0, 1] == pytest.approx(min(own_x[car] / 200.0, 1.0), abs=1e-5)
+    world.ego_speed_index[:] = 1
+    obs, reward, terminated, truncated, info = env.step((1, 3, 4))  # IDLE, FASTER, SLOWER
+    assert world.ego_speed_index.tolist() == [1, 2, 0]
+    assert len(info["agents_rewards"]) == 3 and len(info["agents_terminated"]) == 3
+    assert reward == info["agents_rewards"][0] and terminated == info["agents_terminated"][0]
+    with pytest.raises(ValueError, match="tuple of 3 actions"):
+        env.step(1)
+
+
+def test_several_controlled_cars_without_the_multi_agent_forms_act_for_car_0():
+    env = gym.make(FAST, config={"controlled_vehicles": 2})
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (5, 5) and env.action_space == gym.spaces.Discrete(5)
+    world = env.unwrapped.world
+    world.ego_speed_index[:] = 1
+    env.step(3)  # FASTER for car 0; car 1 keeps its speed (IDLE), as in highway-env
+    assert world.ego_speed_index.tolist() == [2, 1]

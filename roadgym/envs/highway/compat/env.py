@@ -3,12 +3,17 @@ highway with highway-env's defaults, configuration API, spaces and info keys."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
+from gymnasium import spaces
 
+from roadgym.envs.core.spaces import actions_to_controls
+from roadgym.envs.highway.compat.actions import DiscreteMetaAction
 from roadgym.envs.highway.compat.grayscale import GrayscaleObservation, push_frames
 from roadgym.envs.highway.compat.keys import (
     MERGE_END_AFTER_RAMP_M,
@@ -61,7 +66,9 @@ class HighwayEnvCompat(HighwayWorldEnv):
         values = default_config(self.env_name)
         values.update(dict(config or {}))
         translation = translate(self.env_name, values)
-        super().__init__(render_mode=render_mode, config=translation.world)
+        # The single-agent front builds with one car; _apply makes the world of several.
+        single = dataclasses.replace(translation.world, num_agents=1)
+        super().__init__(render_mode=render_mode, config=single)
         self.config = HighwayEnvConfig(self.env_name, values, translation)
         self._apply(translation)
         self._record_video_wrapper = None
@@ -88,12 +95,24 @@ class HighwayEnvCompat(HighwayWorldEnv):
         self.config.translation = translation
         observation = translation.observation
         if isinstance(observation, KinematicsObservation):
-            self.observation_space = observation.space(observation.ranges(self.world))
+            single = observation.space(observation.ranges(self.world))
         else:
-            self.observation_space = observation.space()
-        self.action_space = translation.action.space()
+            single = observation.space()
+        cars = translation.world.num_agents
+        # MultiAgentObservation / MultiAgentAction: a Tuple, one space per controlled car.
+        self.observation_space = (
+            spaces.Tuple([copy.deepcopy(single) for _ in range(cars)])
+            if translation.multi_agent_observation
+            else single
+        )
+        action = translation.action.space()
+        self.action_space = (
+            spaces.Tuple([copy.deepcopy(action) for _ in range(cars)])
+            if translation.multi_agent_action
+            else action
+        )
         self.metadata = {**self.metadata, "render_fps": translation.world.policy_frequency_hz}
-        self._frames: np.ndarray | None = None  # the grayscale stack, (1, K, W, H)
+        self._frames: np.ndarray | None = None  # the grayscale stacks, (C, K, W, H)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -106,6 +125,8 @@ class HighwayEnvCompat(HighwayWorldEnv):
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         self._require_reset("step")
+        if self.world.num_agents > 1:
+            return self._step_cars(action)
         observation, reward, terminated, truncated, info = super().step(
             self.translation.action.to_world(action)
         )
@@ -124,18 +145,63 @@ class HighwayEnvCompat(HighwayWorldEnv):
     # ------------------------------------------------------------------ highway-env's parts
 
     def _observe(self) -> Any:
+        """highway-env's observation: car 0's, or a tuple of every car's (MultiAgent)."""
+        per_car = self._observe_cars()
+        if self.translation.multi_agent_observation:
+            return tuple(per_car[i].copy() for i in range(len(per_car)))
+        return per_car[0].copy()
+
+    def _observe_cars(self) -> np.ndarray:
+        """The observation of every controlled car (C, ...)."""
         world, options = self.world, self.translation.observation
         self._last_observation = {}
         if isinstance(options, KinematicsObservation):
-            return observe_kinematics(world, options, self.np_random)[0]
+            return observe_kinematics(world, options, self.np_random)
         if isinstance(options, GrayscaleObservation):
-            rgb = world.observe()["rgb"]  # (1, S, S, 3): the world renders its camera
+            rgb = world.observe()["rgb"]  # (C, S, S, 3): every car's camera
             self._last_observation = {"rgb": rgb[0]}
             if self._frames is None:  # reset: highway-env starts from a zero stack
-                self._frames = np.zeros((1, *options.space().shape), np.uint8)
+                self._frames = np.zeros((len(rgb), *options.space().shape), np.uint8)
             self._frames = push_frames(self._frames, options.grey(rgb))
-            return self._frames[0].copy()
-        return observe_occupancy_grid(world, options)[0]
+            return self._frames
+        return observe_occupancy_grid(world, options)
+
+    def _step_cars(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        """A step with several controlled cars: ``action`` is a tuple of one action per
+        car (MultiAgentAction), or car 0's alone (the others then keep their lane and
+        speed, or coast, as highway-env's controlled cars without an action do).
+
+        As highway-env's highway-v0, the reward and ``terminated`` are car 0's; every
+        car's are in ``info["agents_rewards"]`` and ``info["agents_terminated"]`` (what
+        highway-env's ``MultiAgentWrapper`` reads).
+        """
+        translation, cars = self.translation, self.world.num_agents
+        if translation.multi_agent_action:
+            if not isinstance(action, (tuple, list)) or len(action) != cars:
+                raise ValueError(
+                    f"action = {action!r} is not allowed; MultiAgentAction takes a tuple of "
+                    f"{cars} actions, one per controlled car"
+                )
+            actions = [translation.action.to_world(a) for a in action]
+        else:
+            rest = translation.action.to_world(
+                1 if isinstance(translation.action, DiscreteMetaAction) else
+                np.zeros(translation.action.size)
+            )  # fmt: skip
+            actions = [translation.action.to_world(action)] + [rest] * (cars - 1)
+        controls = actions_to_controls(np.asarray(actions), self.world.config, batch_size=cars)
+        rewards, ended = self.world.step(controls)
+        self._terminated = bool(ended[0])
+        self._last_reward = float(rewards[0])
+        self._episode_return += self._last_reward
+        observation = self._observe()
+        if self.render_mode == "human":
+            self.render()
+        info = self._highway_info(self._info(), action)
+        info["agents_rewards"] = tuple(float(r) for r in rewards)
+        info["agents_terminated"] = tuple(bool(e) for e in ended)
+        truncated = bool(self.world.truncated[0])
+        return observation, self._last_reward, self._terminated, truncated, info
 
     def _reward_terms(self, action: Any) -> dict[str, float]:
         """highway-env's ``_rewards``: the reward's terms before weighting."""
@@ -145,7 +211,7 @@ class HighwayEnvCompat(HighwayWorldEnv):
         speed = float(world.car.speed_mps[0])
         if not self.translation.merge:
             lane = world.ego_target_lane if cfg.action_type == "meta" else world.ego_lane_index
-            forward = speed * float(np.cos(world.veh_heading_error[0, n]))
+            forward = speed * float(np.cos(world.own(world.veh_heading_error)[0]))
             return {
                 "collision_reward": float(world.crashed[0]),
                 "right_lane_reward": min(int(lane[0]), cfg.lanes_count - 1)

@@ -114,7 +114,6 @@ CONFIG_CLASSES = {"highway-v0": HighwayConfig, "highway-fast-v0": HighwayConfig,
 # Keys roadgym reproduces only at these values: key -> (allowed values, why).
 ACCEPTED_VALUES: dict[str, tuple[tuple[Any, ...], str]] = {
     "other_vehicles_type": ((IDM_VEHICLE,), "roadgym's NPCs are IDM + MOBIL drivers"),
-    "controlled_vehicles": ((1,), "one controlled car per world (multi-agent: issue 26)"),
     "initial_lane_id": ((None,), "roadgym draws the ego car's lane from the seed"),
     "manual_control": ((False,), "use roadgym's `watch` / gymnasium's play()"),
     "real_time_rendering": ((False,), "roadgym renders when render() is called"),
@@ -144,6 +143,7 @@ FIELD_OF_KEY = {
     "lane_change_reward": "lane_change_reward",
     "reward_speed_range": "reward_speed_range_mps",
     "normalize_reward": "normalize_reward",
+    "controlled_vehicles": "num_agents",
 }
 RECYCLE_WINDOW_M = (100.0, 400.0)  # HighwayConfig's recycle_behind_m, recycle_ahead_m
 
@@ -156,6 +156,8 @@ class Translation:
     observation: BaseConfig
     action: BaseConfig
     env_name: str
+    multi_agent_observation: bool = False  # a tuple, one per controlled car
+    multi_agent_action: bool = False
 
     @property
     def merge(self) -> bool:
@@ -173,21 +175,38 @@ def _number(key: str, value: Any) -> float:
     return float(value)
 
 
-def _typed(kind: str, table: Mapping[str, type[BaseConfig]], spec: Any) -> BaseConfig:
-    """The option set of an observation / action dict ``{"type": ..., **options}``."""
+def _multi_agent(kind: str, table: Mapping[str, type[BaseConfig]], spec: Any):
+    """(option set, True) for ``{"type": "MultiAgent<Kind>", "<kind>_config": {...}}``,
+    (option set, False) for a plain ``{"type": ...}`` dict."""
+    multi = f"MultiAgent{kind.capitalize()}"
+    if not (isinstance(spec, Mapping) and spec.get("type") == multi):
+        return _typed(kind, table, spec), False
+    inner_key = f"{kind}_config"
+    extra = [key for key in spec if key not in ("type", inner_key)]
+    if extra or inner_key not in spec:
+        raise ConfigError(
+            f"config[{kind!r}] ({multi}) needs {inner_key!r} and has no other key; got "
+            f"{sorted(spec)}"
+        )
+    return _typed(f"{kind}']['{inner_key}", table, spec[inner_key], inner=True), True
+
+
+def _typed(
+    kind: str, table: Mapping[str, type[BaseConfig]], spec: Any, inner: bool = False
+) -> BaseConfig:
+    """The option set of an observation / action dict ``{"type": ..., **options}``
+    (``inner``: the one inside a MultiAgent dict, which cannot nest another)."""
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise ConfigError(
-            f"config[{kind!r}] = {spec!r}; allowed: a dict with 'type' one of {', '.join(table)}"
+            f"config['{kind}'] = {spec!r}; allowed: a dict with 'type' one of "
+            f"{', '.join(table)}" + ("" if inner else f" or MultiAgent{kind.capitalize()}")
         )
     name = spec["type"]
-    if name == f"MultiAgent{kind.capitalize()}":
-        raise ConfigError(
-            f"config[{kind!r}]['type'] = {name!r} is not supported yet: roadgym's highway has "
-            "one controlled car (issue 26 adds several)"
-        )
     if name not in table:
+        multi = "" if inner else f", MultiAgent{kind.capitalize()}"
         raise ConfigError(
-            f"config[{kind!r}]['type'] = {name!r} is not supported; allowed: {', '.join(table)}"
+            f"config['{kind}']['type'] = {name!r} is not supported; allowed: "
+            f"{', '.join(table)}{multi}"
         )
     cls = table[name]
     options = {key: value for key, value in spec.items() if key != "type"}
@@ -195,7 +214,7 @@ def _typed(kind: str, table: Mapping[str, type[BaseConfig]], spec: Any) -> BaseC
     unknown = [key for key in options if key not in known]
     if unknown:
         raise ConfigError(
-            f"config[{kind!r}] ({name}) has unknown or unsupported key(s) "
+            f"config['{kind}'] ({name}) has unknown or unsupported key(s) "
             f"{', '.join(map(repr, unknown))}; allowed: type, {', '.join(sorted(known))}"
         )
     return cls(**options)
@@ -225,9 +244,14 @@ def translate(env_name: str, config: Mapping[str, Any]) -> Translation:
                 f"config[{key!r}] = {hw[key]!r} is not supported ({why}); allowed: "
                 f"{', '.join(map(repr, allowed))}"
             )
-    observation = _typed("observation", OBSERVATION_TYPES, hw["observation"])
-    action = _typed("action", ACTION_TYPES, hw["action"])
+    observation, multi_observation = _multi_agent("observation", OBSERVATION_TYPES,
+                                                  hw["observation"])  # fmt: skip
+    action, multi_action = _multi_agent("action", ACTION_TYPES, hw["action"])
     fields: dict[str, Any] = dict(FIXED_FIELDS[env_name])
+    if "controlled_vehicles" in hw:
+        # highway-env's crashed controlled cars stop where they are: parked obstacles.
+        fields["num_agents"] = hw["controlled_vehicles"]
+        fields["finished_agent_mode"] = "park"
     fields["dt_s"] = 1.0 / max(_number("simulation_frequency", hw["simulation_frequency"]), 1e-9)
     fields["policy_frequency_hz"] = _number("policy_frequency", hw["policy_frequency"])
     for key in ("lanes_count", "vehicles_count", "collision_reward", "right_lane_reward",
@@ -273,7 +297,7 @@ def translate(env_name: str, config: Mapping[str, Any]) -> Translation:
         keys = [k for k, f in FIELD_OF_KEY.items() if f in str(error) and k in hw]
         hint = f" (from highway-env key(s) {', '.join(map(repr, keys))})" if keys else ""
         raise ConfigError(f"{error}{hint}") from error
-    return Translation(world, observation, action, env_name)
+    return Translation(world, observation, action, env_name, multi_observation, multi_action)
 
 
 def default_config(env_name: str) -> dict[str, Any]:

@@ -222,12 +222,11 @@ def _bounds(features, ranges, normalize: bool, clip: bool) -> tuple[np.ndarray, 
 
 
 def vehicle_table(world: HighwayState) -> dict[str, np.ndarray]:
-    """Every feature of every car (B, N + 1), the ego car last, in road coordinates."""
-    n, batch = world.num_npcs, world.batch_size
+    """Every feature of every car (B, N + A), in road coordinates."""
     e = world.veh_heading_error  # to the road, + left
     speed = world.veh_speed / np.maximum(np.cos(e), 1e-6)
-    speed[:, n] = world.car.speed_mps
-    b = np.arange(batch)[:, None]
+    world.set_own(speed, world.car.speed_mps)
+    b = np.arange(world.batch_size)[:, None]
     s, d = world.veh_s, world.veh_d
     lane = world.lane_of(b, s, d)
     return {
@@ -245,71 +244,95 @@ def vehicle_table(world: HighwayState) -> dict[str, np.ndarray]:
     }
 
 
+def _own_and_others(world: HighwayState, table: dict[str, np.ndarray]):
+    """Each controlled car's own features (C,), the other cars' (C, K) as it sees
+    them, and which of those exist (C, K): NPCs and, with several, the other
+    controlled cars still in the world."""
+    own = {name: world.own(values) for name, values in table.items()}
+    others = {name: world.others(values) for name, values in table.items()}
+    valid = world.others_valid()
+    if valid is None:
+        valid = np.ones(others["x"].shape, dtype=bool)
+    return own, others, valid
+
+
+RELATIVE = ("x", "y", "vx", "vy")  # the features highway-env makes relative to the observer
+
+
 def observe_kinematics(
     world: HighwayState, options: KinematicsObservation, rng: np.random.Generator
 ) -> np.ndarray:
-    """The Kinematics table (B, V, F) float32 of every world (see KinematicsObservation)."""
-    n, batch, rows = world.num_npcs, world.batch_size, options.vehicles_count
-    table = vehicle_table(world)
-    rel_x = table["x"][:, :n] - table["x"][:, n : n + 1]
-    rel_y = table["y"][:, :n] - table["y"][:, n : n + 1]
-    visible = np.hypot(rel_x, rel_y) < PERCEPTION_DISTANCE_M
+    """The Kinematics table (C, V, F) float32 of every controlled car (see
+    KinematicsObservation)."""
+    rows, count = options.vehicles_count, world.num_cars
+    own, others, valid = _own_and_others(world, vehicle_table(world))
+    rel_x = others["x"] - own["x"][:, None]  # (C, K)
+    rel_y = others["y"] - own["y"][:, None]
+    distance = np.hypot(rel_x, rel_y)
+    visible = valid & (distance < PERCEPTION_DISTANCE_M)
     if not options.see_behind:
         visible &= rel_x > -2.0 * world.config.car_length_m
-    order = np.argsort(np.where(visible, np.hypot(rel_x, rel_y), np.inf), axis=1, kind="stable")
-    order = order[:, : rows - 1]  # (B, V - 1), nearest first
-    b = np.arange(batch)[:, None]
-    present = visible[b, order]
+    order = np.argsort(np.where(visible, distance, np.inf), axis=1, kind="stable")
+    order = order[:, : rows - 1]  # (C, V - 1), nearest first
+    c = np.arange(count)[:, None]
+    present = visible[c, order]
     ranges = options.ranges(world)
     columns = []
     for name in options.features:
-        ego = table[name][:, n : n + 1]
-        others = table[name][:, :n][b, order]
-        if name in ("x", "y", "vx", "vy") and not options.absolute:
-            others = others - ego
-        column = np.concatenate([ego, others], axis=1)  # (B, V')
+        mine = own[name][:, None]
+        theirs = others[name][c, order]
+        if name in RELATIVE and not options.absolute:
+            theirs = theirs - mine
+        column = np.concatenate([mine, theirs], axis=1)  # (C, V')
         if options.normalize and name in ranges:
             column = _lmap(column, *ranges[name])
             if options.clip:
                 column = np.clip(column, -1.0, 1.0)
         columns.append(column)
-    obs = np.zeros((batch, rows, len(options.features)), np.float32)
-    filled = np.stack(columns, axis=-1)  # (B, V', F)
+    obs = np.zeros((count, rows, len(options.features)), np.float32)
+    filled = np.stack(columns, axis=-1)  # (C, V', F)
     filled[:, 1:] *= present[..., None]
     obs[:, : filled.shape[1]] = filled
     if options.order == "shuffled":
-        perm = rng.permuted(np.tile(np.arange(1, rows), (batch, 1)), axis=1)  # (B, V - 1)
-        obs[:, 1:] = obs[b, perm]
+        perm = rng.permuted(np.tile(np.arange(1, rows), (count, 1)), axis=1)  # (C, V - 1)
+        obs[:, 1:] = obs[c, perm]
     return obs
 
 
 def observe_occupancy_grid(world: HighwayState, options: OccupancyGridObservation) -> np.ndarray:
-    """The OccupancyGrid (B, F, X, Y) of every world (see OccupancyGridObservation)."""
-    n, batch = world.num_npcs, world.batch_size
-    table = vehicle_table(world)
+    """The OccupancyGrid (C, F, X, Y) of every controlled car (see
+    OccupancyGridObservation)."""
+    count = world.num_cars
+    own, others, valid = _own_and_others(world, vehicle_table(world))
     (x0, _), (y0, _) = options.grid_size
     step_x, step_y = options.grid_step
     cells_x, cells_y = options.cells
-    rel = {name: table[name] - table[name][:, n : n + 1] for name in ("x", "y", "vx", "vy")}
-    ix = np.floor((rel["x"] - x0) / step_x).astype(np.int64)  # (B, N + 1)
+    rel = {name: others[name] - own[name][:, None] for name in RELATIVE}
+    ix = np.floor((rel["x"] - x0) / step_x).astype(np.int64)  # (C, K)
     iy = np.floor((rel["y"] - y0) / step_y).astype(np.int64)
-    inside = (ix >= 0) & (ix < cells_x) & (iy >= 0) & (iy < cells_y)
-    bb, vv = np.nonzero(inside)  # row-major: the ego car (last) is written last and wins
+    inside = valid & (ix >= 0) & (ix < cells_x) & (iy >= 0) & (iy < cells_y)
+    cc, kk = np.nonzero(inside)
+    own_x = int(np.floor(-x0 / step_x))  # the observer's own cell, written last
+    own_y = int(np.floor(-y0 / step_y))
+    own_inside = 0 <= own_x < cells_x and 0 <= own_y < cells_y
     ranges = options.ranges()
-    grid = np.zeros((batch, len(options.features), cells_x, cells_y))
+    grid = np.zeros((count, len(options.features), cells_x, cells_y))
     for k, name in enumerate(options.features):
         if name == "on_road":
             cx = x0 + step_x * (np.arange(cells_x) + 0.5)
             cy = y0 + step_y * (np.arange(cells_y) + 0.5)
-            s = world.veh_s[:, n, None, None] + cx[None, :, None]  # (B, X, 1)
-            d = world.veh_d[:, n, None, None] - cy[None, None, :]  # (B, 1, Y)
-            grid[:, k] = world.drivable(np.arange(batch)[:, None, None], s, d)
+            s = world.own(world.veh_s)[:, None, None] + cx[None, :, None]  # (C, X, 1)
+            d = world.own(world.veh_d)[:, None, None] - cy[None, None, :]  # (C, 1, Y)
+            grid[:, k] = world.drivable(world.agent_world[:, None, None], s, d)
             continue
-        values = rel[name] if name in rel else table[name]
-        values = values[bb, vv]
+        theirs = rel[name] if name in rel else others[name]
+        mine = np.zeros(count) if name in rel else own[name]
+        values, mine = theirs[cc, kk], mine.astype(np.float64)
         if name in ranges:
-            values = _lmap(values, *ranges[name])
-        grid[bb, k, ix[bb, vv], iy[bb, vv]] = values
+            values, mine = _lmap(values, *ranges[name]), _lmap(mine, *ranges[name])
+        grid[cc, k, ix[cc, kk], iy[cc, kk]] = values
+        if own_inside:
+            grid[:, k, own_x, own_y] = mine
     if options.clip or options.as_image:
         grid = np.clip(grid, -1.0, 1.0)
     if options.as_image:
