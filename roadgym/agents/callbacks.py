@@ -95,8 +95,8 @@ class DrivingMetricsCallback(BaseCallback):
         for _, metrics in finished:
             self.episodes_seen += 1
             for key, value in metrics.items():
-                # return/length of normalised rewards would mislead: SB3's VecMonitor
-                # already logs the raw ones as rollout/ep_rew_mean and ep_len_mean.
+                # return/length of normalised rewards would mislead: the env's episode
+                # statistics already log the raw ones as rollout/ep_rew_mean, ep_len_mean.
                 if key not in ("return", "length"):
                     self.logger.record_mean(f"driving/{key}", value)
         return True

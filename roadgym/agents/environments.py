@@ -1,23 +1,27 @@
 """The VecEnvs agents train and are evaluated on, wrapped as the hyperparameters say.
 
-Training uses roadgym's batched SB3 adapter (``roadgym.envs.make_sb3_vec_env``) when the
-installed roadgym has it, else SB3's ``DummyVecEnv`` over single envs; both get the same
-wrappers (``VecMonitor``, ``VecFrameStack``, ``VecNormalize``). Evaluation always runs
-single envs that replay a fixed list of held-out seeds, one seed per episode, so a
-score is reproducible and comparable between models and the expert.
+Training uses roadgym's batched SB3 adapter (``roadgym.envs.make_sb3_vec_env``) for
+roadgym ids, else SB3's ``DummyVecEnv`` over single envs; both get the same wrappers
+(``VecFrameStack``, ``VecNormalize``). Episode statistics (``info["episode"]``, SB3's
+``rollout/ep_rew_mean``) are added once, where SB3's own ``make_vec_env`` adds them: per
+world, by the adapter itself or by a ``Monitor`` around each single env; no
+``VecMonitor`` goes on top. Evaluation plays a fixed list of held-out seeds, one seed
+per episode (:mod:`roadgym.agents.episodes`), so a score is reproducible and comparable
+between models and the expert.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import gymnasium as gym
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import (
     DummyVecEnv,
     VecEnv,
     VecFrameStack,
-    VecMonitor,
     VecNormalize,
 )
 
@@ -92,10 +96,22 @@ def make_training_vec_env(
     norm_reward: bool = False,
     gamma: float = 0.99,
 ) -> VecEnv:
-    """The training VecEnv: batched adapter (or DummyVecEnv), monitored, stacked, normalised.
+    """The training VecEnv: batched adapter (or a DummyVecEnv of ``Monitor``-wrapped envs),
+    stacked, normalised. Either writes each finished episode's ``info["episode"]`` once.
 
-    World i is seeded ``seed + i`` on the first reset.
+    World i is seeded ``seed + i`` on the first reset. ``frame_stack`` > 1 (SB3's
+    ``VecFrameStack``) is deprecated: it warns, and still stacks, so that existing
+    recipes train as before; stack in the env instead (``env_kwargs.frame_stack``).
     """
+    if frame_stack > 1:
+        warnings.warn(
+            f"the frame_stack hyperparameter ({frame_stack}, SB3's VecFrameStack) is "
+            "deprecated and goes in roadgym 0.3; stack frames in the env instead: "
+            f"env_kwargs.frame_stack={frame_stack} (the same layout, but a new episode's "
+            "stack holds its first frame rather than zeros; RLlib already does this)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     env_kwargs = dict(env_kwargs or {})
     import roadgym.envs as roadgym_envs
 
@@ -103,9 +119,9 @@ def make_training_vec_env(
     if make_sb3_vec_env is not None and has_vector_entry_point(env_id):
         venv: VecEnv = make_sb3_vec_env(env_id, n_envs, seed=seed, **env_kwargs)
     else:
-        venv = DummyVecEnv([_env_factory(env_id, env_kwargs, None, None) for _ in range(n_envs)])
+        factory = _env_factory(env_id, env_kwargs, None, None)
+        venv = DummyVecEnv([lambda: Monitor(factory()) for _ in range(n_envs)])
         venv.seed(seed)
-    venv = VecMonitor(venv)
     return wrap_vec_env(
         venv, frame_stack=frame_stack, norm_obs=norm_obs, norm_reward=norm_reward, gamma=gamma
     )

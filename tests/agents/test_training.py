@@ -80,7 +80,9 @@ def test_frame_stack_and_encoder_reach_the_policy(tiny_settings, tmp_path):
     )
     kwargs = build_policy_kwargs(settings)
     assert kwargs["features_extractor_kwargs"]["encoder"] == "nature"
-    train(settings, run_dir=tmp_path, progress_bar=False)
+    # SB3's VecFrameStack still trains, deprecated in favour of the env's frame_stack.
+    with pytest.warns(DeprecationWarning, match="env_kwargs.frame_stack=2"):
+        train(settings, run_dir=tmp_path, progress_bar=False)
     agent = load_agent(tmp_path / "best_model.zip")
     assert agent.frame_stack == 2
     assert agent.model.observation_space.shape[0] == 6  # (C, H, W): two RGB frames

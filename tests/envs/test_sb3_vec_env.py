@@ -99,7 +99,9 @@ def test_attributes_methods_and_render():
     assert venv.get_attr("render_mode", indices=[1]) == ["rgb_array"]
     assert venv.get_attr("config")[0].camera_size_px == 64
     assert venv.has_attr("label_names") and not venv.has_attr("no_such_thing")
-    assert venv.env_is_wrapped(gym.Wrapper) == [False, False]
+    # Monitor's statistics are built in, as in a DummyVecEnv of Monitor-wrapped envs.
+    assert venv.env_is_wrapped(Monitor) == [True, True]
+    assert venv.env_is_wrapped(gym.wrappers.TimeAwareObservation) == [False, False]
     labels = venv.env_method("get_labels")
     assert len(labels) == 2 and set(labels[0]) == {"road_layout"}
     frames = venv.env_method("render", indices=[0])

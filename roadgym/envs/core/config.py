@@ -261,7 +261,8 @@ class WorldConfig(BaseConfig):
         1,
         "Frames per observation: the last k frames stacked along the channel axis "
         "(rgb (H, W, 3k), semantic (H, W, k) when k > 1, state and nav vectors concatenated), "
-        "oldest first; reset fills the stack with the first frame.",
+        "oldest first; reset fills the stack with the first frame. The recommended way to "
+        "stack frames: the same in the single env, the vector env, SB3 and RLlib.",
         low=1,
         high=16,
     )

@@ -2,8 +2,13 @@
 
 The last k frames of every world are kept stacked along the channel axis, oldest
 first: rgb (H, W, 3k), semantic (H, W, k), state (k * D,). A world that was just reset
-has its stack filled with its first frame, as SB3's ``VecFrameStack`` and Gymnasium's
-``FrameStackObservation(padding_type="reset")`` do.
+has its stack filled with its first frame, as Gymnasium's
+``FrameStackObservation(padding_type="reset")`` does.
+
+This (the env config's ``frame_stack``) is roadgym's recommended way to stack frames.
+SB3's ``VecFrameStack`` (the training hyperparameter ``frame_stack``, deprecated) lays
+frames out the same way but pads a new episode's stack with zeros; it stays supported
+for models trained with it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ finished world is reset in the same step, its last observation is in
 time ran out, and the new episode's reset info is in ``reset_infos[i]``. A finished
 episode's info also carries ``info["episode"] = {"r": return, "l": length, "t": seconds}``
 as SB3's ``Monitor`` writes it, so ``model.learn`` logs ``rollout/ep_rew_mean`` and
-``rollout/ep_len_mean`` without a wrapper (a ``VecMonitor`` on top writes the same keys).
+``rollout/ep_len_mean`` without a wrapper; ``env_is_wrapped(Monitor)`` says so. These are
+roadgym's one source of episode statistics: do not add a ``VecMonitor`` on top (it would
+write the same keys a second time).
 It behaves exactly like ``DummyVecEnv([lambda: Monitor(gymnasium.make(env_id, **config))]
 * n_envs)`` seeded the same way, without a Python object per world.
 """
@@ -21,6 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
+from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnv,
     VecEnvIndices,
@@ -205,8 +208,10 @@ class WorldSB3VecEnv(VecEnv):
     def env_is_wrapped(
         self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None
     ) -> list[bool]:
-        """No world is wrapped: there is no per-world env object."""
-        return [False] * len(self._indices(indices))
+        """Whether each world is wrapped in ``wrapper_class``: only ``Monitor`` (and its
+        bases) count, because the adapter writes ``Monitor``'s episode statistics itself,
+        so SB3's ``evaluate_policy`` and the like read them instead of warning."""
+        return [issubclass(Monitor, wrapper_class)] * len(self._indices(indices))
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         """One bird's-eye frame per world (needs ``render_mode="rgb_array"``)."""
