@@ -1,8 +1,11 @@
 """``roadgym snapshot``: a picture of an env for the README, its render beside camera views.
 
     roadgym snapshot [--env roadgym/Track-v0] [--out docs/track.png] [--steps 60] [--seed 3]
+    roadgym snapshot --env roadgym/Merge-v0 --num-agents 8 --out docs/multiagent.png
 
 The car is driven by the privileged expert (:class:`roadgym.drivers.expert.ExpertDriver`).
+With ``--num-agents`` N > 1 (Highway, Merge) the expert drives all N cars of one world:
+its render (every controlled car in its colour) beside the cameras of cars 0..3.
 """
 
 from __future__ import annotations
@@ -52,6 +55,36 @@ def snapshot(env_id: str, seed: int, steps: int) -> np.ndarray:
     return np.concatenate([frame, strip], axis=1)
 
 
+def multi_agent_snapshot(env_id: str, seed: int, steps: int, agents: int) -> np.ndarray:
+    """The render of one world around car 0 beside the cameras of its first four cars."""
+    from roadgym.envs.multiagent import make_multi_agent_vector_env
+
+    env = make_multi_agent_vector_env(env_id, 1, agents, render_mode="rgb_array")
+    expert = ExpertDriver(env)
+    observation, _ = env.reset(seed=seed)
+    for _ in range(steps):
+        action, _ = expert.predict(observation)
+        observation, *_ = env.step(action)
+    frame = env.render_world(0)
+    size = frame.shape[0] // 4 - 4
+    cameras = [
+        cv2.copyMakeBorder(
+            cv2.resize(camera, (size, size), interpolation=cv2.INTER_NEAREST),
+            2,
+            2,
+            4,
+            0,
+            cv2.BORDER_CONSTANT,
+            value=0,
+        )  # fmt: skip
+        for camera in observation[: min(agents, 4)]
+    ]
+    strip = np.concatenate(cameras, axis=0)
+    strip = np.pad(strip, ((0, frame.shape[0] - strip.shape[0]), (0, 0), (0, 0)))
+    env.close()
+    return np.concatenate([frame, strip], axis=1)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the picture to ``--out`` (atomically)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0].split(": ", 1)[1])
@@ -59,9 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/track.png"))
     parser.add_argument("--seed", type=int, default=3, help="seed of the big frame")
     parser.add_argument("--steps", type=int, default=60, help="steps before each picture")
+    parser.add_argument(
+        "--num-agents", type=int, default=1, help="controlled cars of one world (Highway, Merge)"
+    )
     args = parser.parse_args(argv)
 
-    picture = snapshot(args.env, args.seed, args.steps)
+    if args.num_agents > 1:
+        picture = multi_agent_snapshot(args.env, args.seed, args.steps, args.num_agents)
+    else:
+        picture = snapshot(args.env, args.seed, args.steps)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp.png")
     cv2.imwrite(str(tmp), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))

@@ -183,3 +183,14 @@ def test_the_expert_drives_every_car_without_a_collision():
         observation, _, terminated, _, info = env.step(actions)
         assert not terminated.any() and not info["crashed"].any()
     assert info["distance_m"].min() > 200.0  # all twelve drove on, 12 s at 17+ m/s
+
+
+def test_snapshot_draws_every_controlled_car_of_a_world():
+    from roadgym.tools.snapshot import multi_agent_snapshot
+
+    picture = multi_agent_snapshot("roadgym/Highway-v0", 0, 2, agents=3)
+    assert picture.shape[0] == 512 and picture.shape[2] == 3
+    # Around car 0, cars 1 and 2 are drawn in their agent colours (AGENT_COLOURS[1:3]).
+    render = picture[:, :512].reshape(-1, 3)
+    assert (render == (240, 240, 240)).all(axis=1).any()
+    assert (render == (200, 60, 220)).all(axis=1).any()

@@ -16,15 +16,15 @@ RENDER_VIEW_M = 100.0  # side of the bird's-eye view in meters
 VEHICLE_OUTLINE = (60, 50, 0)
 # The other controlled cars of a multi-agent world, by agent index (the chosen one is
 # drawn as the ego car).
-AGENT_COLOURS = (
-    (230, 60, 60),
-    (60, 120, 230),
-    (240, 200, 40),
-    (170, 70, 210),
-    (40, 200, 200),
+AGENT_COLOURS = (  # none near the ego car's blue, the NPCs' yellow, road grey, grass
+    (230, 50, 50),
+    (240, 240, 240),
+    (200, 60, 220),
+    (40, 220, 220),
     (250, 130, 30),
-    (120, 220, 80),
-    (240, 100, 180),
+    (20, 20, 20),
+    (250, 120, 200),
+    (150, 90, 40),
 )
 
 
