@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.state import BIG_STEP, TownState
+from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq
 from roadgym.envs.town.traffic import LIGHT_NONE, LIGHT_RED, STOP_LINE_REACHED_M
 
 # CARLA leaderboard infraction coefficients: the driving score multiplies one per event.
@@ -116,24 +116,29 @@ def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarra
 def collisions(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     """Whether each ego car (B,) overlaps an NPC car, and a pedestrian (oriented boxes)."""
     cfg = world.config
-    half = np.array([0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m])
-    heading = world.car.heading_rad
-    f0 = np.stack([np.cos(heading), np.sin(heading)], -1)[:, None, :]  # (B, 1, 2)
-    l0 = np.stack([-f0[..., 1], f0[..., 0]], -1)
-    f1 = np.stack([np.cos(world.veh_heading), np.sin(world.veh_heading)], -1)  # (B, N, 2)
-    l1 = np.stack([-f1[..., 1], f1[..., 0]], -1)
-    d = world.veh_xy - world.ego_xy()[:, None, :]  # (B, N, 2)
-    separated = np.zeros(d.shape[:2], dtype=bool)
-    for axis in (f0, l0, f1, l1):  # separating axis test
-        r0 = half[0] * np.abs((f0 * axis).sum(-1)) + half[1] * np.abs((l0 * axis).sum(-1))
-        r1 = half[0] * np.abs((f1 * axis).sum(-1)) + half[1] * np.abs((l1 * axis).sum(-1))
-        separated |= np.abs((d * axis).sum(-1)) > r0 + r1
+    half_length, half_width = 0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m
+    # Unit vectors as (x, y) component arrays: forward f and left l of the ego (B, 1) and
+    # of every NPC car (B, N); the same sums as dot products over a trailing axis.
+    f0x = np.cos(world.car.heading_rad)[:, None]
+    f0y = np.sin(world.car.heading_rad)[:, None]
+    l0x, l0y = -f0y, f0x
+    f1x, f1y = np.cos(world.veh_heading), np.sin(world.veh_heading)
+    l1x, l1y = -f1y, f1x
+    ego_x, ego_y = world.car.x_m[:, None], world.car.y_m[:, None]
+    dx, dy = world.veh_xy[..., 0] - ego_x, world.veh_xy[..., 1] - ego_y  # (B, N)
+    separated = np.zeros(dx.shape, dtype=bool)
+    for ax, ay in ((f0x, f0y), (l0x, l0y), (f1x, f1y), (l1x, l1y)):  # separating axes
+        r0 = half_length * np.abs(f0x * ax + f0y * ay) + half_width * np.abs(l0x * ax + l0y * ay)
+        r1 = half_length * np.abs(f1x * ax + f1y * ay) + half_width * np.abs(l1x * ax + l1y * ay)
+        separated |= np.abs(dx * ax + dy * ay) > r0 + r1
     vehicle = (~separated).any(axis=1)
     # A pedestrian is a disc: clamp it into the ego box and measure what is left.
-    rel = world.ped_xy - world.ego_xy()[:, None, :]  # (B, P, 2)
-    local = np.stack([(rel * f0).sum(-1), (rel * l0).sum(-1)], -1)
-    outside = local - np.clip(local, -half, half)
-    pedestrian = (np.square(outside).sum(-1) < (0.35) ** 2).any(axis=1)
+    px, py = world.ped_xy[..., 0] - ego_x, world.ped_xy[..., 1] - ego_y  # (B, P)
+    along = px * f0x + py * f0y
+    across = px * l0x + py * l0y
+    out_along = along - np.clip(along, -half_length, half_length)
+    out_across = across - np.clip(across, -half_width, half_width)
+    pedestrian = (out_along * out_along + out_across * out_across < (0.35) ** 2).any(axis=1)
     return vehicle, pedestrian
 
 
@@ -187,7 +192,7 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
     points = route_points(world, s)  # (B, K, 2)
 
     def first_hit(actors: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-        near = np.square(points[:, :, None, :] - actors[:, None, :, :]).sum(-1) < radius**2
+        near = distance_sq(points[:, :, None, :], actors[:, None, :, :]) < radius**2
         any_k = near.any(axis=2)  # (B, K)
         k = np.argmax(any_k, axis=1)
         found = any_k.any(axis=1)

@@ -13,7 +13,7 @@ import numpy as np
 
 from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEWALK
-from roadgym.envs.town.state import TownState
+from roadgym.envs.town.state import TownState, distance_sq
 
 MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from crossing
 
@@ -37,7 +37,7 @@ def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) 
         middle = 0.5 * (world.walk_xy[b, world.ped_from] + world.walk_xy[b, world.ped_to])
         cars = np.concatenate([world.veh_xy, world.ego_xy()[:, None, :]], axis=1)  # (B, N+1, 2)
         speeds = np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1)
-        dist_sq = np.square(middle[:, :, None, :] - cars[:, None, :, :]).sum(-1)  # (B, P, N+1)
+        dist_sq = distance_sq(middle[:, :, None, :], cars[:, None, :, :])  # (B, P, N+1)
         reach = cfg.pedestrian_gap_m + 0.5 * world.ped_edge_length_m
         busy = ((dist_sq < reach[..., None] ** 2) & (speeds[:, None, :] > MOVING_MPS)).any(-1)
         gap_ok = ~busy & (~signalled | world.ped_jaywalker)

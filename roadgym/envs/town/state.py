@@ -44,6 +44,17 @@ METRIC_DTYPES = {
 }
 
 
+def distance_sq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared distances between points ``a`` (..., 2) and ``b`` (..., 2), broadcast.
+
+    Component by component: the same sums as ``np.square(a - b).sum(-1)`` without the
+    (..., 2) temporaries and the reduction over a trailing axis of two.
+    """
+    dx = a[..., 0] - b[..., 0]
+    dy = a[..., 1] - b[..., 1]
+    return dx * dx + dy * dy
+
+
 class TownState:
     """B independent towns' arrays: ego car, route, NPC cars, pedestrians and lights.
 
