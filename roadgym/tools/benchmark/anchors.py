@@ -12,6 +12,7 @@ import gymnasium as gym
 import roadgym  # noqa: F401  (registers roadgym/Track-v0 and roadgym/Town-v0)
 
 BASELINE = "carracing-single"
+RESET_BASELINE = "carracing-reset"
 HIGHWAY_BASELINE = "highway-fast"  # the anchor of Town-v0's target
 CARRACING_IMPORTS = ("Box2D", "pygame", "gymnasium.envs.box2d.car_racing")
 HIGHWAY_GRAYSCALE = {
@@ -36,6 +37,9 @@ class Anchor:
     imports: tuple[str, ...] = ()  # loaded before the memory baseline: not the env's cost
     check_frames: bool = False  # fail loudly if the observations are blank
     versus: str | None = None  # the row this one's target is measured against
+    # A fixed action every step instead of random ones (e.g. one that leaves the road).
+    action: tuple[float, ...] | None = None
+    resets: bool = False  # time resets (a new seed each), not steps
 
 
 def _roadgym_vector(num_envs: int, env_id: str = "roadgym/Track-v0") -> Callable[[], Any]:
@@ -148,6 +152,31 @@ ANCHORS = (
         100,
     ),
     Anchor(
+        "town-vector-64-offroad",
+        "roadgym Town-v0, native vector env B=64, fixed action straight at full throttle "
+        "(leaves the road at the first turn: an episode every ~7 s, 68 steps)",
+        _roadgym_vector(64, "roadgym/Town-v0"),
+        64,
+        100,
+        action=(0.0, 1.0),
+    ),
+    Anchor(
+        "town-reset",
+        "roadgym Town-v0 reset: a new town, route and traffic (single env)",
+        lambda: gym.make("roadgym/Town-v0"),
+        1,
+        60,
+        resets=True,
+    ),
+    Anchor(
+        "track-reset",
+        "roadgym Track-v0 reset: a new track (single env)",
+        lambda: gym.make("roadgym/Track-v0"),
+        1,
+        200,
+        resets=True,
+    ),
+    Anchor(
         "highway-single",
         "roadgym Highway-v0, single env, rgb 64x64, 30 vehicles (one 0.2 s step per action)",
         _roadgym_highway(None),
@@ -253,6 +282,16 @@ ANCHORS = (
         400,
         requires="Box2D",
         imports=CARRACING_IMPORTS,
+    ),
+    Anchor(
+        "carracing-reset",
+        "CarRacing-v3 reset: a new track (single env)",
+        lambda: gym.make("CarRacing-v3"),
+        1,
+        20,
+        requires="Box2D",
+        imports=CARRACING_IMPORTS,
+        resets=True,
     ),
     Anchor(
         "carracing-sync-8",

@@ -98,7 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_memory:
             row.update(memory_in_child(anchor, min(steps, 200)))
         rows[anchor.name] = row
-        print(f"{anchor.name}: {row['fps']:,.0f} frames/s", flush=True)
+        if anchor.resets:
+            print(f"{anchor.name}: {row['reset_ms']:.1f} ms per reset", flush=True)
+        else:
+            print(f"{anchor.name}: {row['fps']:,.0f} frames/s", flush=True)
 
     ppo = None if args.no_ppo else ppo_throughput(args.quick)
     table = format_table(rows, ppo)

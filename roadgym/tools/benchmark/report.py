@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from roadgym.tools.benchmark.anchors import ANCHORS, BASELINE, HIGHWAY_BASELINE
+from roadgym.tools.benchmark.anchors import ANCHORS, BASELINE, HIGHWAY_BASELINE, RESET_BASELINE
 
 
 def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) -> str:
@@ -23,7 +23,7 @@ def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) ->
     ]
     for anchor in ANCHORS:
         row = rows.get(anchor.name)
-        if row is None:
+        if row is None or anchor.resets:
             continue
         if "skipped" in row:
             lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | | | | | | |")
@@ -42,6 +42,7 @@ def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) ->
             f"{'' if rss is None else f'{rss:.0f}'} | "
             f"{'' if traced is None else f'{traced:.0f}'} |"
         )
+    lines += _reset_table(rows)
     if ppo is not None:
         lines += [
             "",
@@ -63,6 +64,28 @@ def format_table(rows: dict[str, dict[str, Any]], ppo: dict[str, Any] | None) ->
                 f"{cpu_ratio if key == 'roadgym' else '1.0x'} |"
             )
     return "\n".join(lines)
+
+
+def _reset_table(rows: dict[str, dict[str, Any]]) -> list[str]:
+    """Lines of the reset table (milliseconds per reset), empty when no reset row ran."""
+    chosen = [a for a in ANCHORS if a.resets and a.name in rows]
+    if not chosen:
+        return []
+    base = rows.get(RESET_BASELINE, {}).get("reset_cpu_ms")
+    lines = [
+        "",
+        "| reset | ms per reset | ms per reset (CPU) | CarRacing reset / this (CPU) |",
+        "|---|---:|---:|---:|",
+    ]
+    for anchor in chosen:
+        row = rows[anchor.name]
+        if "skipped" in row:
+            lines.append(f"| {anchor.description} | skipped: {row['skipped']} | | |")
+            continue
+        ratio = f"{base / row['reset_cpu_ms']:.2f}x" if base else "n/a"
+        wall, cpu = row["reset_ms"], row["reset_cpu_ms"]
+        lines.append(f"| {anchor.description} | {wall:.1f} | {cpu:.1f} | {ratio} |")
+    return lines
 
 
 def write_json_atomically(path: Path, payload: dict[str, Any]) -> None:

@@ -23,18 +23,40 @@ def _is_vector(env: Any) -> bool:
     return isinstance(env, gym.vector.VectorEnv)
 
 
-def run_steps(env: Any, steps: int) -> Any:
-    """Step ``env`` with random actions, resetting single envs as episodes end."""
+def run_steps(env: Any, steps: int, action: tuple[float, ...] | None = None) -> Any:
+    """Step ``env`` with random actions (or the fixed ``action`` in every world),
+    resetting single envs as episodes end."""
     observation = None
+    fixed = None
+    if action is not None:
+        fixed = np.broadcast_to(np.asarray(action, np.float32), env.action_space.shape).copy()
+
+    def pick() -> Any:
+        return env.action_space.sample() if fixed is None else fixed
+
     if _is_vector(env):
         for _ in range(steps):
-            observation, *_ = env.step(env.action_space.sample())
+            observation, *_ = env.step(pick())
         return observation
     for _ in range(steps):
-        observation, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        observation, _, terminated, truncated, _ = env.step(pick())
         if terminated or truncated:
             observation, _ = env.reset()
     return observation
+
+
+def run_resets(env: Any, count: int, first_seed: int) -> Any:
+    """Reset ``env`` ``count`` times with seeds ``first_seed``, ``first_seed + 1``, ..."""
+    observation = None
+    for seed in range(first_seed, first_seed + count):
+        observation, _ = env.reset(seed=seed)
+    return observation
+
+
+def _run(anchor: Anchor, env: Any, steps: int, run: int) -> Any:
+    if anchor.resets:
+        return run_resets(env, steps, 1000 + run * steps)
+    return run_steps(env, steps, anchor.action)
 
 
 def _blank(observation: Any) -> bool:
@@ -47,12 +69,12 @@ def time_anchor(anchor: Anchor, steps: int, repeats: int, warmup: int) -> dict[s
     env = anchor.make()
     env.action_space.seed(0)
     env.reset(seed=0)
-    run_steps(env, warmup)
+    _run(anchor, env, warmup, -1)
     fps, cpu_fps = [], []
     observation = None
-    for _ in range(repeats):
+    for run in range(repeats):
         start, cpu_start = time.perf_counter(), time.process_time()
-        observation = run_steps(env, steps)
+        observation = _run(anchor, env, steps, run)
         frames = steps * anchor.num_envs
         fps.append(frames / (time.perf_counter() - start))
         cpu_fps.append(frames / max(time.process_time() - cpu_start, 1e-9))
@@ -66,6 +88,9 @@ def time_anchor(anchor: Anchor, steps: int, repeats: int, warmup: int) -> dict[s
         "steps_per_run": steps,
         "num_envs": anchor.num_envs,
     }
+    if anchor.resets:  # "frames" were resets: say it in milliseconds per reset
+        result["reset_ms"] = 1000.0 / result["fps"]
+        result["reset_cpu_ms"] = 1000.0 / result["cpu_fps"]
     if anchor.check_frames:
         result["frames_blank"] = _blank(observation)
     return result
@@ -80,7 +105,7 @@ def probe_memory(anchor: Anchor, steps: int) -> dict[str, float]:
     env = anchor.make()
     env.action_space.seed(0)
     env.reset(seed=0)
-    run_steps(env, steps)
+    _run(anchor, env, steps, 0)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -123,9 +148,9 @@ def profile_anchor(anchor: Anchor, steps: int) -> None:
     env = anchor.make()
     env.action_space.seed(0)
     env.reset(seed=0)
-    run_steps(env, max(steps // 10, 5))
+    _run(anchor, env, max(steps // 10, 5), -1)
     profiler = cProfile.Profile()
     profiler.enable()
-    run_steps(env, steps)
+    _run(anchor, env, steps, 0)
     profiler.disable()
     pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
