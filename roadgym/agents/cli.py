@@ -1,6 +1,6 @@
 """Command-line fronts of the agents library, run by the ``roadgym`` command (:mod:`roadgym.cli`).
 
-- ``train_main``: ``roadgym train --algo {ppo,dqn} --env ID [--config FILE] ...``
+- ``train_main``: ``roadgym train --algo {ppo,dqn} --env ID [--config FILE] [--set K=V] ...``
 - ``evaluate_main``: ``roadgym evaluate (--model PATH | --expert) --episodes N --seed S``
 - ``watch_main``: ``roadgym watch --model PATH [--record out.mp4]``
 - ``export_curve_main``: ``roadgym export-curve --run DIR --out curve.png``
@@ -16,8 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from roadgym.agents.cli_options import (
+    add_config_options,
+    add_renamed_flag,
+    add_set_alias,
+    deprecation_notes,
+    fail,
+)
 from roadgym.agents.environments import SELECTION_SEED_START, TEST_SEED_START, TRAIN_SEED_LIMIT
 from roadgym.agents.hyperparams import ALGOS, HyperparamError, parse_overrides
+from roadgym.agents.typed_config import ConfigError, set_overrides
 
 __all__ = ["evaluate_main", "export_curve_main", "train_main", "watch_main"]
 
@@ -30,28 +38,36 @@ def _threads(value: int | None) -> None:
 
 
 def train_parser() -> argparse.ArgumentParser:
-    """Arguments of ``roadgym train``."""
+    """Arguments of ``roadgym train``: a dozen options; every other setting is a field of
+    the run config (:mod:`roadgym.agents.run_config`), set in ``--config`` or ``--set``."""
     parser = argparse.ArgumentParser(
-        description="Train SB3 PPO or DQN on a roadgym env from pixels. Hyperparameters come "
-        "from roadgym/agents/hyperparams/{algo}.yml (or --config), then the flags below.",
+        description="Train SB3 PPO or DQN on a roadgym env from pixels. A run is its config: "
+        "the hyperparameters come from roadgym/agents/hyperparams/{algo}.yml (or --config, "
+        "e.g. a run's config.yaml), then --set and the flags below; every run writes its "
+        "config to RUN_DIR/config.yaml first, and `roadgym train --config RUN_DIR/config.yaml "
+        "--run-dir NEW` trains the same weights again. Extensions (student_pull, "
+        "critic_warmup, expert_term) are set with --set extensions.NAME.FIELD=VALUE.",
+        epilog="Runtime options (no effect on the weights): --stop-at N (save at N steps; "
+        "--resume continues), --torch-threads N, --no-progress. Ray RLlib: roadgym train "
+        "--backend rllib -h.",
     )
-    parser.add_argument(
-        "--backend",
-        choices=("sb3", "rllib"),
-        default="sb3",
-        help="sb3 (default) or rllib: Ray RLlib PPO, local or on a cluster; its own flags "
-        "(--num-env-runners, --envs-per-runner, --address): roadgym train --backend rllib -h",
+    add_config_options(
+        parser,
+        "YAML run config (a run's config.yaml reproduces that run) or hyperparameters "
+        "keyed by env id",
     )
-    parser.add_argument("--algo", required=True, choices=ALGOS)
-    parser.add_argument("--env", default="roadgym/Track-v0", help="gymnasium env id")
-    parser.add_argument("--config", type=Path, help="YAML of hyperparameters keyed by env id")
-    parser.add_argument("--timesteps", type=int, help="total env steps (n_timesteps)")
+    parser.add_argument("--algo", choices=ALGOS, help="ppo or dqn (default: the config's)")
+    parser.add_argument("--env", help="gymnasium env id (default: the config's, else Track-v0)")
+    parser.add_argument("--seed", type=int, help="training seed (default: the config's, else 0)")
     parser.add_argument("--n-envs", type=int, help="worlds stepped together (n_envs)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--encoder", help="roadgym encoder: nature, impala, resnet")
-    parser.add_argument("--pretrained", type=Path, help="classifier checkpoint for the encoder")
-    parser.add_argument("--freeze", action="store_true", help="keep the pretrained encoder fixed")
+    parser.add_argument("--timesteps", type=int, help="total env steps (n_timesteps)")
     parser.add_argument("--run-dir", type=Path, help="default runs/{algo}-{env}-s{seed}")
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        help="start PPO from a pixel student (student.zip from roadgym imitate): its weights, "
+        "architecture and env settings (init_from)",
+    )
     parser.add_argument(
         "--resume",
         type=Path,
@@ -62,76 +78,70 @@ def train_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="delete the run already in --run-dir first (otherwise such a run dir is refused)",
     )
-    parser.add_argument(
-        "--init-from",
-        type=Path,
-        help="start PPO from a pixel student (student.zip from roadgym imitate): its weights, "
-        "architecture and env settings",
-    )
-    parser.add_argument(
-        "--init-kl-coef",
-        type=float,
-        default=0.0,
-        help="weight of a term keeping PPO's actions near the student's (decays to 0)",
-    )
-    parser.add_argument(
-        "--init-kl-steps",
-        type=int,
-        default=100_000,
-        help="env steps over which --init-kl-coef decays to 0",
-    )
-    parser.add_argument(
-        "--critic-warmup-steps",
-        type=int,
-        default=0,
-        help="PPO: train only the critic for this many env steps first, so an untrained "
-        "value function does not move a policy started from a student (0: off)",
-    )
-    parser.add_argument(
-        "--expert-coef",
-        type=float,
-        default=0.0,
-        help="PPO: weight of an online DAgger term pulling the policy's actions towards the "
-        "privileged expert's on each rollout's frames (Track, Town; continuous actions; 0: off)",
-    )
-    parser.add_argument(
-        "--expert-stop-zone-m",
-        type=float,
-        default=0.0,
-        help="with --expert-coef, Town: on frames this close (m) before a stop sign's line "
-        "not yet stopped at, PPO's update leaves the actions to the expert term (0: off)",
-    )
-    parser.add_argument(
-        "--expert-slow-mps",
-        type=float,
-        default=0.0,
-        help="with --expert-coef: on frames where the car is slower than this (m/s), PPO's "
-        "update leaves the actions to the expert term (0: off)",
-    )
-    parser.add_argument(
-        "--expert-student-weights",
-        action="store_true",
-        help="with --expert-coef: weigh the term's errors as the student's imitation loss "
-        "(steer x 2, hard-braking and pull-away throttle x 5)",
-    )
-    parser.add_argument(
-        "--hp",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a hyperparameter (YAML value; dotted keys reach into mappings, e.g. "
-        "env_kwargs.frame_stack=2); repeatable",
-    )
-    parser.add_argument(
-        "--stop-at",
-        type=int,
-        help="stop (and save) at this many env steps; --resume goes on later. Schedules "
-        "(linear learning rate) still run to --timesteps, so runs taken in chunks match one",
-    )
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
-    parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
-    parser.add_argument("--no-progress-bar", action="store_true")
+    # Runtime options, listed in the epilog rather than as a dozen more lines.
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--backend", choices=("sb3", "rllib"), default="sb3", help=hidden)
+    parser.add_argument("--stop-at", type=int, help=hidden)
+    parser.add_argument("--torch-threads", type=int, help=hidden)
+    parser.add_argument("--no-progress", action="store_true", help=hidden)
+    _add_old_train_flags(parser)
     return parser
+
+
+def _add_old_train_flags(parser: argparse.ArgumentParser) -> None:
+    """Old spellings: hidden, working, each with a deprecation line naming the new one."""
+    add_renamed_flag(
+        parser, "--no-progress-bar", "--no-progress", "no_progress", action="store_true"
+    )
+    add_renamed_flag(parser, "--num-envs", "--n-envs", "n_envs", type=int)
+    add_set_alias(parser, "--hp", None)
+    add_set_alias(parser, "--encoder", "encoder")
+    add_set_alias(parser, "--pretrained", "pretrained")
+    add_set_alias(parser, "--freeze", "freeze", flag_value="true")
+    pull, warmup, expert = (
+        "extensions.student_pull",
+        "extensions.critic_warmup",
+        "extensions.expert_term",
+    )
+    add_set_alias(parser, "--init-kl-coef", f"{pull}.coef", type=float)
+    add_set_alias(parser, "--init-kl-steps", f"{pull}.decay_steps", type=int)
+    add_set_alias(parser, "--critic-warmup-steps", f"{warmup}.steps", type=int)
+    add_set_alias(parser, "--expert-coef", f"{expert}.coef", type=float)
+    add_set_alias(parser, "--expert-stop-zone-m", f"{expert}.stop_zone_m", type=float)
+    add_set_alias(parser, "--expert-slow-mps", f"{expert}.slow_mps", type=float)
+    add_set_alias(
+        parser, "--expert-student-weights", f"{expert}.student_weights", flag_value="true"
+    )
+
+
+def _null_when_zero(value: Any) -> str:
+    return "null" if value == 0 else str(value)
+
+
+# Old extension flags: a value of 0 meant "off"; the sub-settings needed the main one.
+_OLD_EXTENSION_FLAGS = {
+    "--init-kl-coef": ("extensions.student_pull", ("--init-kl-steps",)),
+    "--critic-warmup-steps": ("extensions.critic_warmup", ()),
+    "--expert-coef": (
+        "extensions.expert_term",
+        ("--expert-stop-zone-m", "--expert-slow-mps", "--expert-student-weights"),
+    ),
+}
+
+
+def _old_extension_items(used: dict[str, Any]) -> tuple[list[str], str | None]:
+    """``--set`` items that switch off extensions an old flag set to 0, or an error when
+    an old sub-setting comes without its main flag (> 0), as the old flags required."""
+    items = []
+    for main, (key, subs) in _OLD_EXTENSION_FLAGS.items():
+        on = main in used and used[main] > 0
+        for sub in subs:
+            if sub in used and not on:
+                return [], f"{sub} needs {main} > 0 (now: --set {key}.FIELD=VALUE)"
+        if main in used and not on:
+            items.append(f"{key}=null")
+    return items, None
 
 
 def _wants_rllib(argv: Sequence[str]) -> bool:
@@ -144,73 +154,70 @@ def _wants_rllib(argv: Sequence[str]) -> bool:
     return False
 
 
+def train_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The run-config overrides a parsed ``roadgym train`` command line describes:
+    ``--set`` items (old flags among them, in order), then the named flags on top."""
+    used = deprecation_notes(args)
+    if "--init-kl-steps" in used and used["--init-kl-steps"] >= 10**7:
+        print(
+            "note: a huge --init-kl-steps meant 'no decay'; say so with "
+            "--set extensions.student_pull.decay_steps=null",
+            file=sys.stderr,
+        )
+    off_items, problem = _old_extension_items(used)
+    if problem is not None:
+        raise ConfigError(problem)
+    overrides = set_overrides([*args.set, *off_items])
+    named = {
+        "algo": args.algo,
+        "env_id": args.env,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "n_timesteps": args.timesteps,
+        "run_dir": None if args.run_dir is None else str(args.run_dir),
+        "init_from": None if args.init_from is None else str(args.init_from),
+    }
+    overrides.update({key: value for key, value in named.items() if value is not None})
+    return overrides
+
+
 def train_main(argv: Sequence[str] | None = None) -> int:
-    """``roadgym train``: resolve the hyperparameters, train, print where things went."""
+    """``roadgym train``: build the run config, train, print where things went."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if _wants_rllib(argv):
         try:  # lazily: the SB3 path never imports Ray
             from roadgym.agents.rllib.cli import rllib_train_main
         except ImportError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+            return fail(str(error))
         return rllib_train_main(argv)
     args = train_parser().parse_args(argv)
-    from roadgym.agents.hyperparams import resolve_settings
+    from roadgym.agents.run_config import load_run_config
     from roadgym.agents.training import train
-
-    overrides: dict[str, Any] = {}
-    try:
-        overrides.update(parse_overrides(args.hp))
-    except HyperparamError as error:
-        train_parser().error(str(error))
-    flags = {
-        "n_timesteps": args.timesteps,
-        "n_envs": args.n_envs,
-        "encoder": args.encoder,
-        "pretrained": None if args.pretrained is None else str(args.pretrained),
-        "freeze": True if args.freeze else None,
-    }
-    overrides.update({key: value for key, value in flags.items() if value is not None})
-    if args.pretrained is not None and args.encoder is None:
-        # The checkpoint names its architecture; the YAML's encoder would not match it.
-        overrides.setdefault("encoder", None)
-        overrides.setdefault("encoder_options", None)
-    if args.freeze and args.pretrained is None and "pretrained" not in overrides:
-        train_parser().error("--freeze needs --pretrained CKPT (there is nothing to freeze)")
-    try:
-        settings = resolve_settings(
-            args.algo, args.env, seed=args.seed, config_path=args.config, overrides=overrides
-        )
-    except HyperparamError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     from roadgym.perception.atomic import DirectoryLockedError
 
-    run_dir = args.run_dir
-    if run_dir is None and args.resume is not None:
-        run_dir = _run_dir_of(args.resume)
+    try:
+        overrides = train_overrides(args)
+        if args.resume is not None and args.run_dir is None and "run_dir" not in overrides:
+            run_dir = _run_dir_of(args.resume)
+            if run_dir is not None:
+                overrides["run_dir"] = str(run_dir)
+        if args.config is None and args.algo is None and "algo" not in overrides:
+            return fail("--algo is required (ppo or dqn) unless --config is a run's config.yaml")
+        config = load_run_config(args.config, overrides)
+    except ConfigError as error:
+        return fail(error)
     try:
         result = train(
-            settings,
-            run_dir=run_dir,
+            config,
             resume=args.resume,
-            progress_bar=not args.no_progress_bar,
+            progress_bar=not args.no_progress,
             device=args.device,
             torch_threads=args.torch_threads,
-            init_from=args.init_from,
-            init_kl_coef=args.init_kl_coef,
-            init_kl_timesteps=args.init_kl_steps,
-            critic_warmup_timesteps=args.critic_warmup_steps,
-            expert_coef=args.expert_coef,
-            expert_stop_zone_m=args.expert_stop_zone_m,
-            expert_slow_mps=args.expert_slow_mps,
-            expert_student_weights=args.expert_student_weights,
             overwrite=args.overwrite,
             stop_at=args.stop_at,
         )
     except (FileExistsError, FileNotFoundError, DirectoryLockedError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     except KeyboardInterrupt:  # before learning started (building envs or the model)
         print("SIGINT: stopped before training started; nothing to save", file=sys.stderr)
         return 128 + int(signal.SIGINT)
@@ -222,8 +229,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         )
         return 128 + int(getattr(signal, result.interrupted))
     print(
-        f"trained {settings.algo} on {settings.env_id} for {result.num_timesteps} steps in "
-        f"{result.wall_s / 60:.1f} min\n  model:      {result.model_path}\n  best model: "
+        f"trained {config.algo} on {config.env_id} for {result.num_timesteps} steps in "
+        f"{result.wall_s / 60:.1f} min\n  config:     {result.run_dir / 'config.yaml'}\n"
+        f"  model:      {result.model_path}\n  best model: "
         f"{result.best_model_path}\n  TensorBoard: tensorboard --logdir {result.run_dir / 'tb'}"
     )
     if result.evaluations:

@@ -13,7 +13,9 @@ three kinds of keys:
 - roadgym keys (:data:`ROADGYM_KEYS`): the encoder in front of the policy and the
   evaluation, checkpoint and video cadence.
 
-An unknown key raises :class:`HyperparamError` naming it and listing the allowed keys.
+An unknown key raises :class:`HyperparamError` naming it and listing the allowed keys; a
+value of the wrong type (checked against the algorithm's signature), a non-finite number
+or one out of range raises it naming the key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from roadgym.agents.typed_config import ConfigError, check_value, set_overrides
+
 __all__ = [
     "ALGOS",
     "HyperparamError",
@@ -36,7 +40,9 @@ __all__ = [
     "algo_class",
     "load_hyperparams",
     "parse_overrides",
+    "read_config_file",
     "resolve_settings",
+    "settings_entry",
 ]
 
 ALGOS = ("ppo", "dqn")
@@ -76,11 +82,13 @@ _SCHEDULE_KEYS = ("learning_rate", "clip_range")
 
 # Allowed ranges of the SB3 arguments that have one, checked before SB3 sees them (SB3
 # checks some with ``assert``, which gives no field name and vanishes under python -O).
-# name -> (low, high, low inclusive, whole number)
+# name -> (low, high, low inclusive, whole number). Upper bounds where a larger value is
+# a typo that would run for days (n_epochs=1e9) rather than a choice.
 _ALGO_RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    "n_steps": (1, math.inf, True, True),
-    "batch_size": (1, math.inf, True, True),
-    "n_epochs": (1, math.inf, True, True),
+    "n_steps": (1, 1_000_000, True, True),
+    "batch_size": (1, 1_000_000, True, True),
+    "n_epochs": (1, 1000, True, True),
+    "gradient_steps": (-1, 1000, True, True),
     "buffer_size": (1, math.inf, True, True),
     "learning_starts": (0, math.inf, True, True),
     "target_update_interval": (1, math.inf, True, True),
@@ -98,10 +106,21 @@ _ALGO_RANGES: dict[str, tuple[float, float, bool, bool]] = {
 }
 
 
+def _check_algo_types(algo: str, entry: dict[str, Any]) -> None:
+    """Each constructor argument in ``entry`` against the type in the SB3 signature
+    (ints, finite floats, bools, ``lin_<x>`` for a schedule); converted in place."""
+    parameters = inspect.signature(algo_class(algo).__init__).parameters
+    for name, value in entry.items():
+        annotation = parameters[name].annotation if name in parameters else Any
+        if annotation is inspect.Parameter.empty:
+            continue
+        entry[name] = check_value(name, value, annotation)
+
+
 def _check_algo_ranges(source: str, entry: Mapping[str, Any]) -> None:
     for name, (low, high, low_inclusive, whole) in _ALGO_RANGES.items():
         value = entry.get(name)
-        if value is None or isinstance(value, str):  # absent, or a lin_ schedule
+        if value is None or isinstance(value, (str, tuple, list)):  # absent, lin_, train_freq
             continue
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         bad = not number or (whole and value != int(value))
@@ -115,8 +134,9 @@ def _check_algo_ranges(source: str, entry: Mapping[str, Any]) -> None:
             raise HyperparamError(f"{source}: {name} = {value!r}; allowed: {kind} {bounds}")
 
 
-class HyperparamError(ValueError):
-    """A hyperparameter key is unknown, or its value has the wrong type or range."""
+HyperparamError = ConfigError
+"""A hyperparameter key is unknown, or its value has the wrong type or range (the one
+config error class of the agents: :class:`roadgym.agents.typed_config.ConfigError`)."""
 
 
 def algo_class(algo: str) -> type:
@@ -192,6 +212,31 @@ class TrainSettings:
         return dataclasses.asdict(self)
 
 
+def settings_entry(settings: TrainSettings) -> dict[str, Any]:
+    """The YAML entry (env id -> keys) that reproduces ``settings`` through ``--config``."""
+    entry: dict[str, Any] = {
+        "n_timesteps": settings.n_timesteps,
+        "n_envs": settings.n_envs,
+        "policy": settings.policy,
+        "frame_stack": settings.frame_stack,
+        "normalize": {"norm_obs": settings.norm_obs, "norm_reward": settings.norm_reward},
+        "env_kwargs": dict(settings.env_kwargs),
+        "policy_kwargs": dict(settings.policy_kwargs),
+    }
+    for key in ("encoder", "pretrained"):
+        if getattr(settings, key) is not None:
+            entry[key] = getattr(settings, key)
+    if settings.encoder_options:
+        entry["encoder_options"] = dict(settings.encoder_options)
+    entry["freeze"] = settings.freeze
+    if settings.action_std is not None:
+        entry["action_std"] = settings.action_std
+    for key in ("eval_freq", "eval_episodes", "checkpoint_freq", "video_freq"):
+        entry[key] = getattr(settings, key)
+    entry.update(settings.algo_kwargs)
+    return entry
+
+
 def _hyperparams_path(algo: str) -> Path:
     return Path(str(resources.files("roadgym.agents").joinpath(f"hyperparams/{algo}.yml")))
 
@@ -205,12 +250,7 @@ def load_hyperparams(
     """
     algo_class(algo)  # validates the name
     path = Path(config_path) if config_path is not None else _hyperparams_path(algo)
-    if not path.is_file():
-        raise HyperparamError(f"config file {str(path)!r} does not exist")
-    with path.open(encoding="utf-8") as file:
-        data = yaml.safe_load(file)
-    if not isinstance(data, Mapping):
-        raise HyperparamError(f"{path}: expected a mapping of env id -> hyperparameters")
+    data = read_config_file(path)
     entry = data.get(env_id, data.get("default"))
     if entry is None:
         raise HyperparamError(
@@ -222,32 +262,43 @@ def load_hyperparams(
     return dict(entry)
 
 
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The YAML mapping in ``path``; a missing, unreadable, binary or malformed file, or
+    one that is not a mapping, raises :class:`HyperparamError` in one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise HyperparamError(f"config file {str(path)!r} does not exist (or is not a file)")
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+    except UnicodeDecodeError:
+        raise HyperparamError(
+            f"config file {str(path)!r} is not text (not UTF-8); allowed: a YAML file"
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise HyperparamError(
+            f"config file {str(path)!r} is not valid YAML{where}: {problem}"
+        ) from None
+    except OSError as error:
+        raise HyperparamError(f"config file {str(path)!r} cannot be read: {error}") from None
+    if not isinstance(data, Mapping):
+        raise HyperparamError(
+            f"config file {str(path)!r} holds {type(data).__name__}; allowed: a mapping (a "
+            "run's config.yaml, or env id -> hyperparameters)"
+        )
+    return dict(data)
+
+
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     """``["learning_rate=3e-4", "policy_kwargs={net_arch: [64]}"]`` -> a dict.
 
     Values are parsed as YAML, so numbers, booleans, lists and mappings work; a dotted key
     (``env_kwargs.action_type=discrete``) sets one field of a nested mapping.
     """
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise HyperparamError(f"override {item!r} must look like key=value")
-        value = yaml.safe_load(text)
-        # YAML 1.1 reads 3e-4 as a string (it wants 3.0e-4); users mean a number.
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        target = overrides
-        *parents, leaf = key.split(".")
-        for parent in parents:
-            target = target.setdefault(parent, {})
-            if not isinstance(target, dict):
-                raise HyperparamError(f"override {item!r}: {parent!r} is not a mapping")
-        target[leaf] = value
-    return overrides
+    return set_overrides(items)
 
 
 def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -260,11 +311,15 @@ def _merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+def _int(name: str, value: Any, low: int, high: int = 10**12) -> int:
+    whole = isinstance(value, (int, float)) and not isinstance(value, bool)
+    whole = whole and math.isfinite(value) and value == int(value)
+    if not whole:
         raise HyperparamError(f"{name} = {value!r} is not an integer; allowed: an int >= {low}")
-    if int(value) < low:
-        raise HyperparamError(f"{name} = {value!r} is out of range; allowed: an int >= {low}")
+    if not low <= int(value) <= high:
+        raise HyperparamError(
+            f"{name} = {value!r} is out of range; allowed: an int >= {low} and <= {high}"
+        )
     return int(value)
 
 
@@ -331,10 +386,10 @@ def resolve_settings(
     config_path: str | Path | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> TrainSettings:
-    """Load the YAML entry, apply ``overrides`` (CLI flags and ``--hp``) and validate.
+    """Load the YAML entry, apply ``overrides`` (CLI flags and ``--set``) and validate.
 
     Nested mappings (``env_kwargs``, ``policy_kwargs``) are merged key by key, so
-    ``--hp env_kwargs.frame_stack=2`` keeps the file's other env kwargs.
+    ``--set env_kwargs.frame_stack=2`` keeps the file's other env kwargs.
     """
     entry = _merge(load_hyperparams(algo, env_id, config_path), overrides or {})
     source = str(config_path if config_path is not None else _hyperparams_path(algo).name)
@@ -364,15 +419,19 @@ def resolve_settings(
     pretrained = entry.pop("pretrained", None)
     for key in _SCHEDULE_KEYS:
         value = entry.get(key)
-        if isinstance(value, str) and not _parse_schedule(key, value):
+        if isinstance(value, str) and _parse_schedule(key, value) is None:
             raise HyperparamError(f"{key} = {value!r}; allowed: a number or 'lin_<number>'")
+    freeze = check_value("freeze", entry.pop("freeze", False), bool)
+    for key in ("encoder", "pretrained"):
+        check_value(key, encoder if key == "encoder" else pretrained, str | None)
+    _check_algo_types(algo, entry)
     _check_algo_ranges(f"{source}[{env_id!r}]", entry)
     return TrainSettings(
         algo=algo,
         env_id=env_id,
         seed=_int("seed", seed, 0),
         n_timesteps=_int("n_timesteps", entry.pop("n_timesteps"), 1),
-        n_envs=_int("n_envs", entry.pop("n_envs", 1), 1),
+        n_envs=_int("n_envs", entry.pop("n_envs", 1), 1, 100_000),
         policy=policy,
         frame_stack=_int("frame_stack", entry.pop("frame_stack", 1), 1),
         norm_obs=norm_obs,
@@ -382,7 +441,7 @@ def resolve_settings(
         encoder=None if encoder is None else str(encoder),
         encoder_options=_mapping("encoder_options", entry.pop("encoder_options", None)),
         pretrained=None if pretrained is None else str(pretrained),
-        freeze=bool(entry.pop("freeze", False)),
+        freeze=freeze,
         action_std=_action_std(algo, entry.pop("action_std", None)),
         eval_freq=_int("eval_freq", entry.pop("eval_freq", 0), 0),
         eval_episodes=_int("eval_episodes", entry.pop("eval_episodes", 10), 1),
@@ -396,9 +455,10 @@ def _parse_schedule(key: str, value: str) -> float | None:
     if not value.startswith("lin_"):
         return None
     try:
-        return float(value[len("lin_") :])
+        initial = float(value[len("lin_") :])
     except ValueError:
         return None
+    return initial if math.isfinite(initial) and initial >= 0 else None
 
 
 def linear_schedule(initial: float):

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 import roadgym
 from roadgym.agents.environments import (
@@ -15,7 +12,8 @@ from roadgym.agents.environments import (
     TRAIN_SEED_LIMIT,
     has_vector_entry_point,
 )
-from roadgym.agents.hyperparams import TrainSettings
+from roadgym.agents.hyperparams import TrainSettings, settings_entry
+from roadgym.agents.run_config import RunConfig
 from roadgym.perception.atomic import atomic_write_text
 
 __all__ = [
@@ -44,46 +42,13 @@ def default_run_dir(algo: str, env_id: str, seed: int, root: str | Path = "runs"
     return Path(root) / f"{algo}-{env_short_name(env_id)}-s{seed}"
 
 
-def settings_entry(settings: TrainSettings) -> dict[str, Any]:
-    """The YAML entry (env id -> keys) that reproduces ``settings`` through ``--config``."""
-    entry: dict[str, Any] = {
-        "n_timesteps": settings.n_timesteps,
-        "n_envs": settings.n_envs,
-        "policy": settings.policy,
-        "frame_stack": settings.frame_stack,
-        "normalize": {"norm_obs": settings.norm_obs, "norm_reward": settings.norm_reward},
-        "env_kwargs": dict(settings.env_kwargs),
-        "policy_kwargs": dict(settings.policy_kwargs),
-    }
-    for key in ("encoder", "pretrained"):
-        if getattr(settings, key) is not None:
-            entry[key] = getattr(settings, key)
-    if settings.encoder_options:
-        entry["encoder_options"] = dict(settings.encoder_options)
-    entry["freeze"] = settings.freeze
-    if settings.action_std is not None:
-        entry["action_std"] = settings.action_std
-    for key in ("eval_freq", "eval_episodes", "checkpoint_freq", "video_freq"):
-        entry[key] = getattr(settings, key)
-    entry.update(settings.algo_kwargs)
-    return entry
-
-
-def write_config(settings: TrainSettings, run_dir: Path, vec_env_kind: str) -> Path:
-    """Write ``config.yaml``: run facts at the top, then the hyperparameter entry."""
-    document = {
-        "algo": settings.algo,
-        "env_id": settings.env_id,
-        "seed": settings.seed,
-        "roadgym_version": roadgym.__version__,
-        "vec_env": vec_env_kind,
-        settings.env_id: settings_entry(settings),
-    }
-    text = (
-        "# Resolved hyperparameters of this run; `roadgym train --config` takes this file.\n"
-        + yaml.safe_dump(document, sort_keys=False)
-    )
-    return atomic_write_text(run_dir / CONFIG_NAME, text)
+def write_config(config: RunConfig | TrainSettings, run_dir: Path, vec_env_kind: str) -> Path:
+    """Write ``config.yaml`` atomically: the run config (:class:`RunConfig`), with the
+    roadgym version and how the env was batched as facts."""
+    if isinstance(config, TrainSettings):
+        config = RunConfig(config, run_dir=str(run_dir))
+    facts = {"roadgym_version": roadgym.__version__, "vec_env": vec_env_kind}
+    return atomic_write_text(run_dir / CONFIG_NAME, config.to_yaml(facts))
 
 
 def vec_env_kind(env_id: str) -> str:

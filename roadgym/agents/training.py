@@ -2,7 +2,8 @@
 
 A run directory (default ``runs/{algo}-{env}-s{seed}``) ends up holding:
 
-- ``config.yaml``: the resolved hyperparameters (re-usable as ``--config``);
+- ``config.yaml``: the run config (:mod:`roadgym.agents.run_config`), written first;
+  ``roadgym train --config RUN/config.yaml --run-dir NEW`` trains the same weights again;
 - ``model.zip``: the final model; ``best_model.zip``: the best on held-out seeds;
 - ``checkpoints/``: periodic checkpoints (``--resume`` takes any of them);
 - ``tb/``: TensorBoard logs (SB3 scalars, ``driving/``, ``eval/``, evaluation videos);
@@ -18,6 +19,7 @@ model and its statistics are saved and ``TrainResult.interrupted`` names the sig
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -43,6 +45,7 @@ from roadgym.agents.environments import (
     make_training_vec_env,
 )
 from roadgym.agents.evaluation import EvaluationReport
+from roadgym.agents.extensions import ExtensionContext, require_continuous_actions
 from roadgym.agents.hyperparams import TrainSettings, algo_arguments, algo_class
 from roadgym.agents.interrupts import signals_ignored, stop_on_signals
 from roadgym.agents.normalizer import (
@@ -51,9 +54,11 @@ from roadgym.agents.normalizer import (
     load_normalizer_state,
     normalizer_path,
 )
+from roadgym.agents.run_config import RunConfig
 
 # The run folder's rules live in run_dir; these names stay importable from here.
 from roadgym.agents.run_dir import (
+    RUN_ARTEFACTS,
     RunDirExistsError,
     check_train_seed,
     default_run_dir,
@@ -63,9 +68,11 @@ from roadgym.agents.run_dir import (
     vec_env_kind,
     write_config,
 )
+from roadgym.agents.typed_config import ConfigError
 from roadgym.perception.atomic import DirectoryLock
 
 __all__ = [
+    "RunConfig",
     "RunDirExistsError",
     "TrainResult",
     "build_policy_kwargs",
@@ -134,8 +141,8 @@ def restore_pretrained_encoders(model: BaseAlgorithm, checkpoint: str | Path) ->
 
 
 def _apply_pretrained_to_student(model: BaseAlgorithm, settings: TrainSettings) -> None:
-    """With ``--init-from``: ``--pretrained`` replaces the student's camera encoder by a
-    classifier checkpoint's, and ``--freeze`` keeps that encoder fixed during PPO.
+    """With ``init_from``: ``pretrained`` replaces the student's camera encoder by a
+    classifier checkpoint's, and ``freeze`` keeps that encoder fixed during PPO.
 
     The features extractor is shared by actor and critic, so one encoder is changed; a
     parameter without gradient is skipped by Adam, so freezing needs no new optimiser.
@@ -156,9 +163,9 @@ def _check_resume_algo(resume: Path, algo: str) -> None:
 
     found = detect_algo(resume)
     if found != algo:
-        raise ValueError(
-            f"--resume {str(resume)!r} is a {found.upper()} model, but --algo is {algo!r}; "
-            f"allowed: --algo {found} to continue it, or no --resume to start a new {algo} run"
+        raise ConfigError(
+            f"resume {str(resume)!r} is a {found.upper()} model, but algo is {algo!r}; "
+            f"allowed: algo {found!r} to continue it, or no resume to start a new {algo} run"
         )
 
 
@@ -170,7 +177,7 @@ def _restore_normalizer(venv: Any, resume: Path) -> Any:
     stats = find_normalizer(resume)
     if stats is None:
         raise FileNotFoundError(
-            f"--resume {str(resume)!r}: this run normalises observations or rewards, but "
+            f"resume {str(resume)!r}: this run normalises observations or rewards, but "
             f"{normalizer_path(resume)} (the statistics saved with that model) is missing; "
             "resuming without it would silently reset the reward and observation scaling"
         )
@@ -180,7 +187,7 @@ def _restore_normalizer(venv: Any, resume: Path) -> Any:
 
 
 def train(
-    settings: TrainSettings,
+    config: RunConfig | TrainSettings,
     *,
     run_dir: str | Path | None = None,
     resume: str | Path | None = None,
@@ -188,158 +195,140 @@ def train(
     device: str = "auto",
     torch_threads: int | None = None,
     verbose: int = 1,
-    init_from: str | Path | None = None,
-    init_kl_coef: float = 0.0,
-    init_kl_timesteps: int = 100_000,
     overwrite: bool = False,
     stop_at: int | None = None,
-    critic_warmup_timesteps: int = 0,
-    expert_coef: float = 0.0,
-    expert_stop_zone_m: float = 0.0,
-    expert_slow_mps: float = 0.0,
-    expert_student_weights: bool = False,
 ) -> TrainResult:
-    """Train ``settings.algo`` on ``settings.env_id`` and write the run directory.
+    """Train the run ``config`` describes and write its run directory.
 
-    :param run_dir: default :func:`default_run_dir` under ``./runs``.
+    :param config: the run (:class:`~roadgym.agents.run_config.RunConfig`: settings,
+        ``init_from``, extensions, run dir); bare :class:`TrainSettings` are a run without
+        extensions. It is written to ``RUN_DIR/config.yaml`` before any other file, and
+        training again from that file gives the same weights.
+    :param run_dir: overrides ``config.run_dir``; default :func:`default_run_dir` under
+        ``./runs``.
     :param resume: a model zip (``model.zip`` or a checkpoint) to continue from; training
-        goes on until ``settings.n_timesteps`` in total, logging to the same ``tb/``.
-        DQN's replay buffer is not checkpointed (50k frames are 1.2 GB), so a resumed
-        DQN refills it from the current policy.
+        goes on until ``n_timesteps`` in total, logging to the same ``tb/``. DQN's replay
+        buffer is not checkpointed (50k frames are 1.2 GB), so a resumed DQN refills it
+        from the current policy.
     :param device: torch device for SB3 ('auto' picks cuda when present).
     :param torch_threads: ``torch.set_num_threads``; None takes
         :func:`roadgym.perception.device.default_torch_threads` (1 on small CPUs).
-    :param init_from: a pixel student (``student.zip`` from ``roadgym imitate``): PPO takes
-        its architecture, weights and env settings (``observation='rgb+nav'``).
-    :param init_kl_coef: weight of the term that keeps PPO's action means near the
-        student's, decaying linearly to 0 over ``init_kl_timesteps`` (0: no term).
-        With ``init_from``, ``settings.policy_kwargs`` go over the student's (e.g.
-        ``share_features_extractor=False`` gives the critic its own copy of the encoder).
     :param overwrite: delete the files of a run already in ``run_dir`` first (without it,
         and without ``resume``, such a run dir raises :class:`RunDirExistsError`).
-    :param stop_at: stop and save at this many env steps (None: ``settings.n_timesteps``);
-        schedules still run to ``settings.n_timesteps``, so a run trained in chunks
-        (``stop_at``, then ``resume``) follows the same learning-rate schedule as one.
-    :param critic_warmup_timesteps: PPO only: the first this many env steps train the
-        critic alone (:class:`~roadgym.agents.imitation.finetune.CriticWarmup`), so a
-        policy started from a student or a checkpoint is not moved by a value function
-        that has not learnt yet. 0: off.
-    :param expert_coef: PPO with continuous actions on a world the expert drives (Track,
-        Town): the weight of an online DAgger term
-        (:class:`~roadgym.agents.imitation.expert_term.ExpertRegulariser`) that pulls the
-        policy's action means towards the privileged expert's actions on the frames of
-        each rollout. 0: off.
-    :param expert_stop_zone_m: with ``expert_coef``, Town only: frames this close before
-        a stop sign's line the car has not stopped at are left to the expert term (PPO's
-        advantages there are zero). 0: off.
-    :param expert_slow_mps: with ``expert_coef``: frames where the car is slower than this
-        (m/s) are left to the expert term the same way. 0: off.
-    :param expert_student_weights: with ``expert_coef``: weigh the term's errors as the
-        student's imitation loss does (steer x 2, hard-braking and pull-away throttle x 5).
+    :param stop_at: stop and save at this many env steps (None: ``n_timesteps``);
+        schedules still run to ``n_timesteps``, so a run trained in chunks (``stop_at``,
+        then ``resume``) follows the same learning-rate schedule as one.
 
-    Ctrl-C or SIGTERM stops training: the model (and its normaliser statistics) is saved
-    as ``model.zip`` and the result's ``interrupted`` names the signal.
+    Everything the config says is checked before a file is written (the env is built
+    once to check its id and config, and each extension checks the run); a bad value
+    raises :class:`~roadgym.agents.typed_config.ConfigError` naming the field. Ctrl-C or
+    SIGTERM stops training: the model (and its normaliser statistics) is saved as
+    ``model.zip`` and the result's ``interrupted`` names the signal.
     """
     start = time.perf_counter()
-    run_dir = (
-        Path(run_dir)
-        if run_dir is not None
-        else default_run_dir(settings.algo, settings.env_id, settings.seed)
+    if isinstance(config, TrainSettings):
+        config = RunConfig(config)
+    run_dir = Path(
+        run_dir or config.run_dir or default_run_dir(config.algo, config.env_id, config.seed)
     )
+    config = dataclasses.replace(config, run_dir=str(run_dir))
+    settings = config.settings
     check_train_seed(settings.seed, settings.n_envs)
     if stop_at is not None and not 0 < stop_at <= settings.n_timesteps:
-        raise ValueError(
+        raise ConfigError(
             f"stop_at = {stop_at!r}; allowed: 0 < stop_at <= n_timesteps ({settings.n_timesteps})"
         )
-    if not isinstance(critic_warmup_timesteps, int) or critic_warmup_timesteps < 0:
-        raise ValueError(f"--critic-warmup-steps {critic_warmup_timesteps!r}; allowed: an int >= 0")
-    if critic_warmup_timesteps and settings.algo != "ppo":
-        raise ValueError(
-            f"--critic-warmup-steps {critic_warmup_timesteps} needs --algo ppo; got "
-            f"{settings.algo!r} (DQN has no separate critic)"
-        )
-    if not expert_coef >= 0 or (expert_coef and settings.algo != "ppo"):
-        raise ValueError(
-            f"--expert-coef {expert_coef!r} with --algo {settings.algo}; allowed: a number "
-            ">= 0, and > 0 only with --algo ppo"
-        )
-    if expert_stop_zone_m and not (expert_coef > 0 and expert_stop_zone_m > 0):
-        raise ValueError(
-            f"--expert-stop-zone-m {expert_stop_zone_m!r} with --expert-coef {expert_coef!r}; "
-            "allowed: a number > 0 with --expert-coef > 0 (the zone is left to that term)"
-        )
-    if expert_slow_mps and not (expert_coef > 0 and expert_slow_mps > 0):
-        raise ValueError(
-            f"--expert-slow-mps {expert_slow_mps!r} with --expert-coef {expert_coef!r}; "
-            "allowed: a number > 0 with --expert-coef > 0 (those frames are left to that term)"
-        )
-    if expert_student_weights and not expert_coef > 0:
-        raise ValueError(
-            f"--expert-student-weights with --expert-coef {expert_coef!r}; allowed: only "
-            "with --expert-coef > 0 (they weigh that term)"
-        )
-    expert_term = None
-    if expert_coef > 0:
-        from roadgym.agents.imitation.expert_term import ExpertRegulariser
-
-        expert_term = ExpertRegulariser(
-            expert_coef,
-            stop_zone_m=expert_stop_zone_m,
-            slow_mps=expert_slow_mps,
-            student_weights=expert_student_weights,
-        )
-    continuous = ["--expert-coef"] * bool(expert_coef)
-    if settings.action_std is not None:
-        continuous.append(f"action_std = {settings.action_std}")
-    _check_env_for(settings, continuous, town=bool(expert_stop_zone_m))
+    initial_model = None
+    if config.init_from is not None:
+        initial_model, settings = _start_from(config.init_from, settings)
+        config = dataclasses.replace(config, settings=settings)
+    context = _check_run(config)
+    context.initial_model = initial_model
     if resume is not None:
         resume = Path(resume)
         if not resume.is_file():
-            raise FileNotFoundError(f"--resume {str(resume)!r}: no such model file")
+            raise FileNotFoundError(f"resume {str(resume)!r}: no such model file")
         _check_resume_algo(resume, settings.algo)
+    fresh = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
-    with DirectoryLock(run_dir):  # one process per run dir
-        prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
-        return _train_in(
-            settings,
-            run_dir,
-            resume,
-            start=start,
-            progress_bar=progress_bar,
-            device=device,
-            torch_threads=torch_threads,
-            verbose=verbose,
-            init_from=init_from,
-            init_kl_coef=init_kl_coef,
-            init_kl_timesteps=init_kl_timesteps,
-            stop_at=stop_at,
-            critic_warmup_timesteps=critic_warmup_timesteps,
-            expert_term=expert_term,
-        )
+    try:
+        with DirectoryLock(run_dir):  # one process per run dir
+            prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+            return _train_in(
+                config,
+                context,
+                run_dir,
+                resume,
+                start=start,
+                progress_bar=progress_bar,
+                device=device,
+                torch_threads=torch_threads,
+                verbose=verbose,
+                stop_at=stop_at,
+            )
+    finally:
+        if fresh:  # a run refused before it wrote anything leaves no folder behind
+            _remove_if_empty(run_dir)
 
 
-def _check_env_for(settings: TrainSettings, continuous: list[str], town: bool) -> None:
-    """Refuse, before any file of the run is written, the options in ``continuous``
-    (``--expert-coef``, ``action_std``) on an env without continuous actions, and the
-    stop-sign handover (``town``) on a world without stop signs. One env is built."""
-    if not continuous and not town:
-        return
+def _remove_if_empty(run_dir: Path) -> None:
+    from roadgym.perception.atomic import LOCK_NAME
+
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _start_from(init_from: str, settings: TrainSettings) -> tuple[BaseAlgorithm, TrainSettings]:
+    """The student ``init_from`` names, loaded, and ``settings`` with its env settings."""
+    from roadgym.agents.imitation.finetune import load_student, student_env_kwargs
+
+    student = load_student(init_from, device="cpu")
+    return student, dataclasses.replace(
+        settings,
+        policy="MultiInputPolicy",
+        env_kwargs={**settings.env_kwargs, **student_env_kwargs(init_from)},
+    )
+
+
+def _check_run(config: RunConfig) -> ExtensionContext:
+    """Build the env once (its id and config are checked), refuse ``action_std`` on
+    discrete actions, and let each extension check the run: all before any file."""
     import gymnasium as gym
 
-    from roadgym.agents.imitation.expert_term import require_continuous_actions, require_town
-
-    env = gym.make(settings.env_id, **settings.env_kwargs)
-    space, world = env.action_space, getattr(env.unwrapped, "world", None)
+    settings = config.settings
+    where = f"env_id = {settings.env_id!r} with env_kwargs {settings.env_kwargs!r}"
+    try:
+        env = gym.make(settings.env_id, **settings.env_kwargs)
+    except gym.error.Error as error:  # unknown id, namespace or version
+        ids = sorted(i for i in gym.registry if i.startswith("roadgym/"))
+        raise ConfigError(
+            f"env_id = {settings.env_id!r} is not a registered gymnasium id ({error}); "
+            f"roadgym's ids: {', '.join(ids)}"
+        ) from None
+    except (ValueError, TypeError) as error:  # the env's config refused a field
+        raise ConfigError(f"env_kwargs: {error}") from None
+    context = ExtensionContext(
+        algo=settings.algo,
+        env_id=settings.env_id,
+        env_kwargs=dict(settings.env_kwargs),
+        action_space=env.action_space,
+        observation_space=env.observation_space,
+        world=getattr(env.unwrapped, "world", None),
+        init_from=config.init_from,
+    )
     env.close()
-    where = f"{settings.env_id} with env_kwargs {settings.env_kwargs!r}"
-    for what in continuous:
-        require_continuous_actions(space, where, what)
-    if town:
-        require_town(world)
+    if settings.action_std is not None:
+        require_continuous_actions(
+            context.action_space, where, f"action_std = {settings.action_std}"
+        )
+    for extension in config.extensions:
+        extension.check(context)
+    return context
 
 
 def _train_in(
-    settings: TrainSettings,
+    config: RunConfig,
+    context: ExtensionContext,
     run_dir: Path,
     resume: Path | None,
     *,
@@ -348,85 +337,19 @@ def _train_in(
     device: str,
     torch_threads: int | None,
     verbose: int,
-    init_from: str | Path | None,
-    init_kl_coef: float,
-    init_kl_timesteps: int,
     stop_at: int | None = None,
-    critic_warmup_timesteps: int = 0,
-    expert_term: BaseCallback | None = None,
 ) -> TrainResult:
-    if torch_threads is None:
-        from roadgym.perception.device import default_torch_threads
-
-        torch_threads = default_torch_threads()
-    torch.set_num_threads(torch_threads)
-    student = None
-    if init_from is not None:
-        from roadgym.agents.imitation.finetune import load_student, student_env_kwargs
-
-        if settings.algo != "ppo" or resume is not None:
-            raise ValueError(
-                f"--init-from needs --algo ppo and no --resume; got algo {settings.algo!r}, "
-                f"resume {resume!r}"
-            )
-        student = load_student(init_from, device="cpu")
-        settings = dataclasses.replace(
-            settings,
-            policy="MultiInputPolicy",
-            env_kwargs={**settings.env_kwargs, **student_env_kwargs(init_from)},
+    settings = config.settings
+    # The run's config first: whatever happens next, the folder says what it was.
+    write_config(config, run_dir, vec_env_kind(settings.env_id))
+    try:
+        model, venv, callbacks = _build(
+            config, context, run_dir, resume, device, torch_threads, verbose
         )
-    write_config(settings, run_dir, vec_env_kind(settings.env_id))
-    arguments = algo_arguments(settings)
-    venv = make_training_vec_env(
-        settings.env_id,
-        settings.n_envs,
-        settings.seed,
-        settings.env_kwargs,
-        frame_stack=settings.frame_stack,
-        norm_obs=settings.norm_obs,
-        norm_reward=settings.norm_reward,
-        gamma=float(arguments.get("gamma", 0.99)),
-    )
-    cls = algo_class(settings.algo)
-    if resume is not None:
-        venv = _restore_normalizer(venv, resume)
-        model: BaseAlgorithm = cls.load(resume, env=venv, device=device)
-        if settings.freeze and hasattr(model.policy.features_extractor, "encoder"):
-            # requires_grad is not saved in the zip: a frozen encoder must stay frozen.
-            model.policy.features_extractor.encoder.requires_grad_(False)
-    else:
-        model = cls(
-            settings.policy,
-            venv,
-            seed=settings.seed,
-            device=device,
-            verbose=0,
-            policy_kwargs=build_policy_kwargs(settings)
-            if student is None
-            else {**student.policy_kwargs, **settings.policy_kwargs},
-            **arguments,
-        )
-        if settings.pretrained is not None:
-            restore_pretrained_encoders(model, settings.pretrained)
-        if student is not None:
-            model.policy.load_state_dict(student.policy.state_dict())
-            _apply_pretrained_to_student(model, settings)
-    if settings.action_std is not None:  # after every load: requires_grad is not saved
-        from roadgym.agents.imitation.finetune import fix_action_std
-
-        fix_action_std(model.policy, settings.action_std)
-    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
-    callbacks = _callbacks(settings, run_dir, verbose)
-    if student is not None and init_kl_coef > 0:
-        from roadgym.agents.imitation.finetune import StudentRegulariser
-
-        callbacks.append(StudentRegulariser(student, init_kl_coef, init_kl_timesteps))
-    if critic_warmup_timesteps > 0:
-        from roadgym.agents.imitation.finetune import CriticWarmup
-
-        callbacks.append(CriticWarmup(critic_warmup_timesteps))
-    if expert_term is not None:
-        callbacks.append(expert_term)
+    except BaseException:
+        if resume is None:  # a new run that could not start leaves no files
+            _remove_run_files(run_dir)
+        raise
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None
@@ -467,6 +390,96 @@ def _train_in(
         evaluations=evaluator.history if evaluator is not None else [],
         interrupted=interrupted,
     )
+
+
+def _build(
+    config: RunConfig,
+    context: ExtensionContext,
+    run_dir: Path,
+    resume: Path | None,
+    device: str,
+    torch_threads: int | None,
+    verbose: int,
+) -> tuple[BaseAlgorithm, Any, list[BaseCallback]]:
+    """The training envs, the model (new, resumed or from ``init_from``) and the callbacks."""
+    settings = config.settings
+    if torch_threads is None:
+        from roadgym.perception.device import default_torch_threads
+
+        torch_threads = default_torch_threads()
+    torch.set_num_threads(torch_threads)
+    arguments = algo_arguments(settings)
+    venv = make_training_vec_env(
+        settings.env_id,
+        settings.n_envs,
+        settings.seed,
+        settings.env_kwargs,
+        frame_stack=settings.frame_stack,
+        norm_obs=settings.norm_obs,
+        norm_reward=settings.norm_reward,
+        gamma=float(arguments.get("gamma", 0.99)),
+    )
+    try:
+        model = _model(config, context, venv, resume, device, arguments)
+    except BaseException:
+        venv.close()
+        raise
+    model.set_logger(configure(str(run_dir / "tb"), ["tensorboard"]))
+    callbacks = _callbacks(settings, run_dir, verbose)
+    for extension in config.extensions:  # in the config's order
+        callbacks.extend(extension.callbacks(context))
+    return model, model.get_env(), callbacks
+
+
+def _model(
+    config: RunConfig,
+    context: ExtensionContext,
+    venv: Any,
+    resume: Path | None,
+    device: str,
+    arguments: dict[str, Any],
+) -> BaseAlgorithm:
+    settings = config.settings
+    student = context.initial_model
+    cls = algo_class(settings.algo)
+    if resume is not None:
+        venv = _restore_normalizer(venv, resume)
+        model: BaseAlgorithm = cls.load(resume, env=venv, device=device)
+        if settings.freeze and hasattr(model.policy.features_extractor, "encoder"):
+            # requires_grad is not saved in the zip: a frozen encoder must stay frozen.
+            model.policy.features_extractor.encoder.requires_grad_(False)
+    else:
+        model = cls(
+            settings.policy,
+            venv,
+            seed=settings.seed,
+            device=device,
+            verbose=0,
+            policy_kwargs=build_policy_kwargs(settings)
+            if student is None
+            else {**student.policy_kwargs, **settings.policy_kwargs},
+            **arguments,
+        )
+        if settings.pretrained is not None:
+            restore_pretrained_encoders(model, settings.pretrained)
+        if student is not None:
+            model.policy.load_state_dict(student.policy.state_dict())
+            _apply_pretrained_to_student(model, settings)
+    if settings.action_std is not None:  # after every load: requires_grad is not saved
+        from roadgym.agents.imitation.finetune import fix_action_std
+
+        fix_action_std(model.policy, settings.action_std)
+    return model
+
+
+def _remove_run_files(run_dir: Path) -> None:
+    """Delete the files a new run wrote before it failed to start."""
+    for name in RUN_ARTEFACTS:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
 
 
 def _callbacks(settings: TrainSettings, run_dir: Path, verbose: int) -> list:

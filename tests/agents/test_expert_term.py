@@ -10,8 +10,10 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from roadgym.agents.imitation.expert_term import ExpertRegulariser
-from roadgym.agents.imitation.finetune import StudentRegulariser
+from roadgym.agents.extensions import ExpertTerm
+from roadgym.agents.imitation.expert_term import ExpertTermCallback
+from roadgym.agents.imitation.finetune import StudentPullCallback
+from roadgym.agents.run_config import RunConfig
 from roadgym.drivers.expert import ExpertDriver
 from roadgym.envs import make_sb3_vec_env
 
@@ -38,7 +40,7 @@ def _ppo(learning_rate: float = 3e-4) -> PPO:
 
 def test_the_expert_labels_each_frame_of_the_rollout_it_was_shown():
     model = _ppo()
-    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8)
+    term = ExpertTermCallback(coef=1.0, steps_per_rollout=1, batch_size=8)
     model.learn(N_ENVS * N_STEPS, callback=term)
     buffer = model.rollout_buffer
     executed = np.clip(buffer.actions, -1.0, 1.0).reshape(N_ENVS, N_STEPS, 2)
@@ -59,7 +61,7 @@ def test_the_expert_labels_each_frame_of_the_rollout_it_was_shown():
 def test_the_term_pulls_the_policy_towards_the_expert():
     model = _ppo(learning_rate=1e-3)
     before = copy.deepcopy(model.policy)
-    term = ExpertRegulariser(coef=1.0, steps_per_rollout=60, batch_size=20)
+    term = ExpertTermCallback(coef=1.0, steps_per_rollout=60, batch_size=20)
     # The pull of a rollout runs when the next one starts: two rollouts, one pull.
     model.learn(2 * N_ENVS * N_STEPS, callback=term)
     frames = {k: torch.as_tensor(v) for k, v in model.rollout_buffer.observations.items()}
@@ -103,9 +105,9 @@ def test_ppo_updates_the_policy_that_collected_the_rollout(kind):
     # compare against a policy other than the behaviour policy.
     model = _ppo(learning_rate=1e-3)
     if kind == "expert":
-        pull = ExpertRegulariser(coef=1.0, steps_per_rollout=20, batch_size=20)
+        pull = ExpertTermCallback(coef=1.0, steps_per_rollout=20, batch_size=20)
     else:
-        pull = StudentRegulariser(_ppo(), coef=1.0, kl_timesteps=10_000, steps_per_rollout=20)
+        pull = StudentPullCallback(_ppo(), coef=1.0, decay_steps=10_000, steps_per_rollout=20)
     probe = _BehaviourProbe()
     model.learn(3 * N_ENVS * N_STEPS, callback=CallbackList([pull, probe]))
     assert len(probe.gaps) == 3 and max(probe.gaps) < 1e-4
@@ -113,8 +115,8 @@ def test_ppo_updates_the_policy_that_collected_the_rollout(kind):
 
 
 def test_bad_settings_are_refused_with_the_field():
-    with pytest.raises(ValueError, match="expert-coef 0.0"):
-        ExpertRegulariser(coef=0.0)
+    with pytest.raises(ValueError, match="coef = 0.0; allowed: a number > 0"):
+        ExpertTermCallback(coef=0.0)
     model = PPO(
         "MlpPolicy",
         make_sb3_vec_env(
@@ -124,18 +126,19 @@ def test_bad_settings_are_refused_with_the_field():
         batch_size=8,
     )
     with pytest.raises(ValueError, match="needs continuous actions"):
-        model.learn(8, callback=ExpertRegulariser(coef=1.0))
+        model.learn(8, callback=ExpertTermCallback(coef=1.0))
 
 
 def test_train_refuses_the_term_without_ppo(tiny_settings, tmp_path):
     from roadgym.agents.training import train
 
-    with pytest.raises(ValueError, match="--expert-coef 1.0 with --algo dqn"):
-        train(tiny_settings("dqn"), run_dir=tmp_path / "dqn", progress_bar=False, expert_coef=1.0)
+    term = (ExpertTerm(coef=1.0),)
+    with pytest.raises(ValueError, match="extensions.expert_term needs algo 'ppo'.*'dqn'"):
+        train(RunConfig(tiny_settings("dqn"), term), run_dir=tmp_path / "dqn", progress_bar=False)
     assert not (tmp_path / "dqn").exists()
     discrete = tiny_settings("ppo", env_kwargs={"action_type": "discrete"})
     with pytest.raises(ValueError, match="needs continuous actions.*Discrete"):
-        train(discrete, run_dir=tmp_path / "ppo", progress_bar=False, expert_coef=1.0)
+        train(RunConfig(discrete, term), run_dir=tmp_path / "ppo", progress_bar=False)
     assert not (tmp_path / "ppo").exists()  # refused before any file is written
 
 
@@ -175,7 +178,7 @@ def test_the_handover_zeroes_the_zone_and_normalises_the_rest():
 
 
 def test_half_of_each_pull_minibatch_comes_from_the_zone():
-    term = ExpertRegulariser(coef=1.0, stop_zone_m=20.0)
+    term = ExpertTermCallback(coef=1.0, stop_zone_m=20.0)
     term.zone = np.zeros(1000, bool)
     term.zone[:30] = True
     rows = term.draw_rows(1000, 256)
@@ -189,11 +192,12 @@ def test_half_of_each_pull_minibatch_comes_from_the_zone():
 def test_the_stop_zone_needs_the_expert_term_and_a_town(tiny_settings, tmp_path):
     from roadgym.agents.training import train
 
-    with pytest.raises(ValueError, match="expert-stop-zone-m 20.0 with --expert-coef 0.0"):
-        train(tiny_settings("ppo"), run_dir=tmp_path / "a", expert_stop_zone_m=20.0)
+    with pytest.raises(ValueError, match="expert_term.stop_zone_m = -1.0; allowed: a number >= 0"):
+        ExpertTerm(stop_zone_m=-1.0)
     track = tiny_settings("ppo", env_kwargs={"action_type": "continuous"})
-    with pytest.raises(ValueError, match="needs roadgym/Town-v0 .* TrackWorld"):
-        train(track, run_dir=tmp_path / "b", expert_coef=1.0, expert_stop_zone_m=20.0)
+    zone = RunConfig(track, (ExpertTerm(coef=1.0, stop_zone_m=20.0),))
+    with pytest.raises(ValueError, match="stop_zone_m needs roadgym/Town-v0 .* TrackWorld"):
+        train(zone, run_dir=tmp_path / "b")
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
@@ -218,9 +222,9 @@ def test_ppo_trains_on_zero_advantages_in_the_zone(monkeypatch, with_student_pul
     # World 0 is always in a zone, world 1 never (whatever the town looks like).
     monkeypatch.setattr(expert_term, "approaching_stop_sign", lambda w, m: np.array([1, 0], bool))
     model = _ppo()
-    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8, stop_zone_m=20.0)
+    term = ExpertTermCallback(coef=1.0, steps_per_rollout=1, batch_size=8, stop_zone_m=20.0)
     # A student pull first flattens the buffer before the zone is applied.
-    pulls = [StudentRegulariser(_ppo(), 1.0, 10_000, steps_per_rollout=1)] * with_student_pull
+    pulls = [StudentPullCallback(_ppo(), 1.0, 10_000, steps_per_rollout=1)] * with_student_pull
     probe = _AdvantageProbe()
     model.learn(2 * N_ENVS * N_STEPS, callback=CallbackList([*pulls, term, probe]))
     assert not model.normalize_advantage
@@ -232,7 +236,7 @@ def test_ppo_trains_on_zero_advantages_in_the_zone(monkeypatch, with_student_pul
 
 def test_the_slow_handover_takes_exactly_the_frames_below_its_speed():
     model = _ppo()
-    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8, slow_mps=0.5)
+    term = ExpertTermCallback(coef=1.0, steps_per_rollout=1, batch_size=8, slow_mps=0.5)
     model.learn(N_ENVS * N_STEPS, callback=term)
     executed = np.clip(model.rollout_buffer.actions, -1.0, 1.0).reshape(N_ENVS, N_STEPS, 2)
     replay = make_sb3_vec_env("roadgym/Town-v0", n_envs=N_ENVS, seed=SEED, **ENV_KWARGS)
@@ -248,19 +252,18 @@ def test_the_slow_handover_takes_exactly_the_frames_below_its_speed():
     assert not model.normalize_advantage
 
 
-def test_the_slow_handover_needs_the_expert_term(tiny_settings, tmp_path):
-    from roadgym.agents.training import train
+def test_the_slow_handover_refuses_a_negative_speed(tmp_path):
 
-    with pytest.raises(ValueError, match="expert-slow-mps 1.0 with --expert-coef 0.0"):
-        train(tiny_settings("ppo"), run_dir=tmp_path / "a", expert_slow_mps=1.0)
-    with pytest.raises(ValueError, match="expert-slow-mps -1.0; allowed: a number >= 0"):
-        ExpertRegulariser(coef=1.0, slow_mps=-1.0)
+    with pytest.raises(ValueError, match="expert_term.slow_mps = -1.0; allowed: a number >= 0"):
+        ExpertTerm(coef=1.0, slow_mps=-1.0)
+    with pytest.raises(ValueError, match="slow_mps = -1.0; allowed: a number >= 0"):
+        ExpertTermCallback(coef=1.0, slow_mps=-1.0)
     assert not (tmp_path / "a").exists()
 
 
 def test_student_weights_weigh_steer_twice_and_the_transitions_five_times():
     model = _ppo()
-    term = ExpertRegulariser(coef=1.0, steps_per_rollout=1, batch_size=8, student_weights=True)
+    term = ExpertTermCallback(coef=1.0, steps_per_rollout=1, batch_size=8, student_weights=True)
     model.learn(N_ENVS * N_STEPS, callback=term)  # the pull's steps ran with the weights
     buffer = model.rollout_buffer
     rows = np.arange(N_ENVS * N_STEPS)
@@ -271,12 +274,12 @@ def test_student_weights_weigh_steer_twice_and_the_transitions_five_times():
     ratio = w[:, 1] / w[:, 0]  # throttle / steer: 1/2 on plain frames, 5/2 on transitions
     assert set(np.round(ratio, 5)) <= {0.5, 2.5}
     assert np.isclose(ratio, 2.5).any()  # the cars pull away from standing at the start
-    assert ExpertRegulariser(coef=1.0).element_weights(observations, rows) is None
+    assert ExpertTermCallback(coef=1.0).element_weights(observations, rows) is None
 
 
 def test_student_weights_refuse_an_observation_without_nav():
     venv = make_sb3_vec_env("roadgym/Town-v0", n_envs=2, seed=SEED, observation="rgb")
     model = PPO("CnnPolicy", venv, n_steps=8, batch_size=8, n_epochs=1, seed=SEED)
-    term = ExpertRegulariser(coef=1.0, student_weights=True)
-    with pytest.raises(ValueError, match="expert-student-weights needs the speed of a 'nav'"):
+    term = ExpertTermCallback(coef=1.0, student_weights=True)
+    with pytest.raises(ValueError, match="student_weights = True needs the speed of a 'nav'"):
         model.learn(16, callback=term)

@@ -10,10 +10,12 @@ import pytest
 import torch
 import yaml
 
+from roadgym.agents.extensions import CriticWarmup, StudentPull
 from roadgym.agents.imitation import BCSettings, ImitationConfig, StudentExtractor, run_imitation
 from roadgym.agents.imitation.collect import collect_round
 from roadgym.agents.imitation.student import AUX_TASKS, student_forward
 from roadgym.agents.loading import load_agent
+from roadgym.agents.run_config import RunConfig
 
 TINY = {
     "num_envs": 4,
@@ -144,9 +146,8 @@ def test_ppo_starts_from_the_student(tmp_path):
     student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
     # With a zero learning rate and no regulariser, PPO's weights stay the student's.
     settings = _town_settings(learning_rate=0.0, eval_freq=0, checkpoint_freq=0)
-    result = train(
-        settings, run_dir=tmp_path / "ppo", progress_bar=False, torch_threads=1, init_from=student
-    )
+    run = RunConfig(settings, init_from=str(student))
+    result = train(run, run_dir=tmp_path / "ppo", progress_bar=False, torch_threads=1)
     tuned = load_agent(result.model_path)
     assert tuned.env_kwargs["observation"] == "rgb+nav"
     original = load_agent(student).model.policy.state_dict()
@@ -154,22 +155,21 @@ def test_ppo_starts_from_the_student(tmp_path):
         torch.testing.assert_close(value, original[key])
 
 
-def test_the_student_regulariser_pulls_ppo_back_and_fades(tmp_path):
+def test_the_student_pull_pulls_ppo_back_and_fades(tmp_path):
     from roadgym.agents.curves import read_scalars
     from roadgym.agents.training import train
 
     student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
     settings = _town_settings(eval_freq=0, checkpoint_freq=0)
+    pull = StudentPull(coef=2.0, decay_steps=96)
     result = train(
-        settings,
+        RunConfig(settings, (pull,), init_from=str(student)),
         run_dir=tmp_path / "ppo",
         progress_bar=False,
         torch_threads=1,
-        init_from=student,
-        init_kl_coef=2.0,
-        init_kl_timesteps=96,
     )
-    weights = [value for _, value in read_scalars(result.run_dir / "tb")["train/student_kl_weight"]]
+    scalars = read_scalars(result.run_dir / "tb")["train/student_pull_weight"]
+    weights = [value for _, value in scalars]
     assert weights[0] > 0.0 and weights[-1] == 0.0
     assert all(a >= b for a, b in zip(weights, weights[1:], strict=False))
 
@@ -181,13 +181,12 @@ def test_critic_warmup_trains_the_critic_only_and_a_separate_critic_keeps_the_en
     settings = _town_settings(
         eval_freq=0, checkpoint_freq=0, policy_kwargs={"share_features_extractor": False}
     )
+    warmup = CriticWarmup(steps=10_000)  # longer than the run: the actor never trains
     result = train(
-        settings,
+        RunConfig(settings, (warmup,), init_from=str(student)),
         run_dir=tmp_path / "ppo",
         progress_bar=False,
         torch_threads=1,
-        init_from=student,
-        critic_warmup_timesteps=10_000,  # longer than the run: the actor never trains
     )
     policy = load_agent(result.model_path).model.policy
     assert not policy.share_features_extractor
@@ -202,21 +201,15 @@ def test_critic_warmup_trains_the_critic_only_and_a_separate_critic_keeps_the_en
 def test_critic_warmup_needs_ppo_and_a_count(tiny_settings, tmp_path):
     from roadgym.agents.training import train
 
-    with pytest.raises(ValueError, match="critic-warmup-steps 10 needs --algo ppo"):
+    with pytest.raises(ValueError, match="extensions.critic_warmup needs algo 'ppo'"):
         train(
-            tiny_settings("dqn"),
+            RunConfig(tiny_settings("dqn"), (CriticWarmup(steps=10),)),
             run_dir=tmp_path / "dqn",
             progress_bar=False,
-            critic_warmup_timesteps=10,
         )
-    with pytest.raises(ValueError, match="critic-warmup-steps -5; allowed: an int >= 0"):
-        train(
-            tiny_settings("ppo"),
-            run_dir=tmp_path / "ppo",
-            progress_bar=False,
-            critic_warmup_timesteps=-5,
-        )
-    assert not (tmp_path / "ppo").exists()  # refused before any file is written
+    with pytest.raises(ValueError, match="critic_warmup.steps = -5; allowed: an int >= 1"):
+        CriticWarmup(steps=-5)
+    assert not (tmp_path / "dqn").exists()  # refused before any file is written
 
 
 def test_init_from_refuses_a_model_that_is_not_a_student(tiny_settings, tmp_path):
@@ -225,10 +218,9 @@ def test_init_from_refuses_a_model_that_is_not_a_student(tiny_settings, tmp_path
     plain = train(tiny_settings("ppo"), run_dir=tmp_path / "plain", progress_bar=False)
     with pytest.raises(ValueError, match="not a roadgym student"):
         train(
-            _town_settings(),
+            RunConfig(_town_settings(), init_from=str(plain.model_path)),
             run_dir=tmp_path / "ppo",
             progress_bar=False,
-            init_from=plain.model_path,
         )
 
 
@@ -353,11 +345,12 @@ def test_action_std_fixes_the_exploration_noise_of_a_fine_tune(tmp_path):
 
     student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
     result = train(
-        _town_settings(eval_freq=0, checkpoint_freq=0, action_std=0.05),
+        RunConfig(
+            _town_settings(eval_freq=0, checkpoint_freq=0, action_std=0.05), init_from=str(student)
+        ),
         run_dir=tmp_path / "ppo",
         progress_bar=False,
         torch_threads=1,
-        init_from=student,
     )
     tuned = load_agent(result.model_path).model.policy
     original = load_agent(student).model.policy

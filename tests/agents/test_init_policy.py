@@ -6,6 +6,7 @@ import torch
 from stable_baselines3 import PPO
 
 from roadgym.agents.hyperparams import resolve_settings
+from roadgym.agents.run_config import RunConfig
 from roadgym.agents.training import train
 from roadgym.perception.checkpoint import build_classifier, save_classifier
 from tests.experiment_scripts import load_experiment
@@ -61,14 +62,16 @@ def test_pretrained_encoder_frozen_survives_training_in_chunks(tmp_path):
     assert not torch.equal(encoder.state_dict()["head.0.weight"], wanted["head.0.weight"])
     settings = _settings(pretrained=str(checkpoint), freeze=True)
     run = tmp_path / "frozen"
-    first = train(settings, run_dir=run, init_from=init, stop_at=96, progress_bar=False)
+    start = RunConfig(settings, init_from=str(init))
+    first = train(start, run_dir=run, stop_at=96, progress_bar=False)
     assert first.num_timesteps == 96
     second = train(settings, run_dir=run, resume=run / "model.zip", progress_bar=False)
     assert second.num_timesteps == 192
     torch.testing.assert_close(_encoder_state(run / "model.zip"), wanted)  # never trained
 
     tuned = tmp_path / "tuned"
-    train(_settings(pretrained=str(checkpoint)), run_dir=tuned, init_from=init, progress_bar=False)
+    start = RunConfig(_settings(pretrained=str(checkpoint)), init_from=str(init))
+    train(start, run_dir=tuned, progress_bar=False)
     state = _encoder_state(tuned / "model.zip")
     torch.testing.assert_close(state["mean"], wanted["mean"])  # loaded, statistics kept
     assert not torch.equal(state["head.0.weight"], wanted["head.0.weight"])  # then trained

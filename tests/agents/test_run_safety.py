@@ -64,7 +64,7 @@ def test_ctrl_c_in_the_command_prints_one_line_and_exits_130(monkeypatch, tmp_pa
     hp = [f"{k}={json.dumps(v)}" for k, v in tiny_overrides("ppo", **QUICK).items()]
     hp = [item for item in hp if not item.startswith(("n_timesteps", "n_envs"))]
     argv = ["--algo", "ppo", "--timesteps", "100000", "--n-envs", "2", "--run-dir"]
-    argv += [str(tmp_path), "--no-progress-bar", *sum((["--hp", h] for h in hp), [])]
+    argv += [str(tmp_path), "--no-progress", *sum((["--set", h] for h in hp), [])]
     assert cli.train_main(argv) == 128 + signal.SIGINT
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("SIGINT: stopped after") and "--resume" in err[0]
@@ -165,7 +165,7 @@ def test_bad_hyperparameters_name_the_key(overrides, message):
 
 def test_resuming_a_model_of_another_algorithm_says_so(tiny_settings, tmp_path):
     train(tiny_settings("ppo", n_timesteps=64, **QUICK), run_dir=tmp_path, progress_bar=False)
-    with pytest.raises(ValueError, match=r"is a PPO model, but --algo is 'dqn'"):
+    with pytest.raises(ValueError, match=r"is a PPO model, but algo is 'dqn'"):
         train(
             tiny_settings("dqn", n_timesteps=64, **QUICK),
             run_dir=tmp_path / "dqn",
@@ -177,7 +177,7 @@ def test_resuming_a_model_of_another_algorithm_says_so(tiny_settings, tmp_path):
 def test_a_config_file_that_is_a_list_says_so(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text("- a\n- b\n")
-    with pytest.raises(HyperparamError, match="expected a mapping of env id -> hyperparameters"):
+    with pytest.raises(HyperparamError, match="holds list; allowed: a mapping"):
         resolve_settings("ppo", "roadgym/Track-v0", config_path=path)
 
 

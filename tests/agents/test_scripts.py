@@ -14,17 +14,17 @@ REPO = Path(__file__).resolve().parents[2]
 TINY_TRAIN = [
     "--timesteps", "64",
     "--n-envs", "2",
-    "--hp", "n_steps=32",
-    "--hp", "batch_size=32",
-    "--hp", "n_epochs=1",
-    "--hp", "env_kwargs.max_episode_steps=30",
-    "--hp", "encoder_options={features_dim: 32}",
-    "--hp", "eval_freq=64",
-    "--hp", "eval_episodes=2",
-    "--hp", "video_freq=0",
-    "--hp", "checkpoint_freq=0",
+    "--set", "n_steps=32",
+    "--set", "batch_size=32",
+    "--set", "n_epochs=1",
+    "--set", "env_kwargs.max_episode_steps=30",
+    "--set", "encoder_options={features_dim: 32}",
+    "--set", "eval_freq=64",
+    "--set", "eval_episodes=2",
+    "--set", "video_freq=0",
+    "--set", "checkpoint_freq=0",
     "--torch-threads", "1",
-    "--no-progress-bar",
+    "--no-progress",
 ]  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def test_train_script_rejects_unknown_hyperparameter(tmp_path):
         "ppo",
         "--run-dir",
         str(tmp_path),
-        "--hp",
+        "--set",
         "lerning_rate=1",
         check=False,
     )

@@ -32,7 +32,7 @@ class ImitationConfig:
     see :mod:`roadgym.envs.seeds`), and the best becomes ``student.zip``.
     """
 
-    env_id: str = "roadgym/Town-v0"
+    env_id: str = dataclasses.field(default="roadgym/Town-v0", metadata={"flag": "--env"})
     """Env to imitate on; it must have a native vector env and expose ``rgb`` + ``nav``."""
     env_kwargs: Mapping[str, Any] = dataclasses.field(
         default_factory=lambda: {"observation": "rgb+nav", "frame_stack": 10}
@@ -41,7 +41,7 @@ class ImitationConfig:
     ``frame_stack`` k the ``nav`` vector holds the last k speeds (so the student can tell
     braking into a stop line from pulling away after stopping) and the encoder sees the
     newest ``image_frames`` camera frames."""
-    num_envs: int = 32
+    num_envs: int = dataclasses.field(default=32, metadata={"flag": "--n-envs"})
     """Worlds driven at once."""
     seed: int = 0
     """First training seed; also seeds the network, the mixing and the batches."""

@@ -1,6 +1,7 @@
 """PPO that keeps asking the expert: an online DAgger term on PPO's own rollouts.
 
-``roadgym train --expert-coef W`` adds :class:`ExpertRegulariser`. While PPO collects a
+The ``expert_term`` extension (:class:`roadgym.agents.extensions.ExpertTerm`; ``roadgym
+train --set extensions.expert_term.coef=W``) adds :class:`ExpertTermCallback`. While PPO collects a
 rollout, the privileged expert (:class:`~roadgym.drivers.expert.ExpertDriver`, which
 reads the simulator's state, not the pixels) labels every frame the policy sees with the
 action it would have taken there. After PPO's own update of that rollout, a few gradient
@@ -13,7 +14,7 @@ policy reaches, so the labels follow the policy as it changes, where ``StudentRe
 pulls towards a frozen student that was never shown those states. The policy never sees
 the expert's inputs, only its action targets, as in DAgger.
 
-``--expert-stop-zone-m M`` (Town) hands the approach to a stop sign over to the expert.
+``stop_zone_m = M`` (Town) hands the approach to a stop sign over to the expert.
 On frames whose front bumper is within ``M`` of a stop sign's line the car has not yet
 stopped at, PPO's advantages are set to zero (its update leaves the policy's actions
 there alone), and half of each pull minibatch is drawn from those frames. Why: every
@@ -28,12 +29,12 @@ handover, the advantages are normalised over the other
 frames of the rollout, once per rollout, and PPO's own per-minibatch normalisation is
 turned off (it would shift the zeros).
 
-``--expert-slow-mps V`` hands over, the same way, every frame where the car is slower
+``slow_mps = V`` hands over, the same way, every frame where the car is slower
 than ``V`` (standing in a queue, at a light, pulling away), to test whether PPO setting
 off sooner there reached the stop-sign frames (measured at ``V`` = 1: no change). At a
 huge ``V`` every frame is handed over: PPO's update is off and the pulls act alone.
 
-``--expert-student-weights`` weighs the term's errors as the student's imitation loss
+``student_weights = true`` weighs the term's errors as the student's imitation loss
 does (:mod:`roadgym.agents.imitation.bc`: steer x 2, the throttle of hard-braking and
 pull-away frames x 5), scaled to mean 1.
 """
@@ -46,32 +47,22 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from roadgym.agents.extensions.base import require_continuous_actions
 from roadgym.agents.imitation.bc import BCSettings, transition_mask
 from roadgym.agents.imitation.pull import ActionPull
 from roadgym.drivers.expert import ExpertDriver
 from roadgym.envs.town.ego import approaching_stop_sign
 from roadgym.envs.town.world import TownWorld
 
-__all__ = ["ExpertRegulariser", "require_continuous_actions"]
+__all__ = ["ExpertRegulariser", "ExpertTermCallback", "require_continuous_actions", "require_town"]
 
 STEER_WEIGHT = BCSettings.steer_weight
 TRANSITION_WEIGHT = BCSettings.transition_weight
 
 
-def require_continuous_actions(
-    action_space: spaces.Space, where: str = "the env", what: str = "--expert-coef"
-) -> None:
-    """Refuse an action space that ``what`` cannot work with (the term pulls action
-    means, a fixed ``action_std`` sets a Gaussian's: a Box only)."""
-    if not isinstance(action_space, spaces.Box):
-        raise ValueError(
-            f"{what} needs continuous actions (a Box action space); {where} has "
-            f"{action_space!r}: use env_kwargs.action_type=continuous"
-        )
-
-
-class ExpertRegulariser(ActionPull):
-    """Pull PPO's action means towards the expert's actions on PPO's own rollout frames.
+class ExpertTermCallback(ActionPull):
+    """The expert term (the ``expert_term`` extension's callback): pull PPO's action
+    means towards the expert's actions on PPO's own rollout frames.
 
     :param coef: the weight of the term (> 0), constant over training.
     :param steps_per_rollout: gradient steps per rollout (after PPO's update of it), one
@@ -104,15 +95,13 @@ class ExpertRegulariser(ActionPull):
         student_weights: bool = False,
     ) -> None:
         if not coef > 0:
-            raise ValueError(f"--expert-coef {coef!r}; allowed: a number > 0 (0 turns it off)")
+            raise ValueError(f"coef = {coef!r}; allowed: a number > 0")
         if not stop_zone_m >= 0:
             raise ValueError(
-                f"--expert-stop-zone-m {stop_zone_m!r}; allowed: a number >= 0 (0 turns it off)"
+                f"stop_zone_m = {stop_zone_m!r}; allowed: a number >= 0 (0 turns it off)"
             )
         if not slow_mps >= 0:
-            raise ValueError(
-                f"--expert-slow-mps {slow_mps!r}; allowed: a number >= 0 (0 turns it off)"
-            )
+            raise ValueError(f"slow_mps = {slow_mps!r}; allowed: a number >= 0 (0 turns it off)")
         super().__init__(steps_per_rollout, batch_size, verbose)
         self.coef = coef
         self.stop_zone_m = stop_zone_m
@@ -131,18 +120,18 @@ class ExpertRegulariser(ActionPull):
 
     def _on_training_start(self) -> None:
         super()._on_training_start()
-        require_continuous_actions(self.model.action_space)
+        require_continuous_actions(self.model.action_space, "the env", "the expert term")
         # The SB3 VecEnv under any wrappers (VecNormalize, VecMonitor): its world is the
         # one the rollout's frames come from.
         self._expert = ExpertDriver(self.training_env.unwrapped)
         buffer = self.model.rollout_buffer
         self._steps = np.zeros((buffer.buffer_size, buffer.n_envs, 2), np.float32)
         if self.stop_zone_m:
-            require_town(self._expert.world)
+            require_town(self._expert.world, "stop_zone_m")
         space = self.model.observation_space
         if self.student_weights and not (isinstance(space, spaces.Dict) and "nav" in space.spaces):
             raise ValueError(
-                f"--expert-student-weights needs the speed of a 'nav' observation "
+                f"student_weights = True needs the speed of a 'nav' observation "
                 f"(observation='rgb+nav'); the env's observation space is {space!r}"
             )
         if self.hands_over:
@@ -238,13 +227,17 @@ class ExpertRegulariser(ActionPull):
         return torch.as_tensor(w / w.mean())
 
 
-def require_town(world: Any) -> None:
-    """Refuse the stop-sign handover on a world without stop signs (Town only)."""
+def require_town(world: Any, what: str = "stop_zone_m") -> None:
+    """Refuse the stop-sign handover (``what``) on a world without stop signs (Town only)."""
     if not isinstance(world, TownWorld):
         raise ValueError(
-            f"--expert-stop-zone-m needs roadgym/Town-v0 (stop signs); the env's world is a "
+            f"{what} needs roadgym/Town-v0 (stop signs); the env's world is a "
             f"{type(world).__name__}"
         )
+
+
+ExpertRegulariser = ExpertTermCallback
+"""Deprecated name of :class:`ExpertTermCallback`."""
 
 
 def _hand_over(advantages: np.ndarray, zone: np.ndarray) -> None:

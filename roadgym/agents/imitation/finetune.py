@@ -1,26 +1,27 @@
 """PPO from a pixel student: start from its weights, and keep near it early on.
 
-``roadgym train --init-from runs/imitate/student.zip`` builds PPO with the student's
-architecture and env settings (``observation='rgb+nav'``), copies the student's weights
-in, and (with ``--init-kl-coef`` > 0) adds :class:`StudentRegulariser`: after PPO's
-update of each rollout, a few gradient steps that pull the policy's action means towards
-the frozen student's on the rollout's observations (:class:`~roadgym.agents.imitation.
-pull.ActionPull`). For two Gaussians of the same std this is
-their KL divergence up to a constant factor, so it is a behaviour-cloning / KL term; its
-weight falls linearly to zero over ``kl_timesteps``, leaving plain PPO afterwards.
+``roadgym train --init-from runs/imitate/student.zip`` (run config ``init_from``) builds
+PPO with the student's architecture and env settings (``observation='rgb+nav'``) and
+copies the student's weights in. The ``student_pull`` extension
+(:class:`roadgym.agents.extensions.StudentPull`) adds :class:`StudentPullCallback`: after
+PPO's update of each rollout, a few gradient steps that pull the policy's action means
+towards the frozen student's on the rollout's observations (:class:`~roadgym.agents.
+imitation.pull.ActionPull`). For two Gaussians of the same std this is their KL
+divergence up to a constant factor; its weight falls linearly to zero over
+``decay_steps`` (or stays, with ``decay_steps`` null), leaving plain PPO afterwards.
 
 A student's value head was never trained (imitation learns actions, not returns), so
 PPO's first advantages are noise, and with the encoder shared between actor and critic
 the value loss rewrites the features the student drives with. Two remedies:
-``--critic-warmup-steps N`` (:class:`CriticWarmup`: the first N env steps train the
-critic only, the actor's weights stay put) and ``--hp
+the ``critic_warmup`` extension (:class:`CriticWarmupCallback`: the first N env steps
+train the critic only, the actor's weights stay put) and ``--set
 policy_kwargs.share_features_extractor=false`` (the critic gets its own copy of the
 student's encoder, so the value loss never reaches the actor's).
 
 PPO explores with the policy's Gaussian, and a student's std (``log_std`` -1.6: 0.2 in
 action units) is wide enough to change how it drives: sampled, the shipped student runs
 several times as many stop signs as its mean does (a full stop needs a speed under
-0.3 m/s before the line). ``--hp action_std=S`` (:func:`fix_action_std`) fixes the std
+0.3 m/s before the line). ``--set action_std=S`` (:func:`fix_action_std`) fixes the std
 at ``S`` for the run, so the rollouts PPO learns from drive like the policy it is scored on.
 """
 
@@ -41,6 +42,8 @@ from roadgym.agents.imitation.student import StudentExtractor
 
 __all__ = [
     "CriticWarmup",
+    "CriticWarmupCallback",
+    "StudentPullCallback",
     "StudentRegulariser",
     "fix_action_std",
     "load_student",
@@ -52,11 +55,11 @@ def load_student(path: str | Path, device: str = "cpu") -> PPO:
     """The student PPO zip at ``path``; a clear error when it is not a student."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"--init-from {str(path)!r}: no such student file")
+        raise FileNotFoundError(f"init_from = {str(path)!r}: no such student file")
     model = PPO.load(path, device=device)
     if not isinstance(model.policy.features_extractor, StudentExtractor):
         raise ValueError(
-            f"--init-from {str(path)!r} is a PPO model but not a roadgym student (its features "
+            f"init_from = {str(path)!r} is a PPO model but not a roadgym student (its features "
             f"extractor is {type(model.policy.features_extractor).__name__}); pass a student.zip "
             "from `roadgym imitate`"
         )
@@ -80,41 +83,44 @@ def student_env_kwargs(path: str | Path) -> dict[str, Any]:
     return dict(entry.get("env_kwargs") or {"observation": "rgb+nav"})
 
 
-class StudentRegulariser(ActionPull):
-    """Pull PPO's action means towards a frozen student's, with a weight decaying to 0.
+class StudentPullCallback(ActionPull):
+    """The student pull: PPO's action means towards a frozen student's, with a weight
+    that may decay to 0 (the ``student_pull`` extension's callback).
 
     :param student: the student PPO model (copied and frozen here).
-    :param coef: the weight at the start; it falls linearly to 0 at ``kl_timesteps``.
-    :param kl_timesteps: env steps over which the weight decays.
+    :param coef: the weight at the start; it falls linearly to 0 at ``decay_steps``.
+    :param decay_steps: env steps over which the weight decays; None: no decay.
     :param steps_per_rollout: gradient steps per rollout (after PPO's update of it).
     :param batch_size: observations per gradient step, drawn from the rollout buffer.
     """
 
-    loss_name = "student_kl_loss"
-    weight_name = "student_kl_weight"
+    loss_name = "student_pull_loss"
+    weight_name = "student_pull_weight"
 
     def __init__(
         self,
         student: PPO,
         coef: float = 1.0,
-        kl_timesteps: int = 100_000,
+        decay_steps: int | None = 100_000,
         steps_per_rollout: int = 8,
         batch_size: int = 256,
         verbose: int = 0,
     ) -> None:
         super().__init__(steps_per_rollout, batch_size, verbose)
-        if coef < 0 or kl_timesteps < 1:
+        if not coef >= 0 or (decay_steps is not None and decay_steps < 1):
             raise ValueError(
-                f"coef = {coef!r}, kl_timesteps = {kl_timesteps!r}; allowed: coef >= 0, "
-                "kl_timesteps >= 1"
+                f"coef = {coef!r}, decay_steps = {decay_steps!r}; allowed: coef >= 0, "
+                "decay_steps >= 1 or None (no decay)"
             )
         self.teacher = copy.deepcopy(student.policy).requires_grad_(False).eval()
         self.coef = coef
-        self.kl_timesteps = kl_timesteps
+        self.decay_steps = decay_steps
 
     def weight(self) -> float:
-        """The current weight of the term."""
-        return self.coef * max(0.0, 1.0 - self.num_timesteps / self.kl_timesteps)
+        """The current weight of the pull."""
+        if self.decay_steps is None:
+            return self.coef
+        return self.coef * max(0.0, 1.0 - self.num_timesteps / self.decay_steps)
 
     def targets(self, observations: Any, rows: np.ndarray) -> torch.Tensor:
         self.teacher.to(self.model.policy.device)
@@ -124,7 +130,7 @@ class StudentRegulariser(ActionPull):
         return (mean - target).square()
 
 
-class CriticWarmup(BaseCallback):
+class CriticWarmupCallback(BaseCallback):
     """Train only PPO's critic for the first ``warmup_timesteps`` env steps.
 
     Until then every parameter the critic does not use (the action head, the actor's
@@ -137,7 +143,7 @@ class CriticWarmup(BaseCallback):
     def __init__(self, warmup_timesteps: int, verbose: int = 0) -> None:
         super().__init__(verbose)
         if warmup_timesteps < 0:
-            raise ValueError(f"critic warm-up steps = {warmup_timesteps!r}; allowed: an int >= 0")
+            raise ValueError(f"warmup_timesteps = {warmup_timesteps!r}; allowed: an int >= 0")
         self.warmup_timesteps = warmup_timesteps
         self._frozen: list[torch.nn.Parameter] = []
 
@@ -166,6 +172,12 @@ class CriticWarmup(BaseCallback):
             self._frozen = []
             active = False
         self.logger.record("train/critic_warmup", float(active))
+
+
+StudentRegulariser = StudentPullCallback
+"""Deprecated name of :class:`StudentPullCallback`."""
+CriticWarmup = CriticWarmupCallback
+"""Deprecated name of :class:`CriticWarmupCallback`."""
 
 
 def fix_action_std(policy: torch.nn.Module, std: float) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from roadgym.agents.cli_options import add_set_alias, deprecation_notes
 from roadgym.agents.hyperparams import HyperparamError, parse_overrides
 from roadgym.envs.seeds import TEST_SEED_START
 
@@ -50,12 +51,13 @@ def rllib_train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", type=Path, help="default runs/ppo-rllib-{env}-s{seed}")
     parser.add_argument("--resume", type=Path, help="RLlib checkpoint directory to continue")
     parser.add_argument(
-        "--hp",
+        "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
         help="override a hyperparameter (YAML value, dotted keys reach into mappings); repeatable",
     )
+    add_set_alias(parser, "--hp", None)  # the old spelling of --set
     parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads on the driver")
     return parser
 
@@ -76,7 +78,8 @@ def rllib_train_main(argv: Sequence[str] | None = None) -> int:
 
     overrides: dict[str, Any] = {}
     try:
-        overrides.update(parse_overrides(args.hp))
+        deprecation_notes(args)
+        overrides.update(parse_overrides(args.set))
     except HyperparamError as error:
         parser.error(str(error))
     flags = {

@@ -117,9 +117,9 @@ def test_two_node_cluster_trains_restores_and_evaluates(tmp_path, monkeypatch):
             sys.executable, "-m", "roadgym", "train", "--backend", "rllib", "--algo", "ppo",
             "--env", "roadgym/Track-v0", "--timesteps", "1024", "--num-env-runners", "2",
             "--envs-per-runner", "4", "--address", address, "--run-dir", str(run_dir),
-            "--hp", "n_steps=64", "--hp", "batch_size=128", "--hp", "n_epochs=1",
-            "--hp", "env_kwargs.max_episode_steps=100", "--hp", "eval_freq=0",
-            "--hp", "encoder_options={features_dim: 64, channels: [8, 16, 16]}",
+            "--set", "n_steps=64", "--set", "batch_size=128", "--set", "n_epochs=1",
+            "--set", "env_kwargs.max_episode_steps=100", "--set", "eval_freq=0",
+            "--set", "encoder_options={features_dim: 64, channels: [8, 16, 16]}",
             "--torch-threads", "1",
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)

@@ -19,13 +19,13 @@ from roadgym.agents.evaluation import evaluate_policy_on_seeds  # noqa: E402
 from roadgym.agents.loading import load_agent  # noqa: E402
 
 TINY = [
-    "--hp", "n_steps=32",
-    "--hp", "batch_size=64",
-    "--hp", "n_epochs=1",
-    "--hp", "env_kwargs.max_episode_steps=30",
-    "--hp", "encoder_options={features_dim: 32, channels: [8, 16, 16]}",
-    "--hp", "checkpoint_freq=128",
-    "--hp", "eval_freq=0",
+    "--set", "n_steps=32",
+    "--set", "batch_size=64",
+    "--set", "n_epochs=1",
+    "--set", "env_kwargs.max_episode_steps=30",
+    "--set", "encoder_options={features_dim: 32, channels: [8, 16, 16]}",
+    "--set", "checkpoint_freq=128",
+    "--set", "eval_freq=0",
 ]  # fmt: skip
 
 
