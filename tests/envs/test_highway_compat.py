@@ -113,6 +113,15 @@ def test_roadgym_fields_without_a_highway_env_key_pass_through_the_roadgym_key()
     env.reset(seed=0)
     assert env.unwrapped.world.config.lane_width_m == 3.5
     assert env.unwrapped.config.render_size_px == 128  # roadgym's fields read as attributes
+    # Keyword arguments (what roadgym's own tools pass) go the same way.
+    curved = gym.make(FAST, max_curvature_per_m=0.002, action_type="meta")
+    assert curved.unwrapped.world.config.max_curvature_per_m == 0.002
+    with pytest.raises(ConfigError, match=r"action_type \(from config\['action'\]\)"):
+        gym.make(FAST, action_type="discrete")
+    with pytest.raises(ConfigError, match="frame_stack = 4.*stack_size"):
+        gym.make(FAST, frame_stack=4)  # would be silently unused
+    with pytest.raises(ConfigError, match="kinematics_heading"):
+        gym.make(FAST, config={"roadgym": {"kinematics_heading": True}})
 
 
 def rollout(env_id, config, steps=8, seed=3, actions=None):

@@ -17,6 +17,7 @@ from roadgym.envs.highway.compat.actions import DiscreteMetaAction
 from roadgym.envs.highway.compat.grayscale import GrayscaleObservation, push_frames
 from roadgym.envs.highway.compat.keys import (
     MERGE_END_AFTER_RAMP_M,
+    ROADGYM_KEY,
     Translation,
     default_config,
     translate,
@@ -40,8 +41,10 @@ class HighwayEnvCompat(HighwayWorldEnv):
     is a highway-env config dict (its key names, nested ``{"type": ...}`` observation and
     action dicts). ``env.unwrapped.configure(dict)``, ``env.unwrapped.config[key] = value``
     and ``config.update(...)`` take effect at the next ``reset()``, as in highway-env;
-    ``reset(options={"config": {...}})`` too. See ``docs/highway-env.md`` for every key,
-    its roadgym field, and what is not supported (refused with an error naming the key).
+    ``reset(options={"config": {...}})`` too. Keyword arguments are roadgym
+    ``HighwayConfig`` fields, as under the ``"roadgym"`` key. See ``docs/highway-env.md``
+    for every key, its roadgym field, and what is not supported (refused with an error
+    naming the key).
 
     ## Observation Space
     highway-env's ``Kinematics`` (default), ``OccupancyGrid`` or ``GrayscaleObservation``,
@@ -61,10 +64,15 @@ class HighwayEnvCompat(HighwayWorldEnv):
     env_name: ClassVar[str] = "highway-v0"
 
     def __init__(
-        self, config: Mapping[str, Any] | None = None, render_mode: str | None = None
+        self,
+        config: Mapping[str, Any] | None = None,
+        render_mode: str | None = None,
+        **fields: Any,
     ) -> None:
         values = default_config(self.env_name)
         values.update(dict(config or {}))
+        if fields:  # roadgym's own field names (roadgym's tools pass them): the roadgym key
+            values[ROADGYM_KEY] = {**dict(values.get(ROADGYM_KEY) or {}), **fields}
         translation = translate(self.env_name, values)
         # The single-agent front builds with one car; _apply makes the world of several.
         single = dataclasses.replace(translation.world, num_agents=1)

@@ -145,6 +145,12 @@ FIELD_OF_KEY = {
     "normalize_reward": "normalize_reward",
     "controlled_vehicles": "num_agents",
 }
+# HighwayConfig fields this layer's observations do not read: refused at other values.
+UNUSED_FIELDS = {
+    "frame_stack": "stack frames with GrayscaleObservation's stack_size",
+    "kinematics_heading": "add cos_h and sin_h to Kinematics' features",
+    "curvature_lookahead_m": "it shapes roadgym's 'state' observation (roadgym/Highway-v0)",
+}
 RECYCLE_WINDOW_M = (100.0, 400.0)  # HighwayConfig's recycle_behind_m, recycle_ahead_m
 
 
@@ -247,7 +253,7 @@ def translate(env_name: str, config: Mapping[str, Any]) -> Translation:
     observation, multi_observation = _multi_agent("observation", OBSERVATION_TYPES,
                                                   hw["observation"])  # fmt: skip
     action, multi_action = _multi_agent("action", ACTION_TYPES, hw["action"])
-    fields: dict[str, Any] = dict(FIXED_FIELDS[env_name])
+    fields: dict[str, Any] = {}  # from highway-env's keys; FIXED_FIELDS go under them
     if "controlled_vehicles" in hw:
         # highway-env's crashed controlled cars stop where they are: parked obstacles.
         fields["num_agents"] = hw["controlled_vehicles"]
@@ -267,29 +273,40 @@ def translate(env_name: str, config: Mapping[str, Any]) -> Translation:
             raise ConfigError(f"config['vehicles_density'] = {density!r}; allowed: a number > 0")
         fields["recycle_behind_m"] = RECYCLE_WINDOW_M[0] / density
         fields["recycle_ahead_m"] = RECYCLE_WINDOW_M[1] / density
-    if isinstance(observation, KinematicsObservation):
-        fields["observation"] = "kinematics"
-        fields["kinematics_vehicles_count"] = observation.vehicles_count
-        fields["kinematics_see_behind"] = observation.see_behind
-    elif isinstance(observation, OccupancyGridObservation):
-        fields["observation"] = "occupancy_grid"
-    else:
-        fields.update(observation.camera_fields())
+    typed = _type_fields(observation)
+    fields.update(typed)
     fields.update(action.world_fields())
     overrides = hw.get(ROADGYM_KEY) or {}
     if not isinstance(overrides, Mapping):
         raise ConfigError(
             f"config[{ROADGYM_KEY!r}] = {overrides!r}; allowed: a dict of HighwayConfig fields"
         )
-    clash = sorted(set(overrides) & set(fields))
+    clash = sorted(key for key in set(overrides) & set(fields) if overrides[key] != fields[key])
     if clash:
-        keys = [k for k, f in FIELD_OF_KEY.items() if f in clash]
+        sources = {f: f"config[{k!r}]" for k, f in FIELD_OF_KEY.items()}
+        sources["recycle_ahead_m"] = "config['vehicles_density']"
+        sources["finished_agent_mode"] = "config['controlled_vehicles']"
+        sources.update({f: "config['observation']" for f in typed})
+        sources.update({f: "config['action']" for f in action.world_fields()})
+        named = [f"{field} (from {sources.get(field, 'a highway-env key')})" for field in clash]
         raise ConfigError(
-            f"config[{ROADGYM_KEY!r}] sets {', '.join(clash)}, which this layer sets from "
-            f"highway-env's keys or the id's definition ({', '.join(keys) or 'fixed'}); "
-            "set the highway-env key instead, or use roadgym/Highway-v0"
+            f"config[{ROADGYM_KEY!r}] sets {', '.join(named)} to another value than this "
+            "layer does; set the highway-env key instead, or use roadgym/Highway-v0 for "
+            "roadgym's own fields"
         )
-    fields.update(overrides)
+    defaults = {f.name: f for f in dataclasses.fields(CONFIG_CLASSES[env_name])}
+    for name, why in UNUSED_FIELDS.items():
+        if name in overrides and name in defaults:
+            field = defaults[name]
+            default = (
+                field.default_factory() if field.default is dataclasses.MISSING else field.default
+            )
+            if overrides[name] != default:
+                raise ConfigError(
+                    f"config[{ROADGYM_KEY!r}] sets {name} = {overrides[name]!r}, which this "
+                    f"layer's observations do not use; {why}"
+                )
+    fields = {**FIXED_FIELDS[env_name], **fields, **overrides}
     cls = CONFIG_CLASSES[env_name]
     try:
         world = cls.build(fields)
@@ -298,6 +315,19 @@ def translate(env_name: str, config: Mapping[str, Any]) -> Translation:
         hint = f" (from highway-env key(s) {', '.join(map(repr, keys))})" if keys else ""
         raise ConfigError(f"{error}{hint}") from error
     return Translation(world, observation, action, env_name, multi_observation, multi_action)
+
+
+def _type_fields(observation: BaseConfig) -> dict[str, Any]:
+    """The HighwayConfig fields an observation type sets."""
+    if isinstance(observation, KinematicsObservation):
+        return {
+            "observation": "kinematics",
+            "kinematics_vehicles_count": observation.vehicles_count,
+            "kinematics_see_behind": observation.see_behind,
+        }
+    if isinstance(observation, OccupancyGridObservation):
+        return {"observation": "occupancy_grid"}
+    return observation.camera_fields()
 
 
 def default_config(env_name: str) -> dict[str, Any]:
