@@ -92,11 +92,10 @@ def probe_encoder(
     alpha: float = 10.0,
 ) -> dict[str, Any]:
     """Statistics, probe R^2 and head saturation of one encoder (see the module doc)."""
-    from stable_baselines3 import PPO
-
+    from roadgym.agents.imitation.finetune import load_student
     from roadgym.perception.checkpoint import load_encoder_weights
 
-    encoder = PPO.load(policy_zip, device="cpu").policy.features_extractor.encoder
+    encoder = load_student(policy_zip, device="cpu").policy.features_extractor.encoder
     if checkpoint is not None:
         load_encoder_weights(encoder, checkpoint)
     train_features = encoder_features(encoder, train["frames"])
@@ -117,7 +116,7 @@ def _load_round(path: str | Path, limit: int) -> dict[str, np.ndarray]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print (and with ``--out`` write) one JSON row per ``--encoder NAME=ZIP[:CKPT]``."""
-    from stable_baselines3 import PPO
+    from roadgym.agents.imitation.finetune import load_student
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--train", type=Path, required=True, help="round_XX.npz to fit on")
@@ -136,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--encoder {item!r}; allowed: NAME=ZIP or NAME=ZIP:CHECKPOINT")
         zip_path, _, checkpoint = rest.partition(":")
         specs.append((name, zip_path, checkpoint or None))
-    fresh = PPO.load(args.fresh or specs[0][1], device="cpu").policy
+    fresh = load_student(args.fresh or specs[0][1], device="cpu").policy
     rows = {name: probe_encoder(z, c, train, test, fresh) for name, z, c in specs}
     text = json.dumps(rows, indent=2)
     print(text)

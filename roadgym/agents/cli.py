@@ -314,9 +314,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
             agent_name="expert",
         )
     else:
-        from roadgym.agents.loading import load_agent
-
-        agent = load_agent(_model_path(args), algo=args.algo, env_id=args.env)
+        agent = _load_agent_or_say_why(args)
+        if agent is None:
+            return 2
         report = evaluate_policy_on_seeds(
             agent.model,
             agent.env_id,
@@ -334,6 +334,20 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         report.write_json(args.json)
         print(f"wrote {args.json}")
     return 0
+
+
+def _load_agent_or_say_why(args: argparse.Namespace) -> Any:
+    """``load_agent`` of ``--model`` / ``--pretrained``; None after printing one line on a
+    missing, corrupt, truncated or unsafe model file (the caller exits 2)."""
+    from gymnasium.error import Error as GymError
+
+    from roadgym.agents.loading import load_agent
+
+    try:
+        return load_agent(_model_path(args), algo=args.algo, env_id=args.env)
+    except (FileNotFoundError, ValueError, GymError) as error:  # ModelFileError: a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return None
 
 
 def _model_path(args: argparse.Namespace) -> Path:
@@ -384,10 +398,11 @@ def watch_main(argv: Sequence[str] | None = None) -> int:
                 "warning: no DISPLAY; the window may fail to open (use --record out.mp4)",
                 file=sys.stderr,
             )
-    from roadgym.agents.loading import load_agent
     from roadgym.agents.watch import watch_agent
 
-    agent = load_agent(_model_path(args), algo=args.algo, env_id=args.env)
+    agent = _load_agent_or_say_why(args)
+    if agent is None:
+        return 2
     report = watch_agent(agent, episodes=args.episodes, seed=args.seed, record=args.record)
     if report.episodes:
         print(report.table())

@@ -3,15 +3,16 @@
 A model from ``roadgym train`` sits in a run directory whose ``config.yaml`` names the
 algorithm, env id, env config and frame stacking. A bare SB3 zip (RL Zoo, other code)
 works too: the algorithm is read from the zip, the action type from its action space
-and the frame stack from its observation space. An RLlib checkpoint directory from
-``roadgym train --backend rllib`` loads too (its RLModule behind the same ``predict``).
+and the frame stack from its observation space. Nothing in the zip is unpickled
+(:mod:`roadgym.agents.model_zip`): the model's spaces come from the env it drives. An
+RLlib checkpoint directory from ``roadgym train --backend rllib`` loads too (its
+RLModule behind the same ``predict``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,8 @@ import yaml
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
-from roadgym.agents.hyperparams import ALGOS, algo_class
+from roadgym.agents.hyperparams import ALGOS
+from roadgym.agents.model_zip import ModelZip, load_sb3_model, model_spaces, read_model_zip
 from roadgym.agents.normalizer import (
     find_normalizer,
     load_normalizer_state,
@@ -61,21 +63,9 @@ def find_run_config(model_path: Path) -> Path | None:
 
 
 def detect_algo(model_path: Path) -> str:
-    """'ppo' or 'dqn', from the policy class recorded inside an SB3 zip."""
-    try:
-        with zipfile.ZipFile(model_path) as archive:
-            data = json.loads(archive.read("data"))
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{model_path} is not a stable-baselines3 model zip: {error}") from error
-    policy = json.dumps(data.get("policy_class", {}))
-    if "stable_baselines3.dqn" in policy:
-        return "dqn"
-    if "ActorCritic" in policy:
-        return "ppo"
-    raise ValueError(
-        f"cannot tell the algorithm of {model_path} from its policy class; pass algo "
-        f"(one of {', '.join(ALGOS)})"
-    )
+    """'ppo' or 'dqn', from the policy class recorded inside an SB3 zip (nothing is
+    unpickled); :class:`~roadgym.agents.model_zip.ModelFileError` for a file that is not one."""
+    return read_model_zip(model_path).algo()
 
 
 def load_agent(
@@ -101,14 +91,22 @@ def load_agent(
         run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     elif path.with_suffix(".json").is_file():
         run = _card_as_run(path.with_suffix(".json"))
-    algo = algo or run.get("algo") or detect_algo(path)
-    model = algo_class(algo).load(path, device=device)
+    if algo is not None and algo not in ALGOS:
+        raise ValueError(f"algo = {algo!r}; allowed: {', '.join(ALGOS)}")
+    model_zip = read_model_zip(path)
+    algo = algo or run.get("algo") or model_zip.algo()
     env_id = env_id or run.get("env_id") or "roadgym/Track-v0"
     entry = run.get(run.get("env_id", ""), {}) if run else {}
     env_kwargs = dict(entry.get("env_kwargs") or {})
-    if isinstance(model.action_space, spaces.Discrete):
+    if "Discrete" in str(model_zip.data.get("action_space", {}).get(":type:", "")):
         env_kwargs.setdefault("action_type", "discrete")
-    frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(model)
+    frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(model_zip)
+    model = load_sb3_model(
+        model_zip,
+        algo=algo,
+        space_pair=model_spaces(env_id, env_kwargs, frame_stack),
+        device=device,
+    )
     normalize = None
     stats_path = find_normalizer(path)
     if stats_path is None and entry.get("normalize", {}).get("norm_obs"):
@@ -170,10 +168,12 @@ def _card_as_run(card_path: Path) -> dict[str, Any]:
     return {"env_id": card["env_id"], card["env_id"]: {"env_kwargs": card.get("env_kwargs", {})}}
 
 
-def _infer_frame_stack(model: BaseAlgorithm) -> int:
-    space = model.observation_space
-    if isinstance(space, spaces.Box) and len(space.shape) == 3:
+def _infer_frame_stack(model_zip: ModelZip) -> int:
+    """``VecFrameStack`` depth of a bare zip, from the image shape it states."""
+    space = model_zip.data.get("observation_space", {})
+    shape = space.get("_shape") if "Box" in str(space.get(":type:", "")) else None
+    if isinstance(shape, list) and len(shape) == 3:
         # SB3 stores the transposed (C, H, W) space of image envs; 3 channels per frame.
-        channels = min(space.shape[0], space.shape[-1])
+        channels = min(shape[0], shape[-1])
         return max(1, channels // 3)
     return 1

@@ -7,15 +7,16 @@ variances and counts, clip values, gamma), beside each model zip:
 - ``model.zip`` -> ``vecnormalize.json``; ``best_model.zip`` -> ``best_vecnormalize.json``;
 - ``checkpoints/ppo_N_steps.zip`` -> ``checkpoints/ppo_N_steps.vecnormalize.json``.
 
-The statistics are written first and the zip second, so a zip never exists without its
-statistics; resuming or loading a run that normalised and finding none raises. Older
-runs' ``.pkl`` files still load, with a warning: only open those you trust.
+The statistics and the zip are written to temporary names and renamed, statistics
+first, so a zip never exists without its statistics (and a failed save leaves neither);
+resuming or loading a run that normalised and finding none raises. A ``.pkl`` (SB3's
+``VecNormalize.save``, older runs) is refused, never unpickled: the error says how to
+convert one you trust.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,13 @@ __all__ = [
     "normalizer_state",
     "observation_normalizer",
     "save_normalizer",
+    "UnsafeNormalizerError",
 ]
+
+
+class UnsafeNormalizerError(ValueError):
+    """Statistics in a format that would run code to read (SB3's pickled VecNormalize)."""
+
 
 _FORMAT = "roadgym-vecnormalize"
 _SCALARS = ("clip_obs", "clip_reward", "gamma", "epsilon", "norm_obs", "norm_reward")
@@ -90,18 +97,20 @@ def save_normalizer(venv: VecNormalize, path: str | Path) -> Path:
 
 
 def load_normalizer_state(path: str | Path) -> dict[str, Any]:
-    """Read statistics written by :func:`save_normalizer` (or, with a warning, SB3's pickle)."""
+    """Read statistics written by :func:`save_normalizer`; a pickle is refused.
+
+    Raises :class:`UnsafeNormalizerError` for SB3's ``vecnormalize.pkl`` (unpickling runs
+    whatever code the file names) and ValueError for a file that is not roadgym's JSON.
+    """
     path = Path(path)
     if path.suffix == ".pkl":
-        warnings.warn(
-            f"{path} is a pickle (SB3's VecNormalize.save): loading it runs any code it "
-            "names; only load files you trust. roadgym now writes .vecnormalize.json",
-            stacklevel=2,
+        raise UnsafeNormalizerError(
+            f"{path} is a pickle (SB3's VecNormalize.save); roadgym does not unpickle files, "
+            "as loading one runs whatever code it names. Allowed: the JSON statistics roadgym "
+            f"writes ({normalizer_path(path.with_suffix('.zip')).name} style). To convert a "
+            "file you trust: `venv = VecNormalize.load(PKL, venv)` then "
+            "`roadgym.agents.normalizer.save_normalizer(venv, JSON)`"
         )
-        import pickle
-
-        with path.open("rb") as file:
-            return normalizer_state(pickle.load(file))
     try:
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as error:

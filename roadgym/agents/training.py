@@ -444,7 +444,12 @@ def _model(
     cls = algo_class(settings.algo)
     if resume is not None:
         venv = _restore_normalizer(venv, resume)
-        model: BaseAlgorithm = cls.load(resume, env=venv, device=device)
+        from roadgym.agents.model_zip import load_sb3_model
+
+        # Nothing in the zip is unpickled: spaces from venv, schedules from the config.
+        model: BaseAlgorithm = load_sb3_model(
+            resume, algo=settings.algo, env=venv, overrides=arguments, device=device
+        )
         if settings.freeze and hasattr(model.policy.features_extractor, "encoder"):
             # requires_grad is not saved in the zip: a frozen encoder must stay frozen.
             model.policy.features_extractor.encoder.requires_grad_(False)

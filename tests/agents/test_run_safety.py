@@ -179,18 +179,3 @@ def test_a_config_file_that_is_a_list_says_so(tmp_path):
     path.write_text("- a\n- b\n")
     with pytest.raises(HyperparamError, match="holds list; allowed: a mapping"):
         resolve_settings("ppo", "roadgym/Track-v0", config_path=path)
-
-
-def test_older_pickled_statistics_still_load_with_a_warning(tmp_path):
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    from roadgym.agents.normalizer import load_normalizer_state, normalizer_state
-    from roadgym.envs import make_sb3_vec_env
-
-    venv = VecNormalize(make_sb3_vec_env(n_envs=2, observation="state"), norm_obs=True)
-    venv.reset()
-    venv.step(venv.action_space.sample()[None].repeat(2, 0))
-    venv.save(str(tmp_path / "vecnormalize.pkl"))  # SB3's own pickle
-    with pytest.warns(UserWarning, match="pickle .*only load files you trust"):
-        state = load_normalizer_state(tmp_path / "vecnormalize.pkl")
-    assert state == json.loads(json.dumps(normalizer_state(venv)))

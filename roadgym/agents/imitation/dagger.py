@@ -44,6 +44,7 @@ from roadgym.agents.imitation.config import (
 from roadgym.agents.imitation.final import final_student
 from roadgym.agents.imitation.rollouts import policy_final_infos, student_actor
 from roadgym.agents.imitation.student import AUX_TASKS, StudentExtractor
+from roadgym.agents.model_zip import read_model_zip
 from roadgym.perception.atomic import atomic_write, atomic_write_json, atomic_write_text
 
 __all__ = ["ImitationResult", "build_student", "run_imitation"]
@@ -160,9 +161,8 @@ def run_imitation(
         parts.append(_load_npz(out / record["data"]))
         rng = np.random.default_rng([config.seed, record["round"] + 1])
     if done:
-        model.policy.load_state_dict(
-            PPO.load(out / done[-1]["student"], device=device).policy.state_dict()
-        )
+        # Weights only (torch's weights-only loader): nothing in the zip is unpickled.
+        model.policy.load_state_dict(read_model_zip(out / done[-1]["student"]).policy_state_dict())
         log(f"resuming after round {done[-1]['round']} ({sum(len(p) for p in parts)} frames)")
     selection_seeds = (
         held_out_seeds(config.selection_episodes, SELECTION_SEED_START)

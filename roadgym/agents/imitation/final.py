@@ -28,6 +28,7 @@ from stable_baselines3 import PPO
 
 from roadgym.agents.imitation.bc import BCSettings, fit_student
 from roadgym.agents.imitation.collect import RoundData
+from roadgym.agents.model_zip import read_model_zip
 
 __all__ = ["FinalFit", "average_weights", "final_student"]
 
@@ -61,7 +62,8 @@ def average_weights(paths: Sequence[str | Path]) -> dict[str, torch.Tensor]:
     """The mean of the students' policy weights at ``paths`` (integer buffers: the first's)."""
     if not paths:
         raise ValueError("average_weights: no student to average")
-    states = [PPO.load(path, device="cpu").policy.state_dict() for path in paths]
+    # Weights only (torch's weights-only loader): nothing in the zips is unpickled.
+    states = [read_model_zip(path).policy_state_dict() for path in paths]
     first = states[0]
     return {
         key: torch.stack([s[key].float() for s in states]).mean(0).to(value.dtype)

@@ -39,6 +39,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from roadgym.agents.imitation.pull import ActionPull
 from roadgym.agents.imitation.student import StudentExtractor
+from roadgym.agents.model_zip import load_sb3_model, model_spaces, read_model_zip
 
 __all__ = [
     "CriticWarmup",
@@ -47,6 +48,7 @@ __all__ = [
     "StudentRegulariser",
     "fix_action_std",
     "load_student",
+    "student_env_id",
     "student_env_kwargs",
 ]
 
@@ -56,7 +58,15 @@ def load_student(path: str | Path, device: str = "cpu") -> PPO:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"init_from = {str(path)!r}: no such student file")
-    model = PPO.load(path, device=device)
+    model_zip = read_model_zip(path)
+    if model_zip.algo() != "ppo":
+        raise ValueError(
+            f"init_from = {str(path)!r} is a {model_zip.algo().upper()} model, not a roadgym "
+            "student; pass a student.zip from `roadgym imitate`"
+        )
+    # Nothing in the zip is unpickled: its spaces come from the env the student drives.
+    spaces = model_spaces(student_env_id(path), student_env_kwargs(path))
+    model = load_sb3_model(model_zip, algo="ppo", space_pair=spaces, device=device)
     if not isinstance(model.policy.features_extractor, StudentExtractor):
         raise ValueError(
             f"init_from = {str(path)!r} is a PPO model but not a roadgym student (its features "
@@ -64,6 +74,21 @@ def load_student(path: str | Path, device: str = "cpu") -> PPO:
             "from `roadgym imitate`"
         )
     return model
+
+
+def student_env_id(path: str | Path) -> str:
+    """The env a student drives: the ``config.yaml`` beside it, else its JSON card, else
+    ``roadgym/Town-v0``."""
+    config = Path(path).with_name("config.yaml")
+    if config.is_file():
+        document = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        if isinstance(document, dict) and document.get("env_id"):
+            return str(document["env_id"])
+    if Path(path).with_suffix(".json").is_file():
+        from roadgym.agents.pretrained import read_card
+
+        return str(read_card(path).get("env_id", "roadgym/Town-v0"))
+    return "roadgym/Town-v0"
 
 
 def student_env_kwargs(path: str | Path) -> dict[str, Any]:

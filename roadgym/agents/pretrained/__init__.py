@@ -86,15 +86,17 @@ def read_card(zip_path: str | Path) -> dict[str, Any]:
 
 def load_pretrained(name: str, device: str = "cpu") -> PretrainedModel:
     """Load the shipped model ``name`` (see :func:`available_pretrained`)."""
-    from stable_baselines3 import PPO
+    from roadgym.agents.model_zip import load_sb3_model, model_spaces
 
     zip_path = pretrained_path(name)
     card = read_card(zip_path)
+    # Nothing in the zip is unpickled: its spaces come from the env the card names.
+    spaces = model_spaces(card["env_id"], card["env_kwargs"])
     return PretrainedModel(
         name=name,
         env_id=card["env_id"],
         env_kwargs=dict(card["env_kwargs"]),
         card=card,
-        model=PPO.load(zip_path, device=device),
+        model=load_sb3_model(zip_path, algo="ppo", space_pair=spaces, device=device),
         path=zip_path,
     )

@@ -218,7 +218,9 @@ class WorldConfig(BaseConfig):
     """
 
     dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.01, high=0.5)
-    wheelbase_m: float = option(2.7, "Kinematic bicycle wheelbase (m).", low=1.0, high=6.0)
+    wheelbase_m: float = option(
+        2.7, "Kinematic bicycle wheelbase (m); shorter than car_length_m.", low=1.0, high=6.0
+    )
     car_length_m: float = option(4.5, "Car length (m).", low=1.0, high=10.0)
     car_width_m: float = option(2.0, "Car width (m).", low=0.5, high=4.0)
     max_steer_rad: float = option(0.5, "Largest front wheel angle (rad).", low=0.05, high=1.2)
@@ -284,6 +286,12 @@ class WorldConfig(BaseConfig):
 
     def validate(self) -> None:
         self.modes()
+        if not self.wheelbase_m < self.car_length_m:
+            raise ConfigError(
+                f"{type(self).__name__}.wheelbase_m = {self.wheelbase_m} is not shorter than "
+                f"car_length_m = {self.car_length_m}; allowed: wheelbase_m < car_length_m "
+                "(the axles sit inside the car)"
+            )
 
     def modes(self) -> tuple[str, ...]:
         """The observation modes of ``observation``, in order (validated)."""

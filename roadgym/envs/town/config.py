@@ -61,7 +61,12 @@ class TownConfig(RouteFields, IdmTrafficFields, WorldConfig):
         high=0.5,
     )
     two_lane_fraction: float = option(
-        0.35, "Share of grid lines built with 2 lanes each way (else 1).", low=0.0, high=1.0
+        0.35,
+        "Share of grid lines built with 2 lanes each way (else 1). When every line comes "
+        "out with 2, one vertical and one horizontal line (drawn at random) keep 1: lanes "
+        "do not change mid-block, so inner lanes must meet outer ones somewhere.",
+        low=0.0,
+        high=1.0,
     )
     # The sidewalk and crosswalk width ranges end where the default block_min_m (40 m) still
     # leaves 8 m of street; wider ones need a larger block_min_m (validate says so).

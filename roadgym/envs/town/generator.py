@@ -97,7 +97,10 @@ def generate_town(rng: np.random.Generator, config: TownConfig) -> TownMap:
             return town
     raise TownGenerationError(
         f"no strongly connected town in {MAX_ATTEMPTS} attempts for grid_size="
-        f"{config.grid_size}, street_removal_fraction={config.street_removal_fraction}"
+        f"{config.grid_size}, street_removal_fraction={config.street_removal_fraction}, "
+        f"two_lane_fraction={config.two_lane_fraction}, block_min_m={config.block_min_m}, "
+        f"block_max_m={config.block_max_m}; allowed: the documented ranges of these fields "
+        "(report the values if they are inside them)"
     )
 
 
@@ -111,6 +114,13 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
     )
     lanes_col = np.where(rng.random(n) < config.two_lane_fraction, 2, 1)  # vertical lines
     lanes_row = np.where(rng.random(n) < config.two_lane_fraction, 2, 1)  # horizontal lines
+    if (lanes_col == 2).all() and (lanes_row == 2).all():
+        # The lane graph has no lane changes, and at a controlled junction the inner lane
+        # turns left and the outer one right: with two lanes everywhere no inner lane would
+        # ever reach an outer one (every such town was rejected). One vertical and one
+        # horizontal line, drawn at random, keep one lane each way.
+        lanes_col[int(rng.integers(n))] = 1
+        lanes_row[int(rng.integers(n))] = 1
     # arms[j, i, d]: the street from junction (i, j) in direction d exists.
     arms = np.zeros((n, n, 4), dtype=bool)
     arms[:, :-1, 0] = arms[:, 1:, 2] = True
