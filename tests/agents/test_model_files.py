@@ -118,6 +118,7 @@ def test_evaluate_and_watch_never_run_the_payload(poisoned, tmp_path, capsys):
 
 
 def test_train_resume_and_init_from_never_run_the_payload(poisoned, tmp_path, tiny_settings):
+    from roadgym.agents.run_config import RunConfig
     from roadgym.agents.training import train
 
     settings = tiny_settings("ppo", n_timesteps=96, eval_freq=0, video_freq=0)
@@ -127,8 +128,9 @@ def test_train_resume_and_init_from_never_run_the_payload(poisoned, tmp_path, ti
     run, marker = poisoned("evil_extra_entry", keep_hints=False)
     with pytest.raises(ModelFileError, match="evil_extra_entry"):
         train(settings, run_dir=run, resume=run / "model.zip", progress_bar=False)
+    init = RunConfig(settings=settings, init_from=str(run / "model.zip"))
     with pytest.raises(ModelFileError, match="evil_extra_entry"):
-        train(settings, run_dir=tmp_path / "init", init_from=run / "model.zip")
+        train(init, run_dir=tmp_path / "init")
     assert not marker.exists()
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from roadgym.envs.core.camera import EgoCamera
 from roadgym.envs.core.dynamics import CarLimits, CarState
+from roadgym.envs.core.frame_stack import FrameHistory
 from roadgym.envs.core.sprites import ActorSplatter, box_samples
 from roadgym.envs.highway.config import HighwayConfig
 from roadgym.envs.highway.generator import (
@@ -88,6 +89,9 @@ class HighwayState:
         self.veh_from_lane = np.full((batch, n + agents), NO_LANE, dtype=np.int64)
 
         self.car = CarState.zeros(cars)
+        # frame_stack > 1: each controlled car's last frames of every mode, stacked
+        # (roadgym.envs.core.frame_stack).
+        self.history = FrameHistory(cfg.frame_stack, cars) if cfg.frame_stack > 1 else None
         self.ego_segment = np.zeros(cars, dtype=np.int64)
         self.ego_target_lane = np.zeros(cars, dtype=np.int64)
         self.ego_speed_index = np.zeros(cars, dtype=np.int64)

@@ -101,6 +101,8 @@ class HighwayWorld(HighwayState):
         self.time_s[worlds] = 0.0
         ego.locate_ego(self, cars)
         self.off_road[cars] = ~ego.ego_corners_on_road(self, cars)
+        if self.history is not None:
+            self.history.mark_reset(cars)
 
     # ------------------------------------------------------------------ step
 
@@ -143,6 +145,8 @@ class HighwayWorld(HighwayState):
             self.sim_steps += 1
             self.time_s += cfg.dt_s
         reward = ego.reward(self, changed if meta else moved)
+        if self.history is not None:
+            self.history.mark_step()
         return reward, self.crashed | self.off_road
 
     def _collide_agents(self) -> None:
@@ -242,7 +246,11 @@ class HighwayWorld(HighwayState):
 
     def observe(self, cars: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Every configured observation mode of controlled cars ``cars`` (all when None;
-        one per world for A = 1): mode -> (C, ...)."""
+        one per world for A = 1): mode -> (C, ...).
+
+        With ``frame_stack`` > 1 these are the stacks of each car's last frames of every
+        mode along its last axis, oldest first; call it after every step and reset.
+        """
         if cars is not None:  # a few cars after a reset: cheap enough to slice
             return {mode: array[cars] for mode, array in self.observe().items()}
         modes = self.observation_modes
@@ -259,7 +267,10 @@ class HighwayWorld(HighwayState):
             out["kinematics"] = observation.kinematics(self)
         if "occupancy_grid" in modes:
             out["occupancy_grid"] = observation.occupancy_grid(self)
-        return {mode: out[mode] for mode in modes}
+        out = {mode: out[mode] for mode in modes}
+        if self.history is not None:
+            out = self.history.push(out, None)
+        return out
 
     def infos(self) -> dict[str, np.ndarray]:
         """Per controlled car metrics, batched: name -> (B * A,) array (world metrics
