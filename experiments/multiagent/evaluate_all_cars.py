@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--model", default=None, help="SB3 PPO zip (--driver model)")
     parser.add_argument("--observation", default="kinematics")
     parser.add_argument("--action-type", default="meta")
+    parser.add_argument("--policy-frequency-hz", type=float, default=5.0)
     args = parser.parse_args(argv)
     result = evaluate(
         args.env,
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         args.model,
         observation=args.observation,
         action_type=args.action_type,
+        policy_frequency_hz=args.policy_frequency_hz,
     )
     print(json.dumps({"args": vars(args), **result}, indent=1))
     return result

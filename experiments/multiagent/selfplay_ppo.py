@@ -30,13 +30,18 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--timesteps", type=int, default=300_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-steps", type=int, default=64)
+    parser.add_argument("--gamma", type=float, default=0.95)
+    parser.add_argument(
+        "--policy-frequency-hz", type=float, default=1.0, help="decisions a second (highway-env: 1)"
+    )
     parser.add_argument("--out", type=Path, default=Path("runs/selfplay"))
     args = parser.parse_args(argv)
 
     from stable_baselines3 import PPO
 
+    fields = {**ENV_FIELDS, "policy_frequency_hz": args.policy_frequency_hz}
     venv = make_multi_agent_sb3_vec_env(
-        args.env, args.worlds, args.agents, seed=args.seed, **ENV_FIELDS
+        args.env, args.worlds, args.agents, seed=args.seed, **fields
     )
     model = PPO(
         "MlpPolicy",
@@ -45,7 +50,7 @@ def main(argv: list[str] | None = None) -> Path:
         batch_size=512,
         n_epochs=5,
         learning_rate=3e-4,
-        gamma=0.9,  # highway-env's DQN / PPO baselines use short horizons too
+        gamma=args.gamma,
         ent_coef=0.01,
         seed=args.seed,
         device="cpu",
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> Path:
     temp = args.out / "model.tmp.zip"
     model.save(temp)
     os.replace(temp, args.out / "model.zip")
-    config = {"args": {k: str(v) for k, v in vars(args).items()}, "env_fields": ENV_FIELDS}
+    config = {"args": {k: str(v) for k, v in vars(args).items()}, "env_fields": fields}
     (args.out / "config.json").write_text(json.dumps(config, indent=1))
     print(f"wrote {args.out / 'model.zip'}")
     return args.out / "model.zip"

@@ -194,3 +194,23 @@ def test_snapshot_draws_every_controlled_car_of_a_world():
     render = picture[:, :512].reshape(-1, 3)
     assert (render == (240, 240, 240)).all(axis=1).any()
     assert (render == (200, 60, 220)).all(axis=1).any()
+
+
+def test_parallel_env_refuses_bad_actions_and_steps_after_the_end():
+    env = parallel_env("roadgym/Highway-v0", num_agents=2, max_cycles=2, **SMALL)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step({})
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"missing \['car_1'\]"):
+        env.step({"car_0": np.zeros(2, np.float32)})
+    with pytest.raises(ValueError, match=r"actions\['car_1'\] .* shape \(3,\)"):
+        env.step({"car_0": np.zeros(2), "car_1": np.zeros(3)})
+    with pytest.raises(ValueError, match="NaN"):
+        env.step({"car_0": np.zeros(2), "car_1": np.array([np.nan, 0.0])})
+    with pytest.raises(KeyError, match="car_9"):
+        env.action_space("car_9")
+    for _ in range(2):
+        _, _, _, truncated, _ = env.step(dict.fromkeys(env.agents, np.zeros(2, np.float32)))
+    assert truncated == {"car_0": True, "car_1": True} and env.agents == []
+    with pytest.raises(RuntimeError, match="no agent left"):
+        env.step({})

@@ -120,6 +120,13 @@ class MultiAgentParallelEnv(ParallelEnv):
                 f"actions for {sorted(actions)} do not match the live agents {self.agents}: "
                 f"missing {missing}, not live {unknown}"
             )
+        shape = self._noop.shape
+        for agent, action in actions.items():  # the dict is per agent already
+            if np.shape(action) != shape:
+                raise ValueError(
+                    f"actions[{agent!r}] = {action!r} has shape {np.shape(action)}; expected "
+                    f"{shape}, an action of action_space({agent!r}) = {self.action_space(agent)}"
+                )
         batch = np.stack(
             [np.asarray(actions.get(agent, self._noop)) for agent in self.possible_agents]
         )
