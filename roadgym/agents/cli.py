@@ -192,7 +192,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return rllib_train_main(argv)
     args = train_parser().parse_args(argv)
     from roadgym.agents.run_config import load_run_config
-    from roadgym.agents.training import train
+    from roadgym.agents.training import RunDirExistsError, train
     from roadgym.perception.atomic import DirectoryLockedError
 
     try:
@@ -217,7 +217,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
             stop_at=args.stop_at,
         )
     except (FileExistsError, FileNotFoundError, DirectoryLockedError, ValueError) as error:
-        return fail(error)
+        return fail(error.flag_message() if isinstance(error, RunDirExistsError) else error)
     except KeyboardInterrupt:  # before learning started (building envs or the model)
         print("SIGINT: stopped before training started; nothing to save", file=sys.stderr)
         return 128 + int(signal.SIGINT)
@@ -278,12 +278,14 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="write the report as JSON here")
     parser.add_argument("--algo", choices=ALGOS, help="override the model's algorithm")
     parser.add_argument(
-        "--env-config",
+        "--env-kwargs",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="env config field for the expert (models use their run's); repeatable",
+        help="env config field (env_kwargs) on top of the model's (the expert: of the env's "
+        "defaults); repeatable",
     )
+    add_renamed_flag(parser, "--env-config", "--env-kwargs", "env_kwargs", action="append")
     parser.add_argument("--stochastic", action="store_true", help="sample actions")
     parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
     return parser
@@ -301,7 +303,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
 
     seeds = held_out_seeds(args.episodes, start=args.seed)
     try:
-        env_config = parse_overrides(args.env_config)
+        deprecation_notes(args)
+        env_config = parse_overrides(args.env_kwargs)
     except HyperparamError as error:
         parser.error(str(error))
     if args.expert:

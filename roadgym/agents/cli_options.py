@@ -54,6 +54,7 @@ class _SetAlias(argparse.Action):
     ):
         self.key = key
         self.deprecated = deprecated
+        self.mapping = kw.pop("mapping", False)
         self.convert = convert
         self.flag_value = flag_value
         if flag_value is not None:
@@ -64,6 +65,8 @@ class _SetAlias(argparse.Action):
         value = self.flag_value if self.flag_value is not None else values
         if self.key is None:  # the value is already KEY=VALUE (--hp)
             item = str(value)
+        elif self.mapping and "=" in str(value) and not str(value).lstrip().startswith("{"):
+            item = f"{self.key}.{value}"  # one field of a mapping: --env-kwargs frame_stack=4
         else:
             text = self.convert(value) if self.convert is not None else value
             item = f"{self.key}={text}"
@@ -124,15 +127,19 @@ def add_dataclass_flags(
         ).replace("_", "-")
         doc = docs.get(field.name, "").split(". ")[0].rstrip(".")
         shown = to_plain(value)
+        mapping = isinstance(value, Mapping)
         text = f"{doc} (default {shown}; --set {key_prefix}{field.name}=...)"
+        if mapping:
+            text += "; KEY=VALUE sets one key, repeatable"
         parser.add_argument(
             flag,
             action=_SetAlias,
             key=f"{key_prefix}{field.name}",
             deprecated=False,
+            mapping=mapping,
             dest=f"_field_{(key_prefix + field.name).replace('.', '_')}",
             default=None,
-            metavar="VALUE",
+            metavar="KEY=VALUE" if mapping else "VALUE",
             help=" ".join(text.split()).replace("%", "%%"),
         )
         added.append(flag)
@@ -140,11 +147,14 @@ def add_dataclass_flags(
 
 
 class _RenamedFlag(argparse.Action):
-    def __init__(self, option_strings, dest, *, new, **kwargs):
+    def __init__(self, option_strings, dest, *, new, append=False, **kwargs):
         self.new = new
+        self.append = append
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
+        if self.append:
+            values = [*(getattr(namespace, self.dest, None) or []), values]
         setattr(namespace, self.dest, True if self.nargs == 0 else values)
         used = dict(getattr(namespace, "deprecated", None) or {})
         used[option_string] = (values, self.new)
@@ -154,9 +164,12 @@ class _RenamedFlag(argparse.Action):
 def add_renamed_flag(
     parser: argparse.ArgumentParser, old: str, new: str, dest: str, **kwargs: Any
 ) -> None:
-    """Keep ``old`` working, hidden, as the flag ``new`` (same ``dest``)."""
-    if kwargs.pop("action", None) == "store_true":
+    """Keep ``old`` working, hidden, as the flag ``new`` (same ``dest``; ``action`` may be
+    'store_true' or 'append', as ``new``'s)."""
+    action = kwargs.pop("action", None)
+    if action == "store_true":
         kwargs["nargs"] = 0
+    kwargs["append"] = action == "append"
     parser.add_argument(
         old, action=_RenamedFlag, new=new, dest=dest, help=argparse.SUPPRESS, **kwargs
     )

@@ -76,6 +76,23 @@ RUN_ARTEFACTS = (
 class RunDirExistsError(FileExistsError):
     """The run directory already holds a run and neither resume nor overwrite was asked."""
 
+    def __init__(self, run_dir: Path, present: list[str]) -> None:
+        self.run_dir = Path(run_dir)
+        self.present = list(present)
+        super().__init__(
+            f"run dir {self.run_dir} already holds a run ({', '.join(self.present)}); allowed: "
+            f"resume from {self.run_dir / 'model.zip'} to continue it, overwrite to delete "
+            "it first, or another run_dir"
+        )
+
+    def flag_message(self) -> str:
+        """The same, in ``roadgym train``'s flags."""
+        return (
+            f"run dir {self.run_dir} already holds a run ({', '.join(self.present)}); pass "
+            f"--resume {self.run_dir / 'model.zip'} to continue it, --overwrite to delete it "
+            "first, or another --run-dir"
+        )
+
 
 def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> None:
     """Refuse a run dir that holds another run, or clear it when ``overwrite``.
@@ -87,11 +104,7 @@ def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> N
     if not present or resume is not None:
         return
     if not overwrite:
-        raise RunDirExistsError(
-            f"run dir {run_dir} already holds a run ({', '.join(present)}); pass "
-            f"--resume {run_dir / 'model.zip'} to continue it, --overwrite to delete it "
-            "first, or another --run-dir"
-        )
+        raise RunDirExistsError(run_dir, present)
     for name in present:
         path = run_dir / name
         if path.is_dir():

@@ -200,3 +200,16 @@ def test_extensions_read_from_a_file_merge_with_set_and_old_names_warn(tmp_path)
     assert removed.extensions == (CriticWarmup(steps=8), ExpertTerm(slow_mps=1.0))
     with pytest.raises(ConfigError, match="seed = 'x'; allowed: int"):
         load_run_config(path, {"seed": "x"})
+
+
+def test_evaluate_takes_env_kwargs_and_the_old_env_config_spelling(capsys):
+    from roadgym.agents.cli_options import deprecation_notes
+
+    argv = ["--expert", "--env-kwargs", "a=1", "--env-config", "b=2"]
+    args = cli.evaluate_parser().parse_args(argv)
+    assert args.env_kwargs == ["a=1", "b=2"]
+    deprecation_notes(args)
+    assert (
+        "--env-config is deprecated and will be removed; use --env-kwargs"
+        in capsys.readouterr().err
+    )

@@ -75,8 +75,14 @@ def test_ctrl_c_in_the_command_prints_one_line_and_exits_130(monkeypatch, tmp_pa
 def test_an_existing_run_dir_is_refused_unless_resume_or_overwrite(tiny_settings, tmp_path):
     settings = tiny_settings("ppo", n_timesteps=64, **QUICK)
     train(settings, run_dir=tmp_path, progress_bar=False)
-    with pytest.raises(RunDirExistsError, match=r"already holds a run .*--resume .*--overwrite"):
+    with pytest.raises(
+        RunDirExistsError, match=r"already holds a run .*resume .*overwrite"
+    ) as refused:
         train(settings, run_dir=tmp_path, progress_bar=False)
+    assert "--" not in str(refused.value)  # the library names fields; the command, flags
+    assert (
+        "--resume" in refused.value.flag_message() and "--overwrite" in refused.value.flag_message()
+    )
     events = list((tmp_path / "tb").rglob("events.*"))
     result = train(settings, run_dir=tmp_path, progress_bar=False, overwrite=True)
     assert result.num_timesteps == 64

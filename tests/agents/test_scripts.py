@@ -99,7 +99,7 @@ def test_evaluate_script_runs_the_expert(tmp_path):
         "--expert",
         "--episodes",
         "2",
-        "--env-config",
+        "--env-kwargs",
         "max_episode_steps=50",
         "--json",
         str(out),

@@ -173,7 +173,7 @@ def train_rllib(
         else default_run_dir(f"{settings.algo}-rllib", settings.env_id, settings.seed)
     )
     if resume is not None and not Path(resume).is_dir():
-        raise FileNotFoundError(f"--resume {str(resume)!r}: no such RLlib checkpoint directory")
+        raise FileNotFoundError(f"resume = {str(resume)!r}: no such RLlib checkpoint directory")
     run_dir.mkdir(parents=True, exist_ok=True)
     if torch_threads is not None:
         import torch
