@@ -22,7 +22,13 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 from roadgym.agents.hyperparams import ALGOS
-from roadgym.agents.model_zip import ModelZip, load_sb3_model, model_spaces, read_model_zip
+from roadgym.agents.model_zip import (
+    ModelZip,
+    load_sb3_model,
+    model_spaces,
+    read_model_zip,
+    spaces_from_text,
+)
 from roadgym.agents.normalizer import (
     find_normalizer,
     load_normalizer_state,
@@ -101,10 +107,13 @@ def load_agent(
     if "Discrete" in str(model_zip.data.get("action_space", {}).get(":type:", "")):
         env_kwargs.setdefault("action_type", "discrete")
     frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(model_zip)
+    # A bare zip (no run config, no card) says its spaces in plain text; a run's zip is
+    # loaded for the env its config builds.
+    space_pair = spaces_from_text(model_zip) if not run else None
     model = load_sb3_model(
         model_zip,
         algo=algo,
-        space_pair=model_spaces(env_id, env_kwargs, frame_stack),
+        space_pair=space_pair or model_spaces(env_id, env_kwargs, frame_stack),
         device=device,
     )
     normalize = None

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -51,6 +52,7 @@ __all__ = [
     "load_sb3_model",
     "model_spaces",
     "read_model_zip",
+    "spaces_from_text",
 ]
 
 _SERIALIZED = ":serialized:"
@@ -391,4 +393,92 @@ def _listed(value: Any) -> list[int] | None:
         except (ValueError, SyntaxError):
             return None
         return list(parsed) if isinstance(parsed, (list, tuple)) else None
+    return None
+
+
+def spaces_from_text(model_zip: ModelZip) -> tuple[spaces.Space, spaces.Space] | None:
+    """The model's spaces rebuilt from the plain text SB3 wrote beside their pickles.
+
+    For a bare zip with no run config to build its env from. Box, Discrete and a Dict
+    of those; bounds numpy printed in full, or elided (``...``) but uniform in what is
+    shown (image bounds, 0 and 255). None when the text does not say enough.
+    """
+    try:
+        observation = _space_from_entry(model_zip.data.get("observation_space"))
+        action = _space_from_entry(model_zip.data.get("action_space"))
+    except (ValueError, TypeError, KeyError, SyntaxError):
+        return None
+    if observation is None or action is None:
+        return None
+    return observation, action
+
+
+def _space_from_entry(entry: Any) -> spaces.Space | None:
+    if not isinstance(entry, dict):
+        return None
+    kind = str(entry.get(":type:", ""))
+    if kind.endswith("Discrete'>"):
+        return spaces.Discrete(int(str(entry["n"])), start=int(str(entry.get("start", 0))))
+    if kind.endswith("Box'>"):
+        shape = tuple(int(v) for v in _listed(entry.get("_shape")) or ())
+        return _box(str(entry["low"]), str(entry["high"]), shape, str(entry["dtype"]))
+    if kind.endswith("Dict'>"):
+        parts = _dict_boxes(str(entry["spaces"]))
+        return None if parts is None else spaces.Dict(parts)
+    return None
+
+
+def _box(low: str, high: str, shape: tuple[int, ...], dtype: str) -> spaces.Box | None:
+    bounds = [_numbers(text, shape) for text in (low, high)]
+    if bounds[0] is None or bounds[1] is None:
+        return None
+    kind = np.dtype(dtype)
+    return spaces.Box(bounds[0].astype(kind), bounds[1].astype(kind), shape, kind)
+
+
+def _numbers(text: str, shape: tuple[int, ...]) -> np.ndarray | None:
+    """numpy's printed array (or scalar) as an array of ``shape``."""
+    tokens = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
+    values = [t for t in tokens if t != "..."]
+    if not values:
+        return None
+    numbers = np.array([float(t) for t in values])
+    if "..." in tokens or numbers.size == 1:
+        if not (numbers == numbers[0]).all():
+            return None  # elided and not uniform: the text does not say
+        return np.full(shape, numbers[0])
+    return numbers.reshape(shape) if numbers.size == int(np.prod(shape)) else None
+
+
+def _dict_boxes(text: str) -> dict[str, spaces.Space] | None:
+    """``{'nav': Box(low, high, (30,), float32), ...}`` as a dict of Boxes."""
+    out: dict[str, spaces.Space] = {}
+    for match in re.finditer(r"'([^']+)': Box\(", text):
+        body_start = match.end()
+        depth, index = 1, body_start
+        while depth and index < len(text):
+            depth += {"(": 1, ")": -1}.get(text[index], 0)
+            index += 1
+        body = text[body_start : index - 1]  # low, high, (shape), dtype
+        shape_match = re.search(r", \(([\d, ]*)\), (\w+)$", body)
+        if shape_match is None:
+            return None
+        bounds = body[: shape_match.start()]
+        split = _top_level_comma(bounds)
+        if split is None:
+            return None
+        shape = tuple(int(v) for v in shape_match.group(1).split(",") if v.strip())
+        box = _box(bounds[:split], bounds[split + 1 :], shape, shape_match.group(2))
+        if box is None:
+            return None
+        out[match.group(1)] = box
+    return out or None
+
+
+def _top_level_comma(text: str) -> int | None:
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            return index
     return None

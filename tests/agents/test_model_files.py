@@ -217,3 +217,18 @@ def test_a_model_for_another_env_is_refused_naming_both_shapes(run_dir):
     spaces = model_spaces("roadgym/Track-v0", {"camera_size_px": 84})
     with pytest.raises(ModelFileError, match=r"shape \[3, 64, 64\].*84"):
         load_sb3_model(run_dir / "model.zip", space_pair=spaces, device="cpu")
+
+
+def test_a_bare_zip_loads_with_the_spaces_its_text_states(tmp_path):
+    """No run config and no card: the spaces come from the text SB3 wrote, not a pickle."""
+    from roadgym.agents.loading import load_agent
+    from roadgym.agents.pretrained import pretrained_path
+
+    bare = tmp_path / "student.zip"
+    shutil.copy(pretrained_path("town-student"), bare)
+    marker = tmp_path / "marker"
+    poison(bare, marker, "observation_space")
+    agent = load_agent(bare, device="cpu")
+    assert not marker.exists()
+    assert set(agent.model.observation_space.spaces) == {"nav", "rgb"}
+    assert agent.model.observation_space["rgb"].shape == (30, 64, 64)

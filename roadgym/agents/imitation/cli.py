@@ -10,6 +10,8 @@ YAML of those fields (or a run's ``manifest.json``, whose ``config`` it reads).
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -26,6 +28,7 @@ from roadgym.agents.cli_options import (
 )
 from roadgym.agents.hyperparams import read_config_file
 from roadgym.agents.imitation.config import ImitationConfig
+from roadgym.agents.interrupts import stop_on_signals
 from roadgym.agents.typed_config import ConfigError, deep_merge, from_mapping, set_overrides
 
 __all__ = ["config_from_args", "imitate_main", "imitate_parser"]
@@ -114,6 +117,20 @@ def _check_env(config: ImitationConfig) -> None:
         ) from None
 
 
+def _kept(out: Path) -> str:
+    """What an interrupted run leaves: its finished rounds, and how to go on."""
+    try:
+        rounds = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["rounds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        rounds = []
+    if not rounds:
+        return f"no round finished; run the same command to start again in {out}"
+    return (
+        f"rounds 0-{rounds[-1]['round']} are kept in {out}; run the same command to resume "
+        f"after round {rounds[-1]['round']}"
+    )
+
+
 def imitate_main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv``, run :func:`roadgym.agents.imitation.run_imitation`, print the rounds."""
     args = imitate_parser().parse_args(argv)
@@ -133,10 +150,16 @@ def imitate_main(argv: Sequence[str] | None = None) -> int:
     device = str(pick_device(args.device))
     out = args.out or f"runs/imitate-{env_short_name(config.env_id)}-s{config.seed}"
     start = time.perf_counter()
+    caught: dict[str, str | None] = {"signal": None}
     try:
-        result = run_imitation(config, out, device=device, progress=not args.no_progress)
+        with stop_on_signals() as caught:  # SIGTERM stops it as Ctrl-C does
+            result = run_imitation(config, out, device=device, progress=not args.no_progress)
     except (ValueError, FileExistsError) as error:
         return fail(error)
+    except KeyboardInterrupt:
+        name = caught["signal"] or "SIGINT"
+        print(f"{name}: stopped; {_kept(Path(out))}", file=sys.stderr)
+        return 128 + int(getattr(signal, name))
     print(
         f"student: {result.student_path} (selected: round {result.best_round}); "
         f"{time.perf_counter() - start:.0f} s this call",

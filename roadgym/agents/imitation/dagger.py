@@ -4,7 +4,10 @@ The output directory holds, as the run goes:
 
 - ``manifest.json``: the config and, per finished round, its beta, frame count, data
   file, losses, training-data statistics and selection score;
+- ``config.yaml``: written first, so the folder names its run from the start;
 - ``round_XX.npz``: each round's frames and labels (written atomically);
+- ``round_XX.random.json``: every random generator's state when the round ended
+  (numpy, Python, torch), so a resumed run draws what an uninterrupted one would;
 - ``student_round_XX.zip``: the student after each round (an SB3 PPO zip);
 - ``student_final.zip``: with ``config.final``, the average of the last rounds' students
   fitted once more (:mod:`roadgym.agents.imitation.final`);
@@ -12,7 +15,8 @@ The output directory holds, as the run goes:
   or the final one), loadable by ``roadgym evaluate`` / ``watch`` / ``train --init-from``.
 
 Running again on the same directory with the same config resumes after the last
-finished round (its data and student are loaded back); a larger ``rounds`` adds rounds
+finished round (its data, student and random states are loaded back: the resumed rounds
+are bit-identical to an uninterrupted run's); a larger ``rounds`` adds rounds
 to a finished run, and a changed ``final`` redoes only the final step; any other change
 of config is refused.
 """
@@ -42,6 +46,7 @@ from roadgym.agents.imitation.config import (
     ImitationConfig,
 )
 from roadgym.agents.imitation.final import final_student
+from roadgym.agents.imitation.random_state import restore_random_state, save_random_state
 from roadgym.agents.imitation.rollouts import policy_final_infos, student_actor
 from roadgym.agents.imitation.student import AUX_TASKS, StudentExtractor
 from roadgym.agents.model_zip import read_model_zip
@@ -153,6 +158,9 @@ def run_imitation(
             )
         saved["config"] = config.to_dict()
         manifest = saved
+    # The run's config first: whatever happens next, the folder says what it is.
+    write_student_config(config, out / "config.yaml")
+    atomic_write_json(manifest_path, manifest)
     done = manifest["rounds"]
     rng = np.random.default_rng(config.seed)
     model = build_student(config, device)
@@ -163,6 +171,15 @@ def run_imitation(
     if done:
         # Weights only (torch's weights-only loader): nothing in the zip is unpickled.
         model.policy.load_state_dict(read_model_zip(out / done[-1]["student"]).policy_state_dict())
+        if "random_state" in done[-1]:
+            # Every generator as it was when that round ended: the next rounds are the
+            # ones an uninterrupted run would have drawn, bit for bit.
+            rng = restore_random_state(out / done[-1]["random_state"])
+        else:
+            log(
+                "this run predates saved random states: resumed rounds will differ from an "
+                "uninterrupted run's"
+            )
         log(f"resuming after round {done[-1]['round']} ({sum(len(p) for p in parts)} frames)")
     selection_seeds = (
         held_out_seeds(config.selection_episodes, SELECTION_SEED_START)
@@ -221,6 +238,9 @@ def run_imitation(
             "fit_s": fit_s,
             "round_s": time.perf_counter() - round_start,
         }
+        # The generators' states, so a resumed run draws what this one will draw next.
+        record["random_state"] = f"round_{round_index:02d}.random.json"
+        save_random_state(out / record["random_state"], rng)
         done.append(record)
         atomic_write_json(manifest_path, manifest)
         log(
