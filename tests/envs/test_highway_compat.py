@@ -99,6 +99,10 @@ def test_a_bad_value_set_on_the_mapping_raises_at_the_next_reset_and_bad_names_a
     env = gym.make(FAST)
     with pytest.raises(ConfigError, match="'lane_count'"):
         env.unwrapped.config["lane_count"] = 3
+    with pytest.raises(KeyError, match="'lane_count' is unknown"):
+        env.unwrapped.config["lane_count"]
+    assert "lane_count" not in env.unwrapped.config
+    assert env.unwrapped.config.get("merging_speed_reward", 0) == 0  # as highway-env reads it
     env.unwrapped.config["lanes_count"] = 1
     with pytest.raises(ConfigError, match="lanes_count = 1"):
         env.reset()
@@ -403,3 +407,39 @@ def test_several_controlled_cars_without_the_multi_agent_forms_act_for_car_0():
     world.ego_speed_index[:] = 1
     env.step(3)  # FASTER for car 0; car 1 keeps its speed (IDLE), as in highway-env
     assert world.ego_speed_index.tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("name", ["highway-v0", "highway-fast-v0", "merge-v0"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        None,
+        {"observation": {"type": "OccupancyGrid"}, "action": {"type": "ContinuousAction"}},
+        {
+            "observation": {
+                "type": "GrayscaleObservation",
+                "observation_shape": (128, 64),
+                "stack_size": 4,
+                "weights": [0.2989, 0.5870, 0.1140],
+            }
+        },  # fmt: skip
+        {"action": {"type": "DiscreteMetaAction", "longitudinal": False}},
+    ],
+)
+def test_keys_and_spaces_match_the_installed_highway_env(name, config):
+    pytest.importorskip("highway_env")
+    if name == "merge-v0" and "ContinuousAction" in repr(config):
+        pytest.skip("highway-env's merge-v0 fails with ContinuousAction (`action in [0, 2]`)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # highway-env's own deprecation notices
+        theirs = gym.make(name, config=config)
+    ours = gym.make(f"roadgym/{name}", config=config)
+    their_config, our_config = theirs.unwrapped.config, dict(ours.unwrapped.config)
+    assert set(our_config) == set(their_config)
+    differ = {key for key in our_config if repr(our_config[key]) != repr(their_config[key])}
+    assert differ <= {"offroad_terminal"}  # roadgym always ends off the road (documented)
+    for mine, other in ((ours.observation_space, theirs.observation_space),
+                        (ours.action_space, theirs.action_space)):  # fmt: skip
+        assert type(mine) is type(other) and mine.shape == other.shape
+        assert mine.dtype == other.dtype
+    theirs.close()

@@ -13,7 +13,15 @@ import copy
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.envs.highway.compat.keys import Translation, check_key
+
+
+class UnknownKeyError(ConfigError, KeyError):
+    """A key this id's config does not have (a ``ConfigError`` and a ``KeyError``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # KeyError would quote the message
 
 
 class HighwayEnvConfig(MutableMapping):
@@ -26,9 +34,19 @@ class HighwayEnvConfig(MutableMapping):
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._values:
-            check_key(self._env_name, key)  # raises for a key the env lacks
+            try:
+                check_key(self._env_name, key)
+            except ConfigError as error:  # a KeyError too, as a dict's missing key
+                raise UnknownKeyError(str(error)) from None
             raise KeyError(key)  # "roadgym", not set
         return self._values[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._values
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` where this id has no such key."""
+        return self._values.get(key, default)
 
     def __setitem__(self, key: str, value: Any) -> None:
         check_key(self._env_name, key)
