@@ -14,8 +14,11 @@ model behind.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import os
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -34,7 +37,7 @@ from roadgym.agents.evaluation import (
     evaluate_policy_on_seeds,
 )
 from roadgym.agents.metrics import EpisodeMetrics
-from roadgym.agents.normalizer import normalizer_path, save_normalizer
+from roadgym.agents.normalizer import normalizer_path, normalizer_state, save_normalizer
 from roadgym.perception.atomic import atomic_write
 
 __all__ = [
@@ -57,13 +60,49 @@ def save_model_atomic(model: BaseAlgorithm, path: str | Path) -> Path:
     """``model.save`` to a temporary file beside ``path``, then rename onto ``path``.
 
     When the model's env has ``VecNormalize`` statistics (through any wrapper, such as
-    SB3's ``VecTransposeImage``), they are written first, as JSON at
-    :func:`roadgym.agents.normalizer.normalizer_path`: a zip never exists without them.
+    SB3's ``VecTransposeImage``), they are saved with it as a pair, as JSON at
+    :func:`roadgym.agents.normalizer.normalizer_path`: both are written in full to
+    temporary names first, then renamed, statistics first. A failed write (a full disk)
+    removes the temporary files and leaves the previous pair as it was: a zip never
+    exists without its statistics, nor new statistics beside an old zip.
     """
+    path = Path(path)
     normalizer = model.get_vec_normalize_env()
-    if normalizer is not None:
-        save_vecnormalize_atomic(normalizer, normalizer_path(path))
-    return atomic_write(path, model.save)
+    if normalizer is None:
+        return atomic_write(path, model.save)
+    stats = normalizer_path(path)
+    temporary: list[str] = []
+    try:
+        for target, write in ((path, model.save), (stats, _json_writer(normalizer))):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+            temporary.append(name)
+            with os.fdopen(fd, "wb") as file:
+                write(file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(name, 0o666 & ~_umask())
+        os.replace(temporary[1], stats)
+        os.replace(temporary[0], path)
+    except BaseException:
+        for name in temporary:
+            if os.path.exists(name):
+                os.unlink(name)
+        raise
+    return path
+
+
+def _json_writer(venv: VecNormalize):
+    def write(file) -> None:
+        file.write((json.dumps(normalizer_state(venv), indent=2) + "\n").encode("utf-8"))
+
+    return write
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def save_vecnormalize_atomic(venv: VecNormalize, path: str | Path) -> Path:

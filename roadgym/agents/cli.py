@@ -192,7 +192,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return rllib_train_main(argv)
     args = train_parser().parse_args(argv)
     from roadgym.agents.run_config import load_run_config
-    from roadgym.agents.training import RunDirExistsError, train
+    from roadgym.agents.training import RunDirExistsError, SaveFailedError, train
     from roadgym.perception.atomic import DirectoryLockedError
 
     try:
@@ -218,6 +218,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         )
     except (FileExistsError, FileNotFoundError, DirectoryLockedError, ValueError) as error:
         return fail(error.flag_message() if isinstance(error, RunDirExistsError) else error)
+    except SaveFailedError as error:  # a full disk: the newest whole model is named
+        return fail(error, code=1)
     except KeyboardInterrupt:  # before learning started (building envs or the model)
         print("SIGINT: stopped before training started; nothing to save", file=sys.stderr)
         return 128 + int(signal.SIGINT)

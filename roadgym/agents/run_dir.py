@@ -20,9 +20,11 @@ __all__ = [
     "CONFIG_NAME",
     "RUN_ARTEFACTS",
     "RunDirExistsError",
+    "SaveFailedError",
     "check_train_seed",
     "default_run_dir",
     "env_short_name",
+    "newest_complete_model",
     "prepare_run_dir",
     "settings_entry",
     "vec_env_kind",
@@ -73,25 +75,60 @@ RUN_ARTEFACTS = (
 )
 
 
+def newest_complete_model(run_dir: Path) -> tuple[Path, int] | None:
+    """The run's model with the most env steps that is whole: ``model.zip`` or a
+    checkpoint whose zip reads (its CRCs check) and, when the run normalises, whose
+    statistics exist. ``(path, env steps)``, or None. Nothing is unpickled."""
+    from roadgym.agents.model_zip import ModelFileError, read_model_zip
+    from roadgym.agents.normalizer import find_normalizer
+
+    run_dir = Path(run_dir)
+    candidates = [run_dir / "model.zip", *sorted((run_dir / "checkpoints").glob("*_steps.zip"))]
+    normalises = any(run_dir.glob("*vecnormalize.*")) or any(
+        (run_dir / "checkpoints").glob("*.vecnormalize.*")
+    )
+    best: tuple[Path, int] | None = None
+    for path in candidates:
+        if not path.is_file() or (normalises and find_normalizer(path) is None):
+            continue
+        try:
+            steps = int(read_model_zip(path).data.get("num_timesteps", 0))
+        except (ModelFileError, OSError, TypeError, ValueError):
+            continue
+        if best is None or steps > best[1]:
+            best = (path, steps)
+    return best
+
+
 class RunDirExistsError(FileExistsError):
     """The run directory already holds a run and neither resume nor overwrite was asked."""
 
     def __init__(self, run_dir: Path, present: list[str]) -> None:
         self.run_dir = Path(run_dir)
         self.present = list(present)
-        super().__init__(
-            f"run dir {self.run_dir} already holds a run ({', '.join(self.present)}); allowed: "
-            f"resume from {self.run_dir / 'model.zip'} to continue it, overwrite to delete "
-            "it first, or another run_dir"
-        )
+        self.newest = newest_complete_model(self.run_dir)
+        super().__init__(self._message("resume from {}", "overwrite", "run_dir"))
 
     def flag_message(self) -> str:
         """The same, in ``roadgym train``'s flags."""
+        return self._message("--resume {}", "--overwrite", "--run-dir")
+
+    def _message(self, resume: str, overwrite: str, run_dir: str) -> str:
+        held = f"run dir {self.run_dir} already holds a run ({', '.join(self.present)})"
+        if self.newest is None:
+            return (
+                f"{held} with no complete model to continue from; allowed: {overwrite} to "
+                f"delete it first, or another {run_dir}"
+            )
+        path, steps = self.newest
         return (
-            f"run dir {self.run_dir} already holds a run ({', '.join(self.present)}); pass "
-            f"--resume {self.run_dir / 'model.zip'} to continue it, --overwrite to delete it "
-            "first, or another --run-dir"
+            f"{held}; allowed: {resume.format(path)} to continue it (its newest complete "
+            f"model, {steps} steps), {overwrite} to delete it first, or another {run_dir}"
         )
+
+
+class SaveFailedError(RuntimeError):
+    """Training stopped because a model or checkpoint could not be written (a full disk)."""
 
 
 def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> None:

@@ -60,9 +60,11 @@ from roadgym.agents.run_config import RunConfig
 from roadgym.agents.run_dir import (
     RUN_ARTEFACTS,
     RunDirExistsError,
+    SaveFailedError,
     check_train_seed,
     default_run_dir,
     env_short_name,
+    newest_complete_model,
     prepare_run_dir,
     settings_entry,
     vec_env_kind,
@@ -74,6 +76,7 @@ from roadgym.perception.atomic import DirectoryLock
 __all__ = [
     "RunConfig",
     "RunDirExistsError",
+    "SaveFailedError",
     "TrainResult",
     "build_policy_kwargs",
     "check_train_seed",
@@ -353,6 +356,7 @@ def _train_in(
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
     interrupted = None
+    write_error: OSError | None = None
     if remaining > 0:
         with stop_on_signals() as caught:
             try:
@@ -373,12 +377,24 @@ def _train_in(
             except KeyboardInterrupt:
                 # Ctrl-C (SIGINT) or SIGTERM: keep what was learnt; saved below.
                 interrupted = caught["signal"] or "SIGINT"
+            except OSError as error:
+                # A checkpoint, best model or video could not be written (a full disk):
+                # stop, and try to keep what was learnt below.
+                write_error = error
     with signals_ignored():  # a second Ctrl-C must not cut the save short
-        model.logger.dump(model.num_timesteps)  # what DQN recorded since its last dump
-        model.logger.close()
-        # The statistics go first, through every wrapper (VecTransposeImage included).
-        model_path = save_model_atomic(model, run_dir / "model.zip")
+        try:
+            model.logger.dump(model.num_timesteps)  # what DQN recorded since its last dump
+            model.logger.close()
+        except OSError as error:
+            write_error = write_error or error
+        try:
+            # Zip and statistics as a pair; a failure leaves the previous pair whole.
+            model_path = save_model_atomic(model, run_dir / "model.zip")
+        except OSError as error:
+            write_error = write_error or error
     venv.close()
+    if write_error is not None:
+        raise _save_failed(run_dir, model.num_timesteps, write_error)
     evaluator = next((c for c in callbacks if isinstance(c, HeldOutEvalCallback)), None)
     best = run_dir / "best_model.zip"
     return TrainResult(
@@ -389,6 +405,21 @@ def _train_in(
         wall_s=time.perf_counter() - start,
         evaluations=evaluator.history if evaluator is not None else [],
         interrupted=interrupted,
+    )
+
+
+def _save_failed(run_dir: Path, steps: int, error: OSError) -> SaveFailedError:
+    """One line: what could not be written, and the newest model that is whole."""
+    reason = error.strerror or str(error)
+    newest = newest_complete_model(run_dir)
+    kept = (
+        "no complete model was saved"
+        if newest is None
+        else f"the newest complete model is {newest[0]} ({newest[1]} steps); free space and "
+        f"continue with --resume {newest[0]}"
+    )
+    return SaveFailedError(
+        f"training stopped at {steps} steps: writing to {run_dir} failed ({reason}); {kept}"
     )
 
 
