@@ -22,6 +22,35 @@ from roadgym.envs.multiagent import make_multi_agent_sb3_vec_env
 ENV_FIELDS = {"observation": "kinematics", "action_type": "meta"}
 
 
+def metrics_callback():
+    """An SB3 callback writing, per rollout, what the cars whose episodes ended did:
+    ``multiagent/crash_rate`` (with NPCs or controlled cars), ``multiagent/agent_collisions``
+    (per car, with other controlled cars) and ``multiagent/distance_m``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class MultiAgentMetrics(BaseCallback):
+        def _on_rollout_start(self) -> None:
+            self.ended: list[dict] = []
+
+        def _on_step(self) -> bool:
+            for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
+                if done and "episode" in info:  # a real car's end, not padding
+                    self.ended.append(info)
+            return True
+
+        def _on_rollout_end(self) -> None:
+            if self.ended:
+                for key, name in (
+                    ("crashed", "crash_rate"),
+                    ("agent_collisions", "agent_collisions"),
+                    ("distance_m", "distance_m"),
+                ):
+                    values = [float(info[key]) for info in self.ended]
+                    self.logger.record(f"multiagent/{name}", sum(values) / len(values))
+
+    return MultiAgentMetrics()
+
+
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="roadgym/Merge-v0")
@@ -57,7 +86,7 @@ def main(argv: list[str] | None = None) -> Path:
         tensorboard_log=str(args.out / "tb"),
         verbose=0,
     )
-    model.learn(args.timesteps, progress_bar=False)
+    model.learn(args.timesteps, callback=metrics_callback(), progress_bar=False)
     args.out.mkdir(parents=True, exist_ok=True)
     temp = args.out / "model.tmp.zip"
     model.save(temp)

@@ -92,7 +92,7 @@ class HighwayConfig(IdmTrafficFields, WorldConfig):
         False, "Start the ego car on the on-ramp (needs on_ramp) instead of the main road."
     )
     # -- several controlled cars
-    num_agents: int = num_agents_option(high=64)
+    num_agents: int = num_agents_option(high=5 * AGENT_SPAWN_ROWS)  # 5 lanes at most
     finished_agent_mode: str = finished_agent_mode_option()
     # -- time
     duration_s: float = option(
