@@ -443,3 +443,18 @@ def test_keys_and_spaces_match_the_installed_highway_env(name, config):
         assert type(mine) is type(other) and mine.shape == other.shape
         assert mine.dtype == other.dtype
     theirs.close()
+
+
+def test_available_actions_follow_the_lane_and_the_speed_limits():
+    env = gym.make(FAST, config={"lanes_count": 3})
+    env.reset(seed=0)
+    world = env.unwrapped.world
+    world.ego_target_lane[:] = 0
+    world.ego_speed_index[:] = 2  # the top target speed
+    assert env.unwrapped.get_available_actions() == [1, 2, 4]  # no LANE_LEFT, no FASTER
+    world.ego_target_lane[:] = 2
+    world.ego_speed_index[:] = 0
+    assert env.unwrapped.get_available_actions() == [0, 1, 3]  # no LANE_RIGHT, no SLOWER
+    continuous = gym.make(FAST, config={"action": {"type": "ContinuousAction"}})
+    with pytest.raises(TypeError, match="DiscreteMetaAction"):
+        continuous.unwrapped.get_available_actions()

@@ -260,6 +260,31 @@ class HighwayEnvCompat(HighwayWorldEnv):
         info["rewards"] = self._reward_terms(action)
         return info
 
+    def get_available_actions(self) -> list[int]:
+        """highway-env's ``get_available_actions`` (DiscreteMetaAction, car 0): IDLE, the
+        lane changes towards lanes that exist beside the car, FASTER / SLOWER unless at
+        the top / bottom target speed; indices in this env's action table, ascending."""
+        action = self.translation.action
+        if not isinstance(action, DiscreteMetaAction):
+            raise TypeError(
+                "get_available_actions() needs a DiscreteMetaAction action type; this env "
+                f"has {type(action).__name__}"
+            )
+        self._require_reset("get_available_actions")
+        world, cfg = self.world, self.world.config
+        lane, speed = int(world.ego_target_lane[0]), int(world.ego_speed_index[0])
+        s = world.own(world.veh_s)[:1]
+        ramp = bool(cfg.on_ramp and world.ramp_beside(np.zeros(1, dtype=np.int64), s)[0])
+        right_limit = cfg.lanes_count if ramp else cfg.lanes_count - 1
+        available = {
+            "IDLE": True,
+            "LANE_LEFT": 0 < lane <= right_limit and (lane < cfg.lanes_count or ramp),
+            "LANE_RIGHT": lane < right_limit,
+            "FASTER": speed < len(cfg.target_speeds_mps) - 1,
+            "SLOWER": speed > 0,
+        }
+        return [i for i, name in enumerate(action.names) if available[name]]
+
     def set_record_video_wrapper(self, wrapper: Any) -> None:
         """highway-env's hook for recording the frames between actions.
 
