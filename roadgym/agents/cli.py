@@ -289,6 +289,11 @@ def evaluate_parser() -> argparse.ArgumentParser:
     )
     add_renamed_flag(parser, "--env-config", "--env-kwargs", "env_kwargs", action="append")
     parser.add_argument("--stochastic", action="store_true", help="sample actions")
+    parser.add_argument(
+        "--trust-pickles",
+        action="store_true",
+        help="load an RLlib checkpoint directory (RLlib's pickles run code: only your own)",
+    )
     parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
     return parser
 
@@ -349,7 +354,9 @@ def _load_agent_or_say_why(args: argparse.Namespace) -> Any:
     from roadgym.agents.loading import load_agent
 
     try:
-        return load_agent(_model_path(args), algo=args.algo, env_id=args.env)
+        return load_agent(
+            _model_path(args), algo=args.algo, env_id=args.env, trust_pickles=args.trust_pickles
+        )
     except (FileNotFoundError, ValueError, GymError) as error:  # ModelFileError: a ValueError
         print(f"error: {error}", file=sys.stderr)
         return None
@@ -385,6 +392,11 @@ def watch_parser() -> argparse.ArgumentParser:
         "best_model.zip was selected on)",
     )
     parser.add_argument("--record", type=Path, help="write an mp4 here instead of a window")
+    parser.add_argument(
+        "--trust-pickles",
+        action="store_true",
+        help="load an RLlib checkpoint directory (RLlib's pickles run code: only your own)",
+    )
     parser.add_argument("--algo", choices=ALGOS, help="override the model's algorithm")
     parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads")
     return parser

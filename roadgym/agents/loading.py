@@ -23,6 +23,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 
 from roadgym.agents.hyperparams import ALGOS
 from roadgym.agents.model_zip import (
+    ModelFileError,
     ModelZip,
     load_sb3_model,
     model_spaces,
@@ -80,15 +81,21 @@ def load_agent(
     algo: str | None = None,
     env_id: str | None = None,
     device: str = "auto",
+    trust_pickles: bool = False,
 ) -> LoadedAgent:
     """Load ``model_path`` and the env settings it was trained with.
 
+    An SB3 zip is read without unpickling anything. An RLlib checkpoint directory is
+    pickles throughout (RLlib's format), and unpickling runs whatever code a file names:
+    it is refused unless ``trust_pickles`` (for checkpoints you made yourself).
+
     :param algo: overrides the run's (or the zip's) algorithm.
     :param env_id: drive a different env id than the run's (same config fields).
+    :param trust_pickles: load an RLlib checkpoint (its pickles run code).
     """
     path = Path(model_path)
     if path.is_dir():
-        return _load_rllib_agent(path, env_id=env_id)
+        return _load_rllib_agent(path, env_id=env_id, trust_pickles=trust_pickles)
     if not path.is_file():
         raise FileNotFoundError(f"model {str(path)!r} does not exist")
     config_path = find_run_config(path)
@@ -136,7 +143,9 @@ def load_agent(
     )
 
 
-def _load_rllib_agent(path: Path, env_id: str | None = None) -> LoadedAgent:
+def _load_rllib_agent(
+    path: Path, env_id: str | None = None, trust_pickles: bool = False
+) -> LoadedAgent:
     """An RLlib checkpoint directory (``roadgym train --backend rllib``) as a LoadedAgent."""
     if not (path / "rllib_checkpoint.json").is_file() and not (path / "module_state.pkl").is_file():
         raise FileNotFoundError(
@@ -147,6 +156,12 @@ def _load_rllib_agent(path: Path, env_id: str | None = None) -> LoadedAgent:
         from roadgym.agents.rllib.policy import load_rllib_policy
     except ImportError as error:
         raise ImportError(f"{path} is an RLlib checkpoint: {error}") from error
+    if not trust_pickles:
+        raise ModelFileError(
+            f"{path} is an RLlib checkpoint: RLlib stores it as pickles, and loading one runs "
+            "whatever code it names; allowed: an SB3 zip, or this checkpoint with "
+            "--trust-pickles (trust_pickles=True) if you made it yourself"
+        )
     policy = load_rllib_policy(path)
     config_path = find_run_config(path)
     run: dict[str, Any] = {}

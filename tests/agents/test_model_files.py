@@ -232,3 +232,23 @@ def test_a_bare_zip_loads_with_the_spaces_its_text_states(tmp_path):
     assert not marker.exists()
     assert set(agent.model.observation_space.spaces) == {"nav", "rgb"}
     assert agent.model.observation_space["rgb"].shape == (30, 64, 64)
+
+
+def test_an_rllib_checkpoint_is_refused_unless_trusted(tmp_path, monkeypatch, capsys):
+    """RLlib checkpoints are pickles: evaluate and watch load one only with --trust-pickles."""
+    import sys
+    import types
+
+    from roadgym.agents.cli import evaluate_main
+    from roadgym.agents.loading import load_agent
+
+    calls = []
+    fake = types.ModuleType("roadgym.agents.rllib.policy")
+    fake.load_rllib_policy = lambda path: calls.append(path)  # would unpickle
+    monkeypatch.setitem(sys.modules, "roadgym.agents.rllib.policy", fake)
+    (tmp_path / "rllib_checkpoint.json").write_text("{}")
+    with pytest.raises(ModelFileError, match="trust-pickles"):
+        load_agent(tmp_path)
+    assert evaluate_main(["--model", str(tmp_path), "--episodes", "1"]) == 2
+    assert "RLlib stores it as pickles" in capsys.readouterr().err
+    assert calls == []

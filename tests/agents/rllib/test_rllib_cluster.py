@@ -140,7 +140,7 @@ def test_two_node_cluster_trains_restores_and_evaluates(tmp_path, monkeypatch):
         finally:
             ray.shutdown()
         # Evaluate: the checkpoint as a roadgym agent on held-out seeds.
-        agent = load_agent(checkpoint)
+        agent = load_agent(checkpoint, trust_pickles=True)
         report = evaluate_policy_on_seeds(
             agent.model, agent.env_id, [2_000_000, 2_000_001], env_kwargs=agent.env_kwargs
         )

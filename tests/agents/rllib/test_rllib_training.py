@@ -49,7 +49,7 @@ def test_train_checkpoint_evaluate_resume(tmp_path, capsys, local_ray, monkeypat
     run = yaml.safe_load((run_dir / "config.yaml").read_text())
     assert run["backend"] == "rllib" and run["envs_per_runner"] == 2
 
-    agent = load_agent(checkpoint)
+    agent = load_agent(checkpoint, trust_pickles=True)
     assert agent.env_id == "roadgym/Track-v0"
     assert agent.env_kwargs["action_type"] == "discrete"
     assert agent.env_kwargs["max_episode_steps"] == 30
@@ -59,7 +59,12 @@ def test_train_checkpoint_evaluate_resume(tmp_path, capsys, local_ray, monkeypat
     assert first.seeds == seeds and first.episodes == again.episodes  # greedy: same result
 
     capsys.readouterr()
-    assert evaluate_main(["--model", str(checkpoint), "--episodes", "2", "--n-envs", "2"]) == 0
+    assert (
+        evaluate_main(
+            ["--model", str(checkpoint), "--episodes", "2", "--n-envs", "2", "--trust-pickles"]
+        )
+        == 0
+    )
     assert "lap_completed" in capsys.readouterr().out
 
     # Resume goes on from the checkpoint's env-step count to the new total.
