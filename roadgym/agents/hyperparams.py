@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from roadgym.agents.typed_config import ConfigError, check_value, set_overrides
+from roadgym.agents.typed_config import ConfigError, check_value, close_matches, set_overrides
 
 __all__ = [
     "ALGOS",
@@ -85,8 +85,8 @@ _SCHEDULE_KEYS = ("learning_rate", "clip_range")
 # name -> (low, high, low inclusive, whole number). Upper bounds where a larger value is
 # a typo that would run for days (n_epochs=1e9) rather than a choice.
 _ALGO_RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    "n_steps": (1, 1_000_000, True, True),
-    "batch_size": (1, 1_000_000, True, True),
+    "n_steps": (1, 10**6, True, True),
+    "batch_size": (1, 10**6, True, True),
     "n_epochs": (1, 1000, True, True),
     "gradient_steps": (-1, 1000, True, True),
     "buffer_size": (1, math.inf, True, True),
@@ -358,24 +358,24 @@ def _normalize_flags(value: Any) -> tuple[bool, bool]:
     )
 
 
-def _check_policy_kwargs(algo: str, policy: str, policy_kwargs: Mapping[str, Any]) -> None:
+def _check_policy_kwargs(algo: str, policy: str, policy_kwargs: dict[str, Any]) -> None:
     aliases = algo_class(algo).policy_aliases
     if policy not in aliases:
         raise HyperparamError(
             f"policy = {policy!r} is not allowed for {algo}; allowed: {', '.join(aliases)}"
         )
-    accepted = set(inspect.signature(aliases[policy].__init__).parameters) - {
-        "self",
-        "observation_space",
-        "action_space",
-        "lr_schedule",
-    }
+    parameters = inspect.signature(aliases[policy].__init__).parameters
+    accepted = set(parameters) - {"self", "observation_space", "action_space", "lr_schedule"}
     unknown = sorted(set(policy_kwargs) - accepted)
     if unknown:
         raise HyperparamError(
-            f"policy_kwargs has unknown key(s) {', '.join(map(repr, unknown))} for {policy}; "
-            f"allowed: {', '.join(sorted(accepted))}"
+            f"policy_kwargs has unknown key(s) {', '.join(map(repr, unknown))} for {policy}"
+            f"{close_matches(unknown, sorted(accepted))}; allowed: {', '.join(sorted(accepted))}"
         )
+    for key, value in policy_kwargs.items():
+        annotation = parameters[key].annotation
+        if annotation is not inspect.Parameter.empty:
+            policy_kwargs[key] = check_value(f"policy_kwargs.{key}", value, annotation)
 
 
 def resolve_settings(
@@ -397,8 +397,9 @@ def resolve_settings(
     unknown = sorted(set(entry) - set(allowed))
     if unknown:
         raise HyperparamError(
-            f"{source}[{env_id!r}]: unknown key(s) {', '.join(map(repr, unknown))}; "
-            f"allowed keys: {', '.join(allowed)}"
+            f"{source}[{env_id!r}]: unknown key(s) {', '.join(map(repr, unknown))}"
+            f"{close_matches(unknown, allowed)}; allowed keys: {', '.join(allowed)} (and "
+            "the run's: algo, env_id, seed, run_dir, init_from, extensions)"
         )
     env_kwargs = _mapping("env_kwargs", entry.pop("env_kwargs", None))
     if algo == "dqn":

@@ -14,7 +14,7 @@ from roadgym.agents.environments import (
 )
 from roadgym.agents.hyperparams import TrainSettings, settings_entry
 from roadgym.agents.run_config import RunConfig
-from roadgym.perception.atomic import atomic_write_text
+from roadgym.perception.atomic import LOCK_NAME, atomic_write_text
 
 __all__ = [
     "CONFIG_NAME",
@@ -26,6 +26,8 @@ __all__ = [
     "env_short_name",
     "newest_complete_model",
     "prepare_run_dir",
+    "remove_if_empty",
+    "remove_run_files",
     "settings_entry",
     "vec_env_kind",
     "write_config",
@@ -147,6 +149,22 @@ def prepare_run_dir(run_dir: Path, *, resume: Path | None, overwrite: bool) -> N
         if path.is_dir():
             shutil.rmtree(path)
         else:
+            path.unlink()
+
+
+def remove_if_empty(run_dir: Path) -> None:
+    """Delete ``run_dir`` when it holds nothing but its lock file (a refused new run)."""
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def remove_run_files(run_dir: Path) -> None:
+    """Delete the files a new run wrote before it failed to start."""
+    for name in RUN_ARTEFACTS:
+        path = run_dir / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
             path.unlink()
 
 

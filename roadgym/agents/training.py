@@ -19,7 +19,6 @@ model and its statistics are saved and ``TrainResult.interrupted`` names the sig
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -45,7 +44,7 @@ from roadgym.agents.environments import (
     make_training_vec_env,
 )
 from roadgym.agents.evaluation import EvaluationReport
-from roadgym.agents.extensions import ExtensionContext, require_continuous_actions
+from roadgym.agents.extensions import ExtensionContext
 from roadgym.agents.hyperparams import TrainSettings, algo_arguments, algo_class
 from roadgym.agents.interrupts import signals_ignored, stop_on_signals
 from roadgym.agents.normalizer import (
@@ -54,11 +53,11 @@ from roadgym.agents.normalizer import (
     load_normalizer_state,
     normalizer_path,
 )
+from roadgym.agents.preflight import check_resume, check_run, start_from
 from roadgym.agents.run_config import RunConfig
 
 # The run folder's rules live in run_dir; these names stay importable from here.
 from roadgym.agents.run_dir import (
-    RUN_ARTEFACTS,
     RunDirExistsError,
     SaveFailedError,
     check_train_seed,
@@ -66,6 +65,8 @@ from roadgym.agents.run_dir import (
     env_short_name,
     newest_complete_model,
     prepare_run_dir,
+    remove_if_empty,
+    remove_run_files,
     settings_entry,
     vec_env_kind,
     write_config,
@@ -161,17 +162,6 @@ def _apply_pretrained_to_student(model: BaseAlgorithm, settings: TrainSettings) 
         encoder.requires_grad_(False)
 
 
-def _check_resume_algo(resume: Path, algo: str) -> None:
-    from roadgym.agents.loading import detect_algo
-
-    found = detect_algo(resume)
-    if found != algo:
-        raise ConfigError(
-            f"resume {str(resume)!r} is a {found.upper()} model, but algo is {algo!r}; "
-            f"allowed: algo {found!r} to continue it, or no resume to start a new {algo} run"
-        )
-
-
 def _restore_normalizer(venv: Any, resume: Path) -> Any:
     """Put the statistics saved with ``resume`` into the training env; fail when missing."""
     normalizer = unwrap_vec_normalize(venv)
@@ -243,15 +233,13 @@ def train(
         )
     initial_model = None
     if config.init_from is not None:
-        initial_model, settings = _start_from(config.init_from, settings)
+        initial_model, settings = start_from(config.init_from, settings)
         config = dataclasses.replace(config, settings=settings)
-    context = _check_run(config)
+    context = check_run(config)
     context.initial_model = initial_model
     if resume is not None:
         resume = Path(resume)
-        if not resume.is_file():
-            raise FileNotFoundError(f"resume {str(resume)!r}: no such model file")
-        _check_resume_algo(resume, settings.algo)
+        check_resume(resume, settings.algo)
     fresh = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -271,62 +259,7 @@ def train(
             )
     finally:
         if fresh:  # a run refused before it wrote anything leaves no folder behind
-            _remove_if_empty(run_dir)
-
-
-def _remove_if_empty(run_dir: Path) -> None:
-    from roadgym.perception.atomic import LOCK_NAME
-
-    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def _start_from(init_from: str, settings: TrainSettings) -> tuple[BaseAlgorithm, TrainSettings]:
-    """The student ``init_from`` names, loaded, and ``settings`` with its env settings."""
-    from roadgym.agents.imitation.finetune import load_student, student_env_kwargs
-
-    student = load_student(init_from, device="cpu")
-    return student, dataclasses.replace(
-        settings,
-        policy="MultiInputPolicy",
-        env_kwargs={**settings.env_kwargs, **student_env_kwargs(init_from)},
-    )
-
-
-def _check_run(config: RunConfig) -> ExtensionContext:
-    """Build the env once (its id and config are checked), refuse ``action_std`` on
-    discrete actions, and let each extension check the run: all before any file."""
-    import gymnasium as gym
-
-    settings = config.settings
-    where = f"env_id = {settings.env_id!r} with env_kwargs {settings.env_kwargs!r}"
-    try:
-        env = gym.make(settings.env_id, **settings.env_kwargs)
-    except gym.error.Error as error:  # unknown id, namespace or version
-        ids = sorted(i for i in gym.registry if i.startswith("roadgym/"))
-        raise ConfigError(
-            f"env_id = {settings.env_id!r} is not a registered gymnasium id ({error}); "
-            f"roadgym's ids: {', '.join(ids)}"
-        ) from None
-    except (ValueError, TypeError) as error:  # the env's config refused a field
-        raise ConfigError(f"env_kwargs: {error}") from None
-    context = ExtensionContext(
-        algo=settings.algo,
-        env_id=settings.env_id,
-        env_kwargs=dict(settings.env_kwargs),
-        action_space=env.action_space,
-        observation_space=env.observation_space,
-        world=getattr(env.unwrapped, "world", None),
-        init_from=config.init_from,
-    )
-    env.close()
-    if settings.action_std is not None:
-        require_continuous_actions(
-            context.action_space, where, f"action_std = {settings.action_std}"
-        )
-    for extension in config.extensions:
-        extension.check(context)
-    return context
+            remove_if_empty(run_dir)
 
 
 def _train_in(
@@ -351,7 +284,7 @@ def _train_in(
         )
     except BaseException:
         if resume is None:  # a new run that could not start leaves no files
-            _remove_run_files(run_dir)
+            remove_run_files(run_dir)
         raise
     stop_at = settings.n_timesteps if stop_at is None else stop_at
     remaining = stop_at - model.num_timesteps
@@ -506,16 +439,6 @@ def _model(
 
         fix_action_std(model.policy, settings.action_std)
     return model
-
-
-def _remove_run_files(run_dir: Path) -> None:
-    """Delete the files a new run wrote before it failed to start."""
-    for name in RUN_ARTEFACTS:
-        path = run_dir / name
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists():
-            path.unlink()
 
 
 def _callbacks(settings: TrainSettings, run_dir: Path, verbose: int) -> list:

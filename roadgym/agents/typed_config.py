@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import collections.abc
 import dataclasses
+import difflib
 import functools
 import inspect
 import math
@@ -29,6 +30,7 @@ import yaml
 __all__ = [
     "ConfigError",
     "check_value",
+    "close_matches",
     "deep_merge",
     "field_docs",
     "from_mapping",
@@ -89,6 +91,9 @@ def _type_name(annotation: Any) -> str:
         return "a mapping"
     if annotation is float:
         return "a finite number"
+    if origin is type:
+        (base,) = typing.get_args(annotation) or (object,)
+        return f"a {base.__name__} class (set in Python, not in a YAML file)"
     if annotation is collections.abc.Callable or origin is collections.abc.Callable:
         return "'lin_<number>'"
     return getattr(annotation, "__name__", str(annotation))
@@ -142,6 +147,9 @@ def _matches(value: Any, annotation: Any) -> tuple[bool, Any]:
     if origin is collections.abc.Callable or annotation is collections.abc.Callable:
         # A schedule: RL Zoo's 'lin_<x>' in plain data.
         return isinstance(value, str) and _is_linear_schedule(value), value
+    if origin is type:  # a class (activation_fn): not something YAML can hold
+        (base,) = typing.get_args(annotation) or (object,)
+        return isinstance(value, type) and issubclass(value, base), value
     if dataclasses.is_dataclass(annotation):
         return isinstance(value, annotation), value
     return isinstance(value, annotation) if isinstance(annotation, type) else True, value
@@ -154,6 +162,15 @@ def _is_linear_schedule(text: str) -> bool:
         return math.isfinite(float(text[len("lin_") :]))
     except ValueError:
         return False
+
+
+def close_matches(unknown: Sequence[str], allowed: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the first unknown name close to an allowed one, else ''."""
+    for name in unknown:
+        match = difflib.get_close_matches(str(name), list(allowed), n=1)
+        if match:
+            return f" (did you mean {match[0]!r}?)"
+    return ""
 
 
 def check_value(where: str, value: Any, annotation: Any) -> Any:
@@ -222,8 +239,8 @@ def from_mapping(
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
-            f"{where} has unknown key(s) {', '.join(map(repr, unknown))}; allowed: "
-            f"{', '.join(fields)}"
+            f"{where} has unknown key(s) {', '.join(map(repr, unknown))}"
+            f"{close_matches(unknown, list(fields))}; allowed: {', '.join(fields)}"
         )
     hints = _hints(cls)
     values: dict[str, Any] = {}

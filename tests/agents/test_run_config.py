@@ -121,7 +121,10 @@ def test_train_help_shows_at_most_a_dozen_options():
             "student_pull.coef = 0.0; allowed: a number > 0",
         ),
         (["--set", "extensions.nope.x=1"], "unknown extension 'nope'; allowed: critic_warmup"),
-        (["--set", "extensions.critic_warmup.step=5"], "unknown key(s) 'step'; allowed: steps"),
+        (
+            ["--set", "extensions.critic_warmup.step=5"],
+            "unknown key(s) 'step' (did you mean 'steps'?); allowed: steps",
+        ),
         (["--set", "extensions.expert_term.coef=1"], "needs continuous actions"),
         (["--set", "freeze=true"], "freeze = True with pretrained = None"),
         (["--set", "n_steps"], "must look like key=value"),
