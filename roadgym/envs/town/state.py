@@ -26,6 +26,11 @@ from roadgym.envs.town.generator import max_town_extent_m
 BIG_STEP = np.iinfo(np.int64).max // 4  # "never" for step-count keys
 RASTER_MARGIN_M = 20.0
 PEDESTRIAN_SIZE_M = 0.7
+# Cameras draw a pedestrian at least this many pixels across, square to the image: at the
+# default 0.5 m/px a 0.7 m person would be 1.4 px, below what a small CNN can find. A box
+# 2.5 px across, sampled finer than a pixel, covers 3 or 4 pixel rows and columns
+# wherever it lands. Only the drawing grows: collisions keep the 0.7 m body.
+PEDESTRIAN_MIN_PX = 2.5
 EGO_POINTS_M = np.array([-1.5, 0.0, 1.5])  # the ego car as three points along its axis
 EGO_JUNCTION_MARGIN_M = 3.0
 DRIVABLE = np.zeros(256, dtype=bool)
@@ -84,7 +89,8 @@ class TownState:
         )
         self.splatter = ActorSplatter(cfg.camera_size_px, cfg.camera_ahead_fraction, mpp)
         self.vehicle_samples = box_samples(cfg.car_length_m, cfg.car_width_m, 0.7 * mpp)
-        self.pedestrian_samples = box_samples(PEDESTRIAN_SIZE_M, PEDESTRIAN_SIZE_M, 0.7 * mpp)
+        drawn_m = max(PEDESTRIAN_SIZE_M, PEDESTRIAN_MIN_PX * mpp)
+        self.pedestrian_samples = box_samples(drawn_m, drawn_m, 0.7 * mpp)
         self.view_ahead_m = cfg.camera_size_px * cfg.camera_ahead_fraction * mpp
 
         def steps(seconds: float) -> int:

@@ -158,12 +158,15 @@ class TownWorld(TownState):
         view = self.camera.semantic(self.rasters, col, row, self.car.heading_rad)
         ego_xy = self.ego_xy()
         heading = self.car.heading_rad
+        # Pedestrians are drawn square to the image (their heading is the camera's): a
+        # person seen from above has no long axis, and a tilted square of 2.5 px could
+        # miss a full 3 x 3 block of pixels.
         self.splatter.splat(
             view,
             ego_xy,
             heading,
             self.ped_xy,
-            self.ped_heading,
+            np.broadcast_to(heading[:, None], self.ped_heading.shape),
             self.pedestrian_samples,
             SemanticClass.PEDESTRIAN,
         )
