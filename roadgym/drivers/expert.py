@@ -30,6 +30,7 @@ from roadgym.envs.core.lane_graph import wrap_angle
 from roadgym.envs.core.spaces import discrete_action_table
 from roadgym.envs.highway.world import HighwayWorld
 from roadgym.envs.town import ego as town_ego
+from roadgym.envs.town import junctions
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.state import BIG_STEP
 from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW, left_turn_yield
@@ -41,6 +42,8 @@ __all__ = ["ExpertConfig", "ExpertDriver"]
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
 STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
 SCENE_STEP_M = float(town_ego.SCENE_AHEAD_M[1] - town_ego.SCENE_AHEAD_M[0])
+MERGE_LOOK_M = 25.0  # the ego looks for cars merging into its lane within this distance
+MERGE_TIE_M = 1.0  # a merging car this much further from the join than the ego still goes first
 STEER_LEAD_S = 0.15  # how far ahead (in seconds of travel) the feed-forward curvature is read
 
 
@@ -233,14 +236,24 @@ class ExpertDriver:
                 speed, desired, scene["object_distance_m"], speed - scene["object_speed_mps"]
             ),
         )
+        merge_gap, merge_speed = self._merge_leader(w)
+        accel = np.minimum(accel, self._idm(speed, desired, merge_gap, speed - merge_speed))
 
         line = scene["line_distance_m"]
         kind, light = scene["line_kind"], scene["line_light"]
         stopping_distance = speed**2 / (2.0 * c.comfort_brake_mps2)
-        stop_light = (kind == CONTROL_LIGHT) & (
-            (light == LIGHT_RED) | ((light == LIGHT_YELLOW) & (line > stopping_distance + 0.5))
-        )
+        # A left-turner waiting at its line may clear on the start of the yellow, yielding
+        # to oncoming cars as on green (the rule the NPCs follow, envs/town/junctions.py).
         b = np.arange(w.batch_size)
+        approach = w.route_stop_approach[b, scene["line_event"]]
+        crossing = junctions.movements(w)["lane"][:, -1]
+        clearing = junctions.clearing_left_turn(
+            w, np.where(kind == CONTROL_LIGHT, approach, -1), crossing, line
+        )
+        stop_light = (kind == CONTROL_LIGHT) & (
+            (light == LIGHT_RED)
+            | ((light == LIGHT_YELLOW) & (line > stopping_distance + 0.5) & ~clearing)
+        )
         stopped = w.route_stop_done[b, scene["line_event"]]
         stop_sign = (kind == CONTROL_STOP) & ~(stopped & self._my_turn(w))
         # Don't enter a junction whose exit is blocked by a slow car.
@@ -270,6 +283,39 @@ class ExpertDriver:
         # Hold the brake at a standstill so the car never creeps over a line.
         throttle = np.where((speed < 0.05) & (accel < 0.0), -1.0, throttle)
         return np.stack([steer, throttle], -1)
+
+    @staticmethod
+    def _merge_leader(w: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+        """Gap (B,) (m, inf when none) and speed (B,) of the NPC car the ego lets merge first.
+
+        Where two lanes join (a two-lane street turning or running into a one-lane one),
+        the car nearer the join goes first: an NPC on another connector into the lane the
+        ego's next crossing leads to, as near the join as the ego or nearer, is followed as
+        if it were ahead, at the difference of their distances less a car length.
+        """
+        if w.veh_s.shape[1] == 0:  # num_vehicles = 0: nobody to let in
+            return np.full(w.batch_size, np.inf), np.zeros(w.batch_size)
+        mv = junctions.movements(w)
+        b = np.arange(w.batch_size)[:, None]
+        lane = mv["lane"]  # (B, N + 1) connector each car is on or takes next
+        merge = w.lane_successors[b, lane, 0]  # a connector leads into one street lane
+        to_merge = mv["to_line_m"] + w.lane_length_m[b, lane]  # front bumper to the join
+        ego_to_merge = to_merge[:, -1:]
+        rival = (
+            (merge[:, :-1] == merge[:, -1:])
+            & (lane[:, :-1] != lane[:, -1:])
+            & np.isfinite(ego_to_merge)
+            & (ego_to_merge < MERGE_LOOK_M)
+            & (to_merge[:, :-1] > -w.config.car_length_m)
+            & (to_merge[:, :-1] <= ego_to_merge + MERGE_TIE_M)
+            & ((mv["speed"][:, :-1] > 0.5) | (mv["to_line_m"][:, :-1] < 2.0))
+        )  # (B, N)
+        gap = np.where(rival, ego_to_merge - to_merge[:, :-1] - w.config.car_length_m, np.inf)
+        nearest = np.argmin(gap, axis=1)
+        rows = np.arange(w.batch_size)
+        return gap[rows, nearest], np.where(
+            np.isfinite(gap[rows, nearest]), mv["speed"][rows, nearest], 0.0
+        )
 
     @staticmethod
     def _my_turn(w: TownWorld) -> np.ndarray:

@@ -4,6 +4,8 @@ A pedestrian walks one graph edge at a time. At the start of a crossing (a cross
 for jaywalkers, a mid-block crossing) it waits until it may go: at a light-controlled
 crosswalk when the junction's walk phase is on and long enough to get across; anywhere
 else (and always for jaywalkers) when no moving vehicle is within ``pedestrian_gap_m``.
+Either way it waits while a car stands on the crossing or comes too fast to stop before
+it: nobody steps in front of a car that cannot stop or is already on the crosswalk.
 At the end of an edge it picks the next one at random, not turning back unless it must.
 """
 
@@ -16,6 +18,32 @@ from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEW
 from roadgym.envs.town.state import TownState, distance_sq
 
 MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from crossing
+# ... unless their centre is this close to the crossing (half a car's length and a metre):
+# standing on it, or about to be.
+CROSSING_CLEARANCE_M = 3.25
+
+
+def _crossing_clear(world: TownState, cars: np.ndarray, speeds: np.ndarray) -> np.ndarray:
+    """Whether each pedestrian's crossing (B, P) is free of cars: none of ``cars``
+    (B, N + 1, 2) stands on it, and none comes faster than it could stop before it.
+
+    Even on a walk signal or in a gap, nobody steps in front of a car on the crosswalk
+    (one that entered on yellow, or queued over it) or of one that could not stop.
+    """
+    b = np.arange(world.batch_size)[:, None]
+    start = world.walk_xy[b, world.ped_from]  # (B, P, 2)
+    along = world.walk_xy[b, world.ped_to] - start
+    length_sq = np.maximum(along[..., 0] ** 2 + along[..., 1] ** 2, 1e-9)
+    rel_x = cars[:, None, :, 0] - start[:, :, None, 0]  # (B, P, N + 1)
+    rel_y = cars[:, None, :, 1] - start[:, :, None, 1]
+    t = np.clip(
+        (rel_x * along[..., None, 0] + rel_y * along[..., None, 1]) / length_sq[..., None], 0, 1
+    )
+    off_x = rel_x - t * along[..., None, 0]
+    off_y = rel_y - t * along[..., None, 1]
+    distance = np.sqrt(off_x * off_x + off_y * off_y)  # car centre to the crossing
+    stopping = speeds[:, None, :] ** 2 / (2.0 * world.config.idm_comfort_brake_mps2)
+    return ~(distance < CROSSING_CLEARANCE_M + stopping).any(-1)
 
 
 def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) -> None:
@@ -41,7 +69,7 @@ def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) 
         reach = cfg.pedestrian_gap_m + 0.5 * world.ped_edge_length_m
         busy = ((dist_sq < reach[..., None] ** 2) & (speeds[:, None, :] > MOVING_MPS)).any(-1)
         gap_ok = ~busy & (~signalled | world.ped_jaywalker)
-        world.ped_waiting = waiting & ~(walk_ok | gap_ok)
+        world.ped_waiting = waiting & ~((walk_ok | gap_ok) & _crossing_clear(world, cars, speeds))
     progress = world.ped_progress_m + np.where(
         world.ped_waiting, 0.0, world.ped_speed_mps * cfg.dt_s
     )

@@ -19,117 +19,24 @@ from __future__ import annotations
 import numpy as np
 
 from roadgym.envs.core.counter_random import hash_uniform_int
-from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
+from roadgym.envs.town.junctions import (  # noqa: F401  (re-exported: the step's names)
+    LIGHT_GREEN,
+    LIGHT_NONE,
+    LIGHT_RED,
+    LIGHT_YELLOW,
+    clearing_left_turn,
+    left_turn_yield,
+    light_states,
+    walk_signal,
+)
 from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq
 
-LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
 CORRIDOR_AHEAD_M = np.arange(0.0, 24.0, 3.0)  # (K,) path samples ahead of the front bumper
 CORRIDOR_RADIUS_M = 2.0  # a pedestrian this close to the path blocks it
 EGO_RADIUS_M = 2.3
 STOP_LINE_REACHED_M = 2.0  # front bumper this close to a stop line counts as at the line
 JAMMED_SPEED_MPS = 3.0
-
-
-def light_states(world: TownState) -> np.ndarray:
-    """State (B, Q) of every approach: LIGHT_NONE (no light), _RED, _YELLOW or _GREEN."""
-    tc = (world.step_count[:, None] + world.approach_offset) % world.approach_cycle  # (B, Q)
-    rel = tc - world.approach_slot * world.phase_steps  # (B, Q)
-    green, yellow = world.green_steps, world.green_steps + world.yellow_steps
-    state = np.where(
-        (rel >= 0) & (rel < green),
-        LIGHT_GREEN,
-        np.where((rel >= green) & (rel < yellow), LIGHT_YELLOW, LIGHT_RED),
-    )
-    return np.where(world.approach_kind == CONTROL_LIGHT, state, LIGHT_NONE)
-
-
-def walk_signal(world: TownState) -> tuple[np.ndarray, np.ndarray]:
-    """Per junction (B, J): whether its crosswalks are open, and steps of walk left."""
-    tc = (world.step_count[:, None] + world.junction_offset) % world.junction_cycle  # (B, J)
-    walk = world.junction_is_light & (tc >= world.junction_walk_start)
-    return walk, world.junction_cycle - tc
-
-
-def _movements(world: TownState) -> dict[str, np.ndarray]:
-    """Every car's current or next junction movement, NPCs then the ego car: (B, N + 1).
-
-    ``lane``: the connector it is on or will take next; ``to_line_m``: its front bumper
-    to that connector's start (the stop line at a controlled junction), <= 0 once it
-    has crossed; ``speed``.
-    """
-    cfg = world.config
-    half = 0.5 * cfg.car_length_m
-    b = np.arange(world.batch_size)[:, None]
-    lane = world.veh_lane
-    on_connector = world.lane_is_connector[b, lane[..., 0]]
-    npc_lane = np.where(on_connector, lane[..., 0], lane[..., 1])
-    npc_line = np.where(
-        on_connector, -world.veh_s - half, world.lane_length_m[b, lane[..., 0]] - world.veh_s - half
-    )
-    # The ego car: the first junction crossing on its route it has not wholly left.
-    ahead = world.route_connector_end_s > world.s_m[:, None] - half  # (B, C)
-    k = np.argmax(ahead, axis=1)
-    found = ahead.any(axis=1)
-    b1 = b[:, 0]
-    ego_lane = np.where(found, world.route_connector_lane[b1, k], 0)
-    ego_line = np.where(found, world.route_connector_start_s[b1, k] - world.s_m - half, np.inf)
-    return {
-        "lane": np.concatenate([npc_lane, ego_lane[:, None]], axis=1),
-        "to_line_m": np.concatenate([npc_line, ego_line[:, None]], axis=1),
-        "speed": np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1),
-    }
-
-
-def _seconds_to_cover(distance_m, speed_mps, accel_mps2: float, top_mps) -> np.ndarray:
-    """Time to cover ``distance_m`` from ``speed_mps`` at full ``accel_mps2`` up to ``top_mps``."""
-    v = np.minimum(speed_mps, top_mps)
-    d = np.maximum(distance_m, 0.0)
-    t_top = (top_mps - v) / accel_mps2
-    d_top = v * t_top + 0.5 * accel_mps2 * t_top**2
-    accelerating = (np.sqrt(v * v + 2.0 * accel_mps2 * d) - v) / accel_mps2
-    return np.where(d <= d_top, accelerating, t_top + (d - d_top) / top_mps)
-
-
-def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each NPC car (B, N) and each ego car (B,) must wait at its stop line to turn
-    left across oncoming traffic on a shared green.
-
-    A car yields while it has not crossed the line of a light-controlled junction where it
-    turns left, and a car from the opposing approach that goes straight or turns right is
-    inside the junction, or could reach its own stop line within ``left_turn_gap_s`` at
-    full acceleration up to the speed limit (unless that car faces red). Oncoming left
-    turners do not conflict: left turns enter the nearest lane, so they pass each other.
-    """
-    cfg = world.config
-    mv = _movements(world)
-    b = np.arange(world.batch_size)[:, None]
-    lane = mv["lane"]  # (B, A)
-    turn = world.lane_turn[b, lane]
-    source = world.lane_from_approach[b, lane]
-    safe = np.maximum(source, 0)
-    signalled = (source >= 0) & (np.take_along_axis(world.approach_kind, safe, -1) == CONTROL_LIGHT)
-    light = np.take_along_axis(lights, safe, -1)
-    crossed = mv["to_line_m"] <= 0.0
-    yielder = signalled & (turn == TURN_LEFT) & ~crossed & np.isfinite(mv["to_line_m"])
-    arrival_s = _seconds_to_cover(
-        mv["to_line_m"],
-        mv["speed"],
-        max(cfg.idm_accel_mps2, cfg.max_accel_mps2),
-        np.maximum(cfg.speed_limit_mps, mv["speed"]),
-    )
-    coming = np.where(crossed, world.lane_is_connector[b, lane], light != LIGHT_RED)
-    threat = (
-        signalled & (turn != TURN_LEFT) & coming & (crossed | (arrival_s < cfg.left_turn_gap_s))
-    )  # (B, A)
-    opposite = np.take_along_axis(world.approach_opposite, safe, -1)  # (B, A)
-    conflict = (
-        yielder[:, :, None]
-        & threat[:, None, :]
-        & (source[:, None, :] == opposite[:, :, None])
-        & (opposite[:, :, None] >= 0)
-    )  # (B, yielder, threat)
-    must_yield = conflict.any(axis=2)
-    return must_yield[:, :-1], must_yield[:, -1]
 
 
 def lane_pose(world: TownState, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
@@ -246,8 +153,10 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     kind = np.where(has_line, np.take_along_axis(world.approach_kind, safe_app, -1), 0)
     state = np.take_along_axis(lights, safe_app, -1)
     comfortable = v * v / (2.0 * cfg.idm_comfort_brake_mps2)
+    # A left-turner waiting at its line may clear on the start of the yellow (junctions.py).
+    clearing = clearing_left_turn(world, np.where(app0 >= 0, app0, -1), lane[..., 1], line_dist)
     stop_light = (kind == CONTROL_LIGHT) & (
-        (state == LIGHT_RED) | ((state == LIGHT_YELLOW) & (line_dist > comfortable))
+        (state == LIGHT_RED) | ((state == LIGHT_YELLOW) & (line_dist > comfortable) & ~clearing)
     )
     # Don't block the box: the exit (lane 2 when the line ends lane 0) must have room.
     exit_room = leader_along - offset[..., 2] - cfg.car_length_m

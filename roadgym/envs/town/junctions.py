@@ -1,0 +1,185 @@
+"""Right of way at light-controlled junctions: the lights, the walk signal and the
+permissive left turn, for every world and every car (NPCs and the ego) at once.
+
+Opposing approaches share a green, so a left-turner waits at its stop line for a gap in
+oncoming straight and right-turning traffic. Two rules keep that wait finite, as they do
+for human drivers:
+
+- **a queue is not a threat**: an oncoming car standing behind another car on its lane
+  cannot reach the junction before that car moves, so it does not hold the turner (two
+  opposing left-turners at the front of their queues, each with straight traffic queued
+  behind the other, used to wait for each other forever: about 2% of towns);
+- **clearing on yellow**: a left-turner standing at its line when its light turns yellow
+  may turn in the first ``CLEARING_YELLOW_S`` of the yellow, yielding only to oncoming
+  cars inside the junction or too close to stop for the yellow; the all-red that follows
+  gives it time to clear before the crossing street's green. A stream of oncoming cars
+  can delay a turner by one green, never by more.
+
+The expert reads the same rules (``roadgym.drivers.expert``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roadgym.envs.town.generator import CONTROL_LIGHT, TURN_LEFT
+from roadgym.envs.town.state import TownState
+
+LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
+CLEARING_YELLOW_S = 1.0  # a waiting left-turner may still go this long into a yellow
+CLEARING_LINE_M = 3.0  # ... when its front bumper is this close to the line
+QUEUED_SPEED_MPS = 0.5  # a car this slow behind another car on its lane is queued
+QUEUE_SPACING_M = 15.0  # ... when that car stands at most this far ahead of it
+
+
+def light_phase_steps(world: TownState) -> np.ndarray:
+    """Steps (B, Q) since each approach's green began (beyond its phase: red)."""
+    tc = (world.step_count[:, None] + world.approach_offset) % world.approach_cycle  # (B, Q)
+    return tc - world.approach_slot * world.phase_steps
+
+
+def light_states(world: TownState) -> np.ndarray:
+    """State (B, Q) of every approach: LIGHT_NONE (no light), _RED, _YELLOW or _GREEN."""
+    rel = light_phase_steps(world)  # (B, Q)
+    green, yellow = world.green_steps, world.green_steps + world.yellow_steps
+    state = np.where(
+        (rel >= 0) & (rel < green),
+        LIGHT_GREEN,
+        np.where((rel >= green) & (rel < yellow), LIGHT_YELLOW, LIGHT_RED),
+    )
+    return np.where(world.approach_kind == CONTROL_LIGHT, state, LIGHT_NONE)
+
+
+def early_yellow(world: TownState) -> np.ndarray:
+    """Whether each approach (B, Q) is in the first ``CLEARING_YELLOW_S`` of its yellow."""
+    into_yellow = light_phase_steps(world) - world.green_steps
+    clearing_steps = max(int(round(CLEARING_YELLOW_S / world.config.dt_s)), 1)
+    return (
+        (world.approach_kind == CONTROL_LIGHT) & (into_yellow >= 0) & (into_yellow < clearing_steps)
+    )
+
+
+def walk_signal(world: TownState) -> tuple[np.ndarray, np.ndarray]:
+    """Per junction (B, J): whether its crosswalks are open, and steps of walk left."""
+    tc = (world.step_count[:, None] + world.junction_offset) % world.junction_cycle  # (B, J)
+    walk = world.junction_is_light & (tc >= world.junction_walk_start)
+    return walk, world.junction_cycle - tc
+
+
+def movements(world: TownState) -> dict[str, np.ndarray]:
+    """Every car's current or next junction movement, NPCs then the ego car: (B, N + 1).
+
+    ``lane``: the connector it is on or will take next; ``road_lane``: the street lane it
+    is on (-1 inside a junction); ``to_line_m``: its front bumper to that connector's
+    start (the stop line at a controlled junction), <= 0 once it has crossed; ``speed``.
+    """
+    cfg = world.config
+    half = 0.5 * cfg.car_length_m
+    b = np.arange(world.batch_size)[:, None]
+    lane = world.veh_lane
+    on_connector = world.lane_is_connector[b, lane[..., 0]]
+    npc_lane = np.where(on_connector, lane[..., 0], lane[..., 1])
+    npc_line = np.where(
+        on_connector, -world.veh_s - half, world.lane_length_m[b, lane[..., 0]] - world.veh_s - half
+    )
+    # The ego car: the first junction crossing on its route it has not wholly left.
+    ahead = world.route_connector_end_s > world.s_m[:, None] - half  # (B, C)
+    k = np.argmax(ahead, axis=1)
+    found = ahead.any(axis=1)
+    b1 = b[:, 0]
+    ego_lane = np.where(found, world.route_connector_lane[b1, k], 0)
+    ego_line = np.where(found, world.route_connector_start_s[b1, k] - world.s_m - half, np.inf)
+    ego_road = world.route_segment_lane[b1, world.route_segment]
+    ego_road = np.where(world.lane_is_connector[b1, ego_road], -1, ego_road)
+    return {
+        "lane": np.concatenate([npc_lane, ego_lane[:, None]], axis=1),
+        "road_lane": np.concatenate(
+            [np.where(on_connector, -1, lane[..., 0]), ego_road[:, None]], axis=1
+        ),
+        "to_line_m": np.concatenate([npc_line, ego_line[:, None]], axis=1),
+        "speed": np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1),
+    }
+
+
+def _seconds_to_cover(distance_m, speed_mps, accel_mps2: float, top_mps) -> np.ndarray:
+    """Time to cover ``distance_m`` from ``speed_mps`` at full ``accel_mps2`` up to ``top_mps``."""
+    v = np.minimum(speed_mps, top_mps)
+    d = np.maximum(distance_m, 0.0)
+    t_top = (top_mps - v) / accel_mps2
+    d_top = v * t_top + 0.5 * accel_mps2 * t_top**2
+    accelerating = (np.sqrt(v * v + 2.0 * accel_mps2 * d) - v) / accel_mps2
+    return np.where(d <= d_top, accelerating, t_top + (d - d_top) / top_mps)
+
+
+def queued(mv: dict[str, np.ndarray]) -> np.ndarray:
+    """Whether each car (B, N + 1) stands behind another car before the same stop line."""
+    road = mv["road_lane"]  # (B, A)
+    line = np.where(np.isfinite(mv["to_line_m"]), mv["to_line_m"], 1e9)  # the ego may have none
+    same_lane = (road[:, :, None] == road[:, None, :]) & (road[:, :, None] >= 0)  # (B, A, A)
+    gap = line[:, :, None] - line[:, None, :]  # my distance to the line minus theirs
+    in_front = same_lane & (gap > 0.0) & (gap < QUEUE_SPACING_M) & (line[:, None, :] >= 0.0)
+    return (mv["speed"] < QUEUED_SPEED_MPS) & in_front.any(axis=2)
+
+
+def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each NPC car (B, N) and each ego car (B,) must wait at its stop line to turn
+    left across oncoming traffic on a shared green (or a yellow it clears on).
+
+    A car yields while it has not crossed the line of a light-controlled junction where it
+    turns left, and a car from the opposing approach that goes straight or turns right is
+    inside the junction, or is coming: on green, a car not queued behind another that could
+    reach its own stop line within ``left_turn_gap_s`` at full acceleration up to the speed
+    limit; on yellow, only a car too close to stop for it. Oncoming left turners do not
+    conflict: left turns enter the nearest lane, so they pass each other.
+    """
+    cfg = world.config
+    mv = movements(world)
+    b = np.arange(world.batch_size)[:, None]
+    lane = mv["lane"]  # (B, A)
+    turn = world.lane_turn[b, lane]
+    source = world.lane_from_approach[b, lane]
+    safe = np.maximum(source, 0)
+    signalled = (source >= 0) & (np.take_along_axis(world.approach_kind, safe, -1) == CONTROL_LIGHT)
+    light = np.take_along_axis(lights, safe, -1)
+    to_line, speed = mv["to_line_m"], mv["speed"]
+    crossed = to_line <= 0.0
+    yielder = signalled & (turn == TURN_LEFT) & ~crossed & np.isfinite(to_line)
+    arrival_s = _seconds_to_cover(
+        to_line,
+        speed,
+        max(cfg.idm_accel_mps2, cfg.max_accel_mps2),
+        np.maximum(cfg.speed_limit_mps, speed),
+    )
+    # A car standing at its line stops for the yellow; a moving one may be past stopping.
+    cannot_stop = (speed >= QUEUED_SPEED_MPS) & (
+        to_line < speed * speed / (2.0 * cfg.idm_comfort_brake_mps2) + 0.5
+    )
+    coming = np.where(
+        crossed,
+        world.lane_is_connector[b, lane],
+        ((light == LIGHT_GREEN) & ~queued(mv) & (arrival_s < cfg.left_turn_gap_s))
+        | ((light == LIGHT_YELLOW) & cannot_stop),
+    )
+    threat = signalled & (turn != TURN_LEFT) & coming  # (B, A)
+    opposite = np.take_along_axis(world.approach_opposite, safe, -1)  # (B, A)
+    conflict = (
+        yielder[:, :, None]
+        & threat[:, None, :]
+        & (source[:, None, :] == opposite[:, :, None])
+        & (opposite[:, :, None] >= 0)
+    )  # (B, yielder, threat)
+    must_yield = conflict.any(axis=2)
+    return must_yield[:, :-1], must_yield[:, -1]
+
+
+def clearing_left_turn(
+    world: TownState, approach: np.ndarray, connector: np.ndarray, line_m: np.ndarray
+) -> np.ndarray:
+    """Whether cars may go on the yellow of ``approach`` (B, ...) to turn left into
+    ``connector`` (B, ...), their front bumpers ``line_m`` before its line: left-turners
+    waiting at the line in the first ``CLEARING_YELLOW_S`` of the yellow (they still yield
+    to oncoming traffic by :func:`left_turn_yield`)."""
+    b = np.arange(world.batch_size).reshape((-1,) + (1,) * (approach.ndim - 1))
+    early = early_yellow(world)[b, np.maximum(approach, 0)]
+    left = world.lane_turn[b, connector] == TURN_LEFT
+    return early & left & (approach >= 0) & (line_m < CLEARING_LINE_M)
