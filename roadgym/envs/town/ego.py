@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq
+from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq, gather_rows
 from roadgym.envs.town.traffic import LIGHT_NONE, LIGHT_RED, STOP_LINE_REACHED_M
 
 # CARLA leaderboard infraction coefficients: the driving score multiplies one per event.
@@ -67,7 +67,7 @@ def route_curvature(world: TownState, s: np.ndarray) -> np.ndarray:
     """Route curvature (B, K) (1/m, + left) at arc lengths ``s`` (B, K)."""
     m = world.route_segments[:, None]
     index = np.clip(np.round(s / (world.route_length_m[:, None] / m)).astype(np.int64), 0, m)
-    return np.take_along_axis(world.route_curvature, index, axis=1)
+    return gather_rows(world.route_curvature, index)
 
 
 def approaching_stop_sign(world: TownState, ahead_m: float) -> np.ndarray:
@@ -75,7 +75,7 @@ def approaching_stop_sign(world: TownState, ahead_m: float) -> np.ndarray:
     ``ahead_m``, at which it has not stopped yet (the stretch where the stop rule of
     :func:`stop_line_events` is won or lost)."""
     stop_s = world.route_stop_s  # (B, E)
-    kind = np.take_along_axis(world.approach_kind, world.route_stop_approach, axis=1)
+    kind = gather_rows(world.approach_kind, world.route_stop_approach)
     distance = stop_s - world.s_m[:, None] - 0.5 * world.config.car_length_m
     pending = (kind == CONTROL_STOP) & ~world.route_stop_done
     return (pending & (distance > -0.5) & (distance < ahead_m)).any(axis=1)
@@ -86,8 +86,8 @@ def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarra
     half = 0.5 * world.config.car_length_m
     stop_s = world.route_stop_s  # (B, E)
     app = world.route_stop_approach
-    kind = np.take_along_axis(world.approach_kind, app, axis=1)
-    state = np.take_along_axis(lights, app, axis=1)
+    kind = gather_rows(world.approach_kind, app)
+    state = gather_rows(lights, app)
     crossed = (stop_s > previous_s[:, None]) & (stop_s <= world.s_m[:, None])  # (B, E)
     red = (crossed & (kind == CONTROL_LIGHT) & (state == LIGHT_RED)).sum(axis=1)
     distance = stop_s - world.s_m[:, None] - half  # front bumper to line

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from roadgym.envs.town.generator import CONTROL_LIGHT, TURN_LEFT
-from roadgym.envs.town.state import TownState
+from roadgym.envs.town.state import TownState, gather_rows
 
 LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
 CLEARING_YELLOW_S = 1.0  # a waiting left-turner may still go this long into a yellow
@@ -139,8 +139,8 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     turn = world.lane_turn[b, lane]
     source = world.lane_from_approach[b, lane]
     safe = np.maximum(source, 0)
-    signalled = (source >= 0) & (np.take_along_axis(world.approach_kind, safe, -1) == CONTROL_LIGHT)
-    light = np.take_along_axis(lights, safe, -1)
+    signalled = (source >= 0) & (gather_rows(world.approach_kind, safe) == CONTROL_LIGHT)
+    light = gather_rows(lights, safe)
     to_line, speed = mv["to_line_m"], mv["speed"]
     crossed = to_line <= 0.0
     yielder = signalled & (turn == TURN_LEFT) & ~crossed & np.isfinite(to_line)
@@ -161,7 +161,7 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
         | ((light == LIGHT_YELLOW) & cannot_stop),
     )
     threat = signalled & (turn != TURN_LEFT) & coming  # (B, A)
-    opposite = np.take_along_axis(world.approach_opposite, safe, -1)  # (B, A)
+    opposite = gather_rows(world.approach_opposite, safe)  # (B, A)
     conflict = (
         yielder[:, :, None]
         & threat[:, None, :]

@@ -60,6 +60,16 @@ def distance_sq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return dx * dx + dy * dy
 
 
+def gather_rows(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``table[b, index[b, ...]]`` for every world b: ``table`` (B, Q), ``index`` (B, ...).
+
+    The same values as ``np.take_along_axis(table, index, 1)``, by one flat gather.
+    """
+    batch, width = table.shape
+    offsets = (np.arange(batch) * width).reshape((batch,) + (1,) * (index.ndim - 1))
+    return np.take(table, index + offsets)
+
+
 class TownState:
     """B independent towns' arrays: ego car, route, NPC cars, pedestrians and lights.
 

@@ -30,7 +30,7 @@ from roadgym.envs.town.junctions import (  # noqa: F401  (re-exported: the step'
     light_states,
     walk_signal,
 )
-from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq
+from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq, gather_rows
 
 CORRIDOR_AHEAD_M = np.arange(0.0, 24.0, 3.0)  # (K,) path samples ahead of the front bumper
 CORRIDOR_RADIUS_M = 2.0  # a pedestrian this close to the path blocks it
@@ -48,8 +48,8 @@ def lane_pose(world: TownState, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
     spacing = world.lane_spacing_m.reshape(-1)[flat_lane]
     u = s / spacing
     last = world.lane_segments.reshape(-1)[flat_lane] - 1
-    index = np.clip(np.floor(u).astype(np.int64), 0, last)
-    t = np.clip(u - index, 0.0, 1.0)[..., None]
+    index = np.minimum(np.maximum(np.floor(u).astype(np.int64), 0), last)
+    t = np.minimum(np.maximum(u - index, 0.0), 1.0)[..., None]
     flat_vertex = flat_lane * vertices + index
     xy = world.lane_xy.reshape(-1, 2)
     p0 = xy[flat_vertex]
@@ -137,7 +137,7 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     leader = np.argmin(along, axis=-1)  # (B, N)
     leader_along = np.take_along_axis(along, leader[..., None], -1)[..., 0]
     leader_gap = leader_along - s - cfg.car_length_m
-    leader_speed = np.take_along_axis(v, leader, -1)
+    leader_speed = gather_rows(v, leader)
 
     # -- pedestrians and the ego car in the corridor ahead
     corridor_gap = _corridor_gap(world, lane, s, offset, half)
@@ -150,8 +150,8 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     line_dist = np.where(app0 >= 0, length[..., 0], length[..., 0] + length[..., 1]) - s - half
     has_line = (line_app >= 0) & (line_dist > -0.5)
     safe_app = np.maximum(line_app, 0)
-    kind = np.where(has_line, np.take_along_axis(world.approach_kind, safe_app, -1), 0)
-    state = np.take_along_axis(lights, safe_app, -1)
+    kind = np.where(has_line, gather_rows(world.approach_kind, safe_app), 0)
+    state = gather_rows(lights, safe_app)
     comfortable = v * v / (2.0 * cfg.idm_comfort_brake_mps2)
     # A left-turner waiting at its line may clear on the start of the yellow (junctions.py).
     clearing = clearing_left_turn(world, np.where(app0 >= 0, app0, -1), lane[..., 1], line_dist)
@@ -163,7 +163,7 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     jammed = (app0 >= 0) & (exit_room < cfg.idm_min_gap_m) & (leader_speed < JAMMED_SPEED_MPS)
 
     # -- stop signs: stand at the line, then go one at a time in order of arrival
-    junction = np.take_along_axis(world.approach_junction, safe_app, -1)  # (B, N)
+    junction = gather_rows(world.approach_junction, safe_app)  # (B, N)
     at_line = (kind == CONTROL_STOP) & (line_dist < STOP_LINE_REACHED_M) & (v < 0.3)
     waiting = at_line & ~world.veh_committed
     world.veh_waiting_since = np.where(
@@ -212,7 +212,7 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
             idm_accel(world, v, v0, line_gap, v),
         ]
     )
-    accel = np.clip(accel, -cfg.max_brake_mps2, cfg.idm_accel_mps2)
+    accel = np.minimum(np.maximum(accel, -cfg.max_brake_mps2), cfg.idm_accel_mps2)
     new_v = np.maximum(v + accel * cfg.dt_s, 0.0)
     s = s + 0.5 * (v + new_v) * cfg.dt_s
     world.veh_speed = new_v

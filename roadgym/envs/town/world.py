@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from roadgym.envs.core.dynamics import step_bicycle
-from roadgym.envs.core.lane_graph import project_onto_segments, wrap_angle
+from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
 from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.town import ego, packing
 from roadgym.envs.town.generator import generate_town
@@ -134,13 +134,12 @@ class TownWorld(TownState):
     def _locate(self, worlds: np.ndarray) -> None:
         """Project the ego cars of ``worlds`` onto their routes (windowed, like Track)."""
         centre = np.stack([self.car.x_m[worlds], self.car.y_m[worlds]], -1)[:, None, :]
-        segments = np.clip(
-            self.route_segment[worlds, None] + self.window[None, :],
-            0,
+        segments = np.minimum(
+            np.maximum(self.route_segment[worlds, None] + self.window[None, :], 0),
             self.route_segments[worlds, None] - 1,
         )  # (W, K)
-        s, lateral, segment = project_onto_segments(
-            self.route_xy[worlds], self.route_cum_s[worlds], centre, segments[:, None, :]
+        s, lateral, segment = project_onto_window(
+            self.route_xy[worlds], self.route_cum_s[worlds], centre, segments
         )
         self.s_m[worlds] = s[:, 0]
         self.lateral_offset_m[worlds] = lateral[:, 0]
