@@ -1,7 +1,9 @@
 """An RLlib ``PPOConfig`` from roadgym's PPO hyperparameters (``hyperparams/ppo.yml``).
 
 The YAML is written in SB3's vocabulary; this maps it key by key, with SB3's defaults for
-keys the entry leaves out, so one entry means the same PPO on both backends:
+keys the entry leaves out (read from the installed SB3's ``PPO`` signature, as
+``hyperparams`` reads its argument names), so one entry means the same PPO on both
+backends:
 
 ==================  ==============================  =========================================
 SB3 / YAML          RLlib                           note
@@ -30,28 +32,47 @@ from typing import Any
 from ray.rllib.algorithms.ppo import PPOConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from roadgym.agents.algo_defaults import sb3_defaults
 from roadgym.agents.hyperparams import HyperparamError, TrainSettings, _parse_schedule
 from roadgym.agents.rllib.callbacks import driving_metrics_callback
 from roadgym.agents.rllib.envs import NORMALIZE_REWARD_KEY, register_rllib_envs
 from roadgym.agents.rllib.module import RoadgymPPOModule, encoder_model_config
 from roadgym.envs.seeds import TRAIN_SEED_LIMIT
 
-__all__ = ["SB3_PPO_DEFAULTS", "SUPPORTED_PPO_KEYS", "build_ppo_config", "env_config_of"]
+__all__ = [
+    "SUPPORTED_PPO_KEYS",
+    "build_ppo_config",
+    "env_config_of",
+    "sb3_ppo_defaults",
+]
 
-# stable-baselines3 PPO's defaults for the keys we map (SB3 2.x).
-SB3_PPO_DEFAULTS: dict[str, Any] = {
-    "n_steps": 2048,
-    "batch_size": 64,
-    "n_epochs": 10,
-    "learning_rate": 3e-4,
-    "gamma": 0.99,
-    "gae_lambda": 0.95,
-    "clip_range": 0.2,
-    "ent_coef": 0.0,
-    "vf_coef": 0.5,
-    "max_grad_norm": 0.5,
-}
-SUPPORTED_PPO_KEYS = tuple(SB3_PPO_DEFAULTS)
+# The SB3 PPO arguments the table above maps; a key the entry leaves out takes SB3's own
+# default, read from the installed SB3's signature (roadgym.agents.algo_defaults).
+SUPPORTED_PPO_KEYS = (
+    "n_steps",
+    "batch_size",
+    "n_epochs",
+    "learning_rate",
+    "gamma",
+    "gae_lambda",
+    "clip_range",
+    "ent_coef",
+    "vf_coef",
+    "max_grad_norm",
+)
+
+
+def sb3_ppo_defaults() -> dict[str, Any]:
+    """SB3 PPO's defaults of :data:`SUPPORTED_PPO_KEYS`, from SB3's own signature."""
+    return sb3_defaults("ppo", SUPPORTED_PPO_KEYS)
+
+
+def __getattr__(name: str) -> Any:
+    # SB3_PPO_DEFAULTS was a hand copy of SB3's defaults (roadgym 0.1); it is now read
+    # from SB3 on use.
+    if name == "SB3_PPO_DEFAULTS":
+        return sb3_ppo_defaults()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _ppo_arguments(settings: TrainSettings) -> dict[str, Any]:
@@ -76,7 +97,7 @@ def _ppo_arguments(settings: TrainSettings) -> dict[str, Any]:
             f"policy = {settings.policy!r}; the rllib backend drives image observations only "
             "(allowed: 'CnnPolicy')"
         )
-    return {**SB3_PPO_DEFAULTS, **settings.algo_kwargs}
+    return {**sb3_ppo_defaults(), **settings.algo_kwargs}
 
 
 def _learning_rate(value: Any, n_timesteps: int) -> float | list[list[float]]:

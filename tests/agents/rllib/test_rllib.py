@@ -185,3 +185,33 @@ def test_bad_settings_name_the_key():
         build_ppo_config(settings, num_env_runners=2, envs_per_runner=4)
     with pytest.raises(HyperparamError, match="batch_size"):
         build_ppo_config(tiny_settings(batch_size=4096), envs_per_runner=2)
+
+
+def test_keys_the_entry_leaves_out_take_sb3s_own_defaults(monkeypatch):
+    import roadgym.agents.algo_defaults as algo_defaults
+
+    # ppo.yml's Track entry leaves vf_coef and max_grad_norm out: SB3 2.x has 0.5 for both.
+    ppo = build_ppo_config(tiny_settings())
+    assert ppo.vf_loss_coeff == 0.5 and ppo.grad_clip == 0.5
+
+    class NewerPPO:  # an SB3 release with other defaults
+        def __init__(
+            self,
+            policy,
+            env,
+            learning_rate=3e-4,
+            n_steps=2048,
+            batch_size=64,
+            n_epochs=10,
+            gamma=0.99,
+            gae_lambda=0.95,
+            clip_range=0.2,
+            ent_coef=0.0,
+            vf_coef=0.25,
+            max_grad_norm=1.0,
+        ):
+            pass
+
+    monkeypatch.setattr(algo_defaults, "algo_class", lambda algo: NewerPPO)
+    ppo = build_ppo_config(tiny_settings())
+    assert ppo.vf_loss_coeff == 0.25 and ppo.grad_clip == 1.0
