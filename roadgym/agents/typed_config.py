@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from roadgym.envs.core.config import ConfigError
+
 __all__ = [
     "ConfigError",
     "check_value",
@@ -39,8 +41,9 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
-    """A config key is unknown, or its value has the wrong type or range."""
+# One error class for every config in roadgym: env configs, run configs, extensions,
+# hyperparameters and imitate raise the same ConfigError (a ValueError), so one
+# ``except ConfigError`` catches bad input wherever it came from.
 
 
 def set_overrides(items: Sequence[str]) -> dict[str, Any]:

@@ -151,3 +151,16 @@ def test_a_world_keeps_its_own_default_and_its_reason_for_it():
         from roadgym.envs.core.config import world_default
 
         world_default("lanes", 3)
+
+
+def test_one_config_error_for_env_configs_and_run_configs():
+    from roadgym.agents.run_config import load_run_config
+
+    # A bad run config is caught by the env's ConfigError, and a bad env config by the
+    # agents': one class, so one `except ConfigError` handles either.
+    with pytest.raises(ConfigError, match="no_such_key"):
+        load_run_config(None, {"algo": "ppo", "no_such_key": 1})
+    from roadgym.agents.typed_config import ConfigError as AgentsConfigError
+
+    with pytest.raises(AgentsConfigError, match=r"TrackConfig.num_lanes = 5 is out of range"):
+        TrackConfig(num_lanes=5)
