@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from roadgym.envs.core.config import ConfigError
+
 __all__ = ["FLIP_SWAPS", "AugmentConfig", "BatchAugmenter"]
 
 FLIP_SWAPS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -40,13 +42,15 @@ class AugmentConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.crop_padding, int) or self.crop_padding < 0:
-            raise ValueError(
-                f"AugmentConfig.crop_padding={self.crop_padding!r} must be an int >= 0"
+            raise ConfigError(
+                f"AugmentConfig.crop_padding = {self.crop_padding!r}; allowed: an int >= 0"
             )
         if self.hflip_swap is not None:
             pairs = tuple(tuple(pair) for pair in self.hflip_swap)
             if any(len(pair) != 2 for pair in pairs):
-                raise ValueError(f"AugmentConfig.hflip_swap={self.hflip_swap!r} must be name pairs")
+                raise ConfigError(
+                    f"AugmentConfig.hflip_swap = {self.hflip_swap!r}; allowed: name pairs"
+                )
             object.__setattr__(self, "hflip_swap", pairs)
 
 

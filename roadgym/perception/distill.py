@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.perception.atomic import atomic_write_json
 from roadgym.perception.checkpoint import load_classifier
 from roadgym.perception.datasets import ImageSet
@@ -66,17 +67,18 @@ class DistillConfig:
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
-            raise ValueError(f"DistillConfig.temperature={self.temperature!r} must be > 0")
+            raise ConfigError(f"DistillConfig.temperature = {self.temperature!r}; allowed: > 0")
         if not 0.0 <= self.alpha <= 1.0:
-            raise ValueError(f"DistillConfig.alpha={self.alpha!r} must be in [0, 1]")
+            raise ConfigError(f"DistillConfig.alpha = {self.alpha!r}; allowed: a number in [0, 1]")
         if self.throughput_batch_size < 1 or self.throughput_seconds <= 0:
-            raise ValueError(
-                f"DistillConfig.throughput_batch_size={self.throughput_batch_size!r} must be "
-                f">= 1 and throughput_seconds={self.throughput_seconds!r} > 0"
+            raise ConfigError(
+                f"DistillConfig.throughput_batch_size = {self.throughput_batch_size!r}, "
+                f"throughput_seconds = {self.throughput_seconds!r}; allowed: an int >= 1 and "
+                "a number > 0"
             )
         if not isinstance(self.student_seeds, int) or self.student_seeds < 1:
-            raise ValueError(
-                f"DistillConfig.student_seeds={self.student_seeds!r} must be an int >= 1"
+            raise ConfigError(
+                f"DistillConfig.student_seeds = {self.student_seeds!r}; allowed: an int >= 1"
             )
 
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.perception.device import conv_input
 
 __all__ = [
@@ -45,10 +46,12 @@ def _check_channels(owner: str, channels: Any, length: int | None = None) -> tup
     try:
         values = tuple(int(c) for c in channels)
     except TypeError as error:
-        raise ValueError(f"{owner}.channels={channels!r} must be a sequence of ints") from error
+        raise ConfigError(
+            f"{owner}.channels = {channels!r}; allowed: a sequence of ints"
+        ) from error
     if not values or any(c <= 0 for c in values) or (length is not None and len(values) != length):
         wanted = f"{length} positive ints" if length else "one or more positive ints"
-        raise ValueError(f"{owner}.channels={channels!r} must be {wanted}")
+        raise ConfigError(f"{owner}.channels = {channels!r}; allowed: {wanted}")
     return values
 
 
@@ -57,7 +60,7 @@ def _check_positive(owner: str, field: str, value: Any, allow_none: bool = False
         return
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         allowed = "a positive int or None" if allow_none else "a positive int"
-        raise ValueError(f"{owner}.{field}={value!r} must be {allowed}")
+        raise ConfigError(f"{owner}.{field} = {value!r}; allowed: {allowed}")
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class ResNetConfig:
         _check_positive("ResNetConfig", "features_dim", self.features_dim, allow_none=True)
         _check_positive("ResNetConfig", "blocks_per_stage", self.blocks_per_stage)
         if self.stem_stride not in (1, 2):
-            raise ValueError(f"ResNetConfig.stem_stride={self.stem_stride!r} must be 1 or 2")
+            raise ConfigError(f"ResNetConfig.stem_stride = {self.stem_stride!r}; allowed: 1 or 2")
         object.__setattr__(self, "channels", _check_channels("ResNetConfig", self.channels))
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.envs.seeds import SELECTION_SEED_START, TEST_SEED_START
 from roadgym.perception.atomic import DirectoryLock, atomic_write_bytes, atomic_write_json
 from roadgym.perception.datasets import FrameDataset, ImageSet
@@ -110,30 +111,43 @@ class LabelledDatasetConfig:
         for name in ("train_seeds", "val_seeds", "test_seeds"):
             value = getattr(self, name)
             if len(value) != 2 or not 0 <= int(value[0]) < int(value[1]):
-                raise ValueError(f"{name}={value!r} must be (start, stop) with 0 <= start < stop")
+                raise ConfigError(
+                    f"LabelledDatasetConfig.{name} = {value!r}; allowed: (start, stop) with "
+                    "0 <= start < stop"
+                )
             object.__setattr__(self, name, (int(value[0]), int(value[1])))
         ranges = sorted((getattr(self, f"{s}_seeds"), s) for s in SPLITS)
         for (low, low_name), (high, high_name) in zip(ranges, ranges[1:], strict=False):
             if low[1] > high[0]:
-                raise ValueError(
-                    f"{low_name}_seeds={low} overlaps {high_name}_seeds={high}; held-out "
-                    "splits need disjoint seed ranges"
+                raise ConfigError(
+                    f"LabelledDatasetConfig.{low_name}_seeds = {low} overlaps "
+                    f"{high_name}_seeds = {high}; allowed: disjoint seed ranges"
                 )
         for name in ("train_frames", "val_frames", "test_frames"):
             if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 0")
+                raise ConfigError(
+                    f"LabelledDatasetConfig.{name} = {getattr(self, name)!r}; allowed: >= 0"
+                )
         for name in ("max_episode_steps", "frame_stride", "frames_per_shard", "num_envs"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+                raise ConfigError(
+                    f"LabelledDatasetConfig.{name} = {getattr(self, name)!r}; allowed: >= 1"
+                )
         if self.rare_frame_stride is not None and int(self.rare_frame_stride) < 1:
-            raise ValueError(f"rare_frame_stride={self.rare_frame_stride!r} must be >= 1 or None")
+            raise ConfigError(
+                f"LabelledDatasetConfig.rare_frame_stride = {self.rare_frame_stride!r}; "
+                "allowed: >= 1 or None"
+            )
         if self.steer_noise < 0 or self.throttle_noise < 0:
-            raise ValueError(
-                f"steer_noise={self.steer_noise!r}, throttle_noise={self.throttle_noise!r} "
-                "must be >= 0"
+            raise ConfigError(
+                f"LabelledDatasetConfig.steer_noise = {self.steer_noise!r}, throttle_noise = "
+                f"{self.throttle_noise!r}; allowed: >= 0"
             )
         if not 0.0 < self.max_class_fraction <= 1.0:
-            raise ValueError(f"max_class_fraction={self.max_class_fraction!r} must be in (0, 1]")
+            raise ConfigError(
+                f"LabelledDatasetConfig.max_class_fraction = {self.max_class_fraction!r}; "
+                "allowed: a number in (0, 1]"
+            )
 
 
 def _make_env(config: LabelledDatasetConfig):

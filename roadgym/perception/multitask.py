@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.perception.atomic import atomic_write, atomic_write_json
 from roadgym.perception.augment import AugmentConfig, BatchAugmenter
 from roadgym.perception.checkpoint import classifier_payload, cpu_state, read_checkpoint
@@ -93,12 +94,19 @@ class MultiTaskConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(str(task) for task in self.tasks))
         if not self.tasks or len(set(self.tasks)) != len(self.tasks):
-            raise ValueError(f"tasks={self.tasks!r} must name at least one task, each once")
+            raise ConfigError(
+                f"MultiTaskConfig.tasks = {self.tasks!r}; allowed: one or more distinct tasks"
+            )
         for name in ("epochs", "batch_size"):
             if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be >= 1")
+                raise ConfigError(
+                    f"MultiTaskConfig.{name} = {getattr(self, name)!r}; allowed: >= 1"
+                )
         if self.lr <= 0 or self.weight_decay < 0:
-            raise ValueError(f"lr={self.lr!r} must be > 0, weight_decay >= 0")
+            raise ConfigError(
+                f"MultiTaskConfig.lr = {self.lr!r}, weight_decay = {self.weight_decay!r}; "
+                "allowed: lr > 0, weight_decay >= 0"
+            )
 
 
 class MultiTaskClassifier(nn.Module):

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from roadgym.envs.core.config import ConfigError
 from roadgym.perception.atomic import atomic_write_json
 from roadgym.perception.augment import AugmentConfig, BatchAugmenter
 from roadgym.perception.checkpoint import ImageClassifier, build_classifier, save_classifier
@@ -95,20 +96,24 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"TrainConfig.{name}={value!r} must be an int >= 1")
+                raise ConfigError(f"TrainConfig.{name} = {value!r}; allowed: an int >= 1")
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"TrainConfig.schedule={self.schedule!r} is not one of {SCHEDULES}")
+            raise ConfigError(
+                f"TrainConfig.schedule = {self.schedule!r}; allowed: one of {SCHEDULES}"
+            )
         if not self.lr > 0:
-            raise ValueError(f"TrainConfig.lr={self.lr!r} must be > 0")
+            raise ConfigError(f"TrainConfig.lr = {self.lr!r}; allowed: > 0")
         if self.weight_decay < 0:
-            raise ValueError(f"TrainConfig.weight_decay={self.weight_decay!r} must be >= 0")
+            raise ConfigError(f"TrainConfig.weight_decay = {self.weight_decay!r}; allowed: >= 0")
         if not 0.0 < self.warmup_fraction < 1.0:
-            raise ValueError(
-                f"TrainConfig.warmup_fraction={self.warmup_fraction!r} must be in (0, 1)"
+            raise ConfigError(
+                f"TrainConfig.warmup_fraction = {self.warmup_fraction!r}; "
+                "allowed: a number in (0, 1)"
             )
         if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(
-                f"TrainConfig.label_smoothing={self.label_smoothing!r} must be in [0, 1)"
+            raise ConfigError(
+                f"TrainConfig.label_smoothing = {self.label_smoothing!r}; "
+                "allowed: a number in [0, 1)"
             )
         if isinstance(self.augment, dict):
             object.__setattr__(self, "augment", AugmentConfig(**self.augment))

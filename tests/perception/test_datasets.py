@@ -148,7 +148,7 @@ def test_bad_configs_and_envs_are_rejected(tmp_path):
         LabelledDatasetConfig(train_seeds=(0, 100), val_seeds=(50, 150), test_seeds=(200, 300))
     with pytest.raises(ValueError, match="max_class_fraction"):
         LabelledDatasetConfig(max_class_fraction=0.0)
-    with pytest.raises(ValueError, match="num_envs=0"):
+    with pytest.raises(ValueError, match="num_envs = 0; allowed: >= 1"):
         LabelledDatasetConfig(num_envs=0)
     no_batch = LabelledDatasetConfig(env_id="Pendulum-v1", num_envs=2)
     with pytest.raises(ValueError, match="num_envs=2 needs an env with a batched"):

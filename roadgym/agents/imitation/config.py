@@ -8,6 +8,7 @@ from typing import Any
 
 from roadgym.agents.imitation.bc import BCSettings
 from roadgym.agents.imitation.final import FinalFit
+from roadgym.envs.core.config import ConfigError
 from roadgym.envs.seeds import SELECTION_SEED_START, TRAIN_SEED_LIMIT
 
 __all__ = ["ImitationConfig", "SELECTION_SEED_START", "TRAIN_SEED_STRIDE"]
@@ -91,55 +92,55 @@ class ImitationConfig:
         }
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 1")
+                raise ConfigError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 1")
         for name in ("rounds", "selection_episodes", "seed"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 0")
+                raise ConfigError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 0")
         last_train_seed = self.seed + self.rounds * TRAIN_SEED_STRIDE + self.num_envs - 1
         if last_train_seed >= TRAIN_SEED_LIMIT:
-            raise ValueError(
+            raise ConfigError(
                 f"ImitationConfig.seed = {self.seed} seeds training worlds up to "
                 f"{last_train_seed} (round r starts at seed + r * {TRAIN_SEED_STRIDE}); "
                 f"allowed: all below {TRAIN_SEED_LIMIT}, the selection and test seeds' start"
             )
         nav_width_ok = isinstance(self.nav_features, int) and self.nav_features >= 1
         if not self.nav_scale > 0 or not nav_width_ok:
-            raise ValueError(
+            raise ConfigError(
                 f"ImitationConfig.nav_scale = {self.nav_scale!r}, nav_features = "
                 f"{self.nav_features!r}; allowed: nav_scale > 0, nav_features an int >= 1"
             )
         for name in ("beta", "beta_decay"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"ImitationConfig.{name} = {value!r}; allowed: a float in [0, 1]")
+                raise ConfigError(f"ImitationConfig.{name} = {value!r}; allowed: a float in [0, 1]")
         if self.expert_noise_std < 0.0:
-            raise ValueError(
+            raise ConfigError(
                 f"ImitationConfig.expert_noise_std = {self.expert_noise_std!r}; allowed: >= 0"
             )
         observation = dict(self.env_kwargs).get("observation", "rgb")
         if observation not in ("rgb+nav", "nav+rgb"):
-            raise ValueError(
+            raise ConfigError(
                 f"ImitationConfig.env_kwargs['observation'] = {observation!r}; allowed: "
                 "'rgb+nav' (camera, speed and next turn): the student sees only what a car could"
             )
         stack = int(dict(self.env_kwargs).get("frame_stack", 1))
         if not 1 <= self.image_frames <= stack:
-            raise ValueError(
+            raise ConfigError(
                 f"ImitationConfig.image_frames = {self.image_frames!r}; allowed: 1 to the env's "
                 f"frame_stack ({stack})"
             )
         if self.bc.action_loss not in ("l1", "mse"):
-            raise ValueError(
+            raise ConfigError(
                 f"ImitationConfig.bc.action_loss = {self.bc.action_loss!r}; allowed: 'l1', 'mse'"
             )
         for name in ("transition_weight", "pedestrian_weight", "aux_weight"):
             if not getattr(self.bc, name) >= 0:
-                raise ValueError(
+                raise ConfigError(
                     f"ImitationConfig.bc.{name} = {getattr(self.bc, name)!r}; allowed: a float >= 0"
                 )
         if self.bc.epochs < 1 or self.bc.batch_size < 1 or self.bc.learning_rate <= 0:
-            raise ValueError(f"ImitationConfig.bc = {self.bc!r}; epochs, batch_size >= 1, lr > 0")
+            raise ConfigError(f"ImitationConfig.bc = {self.bc!r}; epochs, batch_size >= 1, lr > 0")
 
     def beta_of_round(self, round_index: int) -> float:
         """The expert's share of executed steps in ``round_index`` (1.0 in round 0)."""

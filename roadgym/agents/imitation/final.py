@@ -29,6 +29,7 @@ from stable_baselines3 import PPO
 from roadgym.agents.imitation.bc import BCSettings, fit_student
 from roadgym.agents.imitation.collect import RoundData
 from roadgym.agents.model_zip import read_model_zip
+from roadgym.envs.core.config import ConfigError
 
 __all__ = ["FinalFit", "average_weights", "final_student"]
 
@@ -48,9 +49,9 @@ class FinalFit:
         for name in ("average_rounds", "samples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"FinalFit.{name} = {value!r}; allowed: an int >= 0")
+                raise ConfigError(f"FinalFit.{name} = {value!r}; allowed: an int >= 0")
         if not self.learning_rate > 0:
-            raise ValueError(f"FinalFit.learning_rate = {self.learning_rate!r}; allowed: > 0")
+            raise ConfigError(f"FinalFit.learning_rate = {self.learning_rate!r}; allowed: > 0")
 
     @property
     def enabled(self) -> bool:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from roadgym.envs.core.config import ConfigError
+
 __all__ = ["GanConfig", "OUTPUT_MODES"]
 
 OUTPUT_MODES = ("palette", "rgb")
@@ -11,7 +13,7 @@ OUTPUT_MODES = ("palette", "rgb")
 
 def _positive_int(name: str, value: object) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"GanConfig.{name}={value!r} must be an int >= 1")
+        raise ConfigError(f"GanConfig.{name} = {value!r}; allowed: an int >= 1")
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,9 @@ class GanConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(str(t) for t in self.tasks))
         if not self.tasks or len(set(self.tasks)) != len(self.tasks):
-            raise ValueError(f"GanConfig.tasks={self.tasks!r} must be one or more distinct tasks")
+            raise ConfigError(
+                f"GanConfig.tasks = {self.tasks!r}; allowed: one or more distinct tasks"
+            )
         for name in (
             "z_dim",
             "embed_dim",
@@ -159,48 +163,54 @@ class GanConfig:
         ):
             _positive_int(name, getattr(self, name))
         if self.output not in OUTPUT_MODES:
-            raise ValueError(f"GanConfig.output={self.output!r} must be one of {OUTPUT_MODES}")
+            raise ConfigError(f"GanConfig.output = {self.output!r}; allowed: one of {OUTPUT_MODES}")
         if self.aux_tasks is not None:
             object.__setattr__(self, "aux_tasks", tuple(str(t) for t in self.aux_tasks))
             unknown = [t for t in self.aux_tasks if t not in self.tasks]
             if not self.aux_tasks or unknown:
-                raise ValueError(
-                    f"GanConfig.aux_tasks={self.aux_tasks!r} must be None or a non-empty "
+                raise ConfigError(
+                    f"GanConfig.aux_tasks = {self.aux_tasks!r}; allowed: None or a non-empty "
                     f"subset of tasks={self.tasks}"
                 )
         if self.aux_input not in ("rgb", "palette"):
-            raise ValueError(f"GanConfig.aux_input={self.aux_input!r} must be 'rgb' or 'palette'")
+            raise ConfigError(
+                f"GanConfig.aux_input = {self.aux_input!r}; allowed: 'rgb' or 'palette'"
+            )
         if self.aux_input == "palette" and self.output != "palette":
-            raise ValueError("GanConfig.aux_input='palette' needs output='palette'")
+            raise ConfigError("GanConfig.aux_input='palette' needs output='palette'")
         for name in ("diffaug_shift", "select_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"GanConfig.{name}={value!r} must be an int >= 0")
+                raise ConfigError(f"GanConfig.{name} = {value!r}; allowed: an int >= 0")
         if self.aux_edit_weight and not self.recon_weight:
-            raise ValueError(
-                f"GanConfig.aux_edit_weight={self.aux_edit_weight!r} needs recon_weight > 0"
+            raise ConfigError(
+                f"GanConfig.aux_edit_weight = {self.aux_edit_weight!r} needs recon_weight > 0"
             )
         for name in ("recon_weight", "kl_weight", "adv_weight", "aux_weight", "aux_edit_weight"):
             if not float(getattr(self, name)) >= 0:
-                raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be >= 0")
+                raise ConfigError(f"GanConfig.{name} = {getattr(self, name)!r}; allowed: >= 0")
         if self.recon_weight == 0 and self.adv_weight == 0:
-            raise ValueError("GanConfig: recon_weight and adv_weight cannot both be 0")
+            raise ConfigError("GanConfig: recon_weight and adv_weight cannot both be 0")
         for name in ("lr_g", "lr_d", "aux_lr"):
             if not float(getattr(self, name)) > 0:
-                raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be > 0")
+                raise ConfigError(f"GanConfig.{name} = {getattr(self, name)!r}; allowed: > 0")
         for name in ("beta1", "beta2", "ema_decay"):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
-                raise ValueError(f"GanConfig.{name}={getattr(self, name)!r} must be in [0, 1)")
+                raise ConfigError(
+                    f"GanConfig.{name} = {getattr(self, name)!r}; allowed: a number in [0, 1)"
+                )
         if self.balance_task is not None and self.balance_task not in self.tasks:
-            raise ValueError(
-                f"GanConfig.balance_task={self.balance_task!r} must be None or one of "
+            raise ConfigError(
+                f"GanConfig.balance_task = {self.balance_task!r}; allowed: None or one of "
                 f"tasks={self.tasks}"
             )
         if self.time_budget_s is not None and not float(self.time_budget_s) > 0:
-            raise ValueError(f"GanConfig.time_budget_s={self.time_budget_s!r} must be > 0 or None")
+            raise ConfigError(
+                f"GanConfig.time_budget_s = {self.time_budget_s!r}; allowed: > 0 or None"
+            )
         if self.cpu_time_budget_s is not None and not float(self.cpu_time_budget_s) > 0:
-            raise ValueError(
-                f"GanConfig.cpu_time_budget_s={self.cpu_time_budget_s!r} must be > 0 or None"
+            raise ConfigError(
+                f"GanConfig.cpu_time_budget_s = {self.cpu_time_budget_s!r}; allowed: > 0 or None"
             )
         if self.max_train_frames is not None:
             _positive_int("max_train_frames", self.max_train_frames)
