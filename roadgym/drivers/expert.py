@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from roadgym.drivers.highway_expert import HighwayExpertConfig, highway_actions
+from roadgym.drivers.highway import HighwayExpertConfig, highway_actions
 from roadgym.envs.core.lane_graph import wrap_angle
 from roadgym.envs.core.spaces import discrete_action_table
 from roadgym.envs.highway.world import HighwayWorld

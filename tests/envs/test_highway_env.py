@@ -413,3 +413,11 @@ def test_highway_env_class_has_a_name_distinct_from_highway_envs_and_the_old_one
     assert MergeEnv is MergeWorldEnv
     with pytest.raises(AttributeError):
         highway.NoSuchEnv  # noqa: B018
+
+
+def test_the_highway_driver_module_has_one_name_and_the_old_one_warns():
+    import roadgym.drivers as drivers
+    from roadgym.drivers.highway import holds_target
+
+    with pytest.warns(DeprecationWarning, match="renamed roadgym.drivers.highway"):
+        assert drivers.highway_expert.holds_target is holds_target

@@ -9,7 +9,7 @@ import pytest
 
 import roadgym  # noqa: F401  (registers the env ids)
 from roadgym.drivers.expert import ExpertDriver
-from roadgym.drivers.highway_expert import HighwayExpertConfig, holds_target
+from roadgym.drivers.highway import HighwayExpertConfig, holds_target
 from roadgym.envs.highway import HighwayConfig
 from roadgym.envs.highway.ego import FASTER, SLOWER
 
