@@ -101,7 +101,7 @@ def load_agent(
     config_path = find_run_config(path)
     run: dict[str, Any] = {}
     if config_path is not None:
-        run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        run = _read_run_config(config_path)
     elif path.with_suffix(".json").is_file():
         run = _card_as_run(path.with_suffix(".json"))
     if algo is not None and algo not in ALGOS:
@@ -166,7 +166,7 @@ def _load_rllib_agent(
     config_path = find_run_config(path)
     run: dict[str, Any] = {}
     if config_path is not None:
-        run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+        run = _read_run_config(config_path)
     entry = run.get(run.get("env_id", ""), {}) if run else {}
     env_kwargs = dict(entry.get("env_kwargs") or {})
     if int(entry.get("frame_stack", 1)) > 1:
@@ -182,6 +182,23 @@ def _load_rllib_agent(
         normalize_observation=None,
         path=path,
     )
+
+
+def _read_run_config(config_path: Path) -> dict[str, Any]:
+    """A run's ``config.yaml`` as a dict; a clear error when it is not one."""
+    try:
+        run = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ModelFileError(
+            f"{config_path} (the run config beside the model) is not readable YAML: "
+            f"{' '.join(str(error).split())}"
+        ) from error
+    if not isinstance(run, dict):
+        raise ModelFileError(
+            f"{config_path} (the run config beside the model) is a {type(run).__name__}; "
+            "allowed: a mapping as `roadgym train` writes"
+        )
+    return run
 
 
 def _card_as_run(card_path: Path) -> dict[str, Any]:

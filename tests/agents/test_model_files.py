@@ -252,3 +252,14 @@ def test_an_rllib_checkpoint_is_refused_unless_trusted(tmp_path, monkeypatch, ca
     assert evaluate_main(["--model", str(tmp_path), "--episodes", "1"]) == 2
     assert "RLlib stores it as pickles" in capsys.readouterr().err
     assert calls == []
+
+
+def test_a_broken_run_config_beside_the_model_gets_one_line(run_dir, tmp_path, capsys):
+    from roadgym.agents.cli import evaluate_main
+
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "config.yaml").write_text("algo: [ppo\n")
+    assert evaluate_main(["--model", str(run / "model.zip"), "--episodes", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "config.yaml (the run config beside the model)" in err[0]
