@@ -38,6 +38,10 @@ def test_flags_file_and_set_build_the_config_in_order(tmp_path):
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"config": saved.to_dict(), "rounds": []}))
     assert config_from_args(imitate_parser().parse_args(["--config", str(manifest)])) == saved
+    from roadgym.agents.imitation.dagger import write_student_config
+
+    written = write_student_config(saved, tmp_path / "config.yaml")
+    assert config_from_args(imitate_parser().parse_args(["--config", str(written)])) == saved
     argv = ["--config", str(manifest), "--net-arch", "[32, 32]", "--image-frames", "2"]
     argv += ["--bc-epochs", "2", "--set", "bc.epochs=5", "--epochs", "7", "--n-envs", "8"]
     config = config_from_args(imitate_parser().parse_args(argv))

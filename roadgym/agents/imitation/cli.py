@@ -4,7 +4,7 @@ Its flags are generated from :class:`~roadgym.agents.imitation.config.ImitationC
 (and its nested :class:`~roadgym.agents.imitation.bc.BCSettings` and
 :class:`~roadgym.agents.imitation.final.FinalFit`): one flag per field, help from the
 field's docstring, each a shorthand of ``--set field=VALUE``. ``--config FILE`` takes a
-YAML of those fields (or a run's ``manifest.json``, whose ``config`` it reads).
+YAML of those fields, or a run's ``config.yaml`` or ``manifest.json`` (the same run again).
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ def imitate_parser() -> argparse.ArgumentParser:
             "field of ImitationConfig has a flag below (or --set FIELD=VALUE)."
         ),
     )
-    add_config_options(parser, "YAML of ImitationConfig fields (or a run's manifest.json)")
+    add_config_options(
+        parser, "YAML of ImitationConfig fields, or a run's config.yaml (the same run again)"
+    )
     parser.add_argument("--out", type=Path, help="output dir (default runs/imitate-{env}-s{seed})")
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda")
     parser.add_argument(
@@ -77,8 +79,11 @@ def imitate_parser() -> argparse.ArgumentParser:
 
 
 def _file_fields(path: Path) -> Mapping[str, Any]:
-    """The ImitationConfig fields in ``path`` (a manifest.json's ``config`` too)."""
+    """The ImitationConfig fields in ``path``: a YAML of them, a run's ``config.yaml``
+    (under ``imitation``) or its ``manifest.json`` (under ``config``)."""
     document = read_config_file(path)
+    if isinstance(document.get("imitation"), Mapping):
+        return document["imitation"]  # a run's config.yaml
     if isinstance(document.get("config"), Mapping) and "rounds" in document:
         return document["config"]  # a run's manifest.json
     return document

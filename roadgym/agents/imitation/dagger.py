@@ -114,6 +114,7 @@ def write_student_config(config: ImitationConfig, path: Path) -> Path:
         "seed": config.seed,
         "source": "roadgym imitate",
         config.env_id: {"policy": "MultiInputPolicy", "env_kwargs": dict(config.env_kwargs)},
+        "imitation": config.to_dict(),  # `roadgym imitate --config THIS_FILE` runs it again
     }
     text = "# A pixel student from `roadgym imitate`.\n" + yaml.safe_dump(document, sort_keys=False)
     return atomic_write_text(path, text)
