@@ -15,6 +15,7 @@ the nearest lane of the crossing street, so opposing left turns pass each other.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -147,18 +148,42 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
 
 def _arms_strongly_connected(arms: np.ndarray) -> bool:
     """Can every directed street be reached from every other without U-turns?"""
-    n = arms.shape[0]
-    nodes = [(i, j, d) for j in range(n) for i in range(n) for d in range(4) if arms[j, i, d]]
-    index = {node: k for k, node in enumerate(nodes)}
-    forward: list[list[int]] = [[] for _ in nodes]
-    backward: list[list[int]] = [[] for _ in nodes]
-    for k, (i, j, d) in enumerate(nodes):
-        i2, j2 = i + int(DIRECTIONS[d, 0]), j + int(DIRECTIONS[d, 1])
-        for d2 in range(4):
-            if arms[j2, i2, d2] and d2 != (d + 2) % 4:
-                forward[k].append(index[(i2, j2, d2)])
-                backward[index[(i2, j2, d2)]].append(k)
-    return _reaches_all(forward) and _reaches_all(backward)
+    present = arms.reshape(-1).tolist()  # flat (j, i, d) order: (j * n + i) * 4 + d
+    forward, backward = _street_links(arms.shape[0])
+    first = present.index(True)
+    return _reaches_present(forward, present, first) and _reaches_present(backward, present, first)
+
+
+@functools.cache
+def _street_links(n: int) -> tuple[list[list[int]], list[list[int]]]:
+    """For every directed street (flat index) of an n x n grid, the streets that may follow
+    it and those it may follow (no U-turns), whether or not they exist in a town."""
+    forward: list[list[int]] = [[] for _ in range(n * n * 4)]
+    backward: list[list[int]] = [[] for _ in range(n * n * 4)]
+    for j in range(n):
+        for i in range(n):
+            for d in range(4):
+                i2, j2 = i + int(DIRECTIONS[d, 0]), j + int(DIRECTIONS[d, 1])
+                if not (0 <= i2 < n and 0 <= j2 < n):
+                    continue
+                for d2 in range(4):
+                    if d2 != (d + 2) % 4:
+                        here, there = (j * n + i) * 4 + d, (j2 * n + i2) * 4 + d2
+                        forward[here].append(there)
+                        backward[there].append(here)
+    return forward, backward
+
+
+def _reaches_present(links: list[list[int]], present: list[bool], start: int) -> bool:
+    """Whether every present street is reached from ``start`` along present streets."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        for nxt in links[stack.pop()]:
+            if present[nxt] and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return len(seen) == sum(present)
 
 
 def _reaches_all(adjacency: list[list[int]]) -> bool:
