@@ -5,6 +5,6 @@
 
 from roadgym.envs import ENV_IDS, register_envs
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["ENV_IDS", "register_envs", "__version__"]

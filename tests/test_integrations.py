@@ -1,4 +1,4 @@
-"""Run every snippet of docs/integrations.md (issue 14).
+"""Run every snippet of docs/guides/other-libraries.md (issue 14).
 
 Each snippet is marked ``<!-- snippet: NAME requires=MODULE [expensive] -->``; it is run
 when MODULE imports, and skipped otherwise. Snippets for libraries roadgym does not
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).parents[1] / "docs" / "integrations.md"
+DOC = Path(__file__).parents[1] / "docs" / "guides" / "other-libraries.md"
 _SNIPPET = re.compile(
     r"<!-- snippet: (?P<name>\w+) requires=(?P<module>\w+)(?P<expensive> expensive)? -->\n"
     r"```python\n(?P<code>.*?)```",
@@ -23,7 +23,7 @@ _SNIPPET = re.compile(
 
 def _snippets():
     found = list(_SNIPPET.finditer(DOC.read_text()))
-    assert len(found) >= 7, "docs/integrations.md lost its snippets"
+    assert len(found) >= 7, "docs/guides/other-libraries.md lost its snippets"
     for match in found:
         marks = [pytest.mark.expensive] if match["expensive"] else []
         yield pytest.param(match["module"], match["code"], id=match["name"], marks=marks)

@@ -47,7 +47,8 @@ def test_zoo_trains_track_with_roadgym_hyperparams(tmp_path, algo):
 
 
 def test_zoo_records_a_video_through_custom_envs(tmp_path):
-    # record_video has no --gym-packages: it imports a custom_envs module (docs/integrations.md).
+    # record_video has no --gym-packages: it imports a custom_envs module
+    # (docs/guides/other-libraries.md).
     pytest.importorskip("rl_zoo3")
     (tmp_path / "custom_envs.py").write_text("import roadgym  # noqa: F401\n")
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}

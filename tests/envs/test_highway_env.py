@@ -389,16 +389,6 @@ def test_sb3_adapter_runs_kinematics_and_meta():
     venv.close()
 
 
-def test_readme_lists_every_config_field():
-    from pathlib import Path
-
-    from roadgym.envs.highway import HighwayConfig
-
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert HighwayConfig.markdown_table() in readme
-    assert "](docs/highway.png)" in readme and "](docs/merge.png)" in readme
-
-
 def test_highway_env_class_has_a_name_distinct_from_highway_envs_and_the_old_one_warns():
     import roadgym.envs.highway as highway
     from roadgym.envs.highway import HighwayWorldEnv, MergeWorldEnv

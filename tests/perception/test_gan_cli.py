@@ -1,5 +1,5 @@
 """``roadgym gan`` end to end on a toy dataset: train, sample, edit, score; then the
-augmentation study (experiments/gan_augmentation/) on the trained GAN."""
+augmentation study (experiments/gan/) on the trained GAN."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_train_sample_edit_score_augment(toy16, tmp_path):
     for key in ("generated", "floor_real_train", "ceiling_untrained"):
         assert {"fd", "kid", "label_consistency"} <= set(score[key])
     assert json.loads((tmp_path / "score.json").read_text())["num_frames"] == 16
-    augment = load_experiment("gan_augmentation/augment.py").main
+    augment = load_experiment("gan/augment.py").main
     study = augment(
         [*checkpoint, "--rare", "green", "--num-generated", "4", "--seeds", "0"]
         + ["--clf-encoder", "resnet", "--clf-encoder-options", SMALL_RESNET, "--clf-epochs", "1"]

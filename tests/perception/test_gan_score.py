@@ -121,7 +121,7 @@ def test_grid_labels_rows_and_fixed_labels():
 def test_augmented_sets_keep_the_count_and_add_the_rare_class():
     from tests.experiment_scripts import load_experiment
 
-    augmented_set = load_experiment("gan_augmentation/augment.py").augmented_set
+    augmented_set = load_experiment("gan/augment.py").augmented_set
 
     data = toy_frames()
     generator = _toy_generator()

@@ -11,7 +11,7 @@
 - :mod:`~roadgym.perception.gan.cli`: ``roadgym gan train|sample|edit|score``.
 
 The augmentation study (generated rare-class frames for a classifier) lives outside the
-package, in the repository's ``experiments/gan_augmentation/``.
+package, in the repository's ``experiments/gan/``.
 
 Submodules import torch; import them directly (nothing is imported here).
 """

@@ -28,7 +28,7 @@ discriminator, hinge loss, spectral norm, EMA generator).
            and the ceiling (the untrained generator)
 
 The augmentation study (generated rare-class frames for a classifier) is a script in the
-repository: experiments/gan_augmentation/augment.py.
+repository: experiments/gan/augment.py.
 """
 
 

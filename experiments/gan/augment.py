@@ -13,7 +13,7 @@ The same classifier recipe (and seeds) trains on each; both are evaluated on the
 split, whose seeds neither the GAN nor the classifier saw. The GAN was trained on the
 same train split, so the generated frames add no real data the baseline lacks.
 
-    python experiments/gan_augmentation/augment.py --checkpoint runs/gan/checkpoint.pt \
+    python experiments/gan/augment.py --checkpoint runs/gan/checkpoint.pt \
         --rare yellow --num-generated 1000 --seeds 0 1 2 --out augment.json
 
 (``--checkpoint``: a ``roadgym gan train`` checkpoint; the classifier recipe's fields are
