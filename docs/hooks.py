@@ -1,6 +1,6 @@
 """MkDocs hooks: the pages that are generated at build time, so that they cannot drift.
 
-- ``worlds/<name>.md``, one per world (env class) registered under the ``roadgym``
+- ``worlds/<name>.md``, one per world (config class) registered under the ``roadgym``
   namespace: the env class's docstring (Gymnasium's sections), the ids registered for
   it with their settings, and its config dataclass's field table
   (``BaseConfig.markdown_table``); the nav's "Worlds" section lists them.
@@ -72,15 +72,20 @@ def _load(entry_point: str) -> Any:
 
 
 def world_specs() -> dict[str, list[Any]]:
-    """Env entry point -> the Gymnasium specs of the roadgym ids registered for it."""
+    """World (config class name) -> the Gymnasium specs of the roadgym ids that make it,
+    in registration order (the world's own id first, then variants such as highway-env's
+    ids, which the pages list)."""
     import gymnasium as gym
 
     import roadgym  # noqa: F401  (registers the ids)
 
     worlds: dict[str, list[Any]] = {}
     for spec in gym.registry.values():
-        if spec.namespace == "roadgym" and isinstance(spec.entry_point, str):
-            worlds.setdefault(spec.entry_point, []).append(spec)
+        if spec.namespace != "roadgym" or not isinstance(spec.entry_point, str):
+            continue
+        config_class = getattr(_load(spec.entry_point), "config_class", None)
+        if config_class is not None:
+            worlds.setdefault(config_class.__name__, []).append(spec)
     return worlds
 
 
@@ -88,9 +93,9 @@ def _slug(specs: list[Any]) -> str:
     return re.sub(r"[^a-z0-9]+", "-", specs[0].name.lower()).strip("-")
 
 
-def world_page(entry_point: str, specs: list[Any]) -> tuple[str, str]:
-    """(title, Markdown) of one world's page."""
-    env_class = _load(entry_point)
+def world_page(specs: list[Any]) -> tuple[str, str]:
+    """(title, Markdown) of one world's page, from its first id's env class."""
+    env_class = _load(specs[0].entry_point)
     config_class = env_class.config_class
     title = specs[0].id
     summary, _, body = docstring_markdown(env_class).partition("\n")
@@ -106,16 +111,17 @@ def world_page(entry_point: str, specs: list[Any]) -> tuple[str, str]:
         text = text.replace("<!-- discrete-actions -->", discrete_action_table())
         lines += ["## More about this world", "", text, ""]
     lines += ["## Registered ids", ""]
-    lines += ["| id | vector entry point | max episode steps | settings |", "|---|---|---:|---|"]
+    lines += [
+        "| id | entry point | vector entry point | max episode steps | settings |",
+        "|---|---|---|---:|---|",
+    ]
     for spec in specs:
         settings = ", ".join(f"`{k}={v!r}`" for k, v in spec.kwargs.items()) or "defaults"
         lines.append(
-            f"| `{spec.id}` | `{spec.vector_entry_point or '-'}` | "
+            f"| `{spec.id}` | `{spec.entry_point}` | `{spec.vector_entry_point or '-'}` | "
             f"{spec.max_episode_steps or 'by config'} | {settings} |"
         )
     lines += [
-        "",
-        f"Env class: `{env_class.__module__}.{env_class.__name__}`.",
         "",
         f"## Configuration: `{config_class.__name__}`",
         "",
@@ -164,8 +170,8 @@ def _repository_page(path: Path) -> str:
 def generated_pages() -> dict[str, tuple[str | None, str]]:
     """Site path -> (nav title or None, Markdown) of every generated page."""
     pages: dict[str, tuple[str | None, str]] = {}
-    for entry_point, specs in world_specs().items():
-        title, text = world_page(entry_point, specs)
+    for specs in world_specs().values():
+        title, text = world_page(specs)
         pages[f"worlds/{_slug(specs)}.md"] = (title, text)
     experiments = ROOT / "experiments"
     for path in sorted(experiments.rglob("*.md")):
