@@ -52,3 +52,19 @@ def test_a_study_script_runs_by_path():
     )
     assert done.returncode == 0, done.stderr
     assert "--episodes" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "path", sorted(EXPERIMENTS.rglob("*.yaml")), ids=lambda p: f"{p.parent.name}/{p.name}"
+)
+def test_run_configs_are_valid_and_read_back_the_same(path):
+    from roadgym.agents.run_config import load_run_config
+
+    config = load_run_config(path)
+    assert load_run_config(None, _overrides(config.to_document())) == config
+
+
+def _overrides(document):
+    env_id = document["env_id"]
+    keys = ("algo", "env_id", "seed", "run_dir", "init_from", "extensions")
+    return {**{k: document[k] for k in keys}, **document[env_id]}

@@ -1,6 +1,6 @@
 """Several runs' learning curves in one figure (matplotlib), for side-by-side comparisons.
 
-    python -m roadgym.tools.compare_curves --out docs/pictures/town_ppo_init.png \\
+    python -m roadgym.tools.compare_curves --out town_ppo_init.png \\
         --run "scratch=runs/compare-scratch-s0/tb" --run "student=runs/compare-student-s0/tb"
 
 Each panel is one scalar tag of the training log (default: route completion, driving

@@ -21,7 +21,7 @@ there alone), and half of each pull minibatch is drawn from those frames. Why: e
 fine-tune that really updated learnt to roll through stop signs (3-9 times the
 student's rate), whatever the penalty. A likely reason (not proven): the stop is won or
 lost 2-4 s before the line, beyond what PPO's advantages (GAE lambda 0.95) credit, while
-the time it costs shows on every frame after it. Measured in docs/imitation.md: the
+the time it costs shows on every frame after it. Measured (experiments/town_finetune/): the
 handover cuts the stop signs by about two thirds, not to the student's rate; and with
 PPO's update off on every frame (``slow_mps`` = 1000) this term alone runs six times the
 student's stop signs, so the rest is this term's doing, not PPO's. With the
