@@ -175,10 +175,12 @@ def generated_pages() -> dict[str, tuple[str | None, str]]:
         pages[f"worlds/{_slug(specs)}.md"] = (title, text)
     experiments = ROOT / "experiments"
     for path in sorted(experiments.rglob("*.md")):
-        pages[f"experiments/{path.relative_to(experiments).as_posix()}"] = (
-            None,
-            path.read_text(encoding="utf-8"),
-        )
+        relative = path.relative_to(experiments)
+        # A link from experiments/<study>/ into the repository's docs/ (right on GitHub)
+        # points into the site's root, where docs/ is served.
+        up = "../" * len(relative.parts)
+        text = path.read_text(encoding="utf-8").replace(f"]({up}docs/", f"]({up}")
+        pages[f"experiments/{relative.as_posix()}"] = (None, text)
     for area in REFERENCE_AREAS:
         pages[f"reference/{area}.md"] = (f"roadgym.{area}", reference_page(area))
     for name in ("CHANGELOG.md", "CONTRIBUTING.md"):

@@ -1,9 +1,9 @@
 """What a camera encoder's features hold for driving: scale, spread and a linear probe.
 
-Used in ``docs/imitation.md`` to explain why a perception-pretrained encoder does or does
-not help PPO on Town-v0. For each encoder (taken from a policy zip, optionally with a
-classifier checkpoint's weights loaded into it) on frames the expert labelled (a
-``round_XX.npz`` of ``roadgym imitate``):
+Used in this folder's study (RESULTS.md, NOTES.md) to explain why a perception-pretrained
+encoder does or does not help PPO on Town-v0. For each encoder (taken from a policy zip,
+optionally with a classifier checkpoint's weights loaded into it) on frames the expert
+labelled (a ``round_XX.npz`` of ``roadgym imitate``):
 
 - feature statistics: mean L2 norm, mean activation, share of dead units (zero on every
   frame), participation ratio (the effective number of dimensions of the covariance);

@@ -1,6 +1,6 @@
 """An untrained PPO policy with the Town student's architecture, to start PPO from.
 
-The PPO comparison in ``docs/imitation.md`` changes only how the network starts: every
+The PPO comparison of this folder (RESULTS.md) changes only how the network starts: every
 arm trains the student's network (a NatureCNN over the newest camera frame joined with
 the ``nav`` vector, 256-unit actor and critic layers) on the same observation
 (``observation='rgb+nav'``, ``frame_stack=4``) with the same hyperparameters. This module
