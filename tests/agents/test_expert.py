@@ -95,3 +95,32 @@ def test_expert_stands_at_stop_signs_in_the_middle_of_the_counted_stretch():
     assert len(stops) >= 5, "too few stop signs met in 400 steps of 8 towns"
     assert 0.8 < min(stops) and max(stops) < 1.8
     assert creeping == 0
+
+
+def test_expert_stops_for_a_pedestrian_who_steps_onto_its_route():
+    """Someone who walks out anyway, 20 m ahead of the car at speed: it stands before them."""
+    from roadgym.envs.town import ego as town_ego
+
+    envs = gym.make_vec(
+        "roadgym/Town-v0",
+        num_envs=1,
+        vectorization_mode="vector_entry_point",
+        observation="state",
+        num_vehicles=0,
+    )
+    envs.reset(seed=[1_000_003])
+    expert, world = ExpertDriver(envs), envs.world
+    while world.car.speed_mps[0] < 5.0:
+        envs.step(expert.predict()[0])
+    # Pedestrian 0 stands on the route: both ends of its edge moved to one point there.
+    spot = town_ego.route_points(world, world.s_m[:, None] + 20.0)[0, 0]
+    a, b = world.ped_from[0, 0], world.ped_to[0, 0]
+    world.walk_xy[0, a] = world.walk_xy[0, b] = spot
+    world.ped_edge_length_m[0, 0], world.ped_speed_mps[0, 0] = 1e9, 0.0  # and stays there
+    world.ped_xy[0, 0] = spot
+    for _ in range(100):
+        _, _, terminated, _, info = envs.step(expert.predict()[0])
+        assert info["collisions_pedestrian"][0] == 0 and not terminated[0]
+    gap = np.hypot(*(world.ped_xy[0, 0] - world.ego_xy()[0]))
+    assert world.car.speed_mps[0] < 0.1 and 4.0 < gap < 12.0
+    envs.close()
