@@ -72,7 +72,11 @@ _PARTNERS = {
     ("TownConfig", "block_max_m", "low"): {"block_min_m": 38.0},
     ("TownConfig", "route_length_min_m", "high"): {"route_length_max_m": 5000.0},
     ("TownConfig", "route_length_max_m", "low"): {"route_length_min_m": 20.0},
+    ("TownConfig", "lane_width_m", "high"): {"block_min_m": 48.0},
 }
+for _name in ("TrackConfig", "TownConfig"):
+    _PARTNERS[(_name, "wheelbase_m", "high")] = {"car_length_m": 6.5}
+    _PARTNERS[(_name, "car_length_m", "low")] = {"wheelbase_m": 0.5}
 
 
 def _range_ends():

@@ -219,9 +219,11 @@ class WorldConfig(BaseConfig):
 
     dt_s: float = option(0.1, "Simulation and control time step (s).", low=0.01, high=0.5)
     wheelbase_m: float = option(
-        2.7, "Kinematic bicycle wheelbase (m); shorter than car_length_m.", low=1.0, high=6.0
+        2.7, "Kinematic bicycle wheelbase (m); shorter than car_length_m.", low=0.5, high=6.0
     )
-    car_length_m: float = option(4.5, "Car length (m).", low=1.0, high=10.0)
+    car_length_m: float = option(
+        4.5, "Car length (m); longer than wheelbase_m.", low=1.0, high=10.0
+    )
     car_width_m: float = option(2.0, "Car width (m).", low=0.5, high=4.0)
     max_steer_rad: float = option(0.5, "Largest front wheel angle (rad).", low=0.05, high=1.2)
     steer_rate_radps: float = option(
