@@ -12,6 +12,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from gymnasium import spaces
+
 from roadgym.agents.extensions import ExtensionContext, require_continuous_actions
 from roadgym.agents.hyperparams import TrainSettings
 from roadgym.agents.run_config import RunConfig
@@ -46,9 +48,11 @@ def start_from(init_from: str, settings: TrainSettings) -> tuple[Any, TrainSetti
     )
 
 
-def check_run(config: RunConfig) -> ExtensionContext:
+def check_run(config: RunConfig, initial_model: Any = None) -> ExtensionContext:
     """Build the env once (its id and config are checked), refuse ``action_std`` on
-    discrete actions, and let each extension check the run: all before any file."""
+    discrete actions, a starting policy (``initial_model``, from ``init_from``) whose
+    observations are not the env's, and let each extension check the run: all before
+    any file is written."""
     import gymnasium as gym
 
     settings = config.settings
@@ -71,8 +75,11 @@ def check_run(config: RunConfig) -> ExtensionContext:
         observation_space=env.observation_space,
         world=getattr(env.unwrapped, "world", None),
         init_from=config.init_from,
+        initial_model=initial_model,
     )
     env.close()
+    if initial_model is not None:
+        _check_same_observations(config.init_from, initial_model.observation_space, context)
     if settings.action_std is not None:
         require_continuous_actions(
             context.action_space, where, f"action_std = {settings.action_std}"
@@ -80,3 +87,19 @@ def check_run(config: RunConfig) -> ExtensionContext:
     for extension in config.extensions:
         extension.check(context)
     return context
+
+
+def _shapes(space: Any) -> dict[str, list[int]]:
+    """Shapes by observation key, dimension order aside (SB3 stores images CHW)."""
+    parts = space.spaces if isinstance(space, spaces.Dict) else {"": space}
+    return {key: sorted(getattr(part, "shape", None) or ()) for key, part in parts.items()}
+
+
+def _check_same_observations(init_from: str | None, trained: Any, run: ExtensionContext) -> None:
+    if _shapes(trained) != _shapes(run.observation_space):
+        raise ConfigError(
+            f"init_from = {init_from!r} was trained on observations of shapes "
+            f"{_shapes(trained)}, but env_id {run.env_id!r} with env_kwargs {run.env_kwargs!r} "
+            f"gives {_shapes(run.observation_space)} (dimension order aside); allowed: the env "
+            "settings the student was trained with (the config.yaml beside it)"
+        )

@@ -152,7 +152,7 @@ def train(
     run_dir = Path(
         run_dir or config.run_dir or default_run_dir(config.algo, config.env_id, config.seed)
     )
-    config = dataclasses.replace(config, run_dir=str(run_dir))
+    config = _with_absolute_paths(dataclasses.replace(config, run_dir=str(run_dir)))
     settings = config.settings
     check_train_seed(settings.seed, settings.n_envs)
     if stop_at is not None and not 0 < stop_at <= settings.n_timesteps:
@@ -163,8 +163,7 @@ def train(
     if config.init_from is not None:
         initial_model, settings = start_from(config.init_from, settings)
         config = dataclasses.replace(config, settings=settings)
-    context = check_run(config)
-    context.initial_model = initial_model
+    context = check_run(config, initial_model)
     if resume is not None:
         resume = Path(resume)
         check_resume(resume, settings.algo)
@@ -188,6 +187,19 @@ def train(
     finally:
         if fresh:  # a run refused before it wrote anything leaves no folder behind
             remove_if_empty(run_dir)
+
+
+def _with_absolute_paths(config: RunConfig) -> RunConfig:
+    """``init_from`` and ``pretrained`` as absolute paths, so the written config trains
+    the same run from any working directory."""
+    settings = config.settings
+    if settings.pretrained is not None:
+        absolute = str(Path(settings.pretrained).resolve())
+        settings = dataclasses.replace(settings, pretrained=absolute)
+    init_from = config.init_from
+    if init_from is not None:
+        init_from = str(Path(init_from).resolve())
+    return dataclasses.replace(config, settings=settings, init_from=init_from)
 
 
 def _train_in(

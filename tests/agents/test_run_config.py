@@ -54,9 +54,12 @@ def tiny_student(tmp_path_factory) -> Path:
     return run_imitation(config, out, progress=False, log=lambda *_: None).student_path
 
 
-def test_a_fine_tune_trained_again_from_its_config_gives_the_same_weights(tiny_student, tmp_path):
+def test_a_fine_tune_trained_again_from_its_config_gives_the_same_weights(
+    tiny_student, tmp_path, monkeypatch
+):
     first, again = tmp_path / "first", tmp_path / "again"
-    argv = ["--algo", "ppo", "--env", "roadgym/Town-v0", "--init-from", str(tiny_student)]
+    monkeypatch.chdir(tiny_student.parent)  # a relative init_from is written absolute
+    argv = ["--algo", "ppo", "--env", "roadgym/Town-v0", "--init-from", tiny_student.name]
     argv += [*TINY_RUN, "--run-dir", str(first), "--set", "learning_rate=1e-3"]
     argv += ["--set", "extensions.critic_warmup.steps=32"]
     argv += [
@@ -78,7 +81,8 @@ def test_a_fine_tune_trained_again_from_its_config_gives_the_same_weights(tiny_s
             "batch_size": 256,
         },
     ]
-    # Nothing but the file (and where to write) goes into the second run.
+    # Nothing but the file (and where to write) goes into the second run, from elsewhere.
+    monkeypatch.chdir(tmp_path)
     assert (
         cli.train_main(
             ["--config", str(first / "config.yaml"), "--run-dir", str(again), "--no-progress"]
@@ -91,6 +95,16 @@ def test_a_fine_tune_trained_again_from_its_config_gives_the_same_weights(tiny_s
     assert not torch.equal(a["action_net.weight"], student["action_net.weight"])  # it trained
     rewritten = yaml.safe_load((again / "config.yaml").read_text())
     assert {**rewritten, "run_dir": None} == {**written, "run_dir": None}
+
+
+def test_a_student_whose_observations_are_not_the_envs_is_refused(tiny_student, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    argv = ["--algo", "ppo", "--env", "roadgym/Town-v0", "--init-from", str(tiny_student)]
+    argv += [*TINY_RUN, "--run-dir", str(run_dir), "--set", "env_kwargs.frame_stack=2"]
+    assert cli.train_main(argv) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "was trained on observations of shapes" in err[0], err
+    assert not run_dir.exists()
 
 
 def test_train_help_shows_at_most_a_dozen_options():
