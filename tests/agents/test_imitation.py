@@ -144,7 +144,7 @@ def test_ppo_starts_from_the_student(tmp_path):
     from roadgym.agents.training import train
 
     student = run_imitation(_tiny(rounds=0), tmp_path / "student", progress=False).student_path
-    # With a zero learning rate and no regulariser, PPO's weights stay the student's.
+    # With a zero learning rate and no student pull, PPO's weights stay the student's.
     settings = _town_settings(learning_rate=0.0, eval_freq=0, checkpoint_freq=0)
     run = RunConfig(settings, init_from=str(student))
     result = train(run, run_dir=tmp_path / "ppo", progress_bar=False, torch_threads=1)

@@ -10,7 +10,7 @@ loss ``roadgym imitate`` trains the student with), weighted by ``W``
 (:class:`~roadgym.agents.imitation.pull.ActionPull` says why after the update).
 
 It is DAgger's aggregation without the dataset: the states are the ones PPO's current
-policy reaches, so the labels follow the policy as it changes, where ``StudentRegulariser``
+policy reaches, so the labels follow the policy as it changes, where the student pull
 pulls towards a frozen student that was never shown those states. The policy never sees
 the expert's inputs, only its action targets, as in DAgger.
 
@@ -81,8 +81,8 @@ class ExpertTermCallback(ActionPull):
     is row ``e * n_steps + t``).
     """
 
-    loss_name = "expert_l1"
-    weight_name = "expert_weight"
+    loss_name = "expert_term_loss"
+    weight_name = "expert_term_weight"
 
     def __init__(
         self,
