@@ -230,3 +230,20 @@ def test_evaluate_takes_env_kwargs_and_the_old_env_config_spelling(capsys):
         "--env-config is deprecated and will be removed; use --env-kwargs"
         in capsys.readouterr().err
     )
+
+
+def test_a_config_yaml_written_before_run_configs_still_loads(tmp_path):
+    # 0.1's config.yaml: run facts and the hyperparameter entry, no extensions or init_from.
+    old = {
+        "algo": "dqn",
+        "env_id": "roadgym/Track-v0",
+        "seed": 3,
+        "roadgym_version": "0.1.0",
+        "vec_env": "make_sb3_vec_env",
+        "roadgym/Track-v0": {"n_timesteps": 64, "n_envs": 2, "buffer_size": 500},
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(old))
+    config = load_run_config(path)
+    assert (config.algo, config.seed, config.extensions, config.init_from) == ("dqn", 3, (), None)
+    assert config.settings.algo_kwargs["buffer_size"] == 500
