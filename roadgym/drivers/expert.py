@@ -244,11 +244,11 @@ class ExpertDriver:
         stopping_distance = speed**2 / (2.0 * c.comfort_brake_mps2)
         # A left-turner waiting at its line may clear on the start of the yellow, yielding
         # to oncoming cars as on green (the rule the NPCs follow, envs/town/junctions.py).
-        b = np.arange(w.batch_size)
+        b = np.arange(w.num_cars)
         approach = w.route_stop_approach[b, scene["line_event"]]
-        crossing = junctions.movements(w)["lane"][:, -1]
+        crossing = junctions.movements(w)["lane"][:, w.veh_s.shape[1] :].reshape(-1)
         clearing = junctions.clearing_left_turn(
-            w, np.where(kind == CONTROL_LIGHT, approach, -1), crossing, line
+            w, np.where(kind == CONTROL_LIGHT, approach, -1), crossing, line, w.agent_world
         )
         stop_light = (kind == CONTROL_LIGHT) & (
             (light == LIGHT_RED)
@@ -293,6 +293,8 @@ class ExpertDriver:
         ego's next crossing leads to, as near the join as the ego or nearer, is followed as
         if it were ahead, at the difference of their distances less a car length.
         """
+        if w.num_agents > 1:
+            return ExpertDriver._merge_leader_of_many(w)
         if w.veh_s.shape[1] == 0:  # num_vehicles = 0: nobody to let in
             return np.full(w.batch_size, np.inf), np.zeros(w.batch_size)
         mv = junctions.movements(w)
@@ -318,13 +320,64 @@ class ExpertDriver:
         )
 
     @staticmethod
+    def _merge_leader_of_many(w: TownWorld) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_merge_leader` for every controlled car (C,) of towns with several: the
+        other controlled cars are rivals too, the one nearer the join first (ties: the
+        lower agent index), so two of them never wait for each other."""
+        n, a, length = w.veh_s.shape[1], w.num_agents, w.config.car_length_m
+        mv = junctions.movements(w)
+        b = np.arange(w.batch_size)[:, None]
+        lane = mv["lane"]  # (B, N + A)
+        merge = w.lane_successors[b, lane, 0]
+        to_merge = mv["to_line_m"] + w.lane_length_m[b, lane]
+        on, rows = w.agent_world, np.arange(w.num_cars)
+        me = n + rows % a  # each car's own column
+        lane, merge, to_merge = lane[on], merge[on], to_merge[on]  # (C, N + A)
+        speed, to_line = mv["speed"][on], mv["to_line_m"][on]
+        mine = to_merge[rows, me][:, None]
+        column = np.arange(n + a)[None, :]
+        first = np.where(
+            column < n,
+            to_merge <= mine + MERGE_TIE_M,
+            (to_merge < mine) | ((to_merge == mine) & (column < me[:, None])),
+        )
+        rival = (
+            (merge == merge[rows, me][:, None])
+            & (lane != lane[rows, me][:, None])
+            & np.isfinite(mine)
+            & (mine < MERGE_LOOK_M)
+            & (to_merge > -length)
+            & first
+            & ((speed > 0.5) | (to_line < 2.0))
+            & (column != me[:, None])
+        )  # (C, N + A)
+        gap = np.where(rival, mine - to_merge - length, np.inf)
+        nearest = np.argmin(gap, axis=1)
+        found = gap[rows, nearest]
+        return found, np.where(np.isfinite(found), speed[rows, nearest], 0.0)
+
+    @staticmethod
     def _my_turn(w: TownWorld) -> np.ndarray:
-        """Whether each ego car (B,) has the right of way at the stop sign it waits at."""
+        """Whether each controlled car (C,) has the right of way at the stop sign it waits
+        at: the earliest claim there (NPCs' and the other controlled cars'), and the
+        junction empty of everyone else."""
         junction, key = w.ego_stop_claim()
-        others = np.where(w.veh_stop_junction == junction[:, None], w.veh_stop_key, BIG_STEP)
+        others = np.where(
+            w.by_car(w.veh_stop_junction) == junction[:, None], w.by_car(w.veh_stop_key), BIG_STEP
+        )
         others = others.min(1, initial=BIG_STEP)  # initial: num_vehicles may be 0
-        occupancy = w.junction_occupancy(include_ego=False)
-        inside = occupancy[np.arange(w.batch_size), np.maximum(junction, 0)]
+        cars = np.arange(w.num_cars)
+        j = np.maximum(junction, 0)
+        if w.num_agents == 1:
+            inside = w.junction_occupancy(include_ego=False)[cars, j]
+        else:
+            shape = (w.batch_size, w.num_agents)
+            claims = np.where(junction >= 0, key, BIG_STEP).reshape(shape)[w.agent_world]
+            same = junction.reshape(shape)[w.agent_world] == junction[:, None]  # (C, A)
+            same[cars, cars % w.num_agents] = False
+            others = np.minimum(others, np.where(same, claims, BIG_STEP).min(1))
+            everyone = w.junction_occupancy(include_ego=True)[w.agent_world, j]
+            inside = everyone - w.car_in_junction()[cars, j]
         return (junction >= 0) & (key < others) & (inside == 0)
 
     # ------------------------------------------------------------------ Track-v0

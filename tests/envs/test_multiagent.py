@@ -21,18 +21,20 @@ from roadgym.envs.multiagent import (
 )
 
 SMALL = {"camera_size_px": 16, "vehicles_count": 8, "observation": "rgb+kinematics"}
+SMALL_TOWN = {"camera_size_px": 16, "num_vehicles": 6, "num_pedestrians": 4}
 MULTI_IDS = ("roadgym/Highway-v0", "roadgym/Merge-v0")
 
 
 @pytest.mark.parametrize("num_agents", [1, 2, 8])
-@pytest.mark.parametrize("env_id", MULTI_IDS)
+@pytest.mark.parametrize("env_id", (*MULTI_IDS, "roadgym/Town-v0"))
 def test_pettingzoo_parallel_api_and_seed_tests_pass(env_id, num_agents):
-    env = parallel_env(env_id, num_agents=num_agents, **SMALL)
+    small = SMALL_TOWN if "Town" in env_id else SMALL
+    env = parallel_env(env_id, num_agents=num_agents, **small)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # PettingZoo reports API slips as warnings
         parallel_api_test(env, num_cycles=25)
     parallel_seed_test(
-        lambda: parallel_env(env_id, num_agents=num_agents, max_cycles=15, **SMALL), 15
+        lambda: parallel_env(env_id, num_agents=num_agents, max_cycles=15, **small), 15
     )
 
 
@@ -214,3 +216,43 @@ def test_parallel_env_refuses_bad_actions_and_steps_after_the_end():
     assert truncated == {"car_0": True, "car_1": True} and env.agents == []
     with pytest.raises(RuntimeError, match="no agent left"):
         env.step({})
+
+
+def test_town_cars_each_follow_their_own_route_and_world_i_matches():
+    worlds, agents, seed = 2, 3, 5
+    venv = make_multi_agent_vector_env("roadgym/Town-v0", worlds, agents, **SMALL_TOWN)
+    first, _ = venv.reset(seed=seed)
+    world = venv.world
+    starts = world.route_xy[:, 0]  # (C, 2): every car its own route and start
+    for w in range(worlds):
+        cars = starts[w * agents : (w + 1) * agents]
+        gaps = np.hypot(*(cars[:, None] - cars[None]).transpose(2, 0, 1))
+        assert gaps[~np.eye(agents, dtype=bool)].min() >= 12.0
+    assert not np.array_equal(world.rasters[0], world.rasters[1])  # each its route painted
+    rng = np.random.default_rng(0)
+    steps = [rng.uniform(-0.2, 1.0, (worlds * agents, 2)).astype(np.float32) for _ in range(15)]
+    outputs = [venv.step(actions) for actions in steps]
+    env = parallel_env("roadgym/Town-v0", num_agents=agents, **SMALL_TOWN)
+    observation, _ = env.reset(seed=seed + 1)
+    for j in range(agents):
+        assert np.array_equal(observation[f"car_{j}"], first[agents + j])
+    for actions, (v_obs, v_reward, v_term, _, _) in zip(steps, outputs, strict=True):
+        if not env.agents:
+            break
+        live = env.agents
+        slot = {a: agents + int(a.removeprefix("car_")) for a in live}
+        observation, reward, term, _, _ = env.step({a: actions[slot[a]] for a in live})
+        for a in live:
+            assert np.array_equal(observation[a], v_obs[slot[a]])
+            assert (reward[a], term[a]) == (v_reward[slot[a]], v_term[slot[a]])
+
+
+def test_town_refuses_more_cars_than_the_town_holds(monkeypatch):
+    from roadgym.envs.town import world as town_world
+    from roadgym.envs.town.packing import SpawnError
+
+    # Starts 10 km apart: no town holds two cars; the error names the field to change.
+    monkeypatch.setattr(town_world, "AGENT_START_GAP_M", 10_000.0)
+    env = parallel_env("roadgym/Town-v0", num_agents=2, **SMALL_TOWN)
+    with pytest.raises(SpawnError, match=r"num_agents = 2 .* fewer num_agents"):
+        env.reset(seed=0)

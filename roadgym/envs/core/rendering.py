@@ -15,6 +15,20 @@ from roadgym.envs.core.semantic import PALETTE, SemanticClass
 INSET_FRACTION = 0.3  # side of the camera inset as a share of the frame
 
 
+# The other controlled cars of a multi-agent world, by agent index (the chosen one is
+# drawn as the ego car).
+AGENT_COLOURS = (  # none near the ego car's blue, the NPCs' yellow, road grey, grass
+    (230, 50, 50),
+    (240, 240, 240),
+    (200, 60, 220),
+    (40, 220, 220),
+    (250, 130, 30),
+    (20, 20, 20),
+    (250, 120, 200),
+    (150, 90, 40),
+)
+
+
 def draw_ego_car(image: np.ndarray, corners_px16: np.ndarray) -> None:
     """Fill the ego car from its four corners (4, 2), front pair first, in 1/16 pixels."""
     colour = tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])

@@ -7,25 +7,13 @@ import numpy as np
 
 from roadgym.envs.core.dynamics import car_corners
 from roadgym.envs.core.map_raster import PixelFrame
-from roadgym.envs.core.rendering import draw_ego_car, draw_overlays
+from roadgym.envs.core.rendering import AGENT_COLOURS, draw_ego_car, draw_overlays
 from roadgym.envs.core.semantic import PALETTE, SemanticClass
 from roadgym.envs.highway.raster import draw_highway
 from roadgym.envs.highway.state import HighwayState
 
 RENDER_VIEW_M = 100.0  # side of the bird's-eye view in meters
 VEHICLE_OUTLINE = (60, 50, 0)
-# The other controlled cars of a multi-agent world, by agent index (the chosen one is
-# drawn as the ego car).
-AGENT_COLOURS = (  # none near the ego car's blue, the NPCs' yellow, road grey, grass
-    (230, 50, 50),
-    (240, 240, 240),
-    (200, 60, 220),
-    (40, 220, 220),
-    (250, 130, 30),
-    (20, 20, 20),
-    (250, 120, 200),
-    (150, 90, 40),
-)
 
 
 def birdseye_frame(

@@ -106,12 +106,21 @@ class MultiAgentVectorMixin:
         for index, seed in zip(indices.tolist(), seeds, strict=True):
             if seed is not None or self._world_rngs[index] is None:
                 self._world_rngs[index], _ = seeding.np_random(seed)
-        self.world.reset_worlds(indices, [self._world_rngs[i] for i in indices.tolist()])
+        rngs = [self._world_rngs[i] for i in indices.tolist()]
+        reset_many = getattr(self.world, "reset_worlds", None)
+        if reset_many is not None:
+            reset_many(indices, rngs)
+        else:  # a world that resets one at a time (Town: a new town each)
+            for index, rng in zip(indices.tolist(), rngs, strict=True):
+                self.world.reset_world(index, rng)
         self._elapsed_steps[indices] = 0
         slots = self.world.world_cars(indices)
         self._last_reward[slots] = 0.0
         self._episode_return[slots] = 0.0
         self._dead[slots] = False
+        forget = getattr(self, "forget_renders", None)  # a world's cached maps, if any
+        if forget is not None:
+            forget(indices)
 
     # ------------------------------------------------------------------ step
 
@@ -202,7 +211,7 @@ def multi_agent_vector_class(env_id: str) -> type:
     if not any(f == "num_agents" for f in base.config_class.__dataclass_fields__):
         raise ValueError(
             f"env_id = {env_id!r} has no num_agents field: one controlled car only; "
-            "allowed: roadgym/Highway-v0, roadgym/Merge-v0 (and worlds with num_agents)"
+            "allowed: roadgym/Town-v0, roadgym/Highway-v0, roadgym/Merge-v0"
         )
     name = base.__name__.replace("VectorEnv", "MultiAgentVectorEnv")
     return type(name, (MultiAgentVectorMixin, base), {"__module__": __name__})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.town.agents import agent_collisions, vehicles_seen
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq, gather_rows
 from roadgym.envs.town.traffic import LIGHT_NONE, LIGHT_RED, STOP_LINE_REACHED_M
@@ -53,7 +54,7 @@ def route_points(world: TownState, s: np.ndarray) -> np.ndarray:
     u = np.clip(s, 0.0, world.route_length_m[:, None]) / spacing
     index = np.minimum(np.floor(u).astype(np.int64), m - 1)
     t = (u - index)[..., None]
-    b = np.arange(world.batch_size)[:, None]
+    b = np.arange(world.num_cars)[:, None]
     p0, p1 = world.route_xy[b, index], world.route_xy[b, index + 1]
     # Past the goal the route carries straight on, so what stands beyond it is seen.
     last = m[:, 0]
@@ -74,8 +75,8 @@ def approaching_stop_sign(world: TownState, ahead_m: float) -> np.ndarray:
     """Whether each ego car (B,) has a stop sign's line ahead of its front bumper, within
     ``ahead_m``, at which it has not stopped yet (the stretch where the stop rule of
     :func:`stop_line_events` is won or lost)."""
-    stop_s = world.route_stop_s  # (B, E)
-    kind = gather_rows(world.approach_kind, world.route_stop_approach)
+    stop_s = world.route_stop_s  # (C, E)
+    kind = gather_rows(world.by_car(world.approach_kind), world.route_stop_approach)
     distance = stop_s - world.s_m[:, None] - 0.5 * world.config.car_length_m
     pending = (kind == CONTROL_STOP) & ~world.route_stop_done
     return (pending & (distance > -0.5) & (distance < ahead_m)).any(axis=1)
@@ -84,10 +85,10 @@ def approaching_stop_sign(world: TownState, ahead_m: float) -> np.ndarray:
 def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarray):
     """Red-light and stop-sign violations (B,) of this step; updates the ego's stop claim."""
     half = 0.5 * world.config.car_length_m
-    stop_s = world.route_stop_s  # (B, E)
+    stop_s = world.route_stop_s  # (C, E)
     app = world.route_stop_approach
-    kind = gather_rows(world.approach_kind, app)
-    state = gather_rows(lights, app)
+    kind = gather_rows(world.by_car(world.approach_kind), app)
+    state = gather_rows(world.by_car(lights), app)
     crossed = (stop_s > previous_s[:, None]) & (stop_s <= world.s_m[:, None])  # (B, E)
     red = (crossed & (kind == CONTROL_LIGHT) & (state == LIGHT_RED)).sum(axis=1)
     distance = stop_s - world.s_m[:, None] - half  # front bumper to line
@@ -97,18 +98,19 @@ def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarra
     stop = (crossed & (kind == CONTROL_STOP) & ~world.route_stop_done).sum(axis=1)
 
     # The ego car's place in a stop-sign queue, kept until its centre crosses the line.
-    b = np.arange(world.batch_size)
+    b = np.arange(world.num_cars)
+    step_count = world.by_car(world.step_count)
     claimed = world.ego_claim_event >= 0
     event = np.maximum(world.ego_claim_event, 0)
     passed = claimed & (world.s_m >= stop_s[b, event])
-    idle = world.step_count - world.ego_wait_since
+    idle = step_count - world.ego_wait_since
     timed_out = claimed & standing[:, 0] & (idle > world.stop_steps + EGO_CLAIM_TIMEOUT_STEPS)
     world.ego_claim_event = np.where(passed | timed_out, -1, world.ego_claim_event)
     waiting = at_line & standing
     new = (world.ego_claim_event < 0) & waiting.any(axis=1)
     world.ego_claim_event = np.where(new, np.argmax(waiting, axis=1), world.ego_claim_event)
     world.ego_wait_since = np.where(
-        new, world.step_count, np.where(world.ego_claim_event >= 0, world.ego_wait_since, BIG_STEP)
+        new, step_count, np.where(world.ego_claim_event >= 0, world.ego_wait_since, BIG_STEP)
     )
     return red, stop
 
@@ -122,10 +124,11 @@ def collisions(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     f0x = np.cos(world.car.heading_rad)[:, None]
     f0y = np.sin(world.car.heading_rad)[:, None]
     l0x, l0y = -f0y, f0x
-    f1x, f1y = np.cos(world.veh_heading), np.sin(world.veh_heading)
+    veh_heading, veh_xy = world.by_car(world.veh_heading), world.by_car(world.veh_xy)
+    f1x, f1y = np.cos(veh_heading), np.sin(veh_heading)
     l1x, l1y = -f1y, f1x
     ego_x, ego_y = world.car.x_m[:, None], world.car.y_m[:, None]
-    dx, dy = world.veh_xy[..., 0] - ego_x, world.veh_xy[..., 1] - ego_y  # (B, N)
+    dx, dy = veh_xy[..., 0] - ego_x, veh_xy[..., 1] - ego_y  # (C, N)
     separated = np.zeros(dx.shape, dtype=bool)
     for ax, ay in ((f0x, f0y), (l0x, l0y), (f1x, f1y), (l1x, l1y)):  # separating axes
         r0 = half_length * np.abs(f0x * ax + f0y * ay) + half_width * np.abs(l0x * ax + l0y * ay)
@@ -133,7 +136,8 @@ def collisions(world: TownState) -> tuple[np.ndarray, np.ndarray]:
         separated |= np.abs(dx * ax + dy * ay) > r0 + r1
     vehicle = (~separated).any(axis=1)
     # A pedestrian is a disc: clamp it into the ego box and measure what is left.
-    px, py = world.ped_xy[..., 0] - ego_x, world.ped_xy[..., 1] - ego_y  # (B, P)
+    ped_xy = world.by_car(world.ped_xy)
+    px, py = ped_xy[..., 0] - ego_x, ped_xy[..., 1] - ego_y  # (C, P)
     along = px * f0x + py * f0y
     across = px * l0x + py * l0y
     out_along = along - np.clip(along, -half_length, half_length)
@@ -148,6 +152,8 @@ def reward_and_end(world: TownState, previous_s: np.ndarray, red: np.ndarray, st
     m = world.metrics
     length = world.route_length_m
     hit_vehicle, hit_pedestrian = collisions(world)
+    if world.num_agents > 1:
+        hit_vehicle |= agent_collisions(world)
     off_road = world.off_road()
     off_route = np.abs(world.lateral_offset_m) > cfg.route_tolerance_m
     success = world.s_m >= length - GOAL_TOLERANCE_M
@@ -201,11 +207,12 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
         actor = np.argmax(near[np.arange(len(k)), k], axis=1)
         return np.where(found, ahead[k], np.inf), actor
 
-    veh_d, veh_i = first_hit(world.veh_xy, VEHICLE_CORRIDOR_M)
-    ped_d, _ = first_hit(world.ped_xy, PEDESTRIAN_CORRIDOR_M)
-    b = np.arange(world.batch_size)
-    if world.veh_xy.shape[1] == 0:
-        veh_speed = np.zeros(world.batch_size)
+    veh_xy, veh_speed_all, veh_heading = vehicles_seen(world)  # (C, V, ...)
+    veh_d, veh_i = first_hit(veh_xy, VEHICLE_CORRIDOR_M)
+    ped_d, _ = first_hit(world.by_car(world.ped_xy), PEDESTRIAN_CORRIDOR_M)
+    b = np.arange(world.num_cars)
+    if veh_xy.shape[1] == 0:
+        veh_speed = np.zeros(world.num_cars)
     else:
         # Its speed along the route where it stands, not along the ego's heading: a car
         # that has just turned into the street the route turns into is driving away.
@@ -215,8 +222,8 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
             0,
             world.route_segments - 1,
         )
-        veh_speed = world.veh_speed[b, veh_i] * np.cos(
-            world.veh_heading[b, veh_i] - world.route_heading[b, segment]
+        veh_speed = veh_speed_all[b, veh_i] * np.cos(
+            veh_heading[b, veh_i] - world.route_heading[b, segment]
         )
     object_class = np.where(
         np.isfinite(np.minimum(veh_d, ped_d)), np.where(veh_d <= ped_d, 1, 2), 0
@@ -228,13 +235,14 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
     event = np.argmax(upcoming, axis=1)
     has = upcoming.any(axis=1)
     app = world.route_stop_approach[b, event]
+    approach_kind, light_state = world.by_car(world.approach_kind), world.by_car(world.light_state)
     return {
         "object_class": object_class.astype(np.int64),
         "object_distance_m": distance,
         "object_speed_mps": speed,
         "line_distance_m": np.where(has, line[b, event], np.inf),
-        "line_kind": np.where(has, world.approach_kind[b, app], 0),
-        "line_light": np.where(has, world.light_state[b, app], LIGHT_NONE),
+        "line_kind": np.where(has, approach_kind[b, app], 0),
+        "line_light": np.where(has, light_state[b, app], LIGHT_NONE),
         "line_event": event,
     }
 
@@ -243,7 +251,7 @@ def next_turn(world: TownState) -> tuple[np.ndarray, np.ndarray]:
     """Direction (B,) (-1 left, 0 none, +1 right) and distance (B,) (m) of the next turn."""
     turning = (world.route_connector_turn != 0) & (world.route_connector_end_s > world.s_m[:, None])
     k = np.argmax(turning, axis=1)
-    b = np.arange(world.batch_size)
+    b = np.arange(world.num_cars)
     found = turning.any(axis=1)
     direction = np.where(found, world.route_connector_turn[b, k], 0)
     distance = np.where(
@@ -304,8 +312,8 @@ def labels(world: TownState) -> dict[str, np.ndarray]:
     lo = world.s_m[:, None] - 0.5 * world.config.car_length_m
     hi = world.s_m[:, None] + world.view_ahead_m
     overlap = (world.route_connector_start_s < hi) & (world.route_connector_end_s > lo)  # (B, C)
-    b = np.arange(world.batch_size)[:, None]
-    major = world.junction_is_major[b, world.route_connector_junction]
+    b = np.arange(world.num_cars)[:, None]
+    major = world.by_car(world.junction_is_major)[b, world.route_connector_junction]
     layout = np.where(
         (overlap & major).any(axis=1),
         2,
@@ -324,11 +332,11 @@ def infos(world: TownState) -> dict[str, np.ndarray]:
     m = world.metrics
     completion = np.clip(world.s_m / world.route_length_m, 0.0, 1.0)
     completion = np.where(m["success"], 1.0, completion)
-    penalty = np.ones(world.batch_size)
+    penalty = np.ones(world.num_cars)
     for name, coefficient in PENALTY_COEFFICIENT.items():
         penalty *= coefficient ** m[name]
     steps = np.maximum(m["steps"], 1)
-    return {
+    out = {
         "route_completion": completion,
         "collisions_vehicle": m["collisions_vehicle"].copy(),
         "collisions_pedestrian": m["collisions_pedestrian"].copy(),
@@ -342,3 +350,7 @@ def infos(world: TownState) -> dict[str, np.ndarray]:
         "driving_score": completion * penalty,
         "speed_mps": world.car.speed_mps.copy(),
     }
+    if world.num_agents > 1:
+        out["agent_collisions"] = world.agent_collisions.copy()
+        out["controlled_collisions"] = world.controlled_collisions[world.agent_world]
+    return out

@@ -67,7 +67,8 @@ def walk_signal(world: TownState) -> tuple[np.ndarray, np.ndarray]:
 
 
 def movements(world: TownState) -> dict[str, np.ndarray]:
-    """Every car's current or next junction movement, NPCs then the ego car: (B, N + 1).
+    """Every car's current or next junction movement, NPCs then the A controlled cars:
+    (B, N + A).
 
     ``lane``: the connector it is on or will take next; ``road_lane``: the street lane it
     is on (-1 inside a junction); ``to_line_m``: its front bumper to that connector's
@@ -82,22 +83,26 @@ def movements(world: TownState) -> dict[str, np.ndarray]:
     npc_line = np.where(
         on_connector, -world.veh_s - half, world.lane_length_m[b, lane[..., 0]] - world.veh_s - half
     )
-    # The ego car: the first junction crossing on its route it has not wholly left.
-    ahead = world.route_connector_end_s > world.s_m[:, None] - half  # (B, C)
+    # The controlled cars: the first junction crossing on each route not wholly left.
+    ahead = world.route_connector_end_s > world.s_m[:, None] - half  # (C, K)
     k = np.argmax(ahead, axis=1)
     found = ahead.any(axis=1)
-    b1 = b[:, 0]
-    ego_lane = np.where(found, world.route_connector_lane[b1, k], 0)
-    ego_line = np.where(found, world.route_connector_start_s[b1, k] - world.s_m - half, np.inf)
-    ego_road = world.route_segment_lane[b1, world.route_segment]
-    ego_road = np.where(world.lane_is_connector[b1, ego_road], -1, ego_road)
+    c, on = np.arange(world.num_cars), world.agent_world
+    ego_lane = np.where(found, world.route_connector_lane[c, k], 0)
+    ego_line = np.where(found, world.route_connector_start_s[c, k] - world.s_m - half, np.inf)
+    ego_road = world.route_segment_lane[c, world.route_segment]
+    ego_road = np.where(world.lane_is_connector[on, ego_road], -1, ego_road)
+    if world.num_agents > 1:  # a removed car takes no part
+        ego_line = np.where(world.present, ego_line, np.inf)
+        ego_road = np.where(world.present, ego_road, -1)
+    shape = (world.batch_size, world.num_agents)
     return {
-        "lane": np.concatenate([npc_lane, ego_lane[:, None]], axis=1),
+        "lane": np.concatenate([npc_lane, ego_lane.reshape(shape)], axis=1),
         "road_lane": np.concatenate(
-            [np.where(on_connector, -1, lane[..., 0]), ego_road[:, None]], axis=1
+            [np.where(on_connector, -1, lane[..., 0]), ego_road.reshape(shape)], axis=1
         ),
-        "to_line_m": np.concatenate([npc_line, ego_line[:, None]], axis=1),
-        "speed": np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1),
+        "to_line_m": np.concatenate([npc_line, ego_line.reshape(shape)], axis=1),
+        "speed": np.concatenate([world.veh_speed, world.car.speed_mps.reshape(shape)], axis=1),
     }
 
 
@@ -122,7 +127,7 @@ def queued(mv: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each NPC car (B, N) and each ego car (B,) must wait at its stop line to turn
+    """Whether each NPC car (B, N) and each controlled car (C,) must wait at its line to turn
     left across oncoming traffic on a shared green (or a yellow it clears on).
 
     A car yields while it has not crossed the line of a light-controlled junction where it
@@ -169,17 +174,24 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
         & (opposite[:, :, None] >= 0)
     )  # (B, yielder, threat)
     must_yield = conflict.any(axis=2)
-    return must_yield[:, :-1], must_yield[:, -1]
+    n = world.veh_s.shape[1]
+    return must_yield[:, :n], must_yield[:, n:].reshape(-1)
 
 
 def clearing_left_turn(
-    world: TownState, approach: np.ndarray, connector: np.ndarray, line_m: np.ndarray
+    world: TownState,
+    approach: np.ndarray,
+    connector: np.ndarray,
+    line_m: np.ndarray,
+    worlds: np.ndarray | None = None,
 ) -> np.ndarray:
     """Whether cars may go on the yellow of ``approach`` (B, ...) to turn left into
     ``connector`` (B, ...), their front bumpers ``line_m`` before its line: left-turners
     waiting at the line in the first ``CLEARING_YELLOW_S`` of the yellow (they still yield
-    to oncoming traffic by :func:`left_turn_yield`)."""
-    b = np.arange(world.batch_size).reshape((-1,) + (1,) * (approach.ndim - 1))
+    to oncoming traffic by :func:`left_turn_yield`). ``worlds`` (W,): the world of each
+    row when the rows are controlled cars (C), not worlds."""
+    rows = np.arange(world.batch_size) if worlds is None else worlds
+    b = rows.reshape((-1,) + (1,) * (approach.ndim - 1))
     early = early_yellow(world)[b, np.maximum(approach, 0)]
     left = world.lane_turn[b, connector] == TURN_LEFT
     return early & left & (approach >= 0) & (line_m < CLEARING_LINE_M)

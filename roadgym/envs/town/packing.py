@@ -16,8 +16,11 @@ from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
 from roadgym.envs.town.state import BIG_STEP, TownState
 
 
-def fit(world: TownState, name: str, shape: tuple[int, ...], dtype, fill) -> np.ndarray:
-    """Attribute ``name`` as a (B, *shape') array with shape' >= ``shape``, grown if needed."""
+def fit(
+    world: TownState, name: str, shape: tuple[int, ...], dtype, fill, rows: int | None = None
+) -> np.ndarray:
+    """Attribute ``name`` as a (B, *shape') array with shape' >= ``shape``, grown if
+    needed; ``rows`` other than B: one row per controlled car (route arrays)."""
     current = getattr(world, name, None)
     if current is not None and all(n <= c for n, c in zip(shape, current.shape[1:], strict=True)):
         return current
@@ -26,7 +29,7 @@ def fit(world: TownState, name: str, shape: tuple[int, ...], dtype, fill) -> np.
         if current is None
         else tuple(max(n, c) for n, c in zip(shape, current.shape[1:], strict=True))
     )
-    fresh = np.full((world.batch_size, *grown), fill, dtype=dtype)
+    fresh = np.full((rows or world.batch_size, *grown), fill, dtype=dtype)
     if current is not None:
         fresh[(slice(None), *(slice(0, c) for c in current.shape[1:]))] = current
     setattr(world, name, fresh)
@@ -84,36 +87,44 @@ def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.
     fit(world, "approach_kind", (qa,), np.int64, 0)[i, :q] = control[town.approach_junction]
     fit(world, "approach_cycle", (qa,), np.int64, 1)[i, :q] = cycle[town.approach_junction]
     fit(world, "approach_offset", (qa,), np.int64, 0)[i, :q] = offset[town.approach_junction]
-    # Light bars: flat indices into the stacked rasters; padding hits the scratch pixel.
+    # Light bars: flat indices into the stacked rasters (one per controlled car: each
+    # car's raster shows them); padding hits the scratch pixel.
     width = max([len(p) for p in light_pixels] + [1])
-    pixels = fit(world, "light_pixels", (qa, width), np.int64, world.scratch_pixel)
-    pixels[i] = world.scratch_pixel
-    base = i * world.raster_side_px**2
-    for k, p in enumerate(light_pixels):
-        pixels[i, k, : len(p)] = base + p
+    cars = world.world_cars(np.array([i]))
+    pixels = fit(world, "light_pixels", (qa, width), np.int64, world.scratch_pixel, world.num_cars)
+    for car in cars.tolist():
+        pixels[car] = world.scratch_pixel
+        base = car * world.raster_side_px**2
+        for k, p in enumerate(light_pixels):
+            pixels[car, k, : len(p)] = base + p
 
 
 def pack_route(world: TownState, i: int, route: Route) -> None:
-    """The route polyline and its events (padded with +inf arc lengths)."""
+    """The route of controlled car ``i``: polyline and events (padded with +inf)."""
     line = route.line
     m = line.num_segments
-    fit(world, "route_xy", (m + 1, 2), np.float64, 0.0)[i, : m + 1] = line.vertices
-    fit(world, "route_cum_s", (m + 1,), np.float64, 0.0)[i, : m + 1] = line.cum_s
-    fit(world, "route_heading", (m,), np.float64, 0.0)[i, :m] = line.segment_headings
-    fit(world, "route_curvature", (m + 1,), np.float64, 0.0)[i, : m + 1] = line.vertex_curvature
-    fit(world, "route_segment_lane", (m,), np.int64, 0)[i, :m] = route.segment_lane
+    c = world.num_cars
+
+    def car_fit(name: str, shape: tuple[int, ...], dtype, fill) -> np.ndarray:
+        return fit(world, name, shape, dtype, fill, c)
+
+    car_fit("route_xy", (m + 1, 2), np.float64, 0.0)[i, : m + 1] = line.vertices
+    car_fit("route_cum_s", (m + 1,), np.float64, 0.0)[i, : m + 1] = line.cum_s
+    car_fit("route_heading", (m,), np.float64, 0.0)[i, :m] = line.segment_headings
+    car_fit("route_curvature", (m + 1,), np.float64, 0.0)[i, : m + 1] = line.vertex_curvature
+    car_fit("route_segment_lane", (m,), np.int64, 0)[i, :m] = route.segment_lane
     world.route_segments[i] = m
     world.route_length_m[i] = line.length
     e = max(len(route.stop_s), 1)
-    stop_s = fit(world, "route_stop_s", (e,), np.float64, np.inf)
+    stop_s = car_fit("route_stop_s", (e,), np.float64, np.inf)
     stop_s[i] = np.inf
     stop_s[i, : len(route.stop_s)] = route.stop_s
-    stop_app = fit(world, "route_stop_approach", (e,), np.int64, 0)
+    stop_app = car_fit("route_stop_approach", (e,), np.int64, 0)
     stop_app[i] = 0
     stop_app[i, : len(route.stop_s)] = route.stop_approach
-    done = fit(world, "route_stop_done", (e,), bool, False)
+    done = car_fit("route_stop_done", (e,), bool, False)
     done[i] = False
-    c = max(len(route.connector_start_s), 1)
+    k = max(len(route.connector_start_s), 1)
     for name, values, fill in (
         ("route_connector_start_s", route.connector_start_s, np.inf),
         ("route_connector_end_s", route.connector_end_s, np.inf),
@@ -121,9 +132,7 @@ def pack_route(world: TownState, i: int, route: Route) -> None:
         ("route_connector_junction", route.connector_junction, 0),
         ("route_connector_lane", route.connector_lane, 0),
     ):
-        array = fit(
-            world, name, (c,), np.asarray(values).dtype if len(values) else type(fill), fill
-        )
+        array = car_fit(name, (k,), np.asarray(values).dtype if len(values) else type(fill), fill)
         array[i] = fill
         array[i, : len(values)] = values
 
@@ -188,7 +197,7 @@ def _free_spots(table, road, placed, placed_xy, placed_heading, ego_xy, cfg):
         headings.append(table.heading_at(lane, s))
     lane_ids, arc_s = np.concatenate(lanes), np.concatenate(arcs)
     xy, heading = np.concatenate(points), np.concatenate(headings)
-    free = np.hypot(*(xy - ego_xy).T) >= 15.0
+    free = np.all(np.hypot(*(xy[:, None, :] - ego_xy[None]).transpose(2, 0, 1)) >= 15.0, axis=1)
     for other, s2 in placed:
         free &= ~((lane_ids == other) & (np.abs(arc_s - s2) < clearance))
     if len(placed_xy):
@@ -207,7 +216,8 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
     cfg = world.config
     table = town.lanes
     road = np.flatnonzero(~town.lane_is_connector)
-    ego_xy = np.array([world.car.x_m[i], world.car.y_m[i]])
+    cars = world.world_cars(np.array([i]))
+    ego_xy = np.stack([world.car.x_m[cars], world.car.y_m[cars]], -1)  # (A, 2)
     placed: list[tuple[int, float]] = []
     placed_xy = np.zeros((cfg.num_vehicles, 2))
     placed_heading = np.zeros(cfg.num_vehicles)
@@ -218,7 +228,7 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
             length = float(table.length_m[lane])
             s = float(rng.uniform(0.0, max(length - 0.5 * cfg.car_length_m - 2.0, 0.1)))
             xy = table.point_at(lane, s)
-            if np.hypot(*(xy - ego_xy)) < 15.0:
+            if np.hypot(*(xy - ego_xy).T).min() < 15.0:  # clear of every controlled car
                 continue
             if any(lane == other and abs(s - s2) < clearance for other, s2 in placed):
                 continue

@@ -15,7 +15,7 @@ import numpy as np
 
 from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEWALK
-from roadgym.envs.town.state import TownState, distance_sq
+from roadgym.envs.town.state import FAR_AWAY_M, TownState, distance_sq
 
 MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from crossing
 # ... unless their centre is this close to the crossing (half a car's length and a metre):
@@ -63,8 +63,13 @@ def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) 
         walk_ok = signalled & walk[b, junction] & (walk_left[b, junction] >= needed)
         # Gap in traffic: no moving car (NPC or ego) near the middle of the crossing.
         middle = 0.5 * (world.walk_xy[b, world.ped_from] + world.walk_xy[b, world.ped_to])
-        cars = np.concatenate([world.veh_xy, world.ego_xy()[:, None, :]], axis=1)  # (B, N+1, 2)
-        speeds = np.concatenate([world.veh_speed, world.car.speed_mps[:, None]], axis=1)
+        shape = (world.batch_size, world.num_agents)
+        own_xy = world.ego_xy()
+        if world.num_agents > 1:  # a removed car is nowhere
+            own_xy = np.where(world.present[:, None], own_xy, FAR_AWAY_M)
+        cars = np.concatenate([world.veh_xy, own_xy.reshape(*shape, 2)], axis=1)  # (B, N + A, 2)
+        own_speed = np.where(world.present, world.car.speed_mps, 0.0).reshape(shape)
+        speeds = np.concatenate([world.veh_speed, own_speed], axis=1)
         dist_sq = distance_sq(middle[:, :, None, :], cars[:, None, :, :])  # (B, P, N+1)
         reach = cfg.pedestrian_gap_m + 0.5 * world.ped_edge_length_m
         busy = ((dist_sq < reach[..., None] ** 2) & (speeds[:, None, :] > MOVING_MPS)).any(-1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from roadgym.envs.core.dynamics import car_corners
 from roadgym.envs.core.map_raster import PixelFrame
-from roadgym.envs.core.rendering import draw_ego_car, draw_overlays
+from roadgym.envs.core.rendering import AGENT_COLOURS, draw_ego_car, draw_overlays
 from roadgym.envs.core.semantic import PALETTE, SemanticClass
 from roadgym.envs.town.raster import LIGHT_BAR_M, _bar, draw_route, draw_town, town_frame
 from roadgym.envs.town.world import LIGHT_CLASS, TownWorld
@@ -25,10 +25,12 @@ def _colour(cls: int) -> tuple[int, int, int]:
 
 
 class TownRenderer:
-    """Frames of world ``index`` of a :class:`TownWorld`, following its ego car."""
+    """Frames of world ``index`` of a :class:`TownWorld`, following its controlled car
+    ``agent`` (its route drawn; the other controlled cars in their agent colours)."""
 
-    def __init__(self, world: TownWorld, index: int, size_px: int) -> None:
+    def __init__(self, world: TownWorld, index: int, size_px: int, agent: int = 0) -> None:
         self.world, self.index, self.size_px = world, index, size_px
+        self.car = index * world.num_agents + agent
         town = world.towns[index]
         if town is None:
             raise RuntimeError(f"world {index} has not been reset; call reset() before render()")
@@ -39,7 +41,7 @@ class TownRenderer:
         self.map_frame = town_frame(town, side, self.mpp)
         semantic = np.full((side, side), SemanticClass.GRASS, np.uint8)
         draw_town(semantic, town, self.map_frame, striped=True)
-        draw_route(semantic, world.routes[index], self.map_frame)
+        draw_route(semantic, world.routes[self.car], self.map_frame)
         self.map_rgb = np.ascontiguousarray(PALETTE[semantic])
         self.bars = [_bar(line, LIGHT_BAR_M) for line in town.approach_stop_line]
 
@@ -49,8 +51,8 @@ class TownRenderer:
 
     def frame(self, camera_rgb: np.ndarray | None, hud_lines: tuple[str, ...] = ()) -> np.ndarray:
         """An RGB frame (size, size, 3) centred on the ego car."""
-        w, i, size = self.world, self.index, self.size_px
-        x, y = float(w.car.x_m[i]), float(w.car.y_m[i])
+        w, i, size, me = self.world, self.index, self.size_px, self.car
+        x, y = float(w.car.x_m[me]), float(w.car.y_m[me])
         view = self.frame_of(x, y)
         col0 = int(round((view.left_m - self.map_frame.left_m) / self.mpp))
         row0 = int(round((self.map_frame.top_m - view.top_m) / self.mpp))
@@ -85,10 +87,24 @@ class TownRenderer:
             cv2.circle(image, centre, radius, _colour(SemanticClass.PEDESTRIAN), -1, cv2.LINE_AA)
             if waiting:
                 cv2.circle(image, centre, radius + 1, (0, 0, 0), 1, cv2.LINE_AA)
+        a = w.num_agents
+        for k in range(i * a, (i + 1) * a):  # the other controlled cars still in the world
+            if k == me or not w.present[k]:
+                continue
+            (box,) = car_corners(
+                w.car.x_m[k : k + 1],
+                w.car.y_m[k : k + 1],
+                w.car.heading_rad[k : k + 1],
+                cfg.car_length_m,
+                cfg.car_width_m,
+            )
+            colour = AGENT_COLOURS[(k - i * a) % len(AGENT_COLOURS)]
+            cv2.fillConvexPoly(image, pixels(box), colour, cv2.LINE_AA, 4)
+            cv2.polylines(image, [pixels(box)], True, (0, 0, 0), 1, cv2.LINE_AA, 4)
         ego = car_corners(
             np.array([x]),
             np.array([y]),
-            w.car.heading_rad[i : i + 1],
+            w.car.heading_rad[me : me + 1],
             cfg.car_length_m,
             cfg.car_width_m,
         )[0]

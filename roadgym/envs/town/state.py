@@ -24,6 +24,7 @@ from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.generator import max_town_extent_m
 
 BIG_STEP = np.iinfo(np.int64).max // 4  # "never" for step-count keys
+FAR_AWAY_M = 1.0e6  # where a controlled car that left the world is put for distance tests
 RASTER_MARGIN_M = 20.0
 PEDESTRIAN_SIZE_M = 0.7
 # Cameras draw a pedestrian at least this many pixels across, square to the image: at the
@@ -82,18 +83,24 @@ class TownState:
             raise ValueError(f"batch_size = {batch_size}; allowed: an int >= 1")
         cfg = self.config = config
         self.batch_size = batch = batch_size
+        # Controlled cars: A per world, flat (B * A,) world major, as in Highway. Their
+        # arrays (car, route, metrics, one map raster each: a car sees its own route)
+        # have B * A rows; the town's arrays (lanes, lights, NPCs, pedestrians) B.
+        agents = self.num_agents = cfg.num_agents
+        cars = self.num_cars = batch * agents
+        self.agent_world = np.repeat(np.arange(batch), agents)  # (C,)
         self.observation_modes = config.modes()
         # Stacking lives in the world so the single and the vector env share it.
-        self.history = FrameHistory(config.frame_stack, batch) if config.frame_stack > 1 else None
+        self.history = FrameHistory(config.frame_stack, cars) if config.frame_stack > 1 else None
         self.limits = CarLimits.from_config(cfg)
         mpp = cfg.meters_per_pixel
         side = self.raster_side_px = math.ceil((max_town_extent_m(cfg) + 2 * RASTER_MARGIN_M) / mpp)
-        check_raster_budget(side, batch, "TownConfig", "grid_size, block_max_m")
+        check_raster_budget(side, cars, "TownConfig", "grid_size, block_max_m")
         # One flat buffer: the rasters plus a scratch pixel that padded light bars write to.
-        self._raster_buffer = np.zeros(batch * side * side + 1, np.uint8)
-        self.rasters = self._raster_buffer[:-1].reshape(batch, side, side)
-        self.scratch_pixel = batch * side * side
-        self.raster_origin_m = np.zeros((batch, 2))  # (left_m, top_m) per world
+        self._raster_buffer = np.zeros(cars * side * side + 1, np.uint8)
+        self.rasters = self._raster_buffer[:-1].reshape(cars, side, side)
+        self.scratch_pixel = cars * side * side
+        self.raster_origin_m = np.zeros((cars, 2))  # (left_m, top_m) per car's raster
         self.camera = EgoCamera(
             cfg.camera_size_px, cfg.camera_ahead_fraction, cfg.car_length_m, cfg.car_width_m, mpp
         )
@@ -116,20 +123,26 @@ class TownState:
         self.window = np.arange(-half_window, half_window + 1)  # (K,)
 
         self.towns: list = [None] * batch
-        self.routes: list = [None] * batch
+        self.routes: list = [None] * cars
         self.world_key = np.zeros(batch, dtype=np.uint64)
         self.step_count = np.zeros(batch, dtype=np.int64)
-        self.car = CarState.zeros(batch)
-        self.route_segments = np.ones(batch, dtype=np.int64)
-        self.route_length_m = np.ones(batch)
-        self.route_segment = np.zeros(batch, dtype=np.int64)
-        self.s_m = np.zeros(batch)
-        self.lateral_offset_m = np.zeros(batch)
-        self.heading_error_rad = np.zeros(batch)
-        self.ego_claim_event = -np.ones(batch, dtype=np.int64)
-        self.ego_wait_since = np.full(batch, BIG_STEP, dtype=np.int64)
-        self.metrics = {name: np.zeros(batch, dtype=dtype) for name, dtype in METRIC_DTYPES.items()}
-        self.stall = StallClock(batch, cfg.stall_timeout_s, cfg.dt_s)
+        self.car = CarState.zeros(cars)
+        self.route_segments = np.ones(cars, dtype=np.int64)
+        self.route_length_m = np.ones(cars)
+        self.route_segment = np.zeros(cars, dtype=np.int64)
+        self.s_m = np.zeros(cars)
+        self.lateral_offset_m = np.zeros(cars)
+        self.heading_error_rad = np.zeros(cars)
+        self.ego_claim_event = -np.ones(cars, dtype=np.int64)
+        self.ego_wait_since = np.full(cars, BIG_STEP, dtype=np.int64)
+        self.metrics = {name: np.zeros(cars, dtype=dtype) for name, dtype in METRIC_DTYPES.items()}
+        self.stall = StallClock(cars, cfg.stall_timeout_s, cfg.dt_s)
+        # Several cars: those that ended (cumulative), were parked or removed, are still in.
+        self.ended_cars = np.zeros(cars, dtype=bool)
+        self.finished = np.zeros(cars, dtype=bool)
+        self.present = np.ones(cars, dtype=bool)
+        self.agent_collisions = np.zeros(cars, dtype=np.int64)
+        self.controlled_collisions = np.zeros(batch, dtype=np.int64)
         n, p = cfg.num_vehicles, cfg.num_pedestrians
         self.veh_lane = np.zeros((batch, n, 3), dtype=np.int64)
         self.veh_s = np.zeros((batch, n))
@@ -157,8 +170,22 @@ class TownState:
 
     # ------------------------------------------------------------------ queries
 
+    def by_car(self, array: np.ndarray) -> np.ndarray:
+        """A town array (B, ...) as each controlled car sees it (C, ...): itself for A = 1."""
+        return array if self.num_agents == 1 else array[self.agent_world]
+
+    def world_cars(self, worlds: np.ndarray) -> np.ndarray:
+        """The controlled cars (W * A,) of ``worlds`` (W,), in order."""
+        a = self.num_agents
+        return (np.asarray(worlds)[:, None] * a + np.arange(a)[None, :]).reshape(-1)
+
+    @property
+    def ended(self) -> np.ndarray:
+        """Whether each world (B,) has no controlled car left driving."""
+        return (self.ended_cars | self.finished).reshape(self.batch_size, -1).all(axis=1)
+
     def ego_xy(self) -> np.ndarray:
-        """Ego positions (B, 2)."""
+        """Controlled car positions (C, 2)."""
         return np.stack([self.car.x_m, self.car.y_m], axis=-1)
 
     def ego_axis_points(self) -> np.ndarray:
@@ -173,30 +200,55 @@ class TownState:
         )
 
     def off_road(self) -> np.ndarray:
-        """Whether any corner of each ego car stands off the drivable classes (B,)."""
-        corners = self.ego_corners()  # (B, 4, 2)
+        """Whether any corner of each controlled car stands off the drivable classes (C,)."""
+        corners = self.ego_corners()  # (C, 4, 2)
         mpp, side = self.config.meters_per_pixel, self.raster_side_px
         col = ((corners[..., 0] - self.raster_origin_m[:, None, 0]) / mpp).astype(np.int64)
         row = ((self.raster_origin_m[:, None, 1] - corners[..., 1]) / mpp).astype(np.int64)
-        b = np.arange(self.batch_size)[:, None]
+        b = np.arange(self.num_cars)[:, None]
         classes = self.rasters[b, np.clip(row, 0, side - 1), np.clip(col, 0, side - 1)]
         return ~DRIVABLE[classes].all(axis=1)
 
     def ego_stop_claim(self) -> tuple[np.ndarray, np.ndarray]:
-        """(junction (B,), key (B,)) of the ego car's turn at a stop sign; junction -1: none."""
-        b = np.arange(self.batch_size)
+        """(junction (C,), key (C,)) of each controlled car's turn at a stop sign; junction
+        -1: none. Keys order turns by arrival (see ``claim_base``), ties by car."""
+        b = np.arange(self.num_cars)
         event = np.maximum(self.ego_claim_event, 0)
         app = self.route_stop_approach[b, event]
-        junction = self.approach_junction[b, app]
+        junction = self.approach_junction[self.agent_world, app]
         ready = (self.ego_claim_event >= 0) & (
-            self.step_count - self.ego_wait_since >= self.stop_steps
+            self.step_count[self.agent_world] - self.ego_wait_since >= self.stop_steps
         )
         n = self.veh_s.shape[1]
-        key = self.ego_wait_since * (n + 2) + n + 1
+        key = self.ego_wait_since * self.claim_base + n + 1 + b % self.num_agents
+        ready &= self.present & ~self.finished
         return np.where(ready, junction, -1), key
 
+    @property
+    def claim_base(self) -> int:
+        """Stop-sign keys are ``arrival step * claim_base + car``: NPCs 0..N-1, then the
+        controlled cars from N + 1."""
+        return self.veh_s.shape[1] + 1 + self.num_agents
+
+    def car_in_junction(self) -> np.ndarray:
+        """(C, J) 1 where a controlled car (still in the world) is inside a junction."""
+        half = 0.5 * self.config.car_length_m
+        jn = self.junction_cycle.shape[1]
+        s = self.s_m[:, None]
+        # The car occupies a junction from its front bumper entering to its rear bumper
+        # (plus a margin) leaving: its centre alone would free the box too early.
+        inside = (self.route_connector_start_s < s + half) & (
+            self.route_connector_end_s > s - half - EGO_JUNCTION_MARGIN_M
+        )  # (C, K)
+        inside &= self.present[:, None]
+        rows, cols = np.nonzero(inside)
+        out = np.zeros(self.num_cars * jn, dtype=np.int64)
+        np.add.at(out, rows * jn + self.route_connector_junction[rows, cols], 1)
+        return out.reshape(self.num_cars, jn)
+
     def junction_occupancy(self, include_ego: bool) -> np.ndarray:
-        """Cars (B, J) inside each junction or cleared to enter it."""
+        """Cars (B, J) inside each junction or cleared to enter it (the controlled cars
+        too with ``include_ego``)."""
         batch, jn = self.junction_cycle.shape
         b = np.arange(batch)[:, None]
         lane0 = self.veh_lane[..., 0]
@@ -205,14 +257,7 @@ class TownState:
         counted = inside | (self.veh_committed & (self.veh_stop_junction >= 0))
         occupancy = np.zeros(batch * jn, dtype=np.int64)
         np.add.at(occupancy, (b * jn + np.maximum(junction, 0))[counted], 1)
+        occupancy = occupancy.reshape(batch, jn)
         if include_ego:
-            # The ego car occupies a junction from its front bumper entering to its rear
-            # bumper (plus a margin) leaving: its centre alone would free the box too early.
-            half = 0.5 * self.config.car_length_m
-            s = self.s_m[:, None]
-            inside_ego = (self.route_connector_start_s < s + half) & (
-                self.route_connector_end_s > s - half - EGO_JUNCTION_MARGIN_M
-            )  # (B, C)
-            rows, cols = np.nonzero(inside_ego)
-            np.add.at(occupancy, rows * jn + self.route_connector_junction[rows, cols], 1)
-        return occupancy.reshape(batch, jn)
+            occupancy += self.car_in_junction().reshape(batch, self.num_agents, jn).sum(axis=1)
+        return occupancy

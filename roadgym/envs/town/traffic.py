@@ -30,7 +30,7 @@ from roadgym.envs.town.junctions import (  # noqa: F401  (re-exported: the step'
     light_states,
     walk_signal,
 )
-from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq, gather_rows
+from roadgym.envs.town.state import BIG_STEP, FAR_AWAY_M, TownState, distance_sq, gather_rows
 
 CORRIDOR_AHEAD_M = np.arange(0.0, 24.0, 3.0)  # (K,) path samples ahead of the front bumper
 CORRIDOR_RADIUS_M = 2.0  # a pedestrian this close to the path blocks it
@@ -75,13 +75,17 @@ def _corridor_gap(world: TownState, lane, s, offset, half: float) -> np.ndarray:
     samples, so the cost follows the few pairs that matter, not B x N x P x K.
     """
     batch, n = s.shape
-    ego = world.ego_axis_points()  # (B, 3, 2)
+    agents = world.num_agents
+    ego = world.ego_axis_points()  # (C, 3, 2)
+    if agents > 1:
+        ego = np.where(world.present[:, None, None], ego, FAR_AWAY_M)  # removed: gone
     # Every actor as three points: a pedestrian's three are the same point.
     actors = np.concatenate(
-        [np.repeat(world.ped_xy[:, :, None, :], 3, axis=2), ego[:, None]], axis=1
-    )  # (B, P + 1, 3, 2)
+        [np.repeat(world.ped_xy[:, :, None, :], 3, axis=2), ego.reshape(batch, agents, 3, 2)],
+        axis=1,
+    )  # (B, P + A, 3, 2)
     radius = np.full(actors.shape[1], CORRIDOR_RADIUS_M)
-    radius[-1] = EGO_RADIUS_M
+    radius[-agents:] = EGO_RADIUS_M
     reach = half + CORRIDOR_AHEAD_M[-1] + EGO_RADIUS_M + 2.0
     near = distance_sq(world.veh_xy[:, :, None, :], actors[:, None, :, 1, :]) < reach**2
     gap = np.full(batch * n, np.inf)
@@ -174,7 +178,7 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
         np.where(world.veh_committed, world.veh_waiting_since, BIG_STEP),
     )
     eligible = waiting & (world.step_count[:, None] - world.veh_waiting_since >= world.stop_steps)
-    key = np.where(eligible, world.veh_waiting_since * (n + 2) + index, BIG_STEP)
+    key = np.where(eligible, world.veh_waiting_since * world.claim_base + index, BIG_STEP)
     jn = world.junction_cycle.shape[1]
     first_key = np.full(batch * jn, BIG_STEP, dtype=np.int64)
     flat = (b * jn + junction).reshape(-1)
@@ -182,7 +186,7 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     ego_j, ego_key = world.ego_stop_claim()
     has_claim = ego_j >= 0
     np.minimum.at(
-        first_key, (np.arange(batch) * jn + np.maximum(ego_j, 0))[has_claim], ego_key[has_claim]
+        first_key, (world.agent_world * jn + np.maximum(ego_j, 0))[has_claim], ego_key[has_claim]
     )
     world.veh_stop_key = key
     world.veh_stop_junction = np.where(has_line & (kind == CONTROL_STOP), junction, -1)

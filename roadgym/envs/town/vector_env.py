@@ -33,27 +33,34 @@ class TownVectorEnv(WorldVectorEnv):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._renderers: dict[int, Any] = {}
+        self._renderers: dict[tuple[int, int], Any] = {}  # (world, agent) -> renderer
 
     def _reset_worlds(self, indices: np.ndarray, seeds: Sequence[int | None] | None = None) -> None:
         super()._reset_worlds(indices, seeds)
-        for index in indices.tolist():
-            self._renderers.pop(index, None)
+        self.forget_renders(indices)
 
-    def render_world(self, index: int) -> np.ndarray:
-        """The bird's-eye frame (size, size, 3) of world ``index``, with its HUD."""
+    def forget_renders(self, indices: np.ndarray) -> None:
+        """Drop the cached bird's-eye maps of worlds ``indices`` (their towns are new)."""
+        for key in [key for key in self._renderers if key[0] in set(indices.tolist())]:
+            del self._renderers[key]
+
+    def render_world(self, index: int, agent: int = 0) -> np.ndarray:
+        """The bird's-eye frame (size, size, 3) of world ``index`` around its controlled
+        car ``agent``, with that car's HUD."""
         from roadgym.envs.town.render import TownRenderer
 
         world = self.world
-        if index not in self._renderers:
-            self._renderers[index] = TownRenderer(world, index, self.config.render_size_px)
-        camera = None if self._last_rgb is None else self._last_rgb[index]
+        car = index * world.num_agents + agent
+        if (index, agent) not in self._renderers:
+            size = self.config.render_size_px
+            self._renderers[index, agent] = TownRenderer(world, index, size, agent)
+        camera = None if self._last_rgb is None else self._last_rgb[car]
         if camera is None:
-            camera = world.camera.rgb(world.semantic_view())[index]
-        completion = world.infos()["route_completion"][index]
+            camera = world.camera.rgb(world.semantic_view())[car]
+        completion = world.infos()["route_completion"][car]
         hud = (
-            f"speed {world.car.speed_mps[index] * 3.6:5.1f} km/h",
+            f"speed {world.car.speed_mps[car] * 3.6:5.1f} km/h",
             f"route {100 * completion:5.1f} %",
-            f"reward {self._last_reward[index]:+.2f}  return {self._episode_return[index]:+.1f}",
+            f"reward {self._last_reward[car]:+.2f}  return {self._episode_return[car]:+.1f}",
         )
-        return self._renderers[index].frame(camera, hud)
+        return self._renderers[index, agent].frame(camera, hud)

@@ -29,6 +29,8 @@ from roadgym.envs.town.traffic import (
     walk_signal,
 )
 
+AGENT_START_GAP_M = 12.0  # controlled cars start at least this far apart ...
+ROUTE_TRIES = 200  # ... found in this many route draws, or the config is refused
 LIGHT_CLASS = np.zeros(4, dtype=np.uint8)  # light state -> class painted on its stop line
 LIGHT_CLASS[[0, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN]] = [
     SemanticClass.ROAD,
@@ -49,43 +51,72 @@ class TownWorld(TownState):
     # ------------------------------------------------------------------ reset
 
     def reset_world(self, index: int, rng: np.random.Generator) -> None:
-        """Draw a new town and route for world ``index`` from ``rng``; place every actor."""
+        """Draw a new town and routes for world ``index`` from ``rng``; place every actor."""
         cfg = self.config
+        cars = self.world_cars(np.array([index]))
         if self.history is not None:
-            self.history.mark_reset(index)
+            self.history.mark_reset(cars)
         town = generate_town(rng, cfg)
-        route = sample_route(rng, town, cfg.route_length_min_m, cfg.route_length_max_m)
-        self.towns[index], self.routes[index] = town, route
+        routes = [sample_route(rng, town, cfg.route_length_min_m, cfg.route_length_max_m)]
+        for _ in range(1, self.num_agents):
+            routes.append(self._apart_route(rng, town, routes))
+        self.towns[index] = town
         frame = town_frame(town, self.raster_side_px, cfg.meters_per_pixel)
-        self.raster_origin_m[index] = (frame.left_m, frame.top_m)
-        raster = self.rasters[index]
-        raster.fill(SemanticClass.GRASS)
-        draw_town(raster, town, frame)
-        draw_route(raster, route, frame)
+        self.raster_origin_m[cars] = (frame.left_m, frame.top_m)
+        first = self.rasters[cars[0]]
+        first.fill(SemanticClass.GRASS)
+        draw_town(first, town, frame)
+        for car, route in zip(cars.tolist(), routes, strict=True):
+            self.routes[car] = route
+            if car != cars[0]:
+                self.rasters[car] = first
+        for car, route in zip(cars.tolist(), routes, strict=True):
+            draw_route(self.rasters[car], route, frame)  # each car sees its own route
         packing.pack_lanes(self, index, town)
         packing.pack_control(self, index, town, light_bar_pixels(town, frame, self.raster_side_px))
-        packing.pack_route(self, index, route)
+        for car, route in zip(cars.tolist(), routes, strict=True):
+            packing.pack_route(self, car, route)
         packing.pack_sidewalks(self, index, town)
         self.world_key[index] = np.uint64(rng.integers(0, 2**63 - 1))
         self.step_count[index] = 0
-        start = route.line.vertices[0]
-        self.car.x_m[index], self.car.y_m[index] = start
-        self.car.heading_rad[index] = route.line.segment_headings[0]
-        self.car.speed_mps[index] = 0.0
-        self.car.steer_rad[index] = 0.0
-        self.route_segment[index] = 0
-        self.ego_claim_event[index] = -1
-        self.ego_wait_since[index] = BIG_STEP
+        for car, route in zip(cars.tolist(), routes, strict=True):
+            self.car.x_m[car], self.car.y_m[car] = route.line.vertices[0]
+            self.car.heading_rad[car] = route.line.segment_headings[0]
+        self.car.speed_mps[cars] = 0.0
+        self.car.steer_rad[cars] = 0.0
+        self.route_segment[cars] = 0
+        self.ego_claim_event[cars] = -1
+        self.ego_wait_since[cars] = BIG_STEP
         for array in self.metrics.values():
-            array[index] = 0
+            array[cars] = 0
+        self.ended_cars[cars] = False
+        self.finished[cars] = False
+        self.present[cars] = True
+        self.agent_collisions[cars] = 0
+        self.controlled_collisions[index] = 0
         packing.spawn_vehicles(self, index, town, rng)
         packing.spawn_pedestrians(self, index, town, rng)
-        self._locate(np.array([index]))
-        self.stall.reset(index, self.s_m[index])
+        self._locate(cars)
+        self.stall.reset(cars, self.s_m[cars])
         self._place_actors()
         if self.light_state.shape[1] >= self.light_pixels.shape[1]:
             self.light_state[index] = -1  # unknown: forces a repaint of this world's lights
         self._update_lights()
+
+    def _apart_route(self, rng: np.random.Generator, town, routes: list) -> object:
+        """Another controlled car's route, starting clear of the cars placed so far."""
+        cfg = self.config
+        starts = np.array([r.line.vertices[0] for r in routes])
+        for _ in range(ROUTE_TRIES):
+            route = sample_route(rng, town, cfg.route_length_min_m, cfg.route_length_max_m)
+            gap = np.hypot(*(starts - route.line.vertices[0]).T).min()
+            if gap >= AGENT_START_GAP_M:
+                return route
+        raise packing.SpawnError(
+            f"TownConfig.num_agents = {cfg.num_agents} cars do not fit in this town: car "
+            f"{len(routes) + 1} found no route start {AGENT_START_GAP_M:g} m from the others in "
+            f"{ROUTE_TRIES} tries; allowed: fewer num_agents or a larger town (grid_size)"
+        )
 
     def _place_actors(self) -> None:
         """Poses of every NPC car and pedestrian from their lane / edge positions."""
@@ -105,17 +136,22 @@ class TownWorld(TownState):
         else:
             changed = state != self.light_state
         if changed.any():
-            self._raster_buffer[self.light_pixels[changed]] = LIGHT_CLASS[state[changed]][:, None]
+            # Every controlled car's raster shows its world's lights.
+            by_car, changed = self.by_car(state), self.by_car(changed)
+            self._raster_buffer[self.light_pixels[changed]] = LIGHT_CLASS[by_car[changed]][:, None]
         self.light_state = state
         return state
 
     # ------------------------------------------------------------------ step
 
     def step(self, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Advance all worlds by one step under ego ``controls`` (B, 2) = [steer, throttle].
+        """Advance all worlds by one step under ``controls`` (C, 2) = [steer, throttle],
+        one per controlled car (C = B for one car a world).
 
         Controls must already be finite and within [-1, 1]. Returns ``(reward,
-        terminated)``, each (B,); per-world details are in :meth:`infos`.
+        terminated)``, each (C,); per-car details are in :meth:`infos`. With several cars
+        a world, ``terminated`` says which have ended so far, and cars that ended on an
+        earlier step are parked or removed first (``finished_agent_mode``).
         """
         cfg = self.config
         self.step_count += 1
@@ -124,15 +160,39 @@ class TownWorld(TownState):
         lights = self._update_lights()
         walk, walk_left = walk_signal(self)
         previous_s = self.s_m.copy()
-        step_bicycle(self.car, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
-        self._locate(np.arange(self.batch_size))
+        frozen = None
+        if self.num_agents > 1:
+            self._finish_ended()
+            frozen = self.finished if self.finished.any() else None
+        car = self.car
+        pose = None if frozen is None else (car.x_m.copy(), car.y_m.copy(), car.heading_rad.copy())
+        step_bicycle(car, controls[:, 0], controls[:, 1], self.limits, cfg.dt_s)
+        if pose is not None:  # finished cars stay where they ended
+            for array, before in zip((car.x_m, car.y_m, car.heading_rad), pose, strict=True):
+                np.copyto(array, before, where=frozen)
+            car.speed_mps[frozen] = 0.0
+        self._locate(np.arange(self.num_cars))
         red, stop = ego.stop_line_events(self, previous_s, lights)
         step_vehicles(self, lights)
         step_pedestrians(self, walk, walk_left)
-        return ego.reward_and_end(self, previous_s, red, stop)
+        reward, terminated = ego.reward_and_end(self, previous_s, red, stop)
+        if self.num_agents == 1:
+            return reward, terminated
+        self.ended_cars |= terminated
+        return reward, self.ended_cars.copy()
+
+    def _finish_ended(self) -> None:
+        """Park or remove the controlled cars that ended on the last step."""
+        newly = self.ended_cars & ~self.finished
+        if not newly.any():
+            return
+        self.finished |= newly
+        self.car.speed_mps[newly] = 0.0
+        if self.config.finished_agent_mode == "remove":
+            self.present &= ~newly
 
     def _locate(self, worlds: np.ndarray) -> None:
-        """Project the ego cars of ``worlds`` onto their routes (windowed, like Track)."""
+        """Project the controlled cars ``worlds`` (car indices) onto their routes."""
         centre = np.stack([self.car.x_m[worlds], self.car.y_m[worlds]], -1)[:, None, :]
         segments = np.minimum(
             np.maximum(self.route_segment[worlds, None] + self.window[None, :], 0),
@@ -150,7 +210,7 @@ class TownWorld(TownState):
     # ------------------------------------------------------------------ observe
 
     def semantic_view(self) -> np.ndarray:
-        """The camera's class ids (B, H, W) uint8: map, route, lights, cars, pedestrians."""
+        """The cameras' class ids (C, H, W) uint8: map, route, lights, cars, pedestrians."""
         mpp = self.config.meters_per_pixel
         col = (self.car.x_m - self.raster_origin_m[:, 0]) / mpp
         row = (self.raster_origin_m[:, 1] - self.car.y_m) / mpp
@@ -160,29 +220,43 @@ class TownWorld(TownState):
         # Pedestrians are drawn square to the image (their heading is the camera's): a
         # person seen from above has no long axis, and a tilted square of 2.5 px could
         # miss a full 3 x 3 block of pixels.
+        by_car = self.by_car
         self.splatter.splat(
             view,
             ego_xy,
             heading,
-            self.ped_xy,
-            np.broadcast_to(heading[:, None], self.ped_heading.shape),
+            by_car(self.ped_xy),
+            np.broadcast_to(heading[:, None], (self.num_cars, self.ped_xy.shape[1])),
             self.pedestrian_samples,
             SemanticClass.PEDESTRIAN,
         )
+        vehicles_xy, vehicles_heading, valid = by_car(self.veh_xy), by_car(self.veh_heading), None
+        if self.num_agents > 1:  # the other controlled cars still in the world, too
+            shape = (self.batch_size, self.num_agents)
+            others_xy = ego_xy.reshape(*shape, 2)[self.agent_world]  # (C, A, 2)
+            others_heading = heading.reshape(shape)[self.agent_world]
+            vehicles_xy = np.concatenate([vehicles_xy, others_xy], axis=1)
+            vehicles_heading = np.concatenate([vehicles_heading, others_heading], axis=1)
+            valid = np.ones(vehicles_heading.shape, dtype=bool)
+            others = self.present.reshape(shape)[self.agent_world]
+            others[np.arange(self.num_cars), np.arange(self.num_cars) % self.num_agents] = False
+            valid[:, self.veh_xy.shape[1] :] = others
         self.splatter.splat(
             view,
             ego_xy,
             heading,
-            self.veh_xy,
-            self.veh_heading,
+            vehicles_xy,
+            vehicles_heading,
             self.vehicle_samples,
             SemanticClass.VEHICLE,
+            valid,
         )
         view[:, self.camera.ego_mask] = SemanticClass.EGO_CAR
         return view
 
     def observe(self, worlds: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Every configured observation mode of ``worlds`` (all when None): mode -> (W, ...).
+        """Every configured observation mode of controlled cars ``worlds`` (all when None;
+        one per world for A = 1): mode -> (W, ...).
 
         With ``frame_stack`` > 1 these are the stacks of the last frames (oldest first).
         """
@@ -204,7 +278,7 @@ class TownWorld(TownState):
         return out
 
     def infos(self) -> dict[str, np.ndarray]:
-        """Per-world metrics, batched: name -> (B,) array."""
+        """Per controlled car metrics, batched: name -> (C,) array."""
         return ego.infos(self)
 
     def labels(self) -> dict[str, np.ndarray]:

@@ -227,6 +227,15 @@ ANCHORS = (
         versus="highway-fast-kinematics",
     ),
     Anchor(
+        "town-multiagent-16x8",
+        "roadgym Town-v0, multi-agent vector env B=16 worlds x N=8 cars, rgb 64x64, 20 "
+        "vehicles + 12 pedestrians a world (agent-frames)",
+        _roadgym_multiagent("roadgym/Town-v0", 16, 8),
+        128,
+        100,
+        versus="town-vector-64",
+    ),
+    Anchor(
         "highway-multiagent-16x8",
         "roadgym Highway-v0, multi-agent vector env B=16 worlds x N=8 cars, rgb 64x64 "
         "(agent-frames; one 0.2 s step per action)",
