@@ -351,7 +351,7 @@ class ExpertDriver:
             & ((speed > 0.5) | (to_line < 2.0))
             & (column != me[:, None])
         )  # (C, N + A)
-        gap = np.where(rival, mine - to_merge - length, np.inf)
+        gap = np.where(rival, mine - np.where(rival, to_merge, 0.0) - length, np.inf)
         nearest = np.argmin(gap, axis=1)
         found = gap[rows, nearest]
         return found, np.where(np.isfinite(found), speed[rows, nearest], 0.0)
