@@ -303,25 +303,24 @@ class WorldConfig(BaseConfig):
 FINISHED_AGENT_MODES = ("remove", "park")
 
 
-def num_agents_option(high: int) -> Any:
-    """The ``num_agents`` field of a world that holds several controlled cars."""
-    return option(
+@dataclasses.dataclass(frozen=True)
+class MultiAgentFields(BaseConfig):
+    """Several controlled cars per world (``roadgym.envs.multiagent``): Town and Highway.
+    A world may allow fewer than the range says (Highway: its spawn grid)."""
+
+    num_agents: int = option(
         1,
         "Controlled cars per world. 1 is the single-agent env; more need a multi-agent "
         "front (roadgym.envs.multiagent: PettingZoo ParallelEnv per world, or the "
         "multi-agent vector env of B worlds x N agents).",
         low=1,
-        high=high,
+        high=20,
     )
-
-
-def finished_agent_mode_option() -> Any:
-    """The ``finished_agent_mode`` field: what a controlled car that has ended becomes."""
-    return option(
+    finished_agent_mode: str = option(
         "remove",
-        "What a controlled car that ended (collision, off road) becomes while the others "
-        "drive on: 'remove' takes it out of the world, 'park' leaves it standing where it "
-        "ended, an obstacle for everyone else (num_agents > 1 only).",
+        "What a controlled car that ended (collision, off road, goal) becomes while the "
+        "others drive on: 'remove' takes it out of the world, 'park' leaves it standing "
+        "where it ended, an obstacle for everyone else (num_agents > 1 only).",
         choices=FINISHED_AGENT_MODES,
     )
 
@@ -384,7 +383,12 @@ class RouteFields(BaseConfig):
 
 
 # Every group of shared fields: a field name belongs to exactly one of them.
-SHARED_FIELD_GROUPS: tuple[type[BaseConfig], ...] = (WorldConfig, IdmTrafficFields, RouteFields)
+SHARED_FIELD_GROUPS: tuple[type[BaseConfig], ...] = (
+    WorldConfig,
+    IdmTrafficFields,
+    RouteFields,
+    MultiAgentFields,
+)
 
 
 def redeclare(

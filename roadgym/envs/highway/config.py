@@ -15,9 +15,8 @@ from roadgym.envs.core.config import (
     OBSERVATION_MODES,
     ConfigError,
     IdmTrafficFields,
+    MultiAgentFields,
     WorldConfig,
-    finished_agent_mode_option,
-    num_agents_option,
     option,
     redeclare,
     world_default,
@@ -32,7 +31,7 @@ AGENT_LANE_STAGGER_M = 6.0  # each lane's slots this much further along than the
 
 
 @dataclasses.dataclass(frozen=True)
-class HighwayConfig(IdmTrafficFields, WorldConfig):
+class HighwayConfig(MultiAgentFields, IdmTrafficFields, WorldConfig):
     """Configuration of ``roadgym/Highway-v0``: road, traffic, ego, observation, reward.
 
     The car, camera and action fields are :class:`WorldConfig`'s. Three defaults differ:
@@ -91,9 +90,6 @@ class HighwayConfig(IdmTrafficFields, WorldConfig):
     ego_on_ramp: bool = option(
         False, "Start the ego car on the on-ramp (needs on_ramp) instead of the main road."
     )
-    # -- several controlled cars
-    num_agents: int = num_agents_option(high=5 * AGENT_SPAWN_ROWS)  # 5 lanes at most
-    finished_agent_mode: str = finished_agent_mode_option()
     # -- time
     duration_s: float = option(
         40.0,

@@ -9,17 +9,16 @@ from roadgym.envs.core.config import (
     OBSERVATION_MODES,
     ConfigError,
     IdmTrafficFields,
+    MultiAgentFields,
     RouteFields,
     WorldConfig,
-    finished_agent_mode_option,
-    num_agents_option,
     option,
     world_default,
 )
 
 
 @dataclasses.dataclass(frozen=True)
-class TownConfig(RouteFields, IdmTrafficFields, WorldConfig):
+class TownConfig(MultiAgentFields, RouteFields, IdmTrafficFields, WorldConfig):
     """Configuration of ``roadgym/Town-v0``: town, traffic, car, camera, route, reward.
 
     The car, camera, observation and action fields are :class:`WorldConfig`'s. Four of
@@ -39,9 +38,6 @@ class TownConfig(RouteFields, IdmTrafficFields, WorldConfig):
     max_accel_mps2: float = world_default("max_accel_mps2", 3.0)
     top_speed_mps: float = world_default("top_speed_mps", 20.0)
 
-    # -- several controlled cars (roadgym.envs.multiagent)
-    num_agents: int = num_agents_option(high=16)
-    finished_agent_mode: str = finished_agent_mode_option()
     # -- the street grid
     grid_size: int = option(5, "Junctions per side of the street grid.", low=3, high=8)
     block_min_m: float = option(
