@@ -1,5 +1,5 @@
 """Drive every controlled car of held-out Highway / Merge worlds with one driver and
-count what happens: the expert, IDLE meta actions, or a trained SB3 policy.
+count what happens: the expert, IDLE or SLOWER meta actions, or a trained SB3 policy.
 
     python experiments/multiagent/evaluate_all_cars.py --env roadgym/Merge-v0 --agents 8 \
         --worlds 100 --seed 1000000 --driver expert [--model run/model.zip]
@@ -51,6 +51,8 @@ def evaluate(
             actions, _ = expert.predict(observation)
         elif model is not None:
             actions, _ = model.predict(observation, deterministic=True)
+        elif driver == "slower":
+            actions = np.full(slots, 4, dtype=np.int64)  # SLOWER: the lowest target speed
         else:
             actions = np.ones(slots, dtype=np.int64)  # IDLE: keep lane and target speed
         observation, _, terminated, truncated, info = env.step(actions)
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--worlds", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1_000_000)
-    parser.add_argument("--driver", choices=("expert", "idle", "model"), default="expert")
+    parser.add_argument("--driver", choices=("expert", "idle", "slower", "model"), default="expert")
     parser.add_argument("--model", default=None, help="SB3 PPO zip (--driver model)")
     parser.add_argument("--observation", default="kinematics")
     parser.add_argument("--action-type", default="meta")
