@@ -289,9 +289,10 @@ class ExpertDriver:
         """Gap (B,) (m, inf when none) and speed (B,) of the NPC car the ego lets merge first.
 
         Where two lanes join (a two-lane street turning or running into a one-lane one),
-        the car nearer the join goes first: an NPC on another connector into the lane the
-        ego's next crossing leads to, as near the join as the ego or nearer, is followed as
-        if it were ahead, at the difference of their distances less a car length.
+        the car nearer the join goes first: an NPC moving on another connector into the
+        lane the ego's next crossing leads to (past its stop line, or at a plain bend), as
+        near the join as the ego or nearer, is followed as if it were ahead, at the
+        difference of their distances less a car length.
         """
         if w.num_agents > 1:
             return ExpertDriver._merge_leader_of_many(w)
@@ -310,7 +311,11 @@ class ExpertDriver:
             & (ego_to_merge < MERGE_LOOK_M)
             & (to_merge[:, :-1] > -w.config.car_length_m)
             & (to_merge[:, :-1] <= ego_to_merge + MERGE_TIE_M)
-            & ((mv["speed"][:, :-1] > 0.5) | (mv["to_line_m"][:, :-1] < 2.0))
+            # Moving into the join: past its line, or at a plain bend (no line). A car
+            # waiting at a light or stop sign is the junction rules' business: yielding to
+            # it there would deadlock with its wait for the ego's turn.
+            & (mv["speed"][:, :-1] > 0.5)
+            & ((mv["to_line_m"][:, :-1] <= 0.0) | (w.lane_from_approach[b, lane[:, :-1]] < 0))
         )  # (B, N)
         gap = np.where(rival, ego_to_merge - to_merge[:, :-1] - w.config.car_length_m, np.inf)
         nearest = np.argmin(gap, axis=1)

@@ -26,7 +26,7 @@ from roadgym.envs.town.generator import CONTROL_LIGHT, TURN_LEFT
 from roadgym.envs.town.state import TownState, gather_rows
 
 LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
-CLEARING_YELLOW_S = 1.0  # a waiting left-turner may still go this long into a yellow
+CLEARING_YELLOW_S = 1.5  # a waiting left-turner may still go this long into a yellow
 CLEARING_LINE_M = 3.0  # ... when its front bumper is this close to the line
 QUEUED_SPEED_MPS = 0.5  # a car this slow behind another car on its lane is queued
 QUEUE_SPACING_M = 15.0  # ... when that car stands at most this far ahead of it
