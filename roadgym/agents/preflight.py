@@ -19,7 +19,7 @@ from roadgym.agents.hyperparams import TrainSettings
 from roadgym.agents.run_config import RunConfig
 from roadgym.agents.typed_config import ConfigError
 
-__all__ = ["check_resume", "check_run", "start_from"]
+__all__ = ["check_resume", "check_run", "start_from", "with_extension_arguments"]
 
 
 def check_resume(resume: Path, algo: str) -> None:
@@ -46,6 +46,22 @@ def start_from(init_from: str, settings: TrainSettings) -> tuple[Any, TrainSetti
         policy="MultiInputPolicy",
         env_kwargs={**settings.env_kwargs, **student_env_kwargs(init_from)},
     )
+
+
+def with_extension_arguments(config: RunConfig) -> RunConfig:
+    """``config`` with the algorithm arguments its extensions need in its hyperparameters
+    (so ``config.yaml`` shows them); a value set otherwise is refused, naming both."""
+    arguments = dict(config.settings.algo_kwargs)
+    for extension in config.extensions:
+        for key, value in extension.algo_arguments().items():
+            if key in arguments and arguments[key] != value:
+                raise ConfigError(
+                    f"{key} = {arguments[key]!r} with {extension.where}; allowed: {key} = "
+                    f"{value!r} (the extension needs it), or leave {key} unset"
+                )
+            arguments[key] = value
+    settings = dataclasses.replace(config.settings, algo_kwargs=arguments)
+    return dataclasses.replace(config, settings=settings)
 
 
 def check_run(config: RunConfig, initial_model: Any = None) -> ExtensionContext:

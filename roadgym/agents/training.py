@@ -51,7 +51,12 @@ from roadgym.agents.model_setup import (
     build_policy_kwargs,
     restore_pretrained_encoders,
 )
-from roadgym.agents.preflight import check_resume, check_run, start_from
+from roadgym.agents.preflight import (
+    check_resume,
+    check_run,
+    start_from,
+    with_extension_arguments,
+)
 from roadgym.agents.run_config import RunConfig
 
 # The run folder's rules live in run_dir; these names stay importable from here.
@@ -163,6 +168,7 @@ def train(
     if config.init_from is not None:
         initial_model, settings = start_from(config.init_from, settings)
         config = dataclasses.replace(config, settings=settings)
+    config = with_extension_arguments(config)
     context = check_run(config, initial_model)
     if resume is not None:
         resume = Path(resume)

@@ -247,3 +247,18 @@ def test_a_config_yaml_written_before_run_configs_still_loads(tmp_path):
     config = load_run_config(path)
     assert (config.algo, config.seed, config.extensions, config.init_from) == ("dqn", 3, (), None)
     assert config.settings.algo_kwargs["buffer_size"] == 500
+
+
+def test_what_an_extension_needs_of_ppo_is_written_in_the_run_config(tiny_settings):
+    from roadgym.agents.preflight import with_extension_arguments
+    from roadgym.agents.run_config import RunConfig
+
+    settings = tiny_settings("ppo", env_kwargs={"action_type": "continuous"})
+    handover = with_extension_arguments(RunConfig(settings, (ExpertTerm(slow_mps=1.0),)))
+    assert handover.settings.algo_kwargs["normalize_advantage"] is False
+    assert "normalize_advantage: false" in handover.to_yaml()
+    plain = with_extension_arguments(RunConfig(settings, (ExpertTerm(),)))
+    assert "normalize_advantage" not in plain.settings.algo_kwargs
+    explicit = tiny_settings("ppo", normalize_advantage=True)
+    with pytest.raises(ConfigError, match="normalize_advantage = True with extensions.expert_term"):
+        with_extension_arguments(RunConfig(explicit, (ExpertTerm(stop_zone_m=20.0),)))

@@ -4,8 +4,9 @@ An extension is a frozen dataclass (a docstring under each field) with a ``name`
 which run configs list it. Before any file of a run is written, :meth:`TrainingExtension.
 check` refuses a run it cannot work with (wrong algorithm, discrete actions, a world
 without stop signs); once the model exists, :meth:`TrainingExtension.callbacks` gives the
-SB3 callbacks that do its work. The trainer calls these two and nothing else, so it never
-names an extension.
+SB3 callbacks that do its work; :meth:`TrainingExtension.algo_arguments` names the
+algorithm arguments it needs. The trainer calls these and nothing else, so it never names
+an extension.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ class TrainingExtension:
                 f"{self.where} needs algo {' or '.join(map(repr, self.algos))}; the run's "
                 f"algo is {run.algo!r}"
             )
+
+    def algo_arguments(self) -> dict[str, Any]:
+        """Arguments of the SB3 algorithm this extension needs (e.g. ``normalize_advantage:
+        False``); they are written into the run's hyperparameters, so the run's
+        ``config.yaml`` shows them, and a run setting them otherwise is refused."""
+        return {}
 
     def callbacks(self, run: ExtensionContext) -> list[Any]:
         """The SB3 callbacks that do the work (``run.initial_model`` is set by now)."""

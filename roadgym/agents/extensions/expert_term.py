@@ -63,6 +63,11 @@ class ExpertTerm(TrainingExtension):
             if getattr(self, field) < 1:
                 raise self.fail(field, getattr(self, field), "an int >= 1")
 
+    def algo_arguments(self) -> dict[str, Any]:
+        # With a handover, the term normalises PPO's advantages itself, over the frames it
+        # does not take (PPO's per-minibatch normalisation would shift their zeros).
+        return {"normalize_advantage": False} if self.stop_zone_m or self.slow_mps else {}
+
     def check(self, run: ExtensionContext) -> None:
         super().check(run)
         require_continuous_actions(run.action_space, run.env_id, self.where)

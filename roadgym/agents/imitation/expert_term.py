@@ -136,7 +136,10 @@ class ExpertTermCallback(ActionPull):
             )
         if self.hands_over:
             self._zone_steps = np.zeros((buffer.buffer_size, buffer.n_envs), bool)
-            self.model.normalize_advantage = False  # normalised here, without the zone
+            # Normalised here, without the zone. A run from a config already has it off
+            # (the expert_term extension writes normalize_advantage: false); a callback
+            # used on its own turns it off here.
+            self.model.normalize_advantage = False
 
     def weight(self) -> float:
         return self.coef
