@@ -30,6 +30,13 @@ from typing import Any
 
 import yaml
 
+from roadgym.agents.algo_checks import (
+    ALGOS,
+    algo_class,
+    check_algo_ranges,
+    check_algo_types,
+    check_policy_kwargs,
+)
 from roadgym.agents.typed_config import ConfigError, check_value, close_matches, set_overrides
 
 __all__ = [
@@ -44,8 +51,6 @@ __all__ = [
     "resolve_settings",
     "settings_entry",
 ]
-
-ALGOS = ("ppo", "dqn")
 
 ZOO_KEYS = (
     "n_timesteps",
@@ -80,73 +85,9 @@ _RESERVED_ALGO_ARGS = {
 }
 _SCHEDULE_KEYS = ("learning_rate", "clip_range")
 
-# Allowed ranges of the SB3 arguments that have one, checked before SB3 sees them (SB3
-# checks some with ``assert``, which gives no field name and vanishes under python -O).
-# name -> (low, high, low inclusive, whole number). Upper bounds where a larger value is
-# a typo that would run for days (n_epochs=1e9) rather than a choice.
-_ALGO_RANGES: dict[str, tuple[float, float, bool, bool]] = {
-    "n_steps": (1, 10**6, True, True),
-    "batch_size": (1, 10**6, True, True),
-    "n_epochs": (1, 1000, True, True),
-    "gradient_steps": (-1, 1000, True, True),
-    "buffer_size": (1, math.inf, True, True),
-    "learning_starts": (0, math.inf, True, True),
-    "target_update_interval": (1, math.inf, True, True),
-    "gamma": (0.0, 1.0, False, False),
-    "gae_lambda": (0.0, 1.0, True, False),
-    "learning_rate": (0.0, math.inf, True, False),  # 0: weights stay put (tests)
-    "clip_range": (0.0, math.inf, False, False),
-    "ent_coef": (0.0, math.inf, True, False),
-    "vf_coef": (0.0, math.inf, True, False),
-    "max_grad_norm": (0.0, math.inf, False, False),
-    "tau": (0.0, 1.0, False, False),
-    "exploration_fraction": (0.0, 1.0, True, False),
-    "exploration_initial_eps": (0.0, 1.0, True, False),
-    "exploration_final_eps": (0.0, 1.0, True, False),
-}
-
-
-def _check_algo_types(algo: str, entry: dict[str, Any]) -> None:
-    """Each constructor argument in ``entry`` against the type in the SB3 signature
-    (ints, finite floats, bools, ``lin_<x>`` for a schedule); converted in place."""
-    parameters = inspect.signature(algo_class(algo).__init__).parameters
-    for name, value in entry.items():
-        annotation = parameters[name].annotation if name in parameters else Any
-        if annotation is inspect.Parameter.empty:
-            continue
-        entry[name] = check_value(name, value, annotation)
-
-
-def _check_algo_ranges(source: str, entry: Mapping[str, Any]) -> None:
-    for name, (low, high, low_inclusive, whole) in _ALGO_RANGES.items():
-        value = entry.get(name)
-        if value is None or isinstance(value, (str, tuple, list)):  # absent, lin_, train_freq
-            continue
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        bad = not number or (whole and value != int(value))
-        if not bad:
-            bad = value < low or (value == low and not low_inclusive) or value > high
-        if bad:
-            kind = "an int" if whole else "a number"
-            bounds = f"{'>=' if low_inclusive else '>'} {low}" + (
-                f" and <= {high}" if math.isfinite(high) else ""
-            )
-            raise HyperparamError(f"{source}: {name} = {value!r}; allowed: {kind} {bounds}")
-
-
 HyperparamError = ConfigError
 """A hyperparameter key is unknown, or its value has the wrong type or range (the one
 config error class of the agents: :class:`roadgym.agents.typed_config.ConfigError`)."""
-
-
-def algo_class(algo: str) -> type:
-    """The stable-baselines3 class of ``algo`` ('ppo' or 'dqn')."""
-    from stable_baselines3 import DQN, PPO
-
-    classes = {"ppo": PPO, "dqn": DQN}
-    if algo not in classes:
-        raise HyperparamError(f"algo = {algo!r} is not supported; allowed: {', '.join(ALGOS)}")
-    return classes[algo]
 
 
 def _algo_arg_names(algo: str) -> set[str]:
@@ -358,26 +299,6 @@ def _normalize_flags(value: Any) -> tuple[bool, bool]:
     )
 
 
-def _check_policy_kwargs(algo: str, policy: str, policy_kwargs: dict[str, Any]) -> None:
-    aliases = algo_class(algo).policy_aliases
-    if policy not in aliases:
-        raise HyperparamError(
-            f"policy = {policy!r} is not allowed for {algo}; allowed: {', '.join(aliases)}"
-        )
-    parameters = inspect.signature(aliases[policy].__init__).parameters
-    accepted = set(parameters) - {"self", "observation_space", "action_space", "lr_schedule"}
-    unknown = sorted(set(policy_kwargs) - accepted)
-    if unknown:
-        raise HyperparamError(
-            f"policy_kwargs has unknown key(s) {', '.join(map(repr, unknown))} for {policy}"
-            f"{close_matches(unknown, sorted(accepted))}; allowed: {', '.join(sorted(accepted))}"
-        )
-    for key, value in policy_kwargs.items():
-        annotation = parameters[key].annotation
-        if annotation is not inspect.Parameter.empty:
-            policy_kwargs[key] = check_value(f"policy_kwargs.{key}", value, annotation)
-
-
 def resolve_settings(
     algo: str,
     env_id: str,
@@ -411,7 +332,7 @@ def resolve_settings(
             )
     policy = str(entry.pop("policy", "CnnPolicy"))
     policy_kwargs = _mapping("policy_kwargs", entry.pop("policy_kwargs", None))
-    _check_policy_kwargs(algo, policy, policy_kwargs)
+    check_policy_kwargs(algo, policy, policy_kwargs)
     norm_obs, norm_reward = _normalize_flags(entry.pop("normalize", False))
     if "n_timesteps" not in entry:
         raise HyperparamError(f"{source}[{env_id!r}]: n_timesteps is required")
@@ -425,8 +346,8 @@ def resolve_settings(
     freeze = check_value("freeze", entry.pop("freeze", False), bool)
     for key in ("encoder", "pretrained"):
         check_value(key, encoder if key == "encoder" else pretrained, str | None)
-    _check_algo_types(algo, entry)
-    _check_algo_ranges(f"{source}[{env_id!r}]", entry)
+    check_algo_types(algo, entry)
+    check_algo_ranges(f"{source}[{env_id!r}]", entry)
     return TrainSettings(
         algo=algo,
         env_id=env_id,
