@@ -32,7 +32,8 @@ from roadgym.envs.highway.world import HighwayWorld
 from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town import junctions
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.state import BIG_STEP
+from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
+from roadgym.envs.town.state import BIG_STEP, distance_sq
 from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW, left_turn_yield
 from roadgym.envs.town.world import TownWorld
 from roadgym.envs.track.world import TrackWorld
@@ -42,6 +43,7 @@ __all__ = ["ExpertConfig", "ExpertDriver"]
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
 STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
 SCENE_STEP_M = float(town_ego.SCENE_AHEAD_M[1] - town_ego.SCENE_AHEAD_M[0])
+CROSSER_CORRIDOR_M = 4.5  # a pedestrian on a crossing this close to the route is met early
 MERGE_LOOK_M = 25.0  # the ego looks for cars merging into its lane within this distance
 MERGE_TIE_M = 1.0  # a merging car this much further from the join than the ego still goes first
 STEER_LEAD_S = 0.15  # how far ahead (in seconds of travel) the feed-forward curvature is read
@@ -276,6 +278,12 @@ class ExpertDriver:
         # come in 1.5 m steps): a car creeping beside a crosswalk is one people walk into.
         person = scene["object_class"] == 2
         remaining = scene["object_distance_m"] - c.pedestrian_gap_m
+        # Someone already crossing the street ahead is met before they reach the lane: a
+        # jaywalker who stepped out with the car 30 m away was seen only at the lane's
+        # edge, too late to stop at a comfortable deceleration.
+        crosser = self._crossing_pedestrian_m(w)
+        person |= np.isfinite(crosser)
+        remaining = np.minimum(remaining, crosser - c.pedestrian_gap_m)
         accel = np.where(person, np.minimum(accel, self._stop_profile(speed, remaining)), accel)
         at_mark = person & (remaining <= SCENE_STEP_M)
         accel = np.where(at_mark, np.minimum(accel, -c.comfort_brake_mps2), accel)
@@ -283,6 +291,20 @@ class ExpertDriver:
         # Hold the brake at a standstill so the car never creeps over a line.
         throttle = np.where((speed < 0.05) & (accel < 0.0), -1.0, throttle)
         return np.stack([steer, throttle], -1)
+
+    @staticmethod
+    def _crossing_pedestrian_m(w: TownWorld) -> np.ndarray:
+        """Front bumper to the first route point ahead (B,) (m, inf when none) within
+        ``CROSSER_CORRIDOR_M`` of a pedestrian walking a crossing (not waiting)."""
+        crossing = (w.ped_kind != EDGE_SIDEWALK) & ~w.ped_waiting  # (B, P)
+        if not crossing.any():
+            return np.full(w.batch_size, np.inf)
+        half = 0.5 * w.config.car_length_m
+        ahead = town_ego.SCENE_AHEAD_M
+        points = town_ego.route_points(w, w.s_m[:, None] + half + ahead[None, :])  # (B, K, 2)
+        near = distance_sq(points[:, :, None, :], w.ped_xy[:, None, :, :]) < CROSSER_CORRIDOR_M**2
+        hit = (near & crossing[:, None, :]).any(axis=2)  # (B, K)
+        return np.where(hit.any(axis=1), ahead[np.argmax(hit, axis=1)], np.inf)
 
     @staticmethod
     def _merge_leader(w: TownWorld) -> tuple[np.ndarray, np.ndarray]:

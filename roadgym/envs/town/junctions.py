@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roadgym.envs.town.generator import CONTROL_LIGHT, TURN_LEFT
+from roadgym.envs.town.generator import CONTROL_LIGHT, TURN_LEFT, TURN_RIGHT
 from roadgym.envs.town.state import TownState, gather_rows
 
 LIGHT_NONE, LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 0, 1, 2, 3
@@ -131,8 +131,8 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     left across oncoming traffic on a shared green (or a yellow it clears on).
 
     A car yields while it has not crossed the line of a light-controlled junction where it
-    turns left, and a car from the opposing approach that goes straight or turns right is
-    inside the junction, or is coming: on green, a car not queued behind another that could
+    turns left, and a car from the opposing approach goes straight inside the junction, or
+    goes straight or turns right and is coming: on green, a car not queued behind another that could
     reach its own stop line within ``left_turn_gap_s`` at full acceleration up to the speed
     limit; on yellow, only a car too close to stop for it. Oncoming left turners do not
     conflict: left turns enter the nearest lane, so they pass each other.
@@ -161,7 +161,10 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     )
     coming = np.where(
         crossed,
-        world.lane_is_connector[b, lane],
+        # In the junction: a car going straight crosses the turn's path; one turning
+        # right only enters the same street, and the turner follows it in (the join's
+        # rules: NPC leaders, the expert's merge), as drivers do behind a slow right turn.
+        world.lane_is_connector[b, lane] & (turn != TURN_RIGHT),
         ((light == LIGHT_GREEN) & ~queued(mv) & (arrival_s < cfg.left_turn_gap_s))
         | ((light == LIGHT_YELLOW) & cannot_stop),
     )

@@ -34,6 +34,7 @@ PEDESTRIAN_SIZE_M = 0.7
 PEDESTRIAN_MIN_PX = 2.5
 EGO_POINTS_M = np.array([-1.5, 0.0, 1.5])  # the ego car as three points along its axis
 EGO_JUNCTION_MARGIN_M = 3.0
+EGO_OVER_LINE_M = 0.5  # how far a controlled car's bumper may stand over a line, not inside
 DRIVABLE = np.zeros(256, dtype=bool)
 DRIVABLE[list(TOWN_DRIVABLE_CLASSES)] = True
 METRIC_DTYPES = {
@@ -236,8 +237,11 @@ class TownState:
         jn = self.junction_cycle.shape[1]
         s = self.s_m[:, None]
         # The car occupies a junction from its front bumper entering to its rear bumper
-        # (plus a margin) leaving: its centre alone would free the box too early.
-        inside = (self.route_connector_start_s < s + half) & (
+        # (plus a margin) leaving: its centre alone would free the box too early. A
+        # bumper up to EGO_OVER_LINE_M over the line still stands at it (the stop-sign
+        # stretch): counting it inside barred every other car from a box it waited to
+        # enter, while it waited for their turn.
+        inside = (self.route_connector_start_s < s + half - EGO_OVER_LINE_M) & (
             self.route_connector_end_s > s - half - EGO_JUNCTION_MARGIN_M
         )  # (C, K)
         inside &= self.present[:, None]
