@@ -33,7 +33,7 @@ from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town import junctions
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
-from roadgym.envs.town.state import BIG_STEP, distance_sq
+from roadgym.envs.town.state import BIG_STEP
 from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW, left_turn_yield
 from roadgym.envs.town.world import TownWorld
 from roadgym.envs.track.world import TrackWorld
@@ -43,7 +43,7 @@ __all__ = ["ExpertConfig", "ExpertDriver"]
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
 STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
 SCENE_STEP_M = float(town_ego.SCENE_AHEAD_M[1] - town_ego.SCENE_AHEAD_M[0])
-CROSSER_CORRIDOR_M = 4.5  # a pedestrian on a crossing this close to the route is met early
+CROSSER_CORRIDOR_M = 3.0  # route points this close to a walked crossing's line are on it
 MERGE_LOOK_M = 25.0  # the ego looks for cars merging into its lane within this distance
 MERGE_TIE_M = 1.0  # a merging car this much further from the join than the ego still goes first
 STEER_LEAD_S = 0.15  # how far ahead (in seconds of travel) the feed-forward curvature is read
@@ -278,9 +278,9 @@ class ExpertDriver:
         # come in 1.5 m steps): a car creeping beside a crosswalk is one people walk into.
         person = scene["object_class"] == 2
         remaining = scene["object_distance_m"] - c.pedestrian_gap_m
-        # Someone already crossing the street ahead is met before they reach the lane: a
-        # jaywalker who stepped out with the car 30 m away was seen only at the lane's
-        # edge, too late to stop at a comfortable deceleration.
+        # Someone crossing the street ahead is waited for before their crossing, not met
+        # on it: a jaywalker seen only at the lane's edge was hit, and a car stopped only
+        # when a person came near stood on the crosswalk, where they walked into it.
         crosser = self._crossing_pedestrian_m(w)
         person |= np.isfinite(crosser)
         remaining = np.minimum(remaining, crosser - c.pedestrian_gap_m)
@@ -294,16 +294,27 @@ class ExpertDriver:
 
     @staticmethod
     def _crossing_pedestrian_m(w: TownWorld) -> np.ndarray:
-        """Front bumper to the first route point ahead (B,) (m, inf when none) within
-        ``CROSSER_CORRIDOR_M`` of a pedestrian walking a crossing (not waiting)."""
+        """Front bumper to the first route point ahead (B,) (m, inf when none) on the
+        crossing of a pedestrian walking one (a crosswalk or a mid-block crossing).
+
+        The car waits before a crossing someone is walking, wherever along it they are:
+        stopping only when they come near the route left it standing on the crosswalk,
+        in their way."""
         crossing = (w.ped_kind != EDGE_SIDEWALK) & ~w.ped_waiting  # (B, P)
         if not crossing.any():
             return np.full(w.batch_size, np.inf)
         half = 0.5 * w.config.car_length_m
         ahead = town_ego.SCENE_AHEAD_M
         points = town_ego.route_points(w, w.s_m[:, None] + half + ahead[None, :])  # (B, K, 2)
-        near = distance_sq(points[:, :, None, :], w.ped_xy[:, None, :, :]) < CROSSER_CORRIDOR_M**2
-        hit = (near & crossing[:, None, :]).any(axis=2)  # (B, K)
+        b = np.arange(w.batch_size)[:, None]
+        start = w.walk_xy[b, w.ped_from][:, None]  # (B, 1, P, 2)
+        along = w.walk_xy[b, w.ped_to][:, None] - start
+        rel = points[:, :, None, :] - start  # (B, K, P, 2)
+        length_sq = np.maximum((along * along).sum(-1), 1e-9)
+        t = np.clip((rel * along).sum(-1) / length_sq, 0.0, 1.0)  # (B, K, P)
+        off = rel - t[..., None] * along
+        on_path = (off * off).sum(-1) < CROSSER_CORRIDOR_M**2
+        hit = (on_path & crossing[:, None, :]).any(axis=2)  # (B, K)
         return np.where(hit.any(axis=1), ahead[np.argmax(hit, axis=1)], np.inf)
 
     @staticmethod
