@@ -33,7 +33,7 @@ from roadgym.envs.town import ego as town_ego
 from roadgym.envs.town import junctions
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
-from roadgym.envs.town.state import BIG_STEP
+from roadgym.envs.town.state import BIG_STEP, gather_rows
 from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW, left_turn_yield
 from roadgym.envs.town.world import TownWorld
 from roadgym.envs.track.world import TrackWorld
@@ -287,6 +287,20 @@ class ExpertDriver:
         accel = np.where(person, np.minimum(accel, self._stop_profile(speed, remaining)), accel)
         at_mark = person & (remaining <= SCENE_STEP_M)
         accel = np.where(at_mark, np.minimum(accel, -c.comfort_brake_mps2), accel)
+        # A car that stopped with a light's line between its front bumper and its centre
+        # (queued into a junction it entered on green) holds there while the light is
+        # red: its centre crossing would run the red.
+        half = 0.5 * cfg.car_length_m
+        event_kind = gather_rows(w.approach_kind, w.route_stop_approach)  # (B, E)
+        event_light = gather_rows(w.light_state, w.route_stop_approach)
+        bumper = w.route_stop_s - w.s_m[:, None] - half
+        straddling = (
+            (event_kind == CONTROL_LIGHT)
+            & (event_light == LIGHT_RED)
+            & (bumper <= -0.5)
+            & (w.route_stop_s > w.s_m[:, None])
+        ).any(axis=1) & (speed < 1.0)
+        accel = np.where(straddling, np.minimum(accel, -c.comfort_brake_mps2), accel)
         throttle = self._throttle(w, accel)
         # Hold the brake at a standstill so the car never creeps over a line.
         throttle = np.where((speed < 0.05) & (accel < 0.0), -1.0, throttle)
