@@ -188,14 +188,16 @@ class WorldVectorEnv(gym.vector.VectorEnv):
             )
         return mask
 
-    def _reset_worlds(self, indices: np.ndarray, seeds: Sequence[int | None] | None = None) -> None:
-        """Start new episodes in worlds ``indices``; ``seeds``: one per world (None: none).
+    def _reset_world_states(
+        self, indices: np.ndarray, seeds: Sequence[int | None] | None = None
+    ) -> None:
+        """Draw new episodes of worlds ``indices`` (non-empty) from their generators.
 
         A world class with ``reset_worlds(indices, rngs)`` resets them in one call (each
-        from its own generator, as alone); others one by one with ``reset_world``.
+        from its own generator, as alone); others one by one with ``reset_world``. The
+        episode bookkeeping (steps, returns) is the caller's: it is per world here, per
+        car slot in the multi-agent vector env.
         """
-        if len(indices) == 0:
-            return
         seeds = [None] * len(indices) if seeds is None else seeds
         for index, seed in zip(indices.tolist(), seeds, strict=True):
             # Mirrors gymnasium.Env.reset(seed=...): a seed makes a new generator, no seed
@@ -209,6 +211,12 @@ class WorldVectorEnv(gym.vector.VectorEnv):
         else:
             for index, rng in zip(indices.tolist(), rngs, strict=True):
                 self.world.reset_world(index, rng)
+
+    def _reset_worlds(self, indices: np.ndarray, seeds: Sequence[int | None] | None = None) -> None:
+        """Start new episodes in worlds ``indices``; ``seeds``: one per world (None: none)."""
+        if len(indices) == 0:
+            return
+        self._reset_world_states(indices, seeds)
         self._elapsed_steps[indices] = 0
         self._last_reward[indices] = 0.0
         self._episode_return[indices] = 0.0

@@ -23,7 +23,6 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
@@ -102,17 +101,7 @@ class MultiAgentVectorMixin:
         """Start new episodes in worlds ``indices`` (as :class:`WorldVectorEnv`)."""
         if len(indices) == 0:
             return
-        seeds = [None] * len(indices) if seeds is None else seeds
-        for index, seed in zip(indices.tolist(), seeds, strict=True):
-            if seed is not None or self._world_rngs[index] is None:
-                self._world_rngs[index], _ = seeding.np_random(seed)
-        rngs = [self._world_rngs[i] for i in indices.tolist()]
-        reset_many = getattr(self.world, "reset_worlds", None)
-        if reset_many is not None:
-            reset_many(indices, rngs)
-        else:  # a world that resets one at a time (Town: a new town each)
-            for index, rng in zip(indices.tolist(), rngs, strict=True):
-                self.world.reset_world(index, rng)
+        self._reset_world_states(indices, seeds)
         self._elapsed_steps[indices] = 0
         slots = self.world.world_cars(indices)
         self._last_reward[slots] = 0.0
