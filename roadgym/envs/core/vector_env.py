@@ -97,6 +97,9 @@ class WorldVectorEnv(gym.vector.VectorEnv):
         if not self.multi_agent:
             require_single_agent(self.config, type(self).__name__)
         self.num_envs = int(num_envs)
+        # Worlds, each with its own generator and seed; a multi-agent vector env has
+        # several slots (num_envs) per world.
+        self.num_worlds = self.num_envs
         self.render_mode = render_mode
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
         self.autoreset_mode = autoreset_mode
@@ -111,11 +114,11 @@ class WorldVectorEnv(gym.vector.VectorEnv):
         self.single_action_space = action_space(self.config)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.world = self.world_class(self.config, batch_size=self.num_envs)
+        self.world = self.world_class(self.config, batch_size=self.num_worlds)
         self.label_names = dict(self.world_class.LABEL_NAMES)
         self._dict_observation = isinstance(self.single_observation_space, gym.spaces.Dict)
 
-        n = self.num_envs
+        n = self.num_worlds
         self._world_rngs: list[np.random.Generator | None] = [None] * n
         self._needs_reset = np.ones(n, dtype=bool)  # never reset: step() refuses
         self._autoreset = np.zeros(n, dtype=bool)  # ended last step (NEXT_STEP / DISABLED)
@@ -154,14 +157,16 @@ class WorldVectorEnv(gym.vector.VectorEnv):
         return self._format(observations), infos
 
     def _seeds_per_world(self, seed: Any) -> list[int | None]:
+        """One seed (or None) per world (``num_worlds``) from ``reset``'s ``seed``."""
+        worlds = self.num_worlds
         if seed is None:
-            return [None] * self.num_envs
+            return [None] * worlds
         if _is_seed(seed):
-            return [int(seed) + i for i in range(self.num_envs)]
+            return [int(seed) + i for i in range(worlds)]
         if (
             isinstance(seed, (Sequence, np.ndarray))
             and not isinstance(seed, (str, bytes))
-            and len(seed) == self.num_envs
+            and len(seed) == worlds
             and all(s is None or _is_seed(s) for s in seed)
         ):
             return [None if s is None else int(s) for s in seed]
@@ -169,7 +174,7 @@ class WorldVectorEnv(gym.vector.VectorEnv):
         # silently give worlds 1 and 2 the seeds 1 and 2.
         raise ValueError(
             f"seed = {seed!r} is not allowed; allowed: None, an int >= 0 (world i gets "
-            f"seed + i) or a list of {self.num_envs} ints >= 0 or Nones"
+            f"seed + i) or a list of {worlds} ints >= 0 or Nones"
         )
 
     def _reset_mask(self, options: dict[str, Any] | None) -> np.ndarray:

@@ -47,7 +47,6 @@ class MultiAgentVectorMixin:
                 f"autoreset_mode = {self.autoreset_mode} is not allowed for "
                 f"{type(self).__name__}; allowed: NEXT_STEP, SAME_STEP"
             )
-        self.num_worlds = num_worlds
         self.num_agents = agents = self.world.num_agents
         self.num_envs = slots = num_worlds * agents
         self.observation_space = batch_space(self.single_observation_space, slots)
@@ -91,11 +90,7 @@ class MultiAgentVectorMixin:
             and len(seed) == self.num_envs != self.num_worlds
         ):
             seed = list(seed)[:: self.num_agents]  # one per slot (SB3's seed()): the first
-        slots, self.num_envs = self.num_envs, self.num_worlds  # the parent counts worlds
-        try:
-            return super()._seeds_per_world(seed)
-        finally:
-            self.num_envs = slots
+        return super()._seeds_per_world(seed)  # one per world: num_worlds
 
     def _reset_worlds(self, indices: np.ndarray, seeds: Sequence[int | None] | None = None):
         """Start new episodes in worlds ``indices`` (as :class:`WorldVectorEnv`)."""
