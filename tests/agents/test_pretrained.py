@@ -42,8 +42,11 @@ def test_unknown_pretrained_name_lists_what_exists():
         load_pretrained("town-teacher")
 
 
-def test_evaluate_and_watch_take_a_shipped_model(tmp_path, capsys):
+def test_evaluate_and_watch_take_a_shipped_model(tmp_path, capsys, monkeypatch):
     from roadgym.agents.cli import evaluate_main, watch_main
+
+    # The commands, not a full Town route: episodes end by the time limit after 12 s.
+    monkeypatch.setattr(gym.spec("roadgym/Town-v0"), "max_episode_steps", 120)
 
     report = tmp_path / "eval.json"
     assert (
