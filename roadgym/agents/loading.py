@@ -113,7 +113,9 @@ def load_agent(
     env_kwargs = dict(entry.get("env_kwargs") or {})
     if "Discrete" in str(model_zip.data.get("action_space", {}).get(":type:", "")):
         env_kwargs.setdefault("action_type", "discrete")
-    frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(model_zip)
+    frame_stack = int(entry.get("frame_stack", 0)) or _infer_frame_stack(
+        model_zip, env_frame_stack=int(env_kwargs.get("frame_stack", 1))
+    )
     # A bare zip (no run config, no card) says its spaces in plain text; a run's zip is
     # loaded for the env its config builds.
     space_pair = spaces_from_text(model_zip) if not run else None
@@ -209,12 +211,16 @@ def _card_as_run(card_path: Path) -> dict[str, Any]:
     return {"env_id": card["env_id"], card["env_id"]: {"env_kwargs": card.get("env_kwargs", {})}}
 
 
-def _infer_frame_stack(model_zip: ModelZip) -> int:
-    """``VecFrameStack`` depth of a bare zip, from the image shape it states."""
+def _infer_frame_stack(model_zip: ModelZip, env_frame_stack: int = 1) -> int:
+    """``VecFrameStack`` depth of a bare zip, from the image shape it states.
+
+    ``env_frame_stack``: frames the env already stacks (its ``frame_stack`` kwarg); those
+    channels are not stacked a second time.
+    """
     space = model_zip.data.get("observation_space", {})
     shape = space.get("_shape") if "Box" in str(space.get(":type:", "")) else None
     if isinstance(shape, list) and len(shape) == 3:
         # SB3 stores the transposed (C, H, W) space of image envs; 3 channels per frame.
         channels = min(shape[0], shape[-1])
-        return max(1, channels // 3)
+        return max(1, channels // (3 * max(1, env_frame_stack)))
     return 1

@@ -263,3 +263,22 @@ def test_a_broken_run_config_beside_the_model_gets_one_line(run_dir, tmp_path, c
     assert evaluate_main(["--model", str(run / "model.zip"), "--episodes", "1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "config.yaml (the run config beside the model)" in err[0]
+
+
+def test_a_card_with_env_side_stacking_is_not_stacked_twice():
+    """12 image channels from an env that stacks 4 frames itself: no VecFrameStack on top;
+    from a plain env they are 4 frames for VecFrameStack to stack."""
+    from types import SimpleNamespace
+
+    from roadgym.agents.loading import _infer_frame_stack
+
+    zip_data = SimpleNamespace(
+        data={
+            "observation_space": {
+                ":type:": "<class 'gymnasium.spaces.box.Box'>",
+                "_shape": [12, 64, 64],
+            }
+        }
+    )
+    assert _infer_frame_stack(zip_data, env_frame_stack=4) == 1
+    assert _infer_frame_stack(zip_data) == 4
