@@ -38,7 +38,7 @@ from roadgym.envs.town.traffic import LIGHT_RED, LIGHT_YELLOW, left_turn_yield
 from roadgym.envs.town.world import TownWorld
 from roadgym.envs.track.world import TrackWorld
 
-__all__ = ["ExpertConfig", "ExpertDriver"]
+__all__ = ["ExpertConfig", "ExpertDriver", "stops_for_yellow"]
 
 SPEED_GAIN_PER_S = 2.0  # speed tracking: acceleration per m/s of speed error
 STANLEY_GAIN = 1.0  # cross-track gain of the Stanley controller (1/s)
@@ -47,6 +47,23 @@ CROSSER_CORRIDOR_M = 3.0  # route points this close to a walked crossing's line 
 MERGE_LOOK_M = 25.0  # the ego looks for cars merging into its lane within this distance
 MERGE_TIE_M = 1.0  # a merging car this much further from the join than the ego still goes first
 STEER_LEAD_S = 0.15  # how far ahead (in seconds of travel) the feed-forward curvature is read
+YELLOW_MARGIN_M = 0.5  # a car at speed goes on yellow unless it stops this far before the line
+YELLOW_REACTION_S = 0.25  # ... a margin that shrinks to the distance covered in this time
+
+
+def stops_for_yellow(speed_mps: np.ndarray, line_m: np.ndarray, brake_mps2: float) -> np.ndarray:
+    """Whether a car ``line_m`` before a light's line (front bumper, <= 0 once over it) at
+    ``speed_mps`` stops for a yellow: the lawful rule, stop if you can, go on only if you
+    are over the line or too close to stop before it braking at ``brake_mps2``.
+
+    A car at speed needs a margin (one control step of travel before the brake bites), but
+    the margin shrinks with speed: a car standing or creeping just behind the line can
+    always stop, and moving off there on yellow is what ran a red (4800422: stopped 0.03 m
+    short by a jammed exit in the yellow, it moved off as the exit cleared, 0.5 m being
+    "too close to stop", and its centre crossed on red)."""
+    stopping_m = speed_mps**2 / (2.0 * brake_mps2)
+    margin_m = np.minimum(YELLOW_MARGIN_M, YELLOW_REACTION_S * speed_mps)
+    return (line_m > 0.0) & (line_m > stopping_m + margin_m)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -243,7 +260,6 @@ class ExpertDriver:
 
         line = scene["line_distance_m"]
         kind, light = scene["line_kind"], scene["line_light"]
-        stopping_distance = speed**2 / (2.0 * c.comfort_brake_mps2)
         # A left-turner waiting at its line may clear on the start of the yellow, yielding
         # to oncoming cars as on green (the rule the NPCs follow, envs/town/junctions.py).
         b = np.arange(w.num_cars)
@@ -254,7 +270,11 @@ class ExpertDriver:
         )
         stop_light = (kind == CONTROL_LIGHT) & (
             (light == LIGHT_RED)
-            | ((light == LIGHT_YELLOW) & (line > stopping_distance + 0.5) & ~clearing)
+            | (
+                (light == LIGHT_YELLOW)
+                & stops_for_yellow(speed, line, c.comfort_brake_mps2)
+                & ~clearing
+            )
         )
         stopped = w.route_stop_done[b, scene["line_event"]]
         stop_sign = (kind == CONTROL_STOP) & ~(stopped & self._my_turn(w))
