@@ -15,8 +15,9 @@ from roadgym.envs.core.semantic import PALETTE, SemanticClass
 INSET_FRACTION = 0.3  # side of the camera inset as a share of the frame
 
 
-# The other controlled cars of a multi-agent world, by agent index (the chosen one is
-# drawn as the ego car).
+# The controlled cars of a multi-agent world, by agent index: car_0 is the ego blue (as
+# in the single-agent env), car_j (j >= 1) AGENT_COLOURS[j % 8], whichever car the view
+# follows, so a car keeps its colour when the view switches to another.
 AGENT_COLOURS = (  # none near the ego car's blue, the NPCs' yellow, road grey, grass
     (230, 50, 50),
     (240, 240, 240),
@@ -29,9 +30,21 @@ AGENT_COLOURS = (  # none near the ego car's blue, the NPCs' yellow, road grey, 
 )
 
 
-def draw_ego_car(image: np.ndarray, corners_px16: np.ndarray) -> None:
-    """Fill the ego car from its four corners (4, 2), front pair first, in 1/16 pixels."""
-    colour = tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])
+def agent_colour(agent: int) -> tuple[int, int, int]:
+    """The render colour (RGB) of controlled car ``agent`` of a world: car_0 ego blue,
+    car_j AGENT_COLOURS[j % 8] (nine distinct colours, then they repeat)."""
+    if agent == 0:
+        return tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])
+    return AGENT_COLOURS[agent % len(AGENT_COLOURS)]
+
+
+def draw_ego_car(
+    image: np.ndarray, corners_px16: np.ndarray, colour: tuple[int, int, int] | None = None
+) -> None:
+    """Fill the ego car from its four corners (4, 2), front pair first, in 1/16 pixels;
+    ``colour``: the ego blue unless given (a multi-agent world's car colours)."""
+    if colour is None:
+        colour = tuple(int(c) for c in PALETTE[SemanticClass.EGO_CAR])
     cv2.fillPoly(image, [corners_px16], colour, lineType=cv2.LINE_AA, shift=4)
     # A white windscreen edge shows which way the car points.
     cv2.polylines(image, [corners_px16[:2]], False, (255, 255, 255), 2, cv2.LINE_AA, shift=4)
@@ -58,6 +71,62 @@ def draw_overlays(
         )
 
 
+def draw_agent_marks(
+    image: np.ndarray,
+    centres_px: np.ndarray,
+    agents: np.ndarray,
+    followed: int,
+    radius_px: int,
+) -> None:
+    """Label controlled cars with their index (``agents``, at ``centres_px`` (K, 2)) and
+    ring the car the view follows, so that cars of one colour (past nine) are told
+    apart and the followed one is found at a glance."""
+    for (x, y), agent in zip(
+        np.round(centres_px).astype(int).tolist(), agents.tolist(), strict=True
+    ):
+        if agent == followed:
+            cv2.circle(image, (x, y), radius_px, (255, 255, 255), 2, cv2.LINE_AA)
+        text = str(agent)
+        origin = (x + radius_px // 2, y - radius_px // 2)
+        for colour, thickness in (((0, 0, 0), 3), ((255, 255, 255), 1)):
+            cv2.putText(
+                image, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour, thickness, cv2.LINE_AA
+            )
+
+
+def draw_roster(
+    image: np.ndarray, rows: list[tuple[tuple[int, int, int], str]], chosen: int
+) -> None:
+    """Draw one line per controlled car (its colour swatch and ``text``) at the bottom
+    left, the ``chosen`` one marked; columns are added when the rows do not fit."""
+    if not rows:
+        return
+    size_px = image.shape[0]
+    line_px, width_px = 15, 10 + 7 * max(len(text) for _, text in rows) + 18
+    per_column = max(1, (size_px // 2) // line_px)
+    columns = -(-len(rows) // per_column)
+    height_px = line_px * min(len(rows), per_column) + 6
+    panel = image[size_px - height_px :, : min(width_px * columns, image.shape[1])]
+    panel[:] = panel // 3
+    for i, (colour, text) in enumerate(rows):
+        column, row = divmod(i, per_column)
+        x0 = 4 + column * width_px
+        y0 = size_px - height_px + 4 + row * line_px
+        cv2.rectangle(image, (x0, y0 + 2), (x0 + 9, y0 + 11), colour, -1)
+        mark = ">" if i == chosen else " "
+        white = (255, 255, 255) if i == chosen else (200, 200, 200)
+        cv2.putText(
+            image,
+            f"{mark}{text}",
+            (x0 + 12, y0 + 11),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.38,
+            white,
+            1,
+            cv2.LINE_AA,
+        )
+
+
 class HumanWindow:
     """A pygame window that shows frames at a fixed rate and closes cleanly."""
 
@@ -70,6 +139,7 @@ class HumanWindow:
         self.screen = None
         self.clock = None
         self.closed_by_user = False
+        self.pressed_keys: list[str] = []  # pygame key names pressed before the last show
 
     def show(self, image: np.ndarray) -> None:
         """Display an RGB frame (H, W, 3) and wait for the next tick of ``fps``."""
@@ -81,9 +151,12 @@ class HumanWindow:
             pygame.display.set_caption(self.title)
             self.screen = pygame.display.set_mode((image.shape[1], image.shape[0]))
             self.clock = pygame.time.Clock()
+        self.pressed_keys = []
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 self.closed_by_user = True
+            elif event.type == pygame.KEYDOWN:
+                self.pressed_keys.append(pygame.key.name(event.key))
         surface = pygame.surfarray.make_surface(np.ascontiguousarray(image.swapaxes(0, 1)))
         self.screen.blit(surface, (0, 0))
         pygame.display.flip()

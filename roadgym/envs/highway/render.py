@@ -7,7 +7,12 @@ import numpy as np
 
 from roadgym.envs.core.dynamics import car_corners
 from roadgym.envs.core.map_raster import PixelFrame
-from roadgym.envs.core.rendering import AGENT_COLOURS, draw_ego_car, draw_overlays
+from roadgym.envs.core.rendering import (
+    agent_colour,
+    draw_agent_marks,
+    draw_ego_car,
+    draw_overlays,
+)
 from roadgym.envs.core.semantic import PALETTE, SemanticClass
 from roadgym.envs.highway.raster import draw_highway
 from roadgym.envs.highway.state import HighwayState
@@ -25,7 +30,9 @@ def birdseye_frame(
     agent: int = 0,
 ) -> np.ndarray:
     """A north-up RGB frame (size, size, 3) centred on controlled car ``agent`` of world
-    ``index``; the other controlled cars are drawn in their colours (AGENT_COLOURS)."""
+    ``index``. With several cars, every controlled car has its own colour
+    (``agent_colour``; darker once it has ended and stands parked), its index beside it,
+    and the followed one a white ring."""
     hmap = world.maps[index]
     if hmap is None:
         raise RuntimeError(f"world {index} has not been reset; call reset() before render()")
@@ -56,16 +63,27 @@ def birdseye_frame(
     for box in boxes:
         cv2.fillConvexPoly(image, pixels(box), colour, cv2.LINE_AA, 4)
         cv2.polylines(image, [pixels(box)], True, VEHICLE_OUTLINE, 1, cv2.LINE_AA, 4)
-    for k in range(index * world.num_agents, (index + 1) * world.num_agents):
+    first, a = index * world.num_agents, world.num_agents
+    for k in range(first, first + a):
         if k == me or not world.present[k]:
             continue
         (box,) = car_corners(
             car.x_m[k : k + 1], car.y_m[k : k + 1], car.heading_rad[k : k + 1], *size_m
         )
-        colour = AGENT_COLOURS[(k - index * world.num_agents) % len(AGENT_COLOURS)]
+        colour = agent_colour(k - first)
+        if world.finished[k]:
+            colour = tuple(c // 2 for c in colour)
         cv2.fillConvexPoly(image, pixels(box), colour, cv2.LINE_AA, 4)
         cv2.polylines(image, [pixels(box)], True, (0, 0, 0), 1, cv2.LINE_AA, 4)
     ego = car_corners(np.array([x]), np.array([y]), car.heading_rad[me : me + 1], *size_m)[0]
-    draw_ego_car(image, pixels(ego))
+    followed = agent_colour(me - first)
+    if a > 1 and world.finished[me]:
+        followed = tuple(c // 2 for c in followed)
+    draw_ego_car(image, pixels(ego), followed)
+    if a > 1:
+        cars = np.arange(first, first + a)[world.present[first : first + a]]
+        centres = frame.to_pixels(np.stack([car.x_m[cars], car.y_m[cars]], axis=-1))
+        radius = int(0.5 * cfg.car_length_m / mpp) + 3
+        draw_agent_marks(image, centres, cars - first, me - first, radius)
     draw_overlays(image, camera_rgb, hud_lines)
     return image

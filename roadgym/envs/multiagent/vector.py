@@ -26,8 +26,10 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from roadgym.envs.core.rendering import agent_colour, draw_roster
 from roadgym.envs.core.spaces import actions_to_controls
 from roadgym.envs.core.vector_env import WorldVectorEnv, _masked
+from roadgym.envs.multiagent.world_metrics import WorldMetrics, agent_status
 
 
 class MultiAgentVectorMixin:
@@ -55,6 +57,7 @@ class MultiAgentVectorMixin:
         self._last_reward = np.zeros(slots)
         self._episode_return = np.zeros(slots)
         self._dead = np.zeros(slots, dtype=bool)  # ended on an earlier step: padding
+        self.world_metrics = WorldMetrics(self.world, num_worlds, agents)
 
     # ------------------------------------------------------------------ reset
 
@@ -102,6 +105,7 @@ class MultiAgentVectorMixin:
         self._last_reward[slots] = 0.0
         self._episode_return[slots] = 0.0
         self._dead[slots] = False
+        self.world_metrics.reset(indices)
         forget = getattr(self, "forget_renders", None)  # a world's cached maps, if any
         if forget is not None:
             forget(indices)
@@ -117,7 +121,9 @@ class MultiAgentVectorMixin:
             )
         controls = actions_to_controls(actions, self.config, batch_size=self.num_envs)
         active = ~self._dead  # (B * N,) driving at the start of this step
+        self.world_metrics.before_step()
         reward, ended_car = self.world.step(controls)  # (B * N,) each
+        self.world_metrics.after_step()
         self._elapsed_steps += 1
         world_truncated = self._truncated()  # (B,)
         world_over = world_truncated | self.world.ended  # (B,)
@@ -175,11 +181,41 @@ class MultiAgentVectorMixin:
         infos = super()._infos()
         active = ~self._dead if active is None else active
         infos["agent_active"], infos["_agent_active"] = active.copy(), np.ones_like(active)
+        ones = np.ones(self.num_envs, dtype=bool)
+        world = self.world_metrics.infos(infos, ~self._dead)
+        for key, value in world.items():
+            infos[key], infos["_" + key] = value, ones.copy()
         return infos
 
     def render_world(self, index: int) -> np.ndarray:
-        """The bird's-eye frame of slot ``index``: its world around its car."""
-        return super().render_world(index // self.num_agents, agent=index % self.num_agents)
+        """The bird's-eye frame of slot ``index``: its world around its car, that car's
+        HUD (top left), and with several cars a roster at the bottom left: each car's
+        colour, speed, progress (route % in Town, metres driven on a highway), episode
+        return and status (``driving``, ``crashed``, ``arrived``...)."""
+        world, agent = divmod(index, self.num_agents)
+        image = super().render_world(world, agent=agent)
+        if self.num_agents > 1:
+            draw_roster(image, self._roster_rows(world), agent)
+        return image
+
+    def _roster_rows(self, world: int) -> list[tuple[tuple[int, int, int], str]]:
+        """One HUD row per car of ``world``: its colour and a line of its numbers."""
+        slots = slice(world * self.num_agents, (world + 1) * self.num_agents)
+        car_infos = {k: np.asarray(v)[slots] for k, v in self.world.infos().items()}
+        status = agent_status(car_infos, ~self._dead[slots])
+        speed_kmh = car_infos["speed_mps"] * 3.6
+        if "route_completion" in car_infos:
+            progress = [f"{100 * c:3.0f}%" for c in car_infos["route_completion"]]
+        else:
+            progress = [f"{d:4.0f}m" for d in car_infos.get("distance_m", np.zeros(len(status)))]
+        returns = self._episode_return[slots]
+        return [
+            (
+                agent_colour(j),
+                f"car_{j:<2d} {speed_kmh[j]:3.0f}km/h {progress[j]} {returns[j]:+6.1f} {status[j]}",
+            )
+            for j in range(self.num_agents)
+        ]
 
 
 @functools.cache

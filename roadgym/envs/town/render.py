@@ -12,7 +12,12 @@ import numpy as np
 
 from roadgym.envs.core.dynamics import car_corners
 from roadgym.envs.core.map_raster import PixelFrame
-from roadgym.envs.core.rendering import AGENT_COLOURS, draw_ego_car, draw_overlays
+from roadgym.envs.core.rendering import (
+    agent_colour,
+    draw_agent_marks,
+    draw_ego_car,
+    draw_overlays,
+)
 from roadgym.envs.core.semantic import PALETTE, SemanticClass
 from roadgym.envs.town.raster import LIGHT_BAR_M, _bar, draw_route, draw_town, town_frame
 from roadgym.envs.town.world import LIGHT_CLASS, TownWorld
@@ -26,7 +31,9 @@ def _colour(cls: int) -> tuple[int, int, int]:
 
 class TownRenderer:
     """Frames of world ``index`` of a :class:`TownWorld`, following its controlled car
-    ``agent`` (its route drawn; the other controlled cars in their agent colours)."""
+    ``agent`` (its route drawn). With several cars, every controlled car has its own
+    colour (``agent_colour``; darker once it has ended and stands parked), its index
+    beside it, and the followed one a white ring."""
 
     def __init__(self, world: TownWorld, index: int, size_px: int, agent: int = 0) -> None:
         self.world, self.index, self.size_px = world, index, size_px
@@ -98,7 +105,9 @@ class TownRenderer:
                 cfg.car_length_m,
                 cfg.car_width_m,
             )
-            colour = AGENT_COLOURS[(k - i * a) % len(AGENT_COLOURS)]
+            colour = agent_colour(k - i * a)
+            if w.finished[k]:
+                colour = tuple(c // 2 for c in colour)
             cv2.fillConvexPoly(image, pixels(box), colour, cv2.LINE_AA, 4)
             cv2.polylines(image, [pixels(box)], True, (0, 0, 0), 1, cv2.LINE_AA, 4)
         ego = car_corners(
@@ -108,6 +117,14 @@ class TownRenderer:
             cfg.car_length_m,
             cfg.car_width_m,
         )[0]
-        draw_ego_car(image, pixels(ego))
+        followed = agent_colour(me - i * a)
+        if a > 1 and w.finished[me]:
+            followed = tuple(c // 2 for c in followed)
+        draw_ego_car(image, pixels(ego), followed)
+        if a > 1:
+            cars = np.arange(i * a, (i + 1) * a)[w.present[i * a : (i + 1) * a]]
+            centres = view.to_pixels(np.stack([w.car.x_m[cars], w.car.y_m[cars]], axis=-1))
+            radius = int(0.5 * cfg.car_length_m / self.mpp) + 3
+            draw_agent_marks(image, centres, cars - i * a, me - i * a, radius)
         draw_overlays(image, camera_rgb, hud_lines)
         return image
