@@ -2,13 +2,15 @@
 
 - ``train_main``: ``roadgym train --algo {ppo,dqn} --env ID [--config FILE] [--set K=V] ...``
 - ``evaluate_main``: ``roadgym evaluate (--model PATH | --expert) --episodes N --seed S``
-- ``watch_main``: ``roadgym watch --model PATH [--record out.mp4]``
+- ``watch_main``: ``roadgym watch --model PATH | --expert [--env-kwargs num_agents=4]
+  [--agent car_3] [--record out.mp4]``
 - ``export_curve_main``: ``roadgym export-curve --run DIR --out curve.png``
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -164,15 +166,19 @@ def _model_path(args: argparse.Namespace) -> Path:
 def watch_parser() -> argparse.ArgumentParser:
     """Arguments of ``roadgym watch``."""
     parser = argparse.ArgumentParser(
-        description="Watch a trained model drive in a pygame window (HUD and the agent's "
-        "camera as an inset), or write the video headless with --record."
+        description="Watch a trained model (or the privileged expert) drive in a pygame "
+        "window (HUD and the agent's camera as an inset), or write the video headless with "
+        "--record. With --env-kwargs num_agents=N (Town, Highway, Merge) every car of one "
+        "world is driven and drawn in its own colour; --agent picks the car the view "
+        "follows, Tab and the digit keys switch in the window."
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", type=Path, help="SB3 model zip or RLlib checkpoint directory")
     source.add_argument(
         "--pretrained", metavar="NAME", help="a model shipped with roadgym (town-student)"
     )
-    parser.add_argument("--env", help="env id (default: the model's)")
+    source.add_argument("--expert", action="store_true", help="the privileged expert drives")
+    parser.add_argument("--env", help="env id (default: the model's, else roadgym/Track-v0)")
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument(
         "--seed",
@@ -180,6 +186,19 @@ def watch_parser() -> argparse.ArgumentParser:
         default=TEST_SEED_START,
         help=f"first episode seed (default {TEST_SEED_START}: test seeds, not the ones "
         "best_model.zip was selected on)",
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env config field on top of the model's (the expert: of the env's defaults), "
+        "e.g. num_agents=4; repeatable",
+    )
+    parser.add_argument(
+        "--agent",
+        default="car_0",
+        help="with several cars a world: the car the view and its HUD follow (car_J or J)",
     )
     parser.add_argument("--record", type=Path, help="write an mp4 here instead of a window")
     parser.add_argument(
@@ -205,14 +224,48 @@ def watch_main(argv: Sequence[str] | None = None) -> int:
                 "warning: no DISPLAY; the window may fail to open (use --record out.mp4)",
                 file=sys.stderr,
             )
+    from roadgym.agents.environments import num_agents_of
     from roadgym.agents.watch import watch_agent
+    from roadgym.agents.watch_world import watch_world
 
-    agent = _load_agent_or_say_why(args)
-    if agent is None:
+    try:
+        env_config = parse_overrides(args.env_kwargs)
+    except HyperparamError as error:
+        parser.error(str(error))
+    agent = None
+    if not args.expert:
+        agent = _load_agent_or_say_why(args)
+        if agent is None:
+            return 2
+        env_config = {**agent.env_kwargs, **env_config}
+    env_id = args.env or (agent.env_id if agent is not None else "roadgym/Track-v0")
+    try:
+        if num_agents_of(env_config) > 1:
+            watch_world(
+                env_id,
+                env_config,
+                agent=agent,
+                follow=args.agent,
+                episodes=args.episodes,
+                seed=args.seed,
+                record=args.record,
+            )
+        else:
+            if agent is not None and env_config != agent.env_kwargs:
+                agent = dataclasses.replace(agent, env_kwargs=env_config)
+            report = watch_agent(
+                agent,
+                episodes=args.episodes,
+                seed=args.seed,
+                record=args.record,
+                env_id=env_id,
+                env_kwargs=env_config,
+            )
+            if report.episodes:
+                print(report.table())
+    except ValueError as error:  # a car that is not there, a model that does not fit
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    report = watch_agent(agent, episodes=args.episodes, seed=args.seed, record=args.record)
-    if report.episodes:
-        print(report.table())
     if args.record is not None:
         print(f"wrote {args.record}")
     return 0

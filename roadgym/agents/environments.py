@@ -41,6 +41,7 @@ __all__ = [
     "SeededEpisodes",
     "held_out_seeds",
     "make_eval_vec_env",
+    "num_agents_of",
     "make_training_vec_env",
     "split_seeds",
 ]
@@ -98,6 +99,8 @@ def make_training_vec_env(
 ) -> VecEnv:
     """The training VecEnv: batched adapter (or a DummyVecEnv of ``Monitor``-wrapped envs),
     stacked, normalised. Either writes each finished episode's ``info["episode"]`` once.
+    With ``env_kwargs.num_agents`` N > 1, ``n_envs`` worlds of N cars each: a VecEnv of
+    ``n_envs * N`` slots (:func:`roadgym.envs.multiagent.make_multi_agent_sb3_vec_env`).
 
     World i is seeded ``seed + i`` on the first reset. ``frame_stack`` > 1 (SB3's
     ``VecFrameStack``) is deprecated: it warns, and still stacks, so that existing
@@ -116,7 +119,15 @@ def make_training_vec_env(
     import roadgym.envs as roadgym_envs
 
     make_sb3_vec_env = getattr(roadgym_envs, "make_sb3_vec_env", None)
-    if make_sb3_vec_env is not None and has_vector_entry_point(env_id):
+    num_agents = num_agents_of(env_kwargs)
+    if num_agents > 1:
+        # Several cars a world: n_envs worlds x num_agents cars, one slot per car, one
+        # policy with shared parameters drives them all (finished cars masked).
+        from roadgym.envs.multiagent import make_multi_agent_sb3_vec_env
+
+        fields = {k: v for k, v in env_kwargs.items() if k != "num_agents"}
+        venv = make_multi_agent_sb3_vec_env(env_id, n_envs, num_agents, seed=seed, **fields)
+    elif make_sb3_vec_env is not None and has_vector_entry_point(env_id):
         venv: VecEnv = make_sb3_vec_env(env_id, n_envs, seed=seed, **env_kwargs)
     else:
         factory = _env_factory(env_id, env_kwargs, None, None)
@@ -125,6 +136,15 @@ def make_training_vec_env(
     return wrap_vec_env(
         venv, frame_stack=frame_stack, norm_obs=norm_obs, norm_reward=norm_reward, gamma=gamma
     )
+
+
+def num_agents_of(env_kwargs: Mapping[str, Any] | None) -> int:
+    """Controlled cars per world that ``env_kwargs`` asks for (``num_agents``, default 1);
+    more than one makes training a B worlds x N cars multi-agent batch."""
+    value = (env_kwargs or {}).get("num_agents", 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"env_kwargs.num_agents = {value!r}; allowed: an int >= 1")
+    return value
 
 
 def has_vector_entry_point(env_id: str) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from gymnasium import spaces
 
+from roadgym.agents.environments import num_agents_of
 from roadgym.agents.extensions import ExtensionContext, require_continuous_actions
 from roadgym.agents.hyperparams import TrainSettings
 from roadgym.agents.run_config import RunConfig
@@ -74,7 +75,13 @@ def check_run(config: RunConfig, initial_model: Any = None) -> ExtensionContext:
     settings = config.settings
     where = f"env_id = {settings.env_id!r} with env_kwargs {settings.env_kwargs!r}"
     try:
-        env = gym.make(settings.env_id, **settings.env_kwargs)
+        num_agents = num_agents_of(settings.env_kwargs)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    if num_agents > 1:
+        _check_multi_agent_settings(settings, num_agents)
+    try:
+        env = _make_env(settings.env_id, settings.env_kwargs, num_agents)
     except gym.error.Error as error:  # unknown id, namespace or version
         ids = sorted(i for i in gym.registry if i.startswith("roadgym/"))
         raise ConfigError(
@@ -87,8 +94,8 @@ def check_run(config: RunConfig, initial_model: Any = None) -> ExtensionContext:
         algo=settings.algo,
         env_id=settings.env_id,
         env_kwargs=dict(settings.env_kwargs),
-        action_space=env.action_space,
-        observation_space=env.observation_space,
+        action_space=getattr(env, "single_action_space", env.action_space),
+        observation_space=getattr(env, "single_observation_space", env.observation_space),
         world=getattr(env.unwrapped, "world", None),
         init_from=config.init_from,
         initial_model=initial_model,
@@ -118,4 +125,32 @@ def _check_same_observations(init_from: str | None, trained: Any, run: Extension
             f"{_shapes(trained)}, but env_id {run.env_id!r} with env_kwargs {run.env_kwargs!r} "
             f"gives {_shapes(run.observation_space)} (dimension order aside); allowed: the env "
             "settings the student was trained with (the config.yaml beside it)"
+        )
+
+
+def _make_env(env_id: str, env_kwargs: dict[str, Any], num_agents: int) -> Any:
+    """The env a run trains on, built once to check it: the single env, or with several
+    cars a world one world of the multi-agent vector env (its ``single_*`` spaces)."""
+    import gymnasium as gym
+
+    if num_agents == 1:
+        return gym.make(env_id, **env_kwargs)
+    from roadgym.envs.multiagent import make_multi_agent_vector_env
+
+    fields = {k: v for k, v in env_kwargs.items() if k != "num_agents"}
+    return make_multi_agent_vector_env(env_id, 1, num_agents, **fields)
+
+
+def _check_multi_agent_settings(settings: Any, num_agents: int) -> None:
+    """What a run of several cars a world cannot do yet, refused before any file."""
+    if settings.eval_freq > 0:
+        raise ConfigError(
+            f"eval_freq = {settings.eval_freq} with env_kwargs.num_agents = {num_agents}: "
+            "the held-out evaluation during training plays one car a world; allowed: "
+            "eval_freq 0 (evaluate every car with experiments/multiagent/evaluate_all_cars.py)"
+        )
+    if settings.frame_stack > 1:
+        raise ConfigError(
+            f"frame_stack = {settings.frame_stack} with env_kwargs.num_agents = {num_agents}; "
+            "allowed: 1 (stack frames in the env: env_kwargs.frame_stack)"
         )

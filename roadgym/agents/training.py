@@ -41,6 +41,7 @@ from roadgym.agents.environments import (
     SELECTION_SEED_START,
     held_out_seeds,
     make_training_vec_env,
+    num_agents_of,
 )
 from roadgym.agents.evaluation import EvaluationReport
 from roadgym.agents.extensions import ExtensionContext
@@ -51,6 +52,7 @@ from roadgym.agents.model_setup import (
     build_policy_kwargs,
     restore_pretrained_encoders,
 )
+from roadgym.agents.multiagent_metrics import MultiAgentMetricsCallback
 from roadgym.agents.preflight import (
     check_resume,
     check_run,
@@ -342,7 +344,10 @@ def _build(
 
 
 def _callbacks(settings: TrainSettings, run_dir: Path, verbose: int) -> list:
-    callbacks: list = [DrivingMetricsCallback()]
+    if num_agents_of(settings.env_kwargs) > 1:  # eval_freq 0: checked by check_run
+        callbacks: list = [MultiAgentMetricsCallback()]
+    else:
+        callbacks = [DrivingMetricsCallback()]
     if settings.eval_freq > 0:
         callbacks.append(
             HeldOutEvalCallback(

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -115,15 +116,19 @@ def count_video_frames(path: str | Path) -> int:
 
 
 def watch_agent(
-    agent: LoadedAgent,
+    agent: LoadedAgent | None,
     *,
     episodes: int = 3,
     seed: int = 0,
     record: str | Path | None = None,
     deterministic: bool = True,
+    env_id: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> EvaluationReport:
     """Drive ``episodes`` episodes (seeds ``seed, seed + 1, ...``) in a window or to a video.
 
+    :param agent: the model that drives; None: the privileged expert drives ``env_id``
+        with ``env_kwargs`` (a model drives its own env id and fields).
     :param record: write an mp4 here instead of opening a window (works headless).
     :returns: the per-episode driving metrics.
     """
@@ -131,14 +136,23 @@ def watch_agent(
         raise ValueError(f"episodes = {episodes}; allowed: an int >= 1")
     seeds = list(range(seed, seed + episodes))
     render_mode = "rgb_array" if record is not None else "human"
+    if agent is None and env_id is None:
+        raise ValueError("env_id = None with no agent: the expert needs an env id")
+    env_id = agent.env_id if agent is not None else env_id
     venv, _ = make_eval_vec_env(
-        agent.env_id,
+        env_id,
         seeds,
-        agent.env_kwargs,
+        agent.env_kwargs if agent is not None else env_kwargs,
         n_envs=1,
-        frame_stack=agent.frame_stack,
+        frame_stack=agent.frame_stack if agent is not None else 1,
         render_mode=render_mode,
     )
+    if agent is None:
+        from roadgym.agents.evaluation import ExpertPolicy
+
+        model, normalize = ExpertPolicy(venv), None
+    else:
+        model, normalize = agent.model, agent.normalize_observation
     env = venv.unwrapped.envs[0]
     fps = float(env.metadata.get("render_fps", 10))
     tracker = EpisodeMetrics(1)
@@ -150,12 +164,8 @@ def watch_agent(
         while len(results) < episodes and not _window_closed(env):
             if record is not None:
                 frames.append(env.render())
-            model_input = (
-                agent.normalize_observation(observations)
-                if agent.normalize_observation
-                else observations
-            )
-            actions, state = agent.model.predict(
+            model_input = normalize(observations) if normalize else observations
+            actions, state = model.predict(
                 model_input, state=state, episode_start=episode_start, deterministic=deterministic
             )
             observations, rewards, dones, infos = venv.step(actions)
@@ -172,10 +182,10 @@ def watch_agent(
     if record is not None:
         write_video(frames, record, fps)
     return EvaluationReport(
-        env_id=agent.env_id,
+        env_id=env_id,
         seeds=split_seeds(seeds, 1)[0][: len(results)],
         episodes=results,
-        agent=str(agent.path),
+        agent=str(agent.path) if agent is not None else "expert",
     )
 
 
