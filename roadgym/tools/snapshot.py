@@ -4,8 +4,8 @@
     roadgym snapshot --env roadgym/Merge-v0 --num-agents 8 --out docs/multiagent.png
 
 The car is driven by the privileged expert (:class:`roadgym.drivers.expert.ExpertDriver`).
-With ``--num-agents`` N > 1 (Highway, Merge) the expert drives all N cars of one world:
-its render (every controlled car in its colour) beside the cameras of cars 0..3.
+With ``--num-agents`` N > 1 (Town, Highway, Merge) the expert drives all N cars of one
+world: its render (every controlled car in its colour) beside the cameras of cars 0..3.
 """
 
 from __future__ import annotations
@@ -93,7 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=3, help="seed of the big frame")
     parser.add_argument("--steps", type=int, default=60, help="steps before each picture")
     parser.add_argument(
-        "--num-agents", type=int, default=1, help="controlled cars of one world (Highway, Merge)"
+        "--num-agents",
+        type=int,
+        default=1,
+        help="controlled cars of one world (Town, Highway, Merge)",
     )
     args = parser.parse_args(argv)
 
