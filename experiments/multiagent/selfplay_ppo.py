@@ -22,35 +22,6 @@ from roadgym.envs.multiagent import make_multi_agent_sb3_vec_env
 ENV_FIELDS = {"observation": "kinematics", "action_type": "meta"}
 
 
-def metrics_callback():
-    """An SB3 callback writing, per rollout, what the cars whose episodes ended did:
-    ``multiagent/crash_rate`` (with NPCs or controlled cars), ``multiagent/agent_collisions``
-    (per car, with other controlled cars) and ``multiagent/distance_m``."""
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class MultiAgentMetrics(BaseCallback):
-        def _on_rollout_start(self) -> None:
-            self.ended: list[dict] = []
-
-        def _on_step(self) -> bool:
-            for info, done in zip(self.locals["infos"], self.locals["dones"], strict=True):
-                if done and "episode" in info:  # a real car's end, not padding
-                    self.ended.append(info)
-            return True
-
-        def _on_rollout_end(self) -> None:
-            if self.ended:
-                for key, name in (
-                    ("crashed", "crash_rate"),
-                    ("agent_collisions", "agent_collisions"),
-                    ("distance_m", "distance_m"),
-                ):
-                    values = [float(info[key]) for info in self.ended]
-                    self.logger.record(f"multiagent/{name}", sum(values) / len(values))
-
-    return MultiAgentMetrics()
-
-
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="roadgym/Merge-v0")
@@ -61,12 +32,17 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--n-steps", type=int, default=64)
     parser.add_argument("--gamma", type=float, default=0.95)
     parser.add_argument(
+        "--ent-coef", type=float, default=0.01, help="entropy bonus (0.01: the first recipe)"
+    )
+    parser.add_argument(
         "--policy-frequency-hz", type=float, default=1.0, help="decisions a second (highway-env: 1)"
     )
     parser.add_argument("--out", type=Path, default=Path("runs/selfplay"))
     args = parser.parse_args(argv)
 
     from stable_baselines3 import PPO
+
+    from roadgym.agents.multiagent_metrics import MultiAgentMetricsCallback
 
     fields = {**ENV_FIELDS, "policy_frequency_hz": args.policy_frequency_hz}
     venv = make_multi_agent_sb3_vec_env(
@@ -80,13 +56,13 @@ def main(argv: list[str] | None = None) -> Path:
         n_epochs=5,
         learning_rate=3e-4,
         gamma=args.gamma,
-        ent_coef=0.01,
+        ent_coef=args.ent_coef,
         seed=args.seed,
         device="cpu",
         tensorboard_log=str(args.out / "tb"),
         verbose=0,
     )
-    model.learn(args.timesteps, callback=metrics_callback(), progress_bar=False)
+    model.learn(args.timesteps, callback=MultiAgentMetricsCallback(), progress_bar=False)
     args.out.mkdir(parents=True, exist_ok=True)
     temp = args.out / "model.tmp.zip"
     model.save(temp)
