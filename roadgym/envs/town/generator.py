@@ -29,15 +29,38 @@ from roadgym.envs.town.lanes import (
     resample_segments,
     turn_curves,
 )
-from roadgym.envs.town.sidewalks import CORNER_FRACTION, SidewalkNetwork, build_sidewalks
+from roadgym.envs.town.layout import (
+    CONTROL_LIGHT,
+    CONTROL_NONE,
+    CONTROL_STOP,
+    DIRECTIONS,
+    TURN_LEFT,
+    TURN_RIGHT,
+    TURN_STRAIGHT,
+    GridArms,
+    Turns,
+    approaches,
+    junction_turns,
+    street_lanes,
+)
+from roadgym.envs.town.sidewalks import SidewalkNetwork, build_sidewalks
+
+__all__ = [  # the grid's constants live in layout.py; importers read them here
+    "CONTROL_LIGHT",
+    "CONTROL_NONE",
+    "CONTROL_STOP",
+    "DIRECTIONS",
+    "TURN_LEFT",
+    "TURN_RIGHT",
+    "TURN_STRAIGHT",
+    "TownGenerationError",
+    "TownMap",
+    "generate_town",
+    "max_town_extent_m",
+]
 
 LANE_SPACING_M = 1.0  # road lanes are resampled at about this spacing
 CONNECTOR_SPACING_M = 0.5  # turns are sampled finer: they bend sharply
-STOP_LINE_MARGIN_M = 1.0  # between the crosswalk and the stop line
-# Arm directions in the order E, N, W, S (counter-clockwise).
-DIRECTIONS = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
-CONTROL_NONE, CONTROL_LIGHT, CONTROL_STOP = 0, 1, 2
-TURN_LEFT, TURN_STRAIGHT, TURN_RIGHT = -1, 0, 1
 MAX_ATTEMPTS = 50
 
 
@@ -64,8 +87,11 @@ class TownMap:
     approach_slot: np.ndarray  # (Q,) its phase: 0 east-west arms, 1 north-south arms
     approach_opposite: np.ndarray  # (Q,) the approach facing it (same phase), else -1
     approach_stop_line: np.ndarray  # (Q, 2, 2) stop line end points, across its lanes
-    streets: list[tuple[np.ndarray, np.ndarray, float]]  # (start, end, half width m)
-    markings: list[tuple[np.ndarray, bool]]  # (polyline (M, 2), dashed) lane markings
+    street_start: np.ndarray  # (S, 2) street centre lines, junction centre to centre (m)
+    street_end: np.ndarray  # (S, 2)
+    street_half_width_m: np.ndarray  # (S,)
+    marking_xy: np.ndarray  # (M, 2, 2) lane markings as line pieces
+    marking_dashed: np.ndarray  # (M,) dashed (between same-way lanes), else solid
     sidewalks: SidewalkNetwork
     sidewalk_width_m: float
     extent_m: np.ndarray  # (4,) xmin, ymin, xmax, ymax of everything drawn
@@ -73,6 +99,16 @@ class TownMap:
     @property
     def num_approaches(self) -> int:
         return len(self.approach_junction)
+
+    @property
+    def streets(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """Every street as ``(start (2,), end (2,), half width m)``."""
+        return [
+            (a, b, float(h))
+            for a, b, h in zip(
+                self.street_start, self.street_end, self.street_half_width_m, strict=True
+            )
+        ]
 
     @property
     def lane_graph(self) -> LaneGraph:
@@ -205,28 +241,36 @@ def _lanes_strongly_connected(successors: list[list[int]]) -> bool:
     return _reaches_all(successors) and _reaches_all(backward)
 
 
-def _lane_table(config, road_xy, road_count, straight, curved, successors) -> LaneTable:
+def _successor_lists(num_road: int, turns: Turns) -> list[list[int]]:
+    """Each street lane's connectors (ascending ids), then each connector's street lane."""
+    order = np.argsort(turns.source, kind="stable")  # connector ids ascend within a lane
+    flat = (order + num_road).tolist()
+    ends = np.cumsum(np.bincount(turns.source, minlength=num_road)).tolist()
+    lists = [flat[lo:hi] for lo, hi in zip([0, *ends[:-1]], ends, strict=True)]
+    return lists + [[target] for target in turns.target.tolist()]
+
+
+def _lane_table(config, road_xy, road_count, turns: Turns) -> LaneTable:
     """Resample the connectors and join them after the street lanes (lane order kept)."""
     num_road = len(road_count)
-    num_connectors = len(straight) + len(curved)
+    num_connectors = len(turns.source)
     limits = np.full(num_road + num_connectors, float(config.speed_limit_mps))
     pieces = [(road_xy, road_count)]
     if num_connectors:
+        start, end = road_xy[turns.source, -1], road_xy[turns.target, 0]
+        straight = turns.turn == TURN_STRAIGHT
         blocks = []
-        if straight:
-            ids = np.array([k for k, _, _ in straight])
-            xy, count = resample_segments(
-                np.array([p for _, p, _ in straight]),
-                np.array([q for _, _, q in straight]),
-                CONNECTOR_SPACING_M,
-            )
+        if straight.any():
+            ids = np.flatnonzero(straight)
+            xy, count = resample_segments(start[ids], end[ids], CONNECTOR_SPACING_M)
             blocks.append((ids, xy, count))
-        if curved:
-            ids = np.array([k for k, *_ in curved])
-            p0, u0, p1, u1 = (np.array([c[m] for c in curved]) for m in range(1, 5))
-            curves = turn_curves(p0, u0, p1, u1)
+        if not straight.all():
+            ids = np.flatnonzero(~straight)
+            curves = turn_curves(
+                start[ids], turns.heading_in[ids], end[ids], turns.heading_out[ids]
+            )
             kappa = max_curvature(curves)
-            limits[ids] = np.minimum(
+            limits[ids + num_road] = np.minimum(
                 config.speed_limit_mps,
                 np.sqrt(config.turn_lateral_accel_mps2 / np.maximum(kappa, 1e-6)),
             )
@@ -236,17 +280,16 @@ def _lane_table(config, road_xy, road_count, straight, curved, successors) -> La
         xy = np.zeros((num_connectors, width, 2))
         count = np.zeros(num_connectors, dtype=np.int64)
         for ids, block, block_count in blocks:
-            xy[ids - num_road] = pad_rows(block, width)
-            count[ids - num_road] = block_count
+            xy[ids] = pad_rows(block, width)
+            count[ids] = block_count
         pieces.append((xy, count))
-    for following in successors:  # neighbours: road lanes of one side are built inner first
-        following.sort()
+    successors = _successor_lists(num_road, turns)
     return LaneTable.from_pieces(pieces, limits, successors, float(config.lane_width_m))
 
 
 def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
     n = config.grid_size
-    lw, sw, cw = config.lane_width_m, config.sidewalk_width_m, config.crosswalk_width_m
+    lw, sw = config.lane_width_m, config.sidewalk_width_m
     hw_col, hw_row = lanes_col * lw, lanes_row * lw  # half widths of vertical / horizontal
     degree = arms.sum(axis=2)  # (n, n)
     exists = degree > 0
@@ -258,194 +301,41 @@ def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:
     control = np.where(controlled, np.where(is_light, CONTROL_LIGHT, CONTROL_STOP), CONTROL_NONE)
     phase_offset = rng.random((n, n))
 
-    def lanes_of(i: int, j: int, d: int) -> int:
-        return int(lanes_row[j] if d % 2 == 0 else lanes_col[i])
-
-    def setback(i: int, j: int, d: int) -> float:
-        """Distance from junction (i, j)'s centre to where its arm d's lanes start/end."""
-        # Every junction, controlled or a plain bend, keeps its lanes clear of the crossing
-        # street and its crosswalk band, which also gives turns a drivable radius.
-        perpendicular = float(hw_col[i] if d % 2 == 0 else hw_row[j])
-        return perpendicular + CORNER_FRACTION * sw + 0.5 * cw + STOP_LINE_MARGIN_M
-
-    is_connector: list[bool] = []
-    from_approach: list[int] = []
-    lane_junction: list[int] = []
-    lane_turn: list[int] = []
-    lane_approach: list[int] = []
-    street_lanes: dict[tuple[int, int, int], list[int]] = {}  # (i, j, d) leaving -> ids
-    streets, markings = [], []
-    approach_junction, approach_slot, approach_stop_line = [], [], []
-    approach_of: dict[tuple[int, int, int], int] = {}  # (i, j, d) arm arriving at (i, j)
-
-    # Lane geometry is collected here and resampled in batches below (see lanes.py).
-    road_start: list[np.ndarray] = []
-    road_end: list[np.ndarray] = []
-
-    def add_lane(connector, junction, turn, approach, source=-1) -> int:
-        lane_id = len(is_connector)
-        is_connector.append(connector)
-        from_approach.append(source)
-        lane_junction.append(junction)
-        lane_turn.append(turn)
-        lane_approach.append(approach)
-        return lane_id
-
-    for j in range(n):
-        for i in range(n):
-            if not controlled[j, i]:
-                continue
-            for d in range(4):
-                if arms[j, i, d]:
-                    approach_of[(i, j, d)] = len(approach_junction)
-                    approach_junction.append(int(jid[j, i]))
-                    # Opposing arms share a phase: a junction with 3 or more arms has
-                    # both axes, so every light cycle has exactly two vehicle phases.
-                    approach_slot.append(d % 2)
-                    u = DIRECTIONS[d]
-                    normal = np.array([-u[1], u[0]])  # left of the outward direction
-                    centre = np.array([xs[i], ys[j]]) + setback(i, j, d) * u
-                    # Arriving traffic drives along -u; its right-hand side is +normal.
-                    far = centre + normal * lanes_of(i, j, d) * lw
-                    approach_stop_line.append(np.stack([centre, far]))
-
-    # Road lanes: both directions of every street segment.
-    for j in range(n):
-        for i in range(n):
-            for d in (0, 1):
-                if not arms[j, i, d]:
-                    continue
-                i2, j2 = i + int(DIRECTIONS[d, 0]), j + int(DIRECTIONS[d, 1])
-                a, b = np.array([xs[i], ys[j]]), np.array([xs[i2], ys[j2]])
-                k = lanes_of(i, j, d)
-                streets.append((a, b, float(k * lw)))
-                for (ia, ja, da), (ib, jb, db), p, q in (
-                    ((i, j, d), (i2, j2, d + 2), a, b),
-                    ((i2, j2, d + 2), (i, j, d), b, a),
-                ):
-                    u = (q - p) / np.linalg.norm(q - p)
-                    normal = np.array([-u[1], u[0]])
-                    start = p + setback(ia, ja, da) * u
-                    end = q - setback(ib, jb, db) * u
-                    ids = []
-                    for lane_k in range(k):
-                        off = -(lane_k + 0.5) * lw * normal
-                        ids.append(
-                            add_lane(
-                                False,
-                                int(jid[jb, ib]),
-                                TURN_STRAIGHT,
-                                approach_of.get((ib, jb, db), -1),
-                            )
-                        )
-                        road_start.append(start + off)
-                        road_end.append(end + off)
-                    street_lanes[(ia, ja, da)] = ids
-                    if k == 2:
-                        markings.append((np.stack([start - lw * normal, end - lw * normal]), True))
-                markings.append(
-                    (
-                        np.stack(
-                            [
-                                a + setback(i, j, d) * DIRECTIONS[d],
-                                b - setback(i2, j2, d + 2) * DIRECTIONS[d],
-                            ]
-                        ),
-                        False,
-                    )
-                )
-
-    road_xy, road_count = resample_segments(
-        np.array(road_start), np.array(road_end), LANE_SPACING_M
-    )
-    num_road = len(road_start)
-    successors: list[list[int]] = [[] for _ in range(num_road)]
-    straight: list[tuple[int, np.ndarray, np.ndarray]] = []  # (lane, p0, p1)
-    curved: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-
-    # Connectors: every movement through every junction except U-turns.
-    for j in range(n):
-        for i in range(n):
-            for d_in in range(4):  # arriving from arm d_in, i.e. travelling along -DIRECTIONS[d_in]
-                if not arms[j, i, d_in]:
-                    continue
-                i0, j0 = i + int(DIRECTIONS[d_in, 0]), j + int(DIRECTIONS[d_in, 1])
-                incoming = street_lanes[(i0, j0, (d_in + 2) % 4)]
-                for d_out in range(4):
-                    if d_out == d_in or not arms[j, i, d_out]:
-                        continue
-                    outgoing = street_lanes[(i, j, d_out)]
-                    u0, u1 = -DIRECTIONS[d_in], DIRECTIONS[d_out]
-                    cross = u0[0] * u1[1] - u0[1] * u1[0]
-                    turn = (
-                        TURN_STRAIGHT
-                        if abs(cross) < 0.5
-                        else (TURN_LEFT if cross > 0 else TURN_RIGHT)
-                    )
-                    pairs = _lane_pairs(len(incoming), len(outgoing), turn, controlled[j, i])
-                    for a_k, b_k in pairs:
-                        src, dst = incoming[a_k], outgoing[b_k]
-                        p0, p1 = road_xy[src, -1], road_xy[dst, 0]
-                        cid = add_lane(
-                            True, int(jid[j, i]), turn, -1, approach_of.get((i, j, d_in), -1)
-                        )
-                        if abs(cross) < 1e-9:  # straight on
-                            straight.append((cid, p0, p1))
-                        else:
-                            curved.append((cid, p0, u0, p1, u1))
-                        successors[src].append(cid)
-                        successors.append([dst])
-
-    lane_table = _lane_table(config, road_xy, road_count, straight, curved, successors)
+    grid = GridArms.of_grid(config, xs, ys, lanes_col, lanes_row)
+    approach = approaches(grid, arms, controlled, jid, lw)
+    road = street_lanes(grid, arms, jid, approach.id_of, lw)
+    turns = junction_turns(grid, arms, controlled, jid, approach.id_of, road.first_lane)
+    road_xy, road_count = resample_segments(road.start, road.end, LANE_SPACING_M)
+    num_road, num_connectors = len(road.start), len(turns.source)
+    lane_table = _lane_table(config, road_xy, road_count, turns)
     sidewalks = build_sidewalks(config, xs, ys, hw_col, hw_row, arms, controlled, jid)
     outer = 2 * lw + sw + 2.0
     extent = np.array([xs[0] - outer, ys[0] - outer, xs[-1] + outer, ys[-1] + outer])
     half_size = np.stack([hw_col[junction_ij[:, 0]], hw_row[junction_ij[:, 1]]], axis=1)
     ii, jj = junction_ij[:, 0], junction_ij[:, 1]
+    none = np.full(num_road, -1, dtype=np.int64)
     return TownMap(
         lanes=lane_table,
-        lane_is_connector=np.array(is_connector),
-        lane_junction=np.array(lane_junction, dtype=np.int64),
-        lane_turn=np.array(lane_turn, dtype=np.int64),
-        lane_approach=np.array(lane_approach, dtype=np.int64),
-        lane_from_approach=np.array(from_approach, dtype=np.int64),
+        lane_is_connector=np.arange(num_road + num_connectors) >= num_road,
+        lane_junction=np.concatenate([road.junction, turns.junction]),
+        lane_turn=np.concatenate([np.full(num_road, TURN_STRAIGHT), turns.turn]),
+        lane_approach=np.concatenate([road.approach, np.full(num_connectors, -1)]),
+        lane_from_approach=np.concatenate([none, turns.from_approach]),
         junction_xy=np.stack([xs[ii], ys[jj]], axis=1),
         junction_half_size_m=half_size.astype(np.float64),
         junction_degree=degree[jj, ii],
         junction_control=control[jj, ii],
         junction_phase_offset=phase_offset[jj, ii],
-        approach_junction=np.array(approach_junction, dtype=np.int64).reshape(-1),
-        approach_slot=np.array(approach_slot, dtype=np.int64).reshape(-1),
-        approach_opposite=np.array(
-            [approach_of.get((ii_, jj_, (d + 2) % 4), -1) for ii_, jj_, d in approach_of],
-            dtype=np.int64,
-        ).reshape(-1),
-        approach_stop_line=np.array(approach_stop_line).reshape(-1, 2, 2),
-        streets=streets,
-        markings=markings,
+        approach_junction=approach.junction,
+        approach_slot=approach.slot,
+        approach_opposite=approach.opposite,
+        approach_stop_line=approach.stop_line,
+        street_start=road.street_start,
+        street_end=road.street_end,
+        street_half_width_m=road.street_half_width_m,
+        marking_xy=road.marking_xy,
+        marking_dashed=road.marking_dashed,
         sidewalks=sidewalks,
         sidewalk_width_m=float(sw),
         extent_m=extent,
     )
-
-
-def u_of(d: int) -> np.ndarray:
-    return DIRECTIONS[d]
-
-
-def _lane_pairs(k_in: int, k_out: int, turn: int, controlled: bool) -> list[tuple[int, int]]:
-    """Which incoming lane feeds which outgoing lane for one movement.
-
-    Straight on keeps the lane (a grid line keeps its lane count). At a junction the
-    inner lane turns left into the nearest (inner) outgoing lane, so that two opposing
-    left turns on a shared green pass each other; the outer lane turns right into every
-    outgoing lane. At a plain bend every lane carries on into the matching lane (merging
-    when fewer).
-    """
-    if not controlled or turn == TURN_STRAIGHT:
-        if k_out >= k_in:  # the outermost lane also feeds any extra outgoing lane
-            return [(min(k, k_in - 1), k) for k in range(k_out)]
-        return [(k, min(k, k_out - 1)) for k in range(k_in)]
-    if turn == TURN_LEFT:
-        return [(0, 0)]
-    return [(k_in - 1, k) for k in range(k_out)]

@@ -53,19 +53,21 @@ def _thickness(frame: PixelFrame, meters: float) -> int:
     return max(int(round(meters / frame.meters_per_pixel)), 1)
 
 
-def _norms(vectors: np.ndarray) -> np.ndarray:
-    # np.linalg.norm one vector at a time: the exact lengths the drawing has always used.
-    return np.array([np.linalg.norm(v) for v in vectors])
+def _lengths(vectors: np.ndarray) -> np.ndarray:
+    """Lengths (K,) of vectors (K, 2). Streets and stop lines are axis-aligned, so these are
+    exact (sqrt of a rounded square is the absolute value) and equal np.linalg.norm's."""
+    return np.sqrt(vectors[:, 0] * vectors[:, 0] + vectors[:, 1] * vectors[:, 1])
 
 
 def _street_boxes(town: TownMap, widen: float) -> np.ndarray:
     """Every street and junction box (K, 4, 2), grown by ``widen`` on each side (m)."""
-    start = np.array([a for a, _, _ in town.streets]).reshape(-1, 2)
-    end = np.array([b for _, b, _ in town.streets]).reshape(-1, 2)
-    half = np.array([h for _, _, h in town.streets])
-    length = _norms(end - start)
+    start, end = town.street_start, town.street_end
+    length = _lengths(end - start)
     streets = _boxes(
-        0.5 * (start + end), (end - start) / length[:, None], 0.5 * length, half + widen
+        0.5 * (start + end),
+        (end - start) / length[:, None],
+        0.5 * length,
+        town.street_half_width_m + widen,
     )
     east = np.broadcast_to(np.array([1.0, 0.0]), town.junction_xy.shape)
     size = town.junction_half_size_m
@@ -75,19 +77,19 @@ def _street_boxes(town: TownMap, widen: float) -> np.ndarray:
 
 def _marking_pieces(town: TownMap) -> np.ndarray:
     """Every lane marking as line pieces (P, 2, 2): solid lines whole, dashed ones cut."""
-    pieces = []
-    for line, dashed in town.markings:
-        if not dashed:
-            pieces.append(line[None])
-            continue
-        length = float(np.linalg.norm(line[1] - line[0]))
-        u = (line[1] - line[0]) / max(length, 1e-9)
-        starts = np.arange(0.0, length - DASH_ON_M, DASH_ON_M + DASH_OFF_M)
-        if len(starts):
-            first = line[0] + starts[:, None] * u
-            last = line[0] + (starts + DASH_ON_M)[:, None] * u
-            pieces.append(np.stack([first, last], axis=1))
-    return np.concatenate(pieces) if pieces else np.zeros((0, 2, 2))
+    line = town.marking_xy[town.marking_dashed]  # (D, 2, 2)
+    length = _lengths(line[:, 1] - line[:, 0])
+    u = (line[:, 1] - line[:, 0]) / np.maximum(length, 1e-9)[:, None]
+    # np.arange(0, length - DASH_ON_M, DASH_ON_M + DASH_OFF_M) for every line at once.
+    period = DASH_ON_M + DASH_OFF_M
+    count = np.maximum(np.ceil((length - DASH_ON_M - 0.0) / period), 0).astype(np.int64)
+    dash_line = np.repeat(np.arange(len(line)), count)
+    starts = (np.arange(len(dash_line)) - np.repeat(np.cumsum(count) - count, count)) * period
+    origin, direction = line[dash_line, 0], u[dash_line]
+    first = origin + starts[:, None] * direction
+    last = origin + (starts + DASH_ON_M)[:, None] * direction
+    dashes = np.stack([first, last], axis=1)
+    return np.concatenate([town.marking_xy[~town.marking_dashed], dashes])
 
 
 def draw_town(image: np.ndarray, town: TownMap, frame: PixelFrame, striped: bool = False) -> None:
@@ -114,17 +116,17 @@ def draw_town(image: np.ndarray, town: TownMap, frame: PixelFrame, striped: bool
             _thickness(frame, MARKING_M),
             shift=SUBPIXEL_BITS,
         )
-    crosswalks = town.sidewalks.crosswalks
+    net = town.sidewalks
     if not striped:
         stripes = _boxes(
-            np.array([c[0] for c in crosswalks]).reshape(-1, 2),
-            np.array([c[1] for c in crosswalks]).reshape(-1, 2),
-            np.array([c[2] for c in crosswalks]),
-            np.array([c[3] for c in crosswalks]),
+            net.crosswalk_centre,
+            net.crosswalk_along,
+            net.crosswalk_half_length_m,
+            net.crosswalk_half_width_m,
         )
     else:
         stripes = []
-        for centre, along, half_along, half_across in crosswalks:
+        for centre, along, half_along, half_across in net.crosswalks:
             across = np.array([-along[1], along[0]])
             for off in np.arange(-half_across + STRIPE_M, half_across, 2 * STRIPE_M):
                 stripes.append(_box(centre + off * across, along, half_along, 0.5 * STRIPE_M))
@@ -146,7 +148,7 @@ def _bar(stop_line: np.ndarray, thickness_m: float) -> np.ndarray:
 def _bars(stop_lines: np.ndarray, thickness_m: float) -> np.ndarray:
     """Stop lines (K, 2, 2) as filled bars (K, 4, 2), on the approach side of each line."""
     a, b = stop_lines[:, 0], stop_lines[:, 1]
-    length = _norms(b - a)
+    length = _lengths(b - a)
     across = (b - a) / length[:, None]
     back = np.stack([across[:, 1], -across[:, 0]], axis=-1)  # away from the junction
     centre = 0.5 * (a + b) + 0.5 * thickness_m * back
