@@ -169,6 +169,21 @@ class LaneTable:
         t = (s - self.cum_s[lane, index]) / np.maximum(np.hypot(seg[..., 0], seg[..., 1]), 1e-12)
         return start + t[..., None] * seg
 
+    def points_at(self, lanes: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Points (K, 2) at arc length ``s[k]`` on lane ``lanes[k]``: :meth:`point_at` for
+        K lanes at once, with the same arithmetic."""
+        length = self.length_m[lanes]
+        s = np.minimum(np.maximum(np.asarray(s, dtype=np.float64), 0.0), length)
+        cum = self.cum_s[lanes]  # (K, W)
+        # searchsorted(cum_s, s, "right") - 1 on every row, clipped to the lane's segments
+        index = np.clip((cum <= s[:, None]).sum(axis=1) - 1, 0, self.num_segments[lanes] - 1)
+        start, end = self.xy[lanes, index], self.xy[lanes, index + 1]
+        seg = end - start
+        t = (s - cum[np.arange(len(lanes)), index]) / np.maximum(
+            np.hypot(seg[..., 0], seg[..., 1]), 1e-12
+        )
+        return start + t[..., None] * seg
+
     def heading_at(self, lane: int, s: np.ndarray) -> np.ndarray:
         """Headings (rad) at arc lengths ``s`` on ``lane`` (as ``Polyline.heading_at``)."""
         return self.heading[lane, self._segment_at(lane, s)[1]]

@@ -92,43 +92,39 @@ class Route:
 def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) -> Route:
     """Join ``lanes`` from ``start_s`` on the first to ``goal_s`` on the last."""
     table = town.lanes
-    pieces, seg_lanes = [], []
-    stop_s, stop_approach = [], []
-    c_start, c_end, c_turn, c_junction, c_lane = [], [], [], [], []
-    s = 0.0
-    for k, lane_id in enumerate(lanes):
-        m = table.num_segments[lane_id]
-        vertices, cum_s = table.xy[lane_id, 1:m], table.cum_s[lane_id, 1:m]
-        lo = start_s if k == 0 else 0.0
-        hi = goal_s if k == len(lanes) - 1 else float(table.length_m[lane_id])
-        inner = vertices[(cum_s > lo) & (cum_s < hi)]
-        points = np.concatenate(
-            [
-                table.point_at(lane_id, np.array([lo])),
-                inner,
-                table.point_at(lane_id, np.array([hi])),
-            ]
-        )
-        if pieces:
-            points = points[1:]  # the previous lane ends where this one starts
-        pieces.append(points)
-        seg_lanes += [lane_id] * (len(points) - (0 if k else 1))
-        length = hi - lo
-        if town.lane_is_connector[lane_id]:
-            c_start.append(s)
-            c_end.append(s + length)
-            c_turn.append(int(town.lane_turn[lane_id]))
-            c_junction.append(int(town.lane_junction[lane_id]))
-            c_lane.append(lane_id)
-        elif town.lane_approach[lane_id] >= 0 and k < len(lanes) - 1:
-            stop_s.append(s + length)
-            stop_approach.append(int(town.lane_approach[lane_id]))
-        s += length
-    vertices = np.concatenate(pieces)
+    ids = np.asarray(lanes, dtype=np.int64)  # (K,)
+    count = len(ids)
+    lo = np.zeros(count)
+    lo[0] = start_s
+    hi = table.length_m[ids].copy()
+    hi[-1] = goal_s
+    # Each lane's piece: its point at lo, its vertices strictly between lo and hi, its
+    # point at hi; every piece after the first starts where the previous one ended.
+    cum, xy = table.cum_s[ids], table.xy[ids]  # (K, W), (K, W, 2)
+    column = np.arange(cum.shape[1])[None, :]
+    inner = (
+        (column >= 1)
+        & (column < table.num_segments[ids][:, None])
+        & (cum > lo[:, None])
+        & (cum < hi[:, None])
+    )
+    ends = np.concatenate([lo, hi])
+    end_points = table.points_at(np.concatenate([ids, ids]), ends).reshape(2, count, 1, 2)
+    points = np.concatenate([end_points[0], xy, end_points[1]], axis=1)  # (K, W + 2, 2)
+    keep = np.concatenate([np.arange(count)[:, None] == 0, inner, np.ones((count, 1), bool)], 1)
+    vertices = points[keep]
+    vertex_lane = np.broadcast_to(ids[:, None], keep.shape)[keep]
+    seg_lanes = vertex_lane[1:]  # a segment belongs to the lane of its end vertex
+    # Events along the route, at arc lengths summed lane by lane.
+    length = hi - lo
+    before = np.concatenate([[0.0], np.cumsum(length)[:-1]])
+    connector = town.lane_is_connector[ids]
+    approach = town.lane_approach[ids]
+    stop = ~connector & (approach >= 0) & (np.arange(count) < count - 1)
     # Drop repeated points (a lane starting exactly at start_s), keeping segment lanes aligned.
     step = np.hypot(*np.diff(vertices, axis=0).T)
     keep = np.concatenate([[True], step > 1e-6])
-    seg = np.array(seg_lanes, dtype=np.int64)[keep[1:]]
+    seg = seg_lanes[keep[1:]]
     raw = Polyline(vertices[keep])
     # Even spacing lets the batched step find the point at any arc length by division.
     count = max(int(np.ceil(raw.length / ROUTE_SPACING_M)), 2)
@@ -138,13 +134,13 @@ def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) 
         lanes=list(lanes),
         line=line,
         segment_lane=seg[raw.segment_at(middle)],
-        stop_s=np.array(stop_s),
-        stop_approach=np.array(stop_approach, dtype=np.int64),
-        connector_start_s=np.array(c_start),
-        connector_end_s=np.array(c_end),
-        connector_turn=np.array(c_turn, dtype=np.int64),
-        connector_junction=np.array(c_junction, dtype=np.int64),
-        connector_lane=np.array(c_lane, dtype=np.int64),
+        stop_s=before[stop] + length[stop],
+        stop_approach=approach[stop],
+        connector_start_s=before[connector],
+        connector_end_s=before[connector] + length[connector],
+        connector_turn=town.lane_turn[ids][connector],
+        connector_junction=town.lane_junction[ids][connector],
+        connector_lane=ids[connector],
     )
 
 
