@@ -150,6 +150,30 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
     data.add_argument("--max-train-frames", type=int, help="use only the first N train frames")
     data.add_argument("--max-eval-frames", type=int, help="use only the first N val/test frames")
     add_config_arguments(data, LabelledDatasetConfig, prefix="data_", skip=("env_id",))
+    parser.add_argument(
+        "--torch-threads",
+        type=_positive_int,
+        help="torch.set_num_threads before training (default: torch's own choice); on a "
+        "CPU shared with other jobs 1 is faster than 2 (experiments/perception/RESULTS.md)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}; allowed: an int >= 1")
+    return value
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    """Apply ``--torch-threads`` (None leaves torch's default alone)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def _load_data(
@@ -199,6 +223,7 @@ def train_classifier_main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     _add_data_arguments(parser)
     add_config_arguments(parser.add_argument_group("training"), TrainConfig)
     args = parser.parse_args(argv)
+    _set_torch_threads(args.torch_threads)
     train, val, test = _load_data(parser, args)
     config = config_from_arguments(TrainConfig, args)
     return train_classifier(train, val, test, config, args.out).report
@@ -219,6 +244,7 @@ def distill_main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     add_config_arguments(student, TrainConfig, prefix="student_")
     parser.set_defaults(teacher_encoder="resnet", student_encoder="nature")
     args = parser.parse_args(argv)
+    _set_torch_threads(args.torch_threads)
     train, val, test = _load_data(parser, args)
     config = DistillConfig(
         teacher=config_from_arguments(TrainConfig, args, prefix="teacher_"),

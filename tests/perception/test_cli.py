@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from roadgym.perception.cli import distill_main, train_classifier_main
 from tests.perception.test_datasets import _write_cifar
@@ -13,23 +14,31 @@ QUIET = ["--no-show-progress", "--no-tensorboard", "--epochs", "1", "--batch-siz
 
 
 def test_train_classifier_cli_on_a_dataset(toy_dataset, tmp_path):
-    report = train_classifier_main(
-        [
-            "--dataset",
-            toy_dataset,
-            "--task",
-            "light_state",
-            "--encoder",
-            "nature",
-            "--encoder-options",
-            '{"features_dim": 16}',
-            "--augment-crop-padding",
-            "2",
-            "--out",
-            str(tmp_path),
-            *QUIET,
-        ]
-    )
+    threads_before = torch.get_num_threads()
+    wanted_threads = 1 if threads_before != 1 else 2
+    try:
+        report = train_classifier_main(
+            [
+                "--dataset",
+                toy_dataset,
+                "--task",
+                "light_state",
+                "--encoder",
+                "nature",
+                "--encoder-options",
+                '{"features_dim": 16}',
+                "--augment-crop-padding",
+                "2",
+                "--torch-threads",
+                str(wanted_threads),
+                "--out",
+                str(tmp_path),
+                *QUIET,
+            ]
+        )
+        assert torch.get_num_threads() == wanted_threads
+    finally:
+        torch.set_num_threads(threads_before)
     assert set(report["per_class"]) == {"red", "green"}
     assert json.loads((tmp_path / "report.json").read_text())["task"] == "light_state"
 
@@ -53,11 +62,17 @@ def test_train_classifier_cli_on_cifar(tmp_path):
     assert report["support"] == 4 and len(report["per_class"]) == 10
 
 
-def test_cli_errors(tmp_path, toy_dataset):
+def test_cli_errors(tmp_path, toy_dataset, capsys):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         train_classifier_main(["--cifar10", str(tmp_path / "nowhere"), "--out", str(tmp_path)])
     with pytest.raises(SystemExit):
         train_classifier_main(["--dataset", toy_dataset, "--out", str(tmp_path)])  # no --task
+    with pytest.raises(SystemExit):
+        train_classifier_main(
+            ["--dataset", toy_dataset, "--task", "light_state", "--torch-threads", "0"]
+            + ["--out", str(tmp_path)]
+        )
+    assert "--torch-threads: '0'; allowed: an int >= 1" in capsys.readouterr().err
     with pytest.raises(ValueError, match="'vit'"):
         train_classifier_main(
             [
