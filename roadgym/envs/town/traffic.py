@@ -51,10 +51,11 @@ def lane_pose(world: TownState, b: np.ndarray, lane: np.ndarray, s: np.ndarray):
     index = np.minimum(np.maximum(np.floor(u).astype(np.int64), 0), last)
     t = np.minimum(np.maximum(u - index, 0.0), 1.0)[..., None]
     flat_vertex = flat_lane * vertices + index
-    xy = world.lane_xy.reshape(-1, 2)
-    p0 = xy[flat_vertex]
-    p1 = xy[flat_vertex + 1]
-    return p0 + t * (p1 - p0), world.lane_heading.reshape(-1)[flat_vertex]
+    # Each (x, y) pair viewed as one complex128: a vertex is one 16-byte gather.
+    xy = world.lane_xy.reshape(-1).view(np.complex128)
+    p0 = np.take(xy, flat_vertex).view(np.float64).reshape(*flat_vertex.shape, 2)
+    p1 = np.take(xy, flat_vertex + 1).view(np.float64).reshape(*flat_vertex.shape, 2)
+    return p0 + t * (p1 - p0), np.take(world.lane_heading, flat_vertex)
 
 
 def idm_accel(world: TownState, v, v0, gap, dv):
@@ -72,37 +73,54 @@ def _corridor_gap(world: TownState, lane, s, offset, half: float) -> np.ndarray:
     """Distance (B, N) from each car's front to the first pedestrian or ego car on its path.
 
     Only (car, actor) pairs within reach of each other are checked against the path
-    samples, so the cost follows the few pairs that matter, not B x N x P x K.
+    samples, so the cost follows the few pairs that matter, not B x N x P x K. Each car's
+    path is sampled once, however many actors are near it; a pedestrian is one point, a
+    controlled car three along its axis.
     """
     batch, n = s.shape
-    agents = world.num_agents
+    peds, agents = world.ped_xy.shape[1], world.num_agents
     ego = world.ego_axis_points()  # (C, 3, 2)
     if agents > 1:
         ego = np.where(world.present[:, None, None], ego, FAR_AWAY_M)  # removed: gone
-    # Every actor as three points: a pedestrian's three are the same point.
-    actors = np.concatenate(
-        [np.repeat(world.ped_xy[:, :, None, :], 3, axis=2), ego.reshape(batch, agents, 3, 2)],
-        axis=1,
-    )  # (B, P + A, 3, 2)
-    radius = np.full(actors.shape[1], CORRIDOR_RADIUS_M)
-    radius[-agents:] = EGO_RADIUS_M
+    ego = ego.reshape(batch, agents, 3, 2)
+    # Every actor's centre: pedestrians, then the controlled cars' middle points.
+    centres = np.concatenate([world.ped_xy, ego[:, :, 1, :]], axis=1)  # (B, P + A, 2)
     reach = half + CORRIDOR_AHEAD_M[-1] + EGO_RADIUS_M + 2.0
-    near = distance_sq(world.veh_xy[:, :, None, :], actors[:, None, :, 1, :]) < reach**2
+    near = distance_sq(world.veh_xy[:, :, None, :], centres[:, None, :, :]) < reach**2
     gap = np.full(batch * n, np.inf)
-    bb, nn, aa = np.nonzero(near)
+    bb, nn, aa = np.nonzero(near)  # (M,) pairs, car-major
     if len(bb) == 0:
         return gap.reshape(batch, n)
-    sample_s = s[bb, nn, None] + half + CORRIDOR_AHEAD_M  # (M, K)
-    bounds = offset[bb, nn]  # (M, 3)
+    # The path samples of each car with an actor near it: (U, K) rows, U <= M.
+    car_near = near.any(axis=2).reshape(-1)  # (B * N,)
+    cars = np.flatnonzero(car_near)  # (U,)
+    row_of_car = np.cumsum(car_near) - 1  # flat car -> its row in the (U, ...) arrays
+    cars_b = cars // n
+    sample_s = s.reshape(-1)[cars, None] + half + CORRIDOR_AHEAD_M  # (U, K)
+    bounds = offset.reshape(-1, 3)[cars]  # (U, 3)
     which = (sample_s >= bounds[:, 1:2]).astype(np.int64) + (sample_s >= bounds[:, 2:3])
-    path_lane = np.take_along_axis(lane[bb, nn], which, -1)  # (M, K)
+    path_lane = np.take_along_axis(lane.reshape(-1, 3)[cars], which, -1)  # (U, K)
     path_s = sample_s - np.take_along_axis(bounds, which, -1)
-    points, _ = lane_pose(world, bb[:, None], path_lane, path_s)  # (M, K, 2)
-    dist_sq = distance_sq(points[:, :, None, :], actors[bb, aa][:, None, :, :])  # (M, K, 3)
-    blocked = dist_sq.min(-1) < radius[aa, None] ** 2  # (M, K)
+    points, _ = lane_pose(world, cars_b[:, None], path_lane, path_s)  # (U, K, 2)
+    pair_car = bb * n + nn  # (M,)
+    rows = row_of_car[pair_car]
+    px, py = points[rows, :, 0], points[rows, :, 1]  # (M, K)
+    centre = centres[bb, aa]  # (M, 2)
+    dx, dy = px - centre[:, 0:1], py - centre[:, 1:2]
+    dist_sq = dx * dx + dy * dy  # (M, K)
+    is_ego = aa >= peds
+    if is_ego.any():  # a controlled car's body: the nearest of its three points
+        e = np.flatnonzero(is_ego)
+        axis = ego[bb[e], aa[e] - peds]  # (E, 3, 2)
+        for point in (0, 2):
+            dx = px[e] - axis[:, point, 0:1]
+            dy = py[e] - axis[:, point, 1:2]
+            dist_sq[e] = np.minimum(dist_sq[e], dx * dx + dy * dy)
+    radius_sq = np.where(is_ego, EGO_RADIUS_M**2, CORRIDOR_RADIUS_M**2)  # (M,)
+    blocked = dist_sq < radius_sq[:, None]  # (M, K)
     hit = blocked.any(-1)
     first = np.where(hit, CORRIDOR_AHEAD_M[np.argmax(blocked, -1)] - 0.5, np.inf)
-    np.minimum.at(gap, bb * n + nn, first)
+    np.minimum.at(gap, pair_car, first)
     return gap.reshape(batch, n)
 
 
