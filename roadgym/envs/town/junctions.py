@@ -116,14 +116,24 @@ def _seconds_to_cover(distance_m, speed_mps, accel_mps2: float, top_mps) -> np.n
     return np.where(d <= d_top, accelerating, t_top + (d - d_top) / top_mps)
 
 
-def queued(mv: dict[str, np.ndarray]) -> np.ndarray:
-    """Whether each car (B, N + 1) stands behind another car before the same stop line."""
-    road = mv["road_lane"]  # (B, A)
-    line = np.where(np.isfinite(mv["to_line_m"]), mv["to_line_m"], 1e9)  # the ego may have none
-    same_lane = (road[:, :, None] == road[:, None, :]) & (road[:, :, None] >= 0)  # (B, A, A)
-    gap = line[:, :, None] - line[:, None, :]  # my distance to the line minus theirs
-    in_front = same_lane & (gap > 0.0) & (gap < QUEUE_SPACING_M) & (line[:, None, :] >= 0.0)
-    return (mv["speed"] < QUEUED_SPEED_MPS) & in_front.any(axis=2)
+def queued(
+    mv: dict[str, np.ndarray], rows: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Whether each car (B, N + A) stands behind another car before the same stop line;
+    with ``rows`` = (worlds (R,), cars (R,)) only those cars, (R,)."""
+    if rows is None:
+        return queued(mv, np.nonzero(np.ones(mv["road_lane"].shape, dtype=bool))).reshape(
+            mv["road_lane"].shape
+        )
+    rb, ri = rows
+    road = mv["road_lane"][rb]  # (R, A)
+    to_line = mv["to_line_m"][rb]
+    line = np.where(np.isfinite(to_line), to_line, 1e9)  # the ego may have none
+    mine = road[np.arange(len(rb)), ri]  # (R,)
+    same_lane = (road == mine[:, None]) & (mine >= 0)[:, None]  # (R, A)
+    gap = line[np.arange(len(rb)), ri][:, None] - line  # my distance to the line minus theirs
+    in_front = same_lane & (gap > 0.0) & (gap < QUEUE_SPACING_M) & (line >= 0.0)
+    return (mv["speed"][rb, ri] < QUEUED_SPEED_MPS) & in_front.any(axis=1)
 
 
 def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,10 +155,14 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     source = world.lane_from_approach[b, lane]
     safe = np.maximum(source, 0)
     signalled = (source >= 0) & (gather_rows(world.approach_kind, safe) == CONTROL_LIGHT)
-    light = gather_rows(lights, safe)
     to_line, speed = mv["to_line_m"], mv["speed"]
     crossed = to_line <= 0.0
     yielder = signalled & (turn == TURN_LEFT) & ~crossed & np.isfinite(to_line)
+    must_yield = np.zeros(yielder.shape, dtype=bool)
+    n = world.veh_s.shape[1]
+    if not yielder.any():  # nobody turns left ahead of a light: nobody yields
+        return must_yield[:, :n], must_yield[:, n:].reshape(-1)
+    light = gather_rows(lights, safe)
     arrival_s = _seconds_to_cover(
         to_line,
         speed,
@@ -159,25 +173,26 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     cannot_stop = (speed >= QUEUED_SPEED_MPS) & (
         to_line < speed * speed / (2.0 * cfg.idm_comfort_brake_mps2) + 0.5
     )
+    oncoming = signalled & (turn != TURN_LEFT)
+    green_gap = oncoming & ~crossed & (light == LIGHT_GREEN) & (arrival_s < cfg.left_turn_gap_s)
+    standing = np.zeros(yielder.shape, dtype=bool)  # queued, asked only where it matters
+    if green_gap.any():
+        rows = np.nonzero(green_gap)
+        standing[rows] = queued(mv, rows)
     coming = np.where(
         crossed,
         # In the junction: a car going straight crosses the turn's path; one turning
         # right only enters the same street, and the turner follows it in (the join's
         # rules: NPC leaders, the expert's merge), as drivers do behind a slow right turn.
         world.lane_is_connector[b, lane] & (turn != TURN_RIGHT),
-        ((light == LIGHT_GREEN) & ~queued(mv) & (arrival_s < cfg.left_turn_gap_s))
-        | ((light == LIGHT_YELLOW) & cannot_stop),
+        (green_gap & ~standing) | ((light == LIGHT_YELLOW) & cannot_stop),
     )
-    threat = signalled & (turn != TURN_LEFT) & coming  # (B, A)
-    opposite = gather_rows(world.approach_opposite, safe)  # (B, A)
-    conflict = (
-        yielder[:, :, None]
-        & threat[:, None, :]
-        & (source[:, None, :] == opposite[:, :, None])
-        & (opposite[:, :, None] >= 0)
-    )  # (B, yielder, threat)
-    must_yield = conflict.any(axis=2)
-    n = world.veh_s.shape[1]
+    threat = oncoming & coming  # (B, A)
+    # Only the yielders' rows of the (yielder, threat) table: (Y, A).
+    yb, yi = np.nonzero(yielder)
+    opposite = gather_rows(world.approach_opposite, safe)[yb, yi]  # (Y,)
+    conflict = threat[yb] & (source[yb] == opposite[:, None]) & (opposite >= 0)[:, None]
+    must_yield[yb, yi] = conflict.any(axis=1)
     return must_yield[:, :n], must_yield[:, n:].reshape(-1)
 
 

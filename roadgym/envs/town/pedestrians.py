@@ -23,26 +23,26 @@ MOVING_MPS = 0.5  # vehicles slower than this do not stop a pedestrian from cros
 CROSSING_CLEARANCE_M = 3.25
 
 
-def _crossing_clear(world: TownState, cars: np.ndarray, speeds: np.ndarray) -> np.ndarray:
-    """Whether each pedestrian's crossing (B, P) is free of cars: none of ``cars``
-    (B, N + 1, 2) stands on it, and none comes faster than it could stop before it.
+def _crossing_clear(
+    world: TownState, start: np.ndarray, end: np.ndarray, cars: np.ndarray, speeds: np.ndarray
+) -> np.ndarray:
+    """Whether each waiting pedestrian's crossing (W,) from ``start`` to ``end`` (W, 2) is
+    free of cars: none of ``cars`` (W, N + A, 2) stands on it, and none comes faster
+    (``speeds`` (W, N + A)) than it could stop before it.
 
     Even on a walk signal or in a gap, nobody steps in front of a car on the crosswalk
     (one that entered on yellow, or queued over it) or of one that could not stop.
     """
-    b = np.arange(world.batch_size)[:, None]
-    start = world.walk_xy[b, world.ped_from]  # (B, P, 2)
-    along = world.walk_xy[b, world.ped_to] - start
-    length_sq = np.maximum(along[..., 0] ** 2 + along[..., 1] ** 2, 1e-9)
-    rel_x = cars[:, None, :, 0] - start[:, :, None, 0]  # (B, P, N + 1)
-    rel_y = cars[:, None, :, 1] - start[:, :, None, 1]
-    t = np.clip(
-        (rel_x * along[..., None, 0] + rel_y * along[..., None, 1]) / length_sq[..., None], 0, 1
-    )
-    off_x = rel_x - t * along[..., None, 0]
-    off_y = rel_y - t * along[..., None, 1]
+    along = end - start  # (W, 2)
+    length_sq = np.maximum(along[:, 0] ** 2 + along[:, 1] ** 2, 1e-9)
+    rel_x = cars[:, :, 0] - start[:, None, 0]  # (W, N + A)
+    rel_y = cars[:, :, 1] - start[:, None, 1]
+    t = (rel_x * along[:, None, 0] + rel_y * along[:, None, 1]) / length_sq[:, None]
+    t = np.minimum(np.maximum(t, 0), 1)
+    off_x = rel_x - t * along[:, None, 0]
+    off_y = rel_y - t * along[:, None, 1]
     distance = np.sqrt(off_x * off_x + off_y * off_y)  # car centre to the crossing
-    stopping = speeds[:, None, :] ** 2 / (2.0 * world.config.idm_comfort_brake_mps2)
+    stopping = speeds**2 / (2.0 * world.config.idm_comfort_brake_mps2)
     return ~(distance < CROSSING_CLEARANCE_M + stopping).any(-1)
 
 
@@ -55,26 +55,34 @@ def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) 
     cfg = world.config
     batch = world.ped_from.shape[0]
     b = np.arange(batch)[:, None]  # (B, 1)
-    waiting = world.ped_waiting
-    if waiting.any():
-        junction = np.maximum(world.ped_junction, 0)
-        signalled = (world.ped_kind == EDGE_CROSSWALK) & world.junction_is_light[b, junction]
-        needed = world.ped_edge_length_m / world.ped_speed_mps / cfg.dt_s + 5.0
-        walk_ok = signalled & walk[b, junction] & (walk_left[b, junction] >= needed)
+    if world.ped_waiting.any():
+        # Only the pedestrians waiting at a crossing decide anything: (W,) of them.
+        wb, wp = np.nonzero(world.ped_waiting)
+        junction = np.maximum(world.ped_junction[wb, wp], 0)
+        signalled = (world.ped_kind[wb, wp] == EDGE_CROSSWALK) & world.junction_is_light[
+            wb, junction
+        ]
+        edge_length = world.ped_edge_length_m[wb, wp]
+        needed = edge_length / world.ped_speed_mps[wb, wp] / cfg.dt_s + 5.0
+        walk_ok = signalled & walk[wb, junction] & (walk_left[wb, junction] >= needed)
         # Gap in traffic: no moving car (NPC or ego) near the middle of the crossing.
-        middle = 0.5 * (world.walk_xy[b, world.ped_from] + world.walk_xy[b, world.ped_to])
+        start = world.walk_xy[wb, world.ped_from[wb, wp]]  # (W, 2)
+        end = world.walk_xy[wb, world.ped_to[wb, wp]]
+        middle = 0.5 * (start + end)
         shape = (world.batch_size, world.num_agents)
         own_xy = world.ego_xy()
         if world.num_agents > 1:  # a removed car is nowhere
             own_xy = np.where(world.present[:, None], own_xy, FAR_AWAY_M)
-        cars = np.concatenate([world.veh_xy, own_xy.reshape(*shape, 2)], axis=1)  # (B, N + A, 2)
+        cars = np.concatenate([world.veh_xy, own_xy.reshape(*shape, 2)], axis=1)[wb]
         own_speed = np.where(world.present, world.car.speed_mps, 0.0).reshape(shape)
-        speeds = np.concatenate([world.veh_speed, own_speed], axis=1)
-        dist_sq = distance_sq(middle[:, :, None, :], cars[:, None, :, :])  # (B, P, N+1)
-        reach = cfg.pedestrian_gap_m + 0.5 * world.ped_edge_length_m
-        busy = ((dist_sq < reach[..., None] ** 2) & (speeds[:, None, :] > MOVING_MPS)).any(-1)
-        gap_ok = ~busy & (~signalled | world.ped_jaywalker)
-        world.ped_waiting = waiting & ~((walk_ok | gap_ok) & _crossing_clear(world, cars, speeds))
+        speeds = np.concatenate([world.veh_speed, own_speed], axis=1)[wb]  # (W, N + A)
+        dist_sq = distance_sq(middle[:, None, :], cars)  # (W, N + A)
+        reach = cfg.pedestrian_gap_m + 0.5 * edge_length
+        busy = ((dist_sq < reach[:, None] ** 2) & (speeds > MOVING_MPS)).any(-1)
+        gap_ok = ~busy & (~signalled | world.ped_jaywalker[wb, wp])
+        waiting = world.ped_waiting.copy()
+        waiting[wb, wp] = ~((walk_ok | gap_ok) & _crossing_clear(world, start, end, cars, speeds))
+        world.ped_waiting = waiting
     progress = world.ped_progress_m + np.where(
         world.ped_waiting, 0.0, world.ped_speed_mps * cfg.dt_s
     )
