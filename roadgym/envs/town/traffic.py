@@ -124,6 +124,41 @@ def _corridor_gap(world: TownState, lane, s, offset, half: float) -> np.ndarray:
     return gap.reshape(batch, n)
 
 
+def _leaders(lane, s, length, offset) -> tuple[np.ndarray, np.ndarray]:
+    """Each NPC car's leader (B, N) and the leader's position along its path (B, N), inf
+    when none (leader 0 then).
+
+    A car j is on car i's path when j's lane is one of i's three lanes (at that lane's
+    offset along i's path, the nearest of i's lanes winning), or when j is about to enter
+    (its next lane) lane 1 or 2 of i's from a lane that is not i's lane before it: a merge,
+    placed at its distance before the lane's start (lane 2's merge winning over lane 1's,
+    any lane of i's over a merge). The leader is the nearest such car ahead of i (ties:
+    the lower index).
+    """
+    batch, n = s.shape
+    other_lane0 = lane[:, None, :, 0]  # (B, 1, N) lanes of the other cars
+    other_lane1 = lane[:, None, :, 1]
+    other_s = s[:, None, :]
+    to_end = (length[..., 0] - s)[:, None, :]  # (B, 1, N) the others' distance to lane end
+    # (B, N_self, N_other): the other's position on my path, written from the weakest
+    # relation to the strongest so that the strongest wins.
+    along = np.full((batch, n, n), np.inf)
+    for k in (1, 2):  # merging into my lane k, not from my lane k - 1
+        merging = (other_lane1 == lane[:, :, None, k]) & (other_lane0 != lane[:, :, None, k - 1])
+        np.copyto(along, offset[:, :, None, k] - to_end, where=merging)
+    for k in (2, 1, 0):  # on my lane k
+        np.copyto(along, offset[:, :, None, k] + other_s, where=other_lane0 == lane[:, :, None, k])
+    index = np.arange(n)
+    ahead = (along > s[:, :, None]) | (
+        (along == s[:, :, None]) & (index[None, None, :] < index[None, :, None])
+    )
+    ahead &= index[None, :, None] != index[None, None, :]
+    along = np.where(ahead, along, np.inf)
+    leader = np.argmin(along, axis=-1)  # (B, N)
+    leader_along = np.take_along_axis(along, leader[..., None], -1)[..., 0]
+    return leader, leader_along
+
+
 def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     """Advance every NPC car of every world by one step."""
     cfg = world.config
@@ -138,26 +173,8 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     half = 0.5 * cfg.car_length_m
 
     # -- the car ahead: same lane, or a lane ahead, or merging into a lane ahead
-    other_lane0 = lane[:, None, :, 0]  # (B, 1, N) lanes of the other cars
-    other_lane1 = lane[:, None, :, 1]
-    along = np.full((batch, n, n), np.inf)  # (B, N_self, N_other) other's position on my path
-    for k in (2, 1, 0):  # nearest lane last, so it wins
-        on = other_lane0 == lane[:, :, None, k]
-        along = np.where(on, offset[:, :, None, k] + s[:, None, :], along)
-        if k > 0:
-            merging = (other_lane1 == lane[:, :, None, k]) & (
-                other_lane0 != lane[:, :, None, k - 1]
-            )
-            before = offset[:, :, None, k] - (length[:, None, :, 0] - s[:, None, :])
-            along = np.where(merging & ~on & np.isinf(along), before, along)
+    leader, leader_along = _leaders(lane, s, length, offset)
     index = np.arange(n)
-    ahead = (along > s[:, :, None]) | (
-        (along == s[:, :, None]) & (index[None, None, :] < index[None, :, None])
-    )
-    ahead &= index[None, :, None] != index[None, None, :]
-    along = np.where(ahead, along, np.inf)
-    leader = np.argmin(along, axis=-1)  # (B, N)
-    leader_along = np.take_along_axis(along, leader[..., None], -1)[..., 0]
     leader_gap = leader_along - s - cfg.car_length_m
     leader_speed = gather_rows(v, leader)
 
