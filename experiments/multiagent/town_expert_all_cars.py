@@ -28,6 +28,7 @@ KEYS = (
     "red_light_violations",
     "stop_sign_violations",
     "route_completion",
+    "average_speed_mps",
 )
 
 
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--worlds", type=int, default=50)
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--seed", type=int, default=2_000_000)
+    parser.add_argument("--max-steps", type=int, default=100_000)
     args = parser.parse_args(argv)
     worlds, agents = args.worlds, args.agents
     env = make_multi_agent_vector_env("roadgym/Town-v0", worlds, agents)
@@ -46,12 +48,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     record = {key: np.zeros(slots) for key in KEYS}
     pairs = np.zeros(worlds)
     world_done = np.zeros(worlds, dtype=bool)
-    while not world_done.all():
+    steps = 0
+    while not world_done.all() and steps < args.max_steps:
+        steps += 1
         actions, _ = expert.predict(observation)
         observation, _, terminated, truncated, info = env.step(actions)
         ending = info["agent_active"] & ~done & (terminated | truncated)
+        live = info["agent_active"] & ~done  # the cars still driving keep their latest
         for key in KEYS:
-            record[key] = np.where(ending, info[key], record[key])
+            record[key] = np.where(live, info[key], record[key])
         done |= ending
         over = np.zeros(worlds, dtype=bool)
         over[env.slot_world[terminated | truncated]] = True
@@ -59,9 +64,19 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         pairs = np.where(over, info["controlled_collisions"][::agents], pairs)
         world_done |= done.reshape(worlds, agents).all(axis=1)
     summary = {"cars": float(slots), "controlled_collision_pairs": float(pairs.sum())}
-    summary.update({key: float(record[key].sum()) for key in KEYS if key != "route_completion"})
-    summary["route_completion_mean"] = float(record["route_completion"].mean())
-    print(json.dumps({"args": vars(args), **summary}, indent=1))
+    summary["still_driving"] = float((~done).sum())
+    averaged = ("route_completion", "average_speed_mps")
+    summary.update({key: float(record[key].sum()) for key in KEYS if key not in averaged})
+    summary.update({f"{key}_mean": float(record[key].mean()) for key in averaged})
+    failures = []
+    for slot in np.flatnonzero(~record["success"].astype(bool)):
+        causes = [key for key in KEYS[1:-2] if record[key][slot] > 0]
+        failures.append(
+            f"{args.seed + slot // agents} car {slot % agents}: "
+            f"{'+'.join(causes) or ('driving' if not done[slot] else 'other')} "
+            f"(completion {record['route_completion'][slot]:.2f})"
+        )
+    print(json.dumps({"args": vars(args), **summary, "failures": failures}, indent=1))
     return summary
 
 

@@ -311,8 +311,8 @@ class ExpertDriver:
         # (queued into a junction it entered on green) holds there while the light is
         # red: its centre crossing would run the red.
         half = 0.5 * cfg.car_length_m
-        event_kind = gather_rows(w.approach_kind, w.route_stop_approach)  # (B, E)
-        event_light = gather_rows(w.light_state, w.route_stop_approach)
+        event_kind = gather_rows(w.by_car(w.approach_kind), w.route_stop_approach)  # (C, E)
+        event_light = gather_rows(w.by_car(w.light_state), w.route_stop_approach)
         bumper = w.route_stop_s - w.s_m[:, None] - half
         straddling = (
             (event_kind == CONTROL_LIGHT)
@@ -328,7 +328,7 @@ class ExpertDriver:
 
     @staticmethod
     def _crossing_pedestrian_m(w: TownWorld) -> np.ndarray:
-        """Front bumper to the first route point ahead (B,) (m, inf when none) on the
+        """Front bumper to the first route point ahead (C,) (m, inf when none) on the
         crossing of a pedestrian walking one (a crosswalk or a mid-block crossing).
 
         The car waits before a crossing someone is walking, wherever along it they are:
@@ -336,19 +336,20 @@ class ExpertDriver:
         in their way."""
         crossing = (w.ped_kind != EDGE_SIDEWALK) & ~w.ped_waiting  # (B, P)
         if not crossing.any():
-            return np.full(w.batch_size, np.inf)
+            return np.full(w.num_cars, np.inf)
         half = 0.5 * w.config.car_length_m
         ahead = town_ego.SCENE_AHEAD_M
-        points = town_ego.route_points(w, w.s_m[:, None] + half + ahead[None, :])  # (B, K, 2)
+        points = town_ego.route_points(w, w.s_m[:, None] + half + ahead[None, :])  # (C, K, 2)
         b = np.arange(w.batch_size)[:, None]
-        start = w.walk_xy[b, w.ped_from][:, None]  # (B, 1, P, 2)
-        along = w.walk_xy[b, w.ped_to][:, None] - start
-        rel = points[:, :, None, :] - start  # (B, K, P, 2)
+        start = w.by_car(w.walk_xy[b, w.ped_from])[:, None]  # (C, 1, P, 2)
+        along = w.by_car(w.walk_xy[b, w.ped_to])[:, None] - start
+        crossing = w.by_car(crossing)
+        rel = points[:, :, None, :] - start  # (C, K, P, 2)
         length_sq = np.maximum((along * along).sum(-1), 1e-9)
         t = np.clip((rel * along).sum(-1) / length_sq, 0.0, 1.0)  # (B, K, P)
         off = rel - t[..., None] * along
         on_path = (off * off).sum(-1) < CROSSER_CORRIDOR_M**2
-        hit = (on_path & crossing[:, None, :]).any(axis=2)  # (B, K)
+        hit = (on_path & crossing[:, None, :]).any(axis=2)  # (C, K)
         return np.where(hit.any(axis=1), ahead[np.argmax(hit, axis=1)], np.inf)
 
     @staticmethod
