@@ -396,13 +396,17 @@ class ExpertDriver:
     def _merge_leader_of_many(w: TownWorld) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_merge_leader` for every controlled car (C,) of towns with several: the
         other controlled cars are rivals too, the one nearer the join first (ties: the
-        lower agent index), so two of them never wait for each other."""
+        lower agent index), so two of them never wait for each other. As for one car, a
+        rival waiting at a line is the junction rules' business: a car inside a junction
+        that yielded at its exit to one waiting at a stop sign for that junction to
+        empty waited for ever (town 5200055)."""
         n, a, length = w.veh_s.shape[1], w.num_agents, w.config.car_length_m
         mv = junctions.movements(w)
         b = np.arange(w.batch_size)[:, None]
         lane = mv["lane"]  # (B, N + A)
         merge = w.lane_successors[b, lane, 0]
         to_merge = mv["to_line_m"] + w.lane_length_m[b, lane]
+        plain_bend = w.lane_from_approach[b, lane][w.agent_world] < 0  # (C, N + A)
         on, rows = w.agent_world, np.arange(w.num_cars)
         me = n + rows % a  # each car's own column
         lane, merge, to_merge = lane[on], merge[on], to_merge[on]  # (C, N + A)
@@ -421,7 +425,8 @@ class ExpertDriver:
             & (mine < MERGE_LOOK_M)
             & (to_merge > -length)
             & first
-            & ((speed > 0.5) | (to_line < 2.0))
+            & (speed > 0.5)
+            & ((to_line <= 0.0) | plain_bend)
             & (column != me[:, None])
         )  # (C, N + A)
         gap = np.where(rival, mine - np.where(rival, to_merge, 0.0) - length, np.inf)
