@@ -354,63 +354,31 @@ class ExpertDriver:
 
     @staticmethod
     def _merge_leader(w: TownWorld) -> tuple[np.ndarray, np.ndarray]:
-        """Gap (B,) (m, inf when none) and speed (B,) of the NPC car the ego lets merge first.
+        """Gap (C,) (m, inf when none) and speed (C,) of the car each controlled car lets
+        merge first.
 
         Where two lanes join (a two-lane street turning or running into a one-lane one),
-        the car nearer the join goes first: an NPC moving on another connector into the
-        lane the ego's next crossing leads to (past its stop line, or at a plain bend), as
-        near the join as the ego or nearer, is followed as if it were ahead, at the
-        difference of their distances less a car length.
+        the car nearer the join goes first: a car moving on another connector into the
+        lane a controlled car's next crossing leads to (past its stop line, or at a plain
+        bend), as near the join as the controlled car or nearer, is followed as if it were
+        ahead, at the difference of their distances less a car length. Rivals are the NPCs
+        and the other controlled cars; between two controlled cars the order is strict
+        (nearer first, ties to the lower agent index), so two of them never wait for each
+        other. A car waiting at a light or stop sign is the junction rules' business:
+        yielding to it there deadlocks with its wait for this car's turn (or, 5200055,
+        for the junction this car stands in to empty).
         """
-        if w.num_agents > 1:
-            return ExpertDriver._merge_leader_of_many(w)
-        if w.veh_s.shape[1] == 0:  # num_vehicles = 0: nobody to let in
-            return np.full(w.batch_size, np.inf), np.zeros(w.batch_size)
-        mv = junctions.movements(w)
-        b = np.arange(w.batch_size)[:, None]
-        lane = mv["lane"]  # (B, N + 1) connector each car is on or takes next
-        merge = w.lane_successors[b, lane, 0]  # a connector leads into one street lane
-        to_merge = mv["to_line_m"] + w.lane_length_m[b, lane]  # front bumper to the join
-        ego_to_merge = to_merge[:, -1:]
-        rival = (
-            (merge[:, :-1] == merge[:, -1:])
-            & (lane[:, :-1] != lane[:, -1:])
-            & np.isfinite(ego_to_merge)
-            & (ego_to_merge < MERGE_LOOK_M)
-            & (to_merge[:, :-1] > -w.config.car_length_m)
-            & (to_merge[:, :-1] <= ego_to_merge + MERGE_TIE_M)
-            # Moving into the join: past its line, or at a plain bend (no line). A car
-            # waiting at a light or stop sign is the junction rules' business: yielding to
-            # it there would deadlock with its wait for the ego's turn.
-            & (mv["speed"][:, :-1] > 0.5)
-            & ((mv["to_line_m"][:, :-1] <= 0.0) | (w.lane_from_approach[b, lane[:, :-1]] < 0))
-        )  # (B, N)
-        gap = np.where(rival, ego_to_merge - to_merge[:, :-1] - w.config.car_length_m, np.inf)
-        nearest = np.argmin(gap, axis=1)
-        rows = np.arange(w.batch_size)
-        return gap[rows, nearest], np.where(
-            np.isfinite(gap[rows, nearest]), mv["speed"][rows, nearest], 0.0
-        )
-
-    @staticmethod
-    def _merge_leader_of_many(w: TownWorld) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_merge_leader` for every controlled car (C,) of towns with several: the
-        other controlled cars are rivals too, the one nearer the join first (ties: the
-        lower agent index), so two of them never wait for each other. As for one car, a
-        rival waiting at a line is the junction rules' business: a car inside a junction
-        that yielded at its exit to one waiting at a stop sign for that junction to
-        empty waited for ever (town 5200055)."""
         n, a, length = w.veh_s.shape[1], w.num_agents, w.config.car_length_m
         mv = junctions.movements(w)
         b = np.arange(w.batch_size)[:, None]
-        lane = mv["lane"]  # (B, N + A)
-        merge = w.lane_successors[b, lane, 0]
-        to_merge = mv["to_line_m"] + w.lane_length_m[b, lane]
-        plain_bend = w.lane_from_approach[b, lane][w.agent_world] < 0  # (C, N + A)
+        lane = mv["lane"]  # (B, N + A) connector each car is on or takes next
+        merge = w.lane_successors[b, lane, 0]  # a connector leads into one street lane
+        to_merge = mv["to_line_m"] + w.lane_length_m[b, lane]  # front bumper to the join
+        plain_bend = w.lane_from_approach[b, lane] < 0
         on, rows = w.agent_world, np.arange(w.num_cars)
-        me = n + rows % a  # each car's own column
         lane, merge, to_merge = lane[on], merge[on], to_merge[on]  # (C, N + A)
-        speed, to_line = mv["speed"][on], mv["to_line_m"][on]
+        speed, to_line, plain_bend = mv["speed"][on], mv["to_line_m"][on], plain_bend[on]
+        me = n + rows % a  # each car's own column
         mine = to_merge[rows, me][:, None]
         column = np.arange(n + a)[None, :]
         first = np.where(
