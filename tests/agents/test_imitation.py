@@ -56,6 +56,14 @@ def test_bc_then_one_dagger_round_writes_a_loadable_student(tmp_path):
     assert env.action_space.contains(np.clip(action, -1, 1))
 
 
+def test_rounds_before_selection_from_round_are_not_scored_nor_picked(tmp_path):
+    config = _tiny(rounds=1, selection_from_round=1)
+    result = run_imitation(config, tmp_path / "run", progress=False, log=lambda *_: None)
+    assert result.rounds[0]["selection"] == {}
+    assert "driving_score" in result.rounds[1]["selection"]
+    assert result.best_round == 1
+
+
 def test_a_finished_run_resumes_without_redoing_rounds(tmp_path):
     out = tmp_path / "run"
     run_imitation(_tiny(rounds=0), out, progress=False, log=lambda *_: None)
@@ -124,6 +132,7 @@ def test_same_seed_same_student(tmp_path):
         ({"num_envs": 0}, "num_envs"),
         ({"beta": 1.5}, "beta"),
         ({"nav_scale": 0.0}, "nav_scale"),
+        ({"selection_from_round": -1}, "selection_from_round"),
     ],
 )
 def test_bad_config_names_the_field(changes, match):

@@ -78,6 +78,10 @@ class ImitationConfig:
     selection_episodes: int = 20
     """Held-out episodes (selection seeds, 1,000,000+) that pick the best round's student
     (0: last)."""
+    selection_from_round: int = 0
+    """First round whose student drives the selection towns; earlier rounds are not
+    scored and cannot be picked. Early DAgger students are never the best, and a
+    selection drive costs as much as collecting a round's data (0: every round)."""
     final: FinalFit = dataclasses.field(default_factory=FinalFit)
     """The optional last step after the rounds (:mod:`roadgym.agents.imitation.final`):
     the average of the last rounds' students, fitted once more; it competes with the
@@ -93,7 +97,7 @@ class ImitationConfig:
         for name, value in positive.items():
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 1")
-        for name in ("rounds", "selection_episodes", "seed"):
+        for name in ("rounds", "selection_episodes", "selection_from_round", "seed"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"ImitationConfig.{name} = {value!r}; allowed: an int >= 0")

@@ -223,7 +223,8 @@ def run_imitation(
         fit_errors = action_errors(model.policy, data)
         student_name = f"student_round_{round_index:02d}.zip"
         save_model_atomic(model, out / student_name)
-        selection = _selection_score(config, selection_seeds, model)
+        selected = round_index >= config.selection_from_round
+        selection = _selection_score(config, selection_seeds, model) if selected else {}
         record = {
             "round": round_index,
             "beta": beta,
@@ -266,9 +267,10 @@ def run_imitation(
             )
         candidates.append(record)
     # The best student on the selection seeds (ties: the later one); without them, the last.
+    # A round before ``selection_from_round`` has no score and is never picked over one.
     best = max(
         enumerate(candidates),
-        key=lambda item: (item[1]["selection"].get("driving_score", 0.0), item[0]),
+        key=lambda item: (item[1]["selection"].get("driving_score", -1.0), item[0]),
     )[1]
     student_path = out / "student.zip"
     atomic_write(student_path, lambda file: file.write((out / best["student"]).read_bytes()))
@@ -286,13 +288,14 @@ def run_imitation(
 
 
 def _round_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """What the rounds' data and students depend on: ``config`` without ``rounds`` and
-    ``final``, with the defaults of fields a run older than them lacks."""
+    """What the rounds' data and students depend on: ``config`` without ``rounds``,
+    ``final`` and ``selection_from_round``, with the defaults of fields a run older than
+    them lacks."""
     defaults = ImitationConfig().to_dict()
     merged = {**defaults, **config}
     merged["bc"] = {**defaults["bc"], **config.get("bc", {})}
-    merged.pop("rounds", None)
-    merged.pop("final", None)
+    for name in ("rounds", "final", "selection_from_round"):  # none changes a round's data
+        merged.pop(name, None)
     return json.loads(json.dumps(merged))
 
 
