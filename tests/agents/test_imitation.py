@@ -392,3 +392,26 @@ def test_action_std_refuses_discrete_actions_before_writing_the_run(tiny_setting
     with pytest.raises(ValueError, match="action_std = 0.1 needs continuous actions"):
         train(settings, run_dir=tmp_path / "ppo", progress_bar=False)
     assert not (tmp_path / "ppo").exists()
+
+
+def test_the_aggregate_holds_every_round_in_order_past_its_capacity():
+    from roadgym.agents.imitation.collect import AggregatedData, RoundData
+
+    rng = np.random.default_rng(0)
+
+    def part(n):
+        return RoundData(
+            frames=rng.integers(0, 255, (n, 4, 4, 3), dtype=np.uint8),
+            nav=rng.random((n, 6), dtype=np.float32),
+            actions=rng.random((n, 2), dtype=np.float32),
+            labels={"light_state": rng.integers(0, 4, n)},
+        )
+
+    parts = [part(5), part(3), part(7)]
+    aggregate = AggregatedData(capacity_frames=6)  # outgrown by the second and third
+    for p in parts:
+        aggregate.append(p)
+    held, expected = aggregate.data(), RoundData.concatenate(parts)
+    assert len(aggregate) == 15
+    for key, value in expected.arrays().items():
+        np.testing.assert_array_equal(held.arrays()[key], value)

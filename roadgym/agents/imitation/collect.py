@@ -18,7 +18,7 @@ import numpy as np
 
 from roadgym.drivers.expert import ExpertDriver
 
-__all__ = ["RoundData", "collect_round"]
+__all__ = ["AggregatedData", "RoundData", "collect_round"]
 
 StudentAct = Callable[[dict[str, np.ndarray]], np.ndarray]
 
@@ -61,6 +61,47 @@ class RoundData:
         """Inverse of :meth:`arrays` (accepts an open ``np.load`` result)."""
         labels = {k[len("label_") :]: arrays[k] for k in arrays if k.startswith("label_")}
         return RoundData(arrays["frames"], arrays["nav"], arrays["actions"], labels)
+
+
+class AggregatedData:
+    """DAgger's aggregate of all rounds' frames, grown in place.
+
+    Rounds are appended into arrays with room to spare (``capacity_frames``, doubled when
+    a run outgrows it), so a round adds its own frames without copying every earlier
+    round's: concatenating 300,000 frames (3.7 GB) anew each round cost seconds. Memory
+    beyond the frames written is reserved, not touched.
+    """
+
+    def __init__(self, capacity_frames: int = 0) -> None:
+        self.capacity_frames = max(int(capacity_frames), 0)
+        self._arrays: dict[str, np.ndarray] | None = None
+        self._frames = 0
+
+    def __len__(self) -> int:
+        return self._frames
+
+    def append(self, part: RoundData) -> None:
+        """Add ``part``'s frames after the ones already held."""
+        flat = part.arrays()
+        end = self._frames + len(part)
+        if self._arrays is None:
+            size = max(self.capacity_frames, end)
+            self._arrays = {k: np.empty((size,) + v.shape[1:], v.dtype) for k, v in flat.items()}
+        elif end > len(self._arrays["frames"]):
+            size = max(2 * len(self._arrays["frames"]), end)
+            grown = {k: np.empty((size,) + v.shape[1:], v.dtype) for k, v in self._arrays.items()}
+            for k, v in self._arrays.items():
+                grown[k][: self._frames] = v[: self._frames]
+            self._arrays = grown
+        for k, v in flat.items():
+            self._arrays[k][self._frames : end] = v
+        self._frames = end
+
+    def data(self) -> RoundData:
+        """All frames so far, as views (no copy)."""
+        if self._arrays is None:
+            raise ValueError("AggregatedData.data(): no round appended yet")
+        return RoundData.from_arrays({k: v[: self._frames] for k, v in self._arrays.items()})
 
 
 def collect_round(

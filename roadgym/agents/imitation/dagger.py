@@ -39,7 +39,7 @@ from stable_baselines3 import PPO
 from roadgym.agents.callbacks import save_model_atomic
 from roadgym.agents.environments import held_out_seeds
 from roadgym.agents.imitation.bc import action_errors, fit_student
-from roadgym.agents.imitation.collect import RoundData, collect_round
+from roadgym.agents.imitation.collect import AggregatedData, RoundData, collect_round
 from roadgym.agents.imitation.config import (
     SELECTION_SEED_START,
     TRAIN_SEED_STRIDE,
@@ -165,9 +165,9 @@ def run_imitation(
     done = manifest["rounds"]
     rng = np.random.default_rng(config.seed)
     model = build_student(config, device)
-    parts: list[RoundData] = []
+    aggregate = AggregatedData(config.bc_frames + config.rounds * config.frames_per_round)
     for record in done:
-        parts.append(_load_npz(out / record["data"]))
+        aggregate.append(_load_npz(out / record["data"]))
         rng = np.random.default_rng([config.seed, record["round"] + 1])
     if done:
         # Weights only (torch's weights-only loader): nothing in the zip is unpickled.
@@ -181,7 +181,7 @@ def run_imitation(
                 "this run predates saved random states: resumed rounds will differ from an "
                 "uninterrupted run's"
             )
-        log(f"resuming after round {done[-1]['round']} ({sum(len(p) for p in parts)} frames)")
+        log(f"resuming after round {done[-1]['round']} ({len(aggregate)} frames)")
     selection_seeds = (
         held_out_seeds(config.selection_episodes, SELECTION_SEED_START)
         if config.selection_episodes
@@ -215,8 +215,8 @@ def run_imitation(
         collect_s = time.perf_counter() - round_start
         data_name = f"round_{round_index:02d}.npz"
         _save_npz(out / data_name, data)
-        parts.append(data)
-        everything = RoundData.concatenate(parts) if len(parts) > 1 else parts[0]
+        aggregate.append(data)
+        everything = aggregate.data()
         fit_start = time.perf_counter()
         losses = fit_student(model.policy, everything, config.bc, rng, progress=progress)
         fit_s = time.perf_counter() - fit_start
@@ -256,7 +256,7 @@ def run_imitation(
         record = manifest.get("final")
         wanted = {"settings": dataclasses.asdict(config.final), "after_round": done[-1]["round"]}
         if record is None or {k: record.get(k) for k in wanted} != wanted:
-            everything = RoundData.concatenate(parts) if len(parts) > 1 else parts[0]
+            everything = aggregate.data()
             record = _final_step(config, out, model, everything, done, selection_seeds, progress)
             manifest["final"] = record
             atomic_write_json(manifest_path, manifest)
