@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         causes = [key for key in KEYS[1:-2] if record[key][slot] > 0]
         failures.append(
             f"{args.seed + slot // agents} car {slot % agents}: "
-            f"{'+'.join(causes) or ('driving' if not done[slot] else 'other')} "
+            f"{'+'.join(causes) or ('driving' if not done[slot] else 'time limit')} "
             f"(completion {record['route_completion'][slot]:.2f})"
         )
     print(json.dumps({"args": vars(args), **summary, "failures": failures}, indent=1))
