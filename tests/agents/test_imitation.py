@@ -415,3 +415,20 @@ def test_the_aggregate_holds_every_round_in_order_past_its_capacity():
     assert len(aggregate) == 15
     for key, value in expected.arrays().items():
         np.testing.assert_array_equal(held.arrays()[key], value)
+
+
+def test_stopping_frames_are_the_expert_braking_in_the_last_metres_before_a_stop():
+    from roadgym.agents.imitation.bc import stopping_frames
+    from roadgym.agents.imitation.collect import RoundData
+
+    speed_mps = np.array([0.0, 0.2, 1.0, 1.0, 1.9, 5.0])
+    throttle = np.array([-0.5, -0.5, -0.1, 0.3, -0.8, -0.8], np.float32)
+    nav = np.zeros((6, 6), np.float32)  # two stacked steps of (speed, turn, distance)
+    nav[:, -3] = speed_mps / 20.0  # the newest speed, as a fraction of Town's top speed
+    data = RoundData(
+        frames=np.zeros((6, 4, 4, 3), np.uint8),
+        nav=nav,
+        actions=np.stack([np.zeros(6, np.float32), throttle], axis=1),
+        labels={},
+    )
+    assert stopping_frames(data).tolist() == [False, False, True, False, True, False]

@@ -138,7 +138,7 @@ class ImitationConfig:
             raise ConfigError(
                 f"ImitationConfig.bc.action_loss = {self.bc.action_loss!r}; allowed: 'l1', 'mse'"
             )
-        for name in ("transition_weight", "pedestrian_weight", "aux_weight"):
+        for name in ("transition_weight", "stopping_weight", "pedestrian_weight", "aux_weight"):
             if not getattr(self.bc, name) >= 0:
                 raise ConfigError(
                     f"ImitationConfig.bc.{name} = {getattr(self.bc, name)!r}; allowed: a float >= 0"
