@@ -170,12 +170,20 @@ def model_spaces(
 ) -> tuple[spaces.Space, spaces.Space]:
     """The observation and action spaces an SB3 model trained on ``env_id`` holds.
 
-    One env is built, stacked as training stacks it and wrapped as SB3 wraps it (images
-    channels first), then closed.
+    One env is built (one world of N cars when ``env_kwargs.num_agents`` N > 1), stacked
+    as training stacks it and wrapped as SB3 wraps it (images channels first), then
+    closed.
     """
-    from roadgym.agents.environments import make_eval_vec_env
+    from roadgym.agents.environments import make_eval_vec_env, num_agents_of
 
-    venv, _ = make_eval_vec_env(env_id, [0], env_kwargs, n_envs=1, frame_stack=frame_stack)
+    num_agents = num_agents_of(env_kwargs)
+    if num_agents > 1:  # trained on several cars a world: one world's slots
+        from roadgym.envs.multiagent import make_multi_agent_sb3_vec_env
+
+        fields = {k: v for k, v in (env_kwargs or {}).items() if k != "num_agents"}
+        venv = make_multi_agent_sb3_vec_env(env_id, 1, num_agents, **fields)
+    else:
+        venv, _ = make_eval_vec_env(env_id, [0], env_kwargs, n_envs=1, frame_stack=frame_stack)
     try:
         wrapped = BaseAlgorithm._wrap_env(venv, verbose=0)
         return wrapped.observation_space, wrapped.action_space

@@ -81,7 +81,8 @@ def test_ppo_on_the_multi_agent_batch_logs_world_metrics(tmp_path):
 
 
 def test_roadgym_train_on_several_cars_a_world_logs_them(tmp_path, capsys):
-    from roadgym.agents.cli import train_main
+    from roadgym.agents.cli import train_main, watch_main
+    from roadgym.agents.watch import count_video_frames
 
     args = ["--algo", "ppo", "--env", "roadgym/Merge-v0", "--n-envs", "2", "--timesteps", "48"]
     for field in (
@@ -97,3 +98,8 @@ def test_roadgym_train_on_several_cars_a_world_logs_them(tmp_path, capsys):
     assert train_main([*args, "--set", "eval_freq=0", "--run-dir", str(tmp_path / "b")]) == 0
     tags = set(read_scalars(tmp_path / "b" / "tb"))
     assert {"driving/crashed", "multiagent/controlled_collisions"} <= tags
+    # roadgym watch takes the run's model: one policy drives the world's three cars.
+    video = tmp_path / "b.mp4"
+    argv = ["--model", str(tmp_path / "b" / "model.zip"), "--episodes", "1"]
+    assert watch_main([*argv, "--agent", "car_2", "--record", str(video)]) == 0
+    assert count_video_frames(video) == 3 + 1  # 3 s at 1 Hz, and the last state
