@@ -162,30 +162,44 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
     arms = np.zeros((n, n, 4), dtype=bool)
     arms[:, :-1, 0] = arms[:, 1:, 2] = True
     arms[:-1, :, 1] = arms[1:, :, 3] = True
-    edges = [(i, j, 0) for j in range(n) for i in range(n - 1)]
-    edges += [(i, j, 1) for j in range(n - 1) for i in range(n)]
+    # The same as flat Python lists while streets are removed: present[(j * n + i) * 4 + d].
+    present = arms.reshape(-1).tolist()
+    degree = arms.sum(axis=2).reshape(-1).tolist()  # [j * n + i]
+    edges = _grid_edges(n)
     target = int(round(config.street_removal_fraction * len(edges)))
     removed = 0
-    for k in rng.permutation(len(edges)):
+    for k in rng.permutation(len(edges)).tolist():
         if removed >= target:
             break
-        i, j, d = edges[k]
-        i2, j2 = i + int(DIRECTIONS[d, 0]), j + int(DIRECTIONS[d, 1])
-        if arms[j, i].sum() <= 2 or arms[j2, i2].sum() <= 2:
+        here, there, d = edges[k]
+        if degree[here] <= 2 or degree[there] <= 2:
             continue  # removing it would leave a dead end
-        arms[j, i, d] = arms[j2, i2, d + 2] = False
-        if _arms_strongly_connected(arms):
+        present[here * 4 + d] = present[there * 4 + d + 2] = False
+        if _arms_strongly_connected(present, n):
             removed += 1
+            degree[here] -= 1
+            degree[there] -= 1
         else:
-            arms[j, i, d] = arms[j2, i2, d + 2] = True
+            present[here * 4 + d] = present[there * 4 + d + 2] = True
+    arms = np.array(present, dtype=bool).reshape(n, n, 4)
     town = _build(rng, config, xs, ys, lanes_col, lanes_row, arms)
     return town if _lanes_strongly_connected(town.lanes.successors) else None
 
 
-def _arms_strongly_connected(arms: np.ndarray) -> bool:
-    """Can every directed street be reached from every other without U-turns?"""
-    present = arms.reshape(-1).tolist()  # flat (j, i, d) order: (j * n + i) * 4 + d
-    forward, backward = _street_links(arms.shape[0])
+@functools.cache
+def _grid_edges(n: int) -> list[tuple[int, int, int]]:
+    """The street segments of an n x n grid as (junction, next junction, arm) with junctions
+    flat (j * n + i): first the east-going rows, then the north-going columns."""
+    edges = [(j * n + i, j * n + i + 1, 0) for j in range(n) for i in range(n - 1)]
+    return edges + [(j * n + i, (j + 1) * n + i, 1) for j in range(n - 1) for i in range(n)]
+
+
+def _arms_strongly_connected(present: list[bool], n: int) -> bool:
+    """Can every directed street be reached from every other without U-turns?
+
+    ``present``: whether each directed street exists, flat (j, i, d): (j * n + i) * 4 + d.
+    """
+    forward, backward = _street_links(n)
     first = present.index(True)
     return _reaches_present(forward, present, first) and _reaches_present(backward, present, first)
 
@@ -212,25 +226,31 @@ def _street_links(n: int) -> tuple[list[list[int]], list[list[int]]]:
 
 def _reaches_present(links: list[list[int]], present: list[bool], start: int) -> bool:
     """Whether every present street is reached from ``start`` along present streets."""
-    seen = {start}
+    seen = bytearray(len(present))
+    seen[start] = 1
     stack = [start]
+    reached = 1
     while stack:
         for nxt in links[stack.pop()]:
-            if present[nxt] and nxt not in seen:
-                seen.add(nxt)
+            if present[nxt] and not seen[nxt]:
+                seen[nxt] = 1
+                reached += 1
                 stack.append(nxt)
-    return len(seen) == sum(present)
+    return reached == sum(present)
 
 
 def _reaches_all(adjacency: list[list[int]]) -> bool:
-    seen = {0}
+    seen = bytearray(len(adjacency))
+    seen[0] = 1
     stack = [0]
+    reached = 1
     while stack:
         for nxt in adjacency[stack.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
+            if not seen[nxt]:
+                seen[nxt] = 1
+                reached += 1
                 stack.append(nxt)
-    return len(seen) == len(adjacency)
+    return reached == len(adjacency)
 
 
 def _lanes_strongly_connected(successors: list[list[int]]) -> bool:

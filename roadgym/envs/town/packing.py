@@ -79,8 +79,9 @@ def pack_lanes(world: TownState, i: int, town: TownMap) -> None:
     fit(world, "lane_from_approach", (count,), np.int64, -1)[i, :count] = town.lane_from_approach
 
 
-def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.ndarray]) -> None:
-    """Approaches, light cycles (in steps) and the raster pixels of each light's stop line."""
+def pack_control(world: TownState, i: int, town: TownMap, light_bars: tuple) -> None:
+    """Approaches, light cycles (in steps) and the raster pixels of each light's stop line
+    (``light_bars``: ``raster.light_bar_table``'s pixels and counts)."""
     q, j = town.num_approaches, len(town.junction_xy)
     # Phases per junction: its approaches' distinct slots (opposing approaches share one).
     n_phase = np.zeros(j, dtype=np.int64)
@@ -105,14 +106,15 @@ def pack_control(world: TownState, i: int, town: TownMap, light_pixels: list[np.
     fit(world, "approach_offset", (qa,), np.int64, 0)[i, :q] = offset[town.approach_junction]
     # Light bars: flat indices into the stacked rasters (one per controlled car: each
     # car's raster shows them); padding hits the scratch pixel.
-    width = max([len(p) for p in light_pixels] + [1])
+    table, count = light_bars
+    width = max(table.shape[1], 1)
     cars = world.world_cars(np.array([i]))
     pixels = fit(world, "light_pixels", (qa, width), np.int64, world.scratch_pixel, world.num_cars)
+    valid = np.arange(table.shape[1])[None, :] < count[:, None]  # (Q, P)
     for car in cars.tolist():
         pixels[car] = world.scratch_pixel
         base = car * world.raster_side_px**2
-        for k, p in enumerate(light_pixels):
-            pixels[car, k, : len(p)] = base + p
+        pixels[car, :q, : table.shape[1]] = np.where(valid, base + table, world.scratch_pixel)
 
 
 def pack_route(world: TownState, i: int, route: Route) -> None:

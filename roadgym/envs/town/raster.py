@@ -155,28 +155,54 @@ def _bars(stop_lines: np.ndarray, thickness_m: float) -> np.ndarray:
     return _boxes(centre, back, np.full(len(a), 0.5 * thickness_m), 0.5 * length)
 
 
-def light_bar_pixels(town: TownMap, frame: PixelFrame, side_px: int) -> list[np.ndarray]:
+# One scratch image per raster side, kept clean between calls: allocating and zeroing a
+# map-sized image per reset cost more than drawing the bars into it.
+_SCRATCH: dict[int, np.ndarray] = {}
+
+
+def light_bar_table(town: TownMap, frame: PixelFrame, side_px: int) -> tuple:
     """Flat pixel indices (into a side x side image) of each light approach's stop line.
 
-    Approaches without lights get an empty array.
+    Returns ``(pixels (Q, P) padded with -1, count (Q,))``, rows in approach order, each
+    row's pixels in row-major order; approaches without lights have none. Bars of
+    different approaches lie metres apart, so they are drawn into one image, each with
+    its own value, and read back from their bounding boxes.
     """
     control = town.junction_control[town.approach_junction]
-    out = [np.zeros(0, dtype=np.int64)] * len(control)
     lights = np.flatnonzero(control == CONTROL_LIGHT)
+    count = np.zeros(len(control), dtype=np.int64)
     if len(lights) == 0:
-        return out
+        return np.zeros((len(control), 0), dtype=np.int64), count
     bars = _bars(town.approach_stop_line[lights], LIGHT_BAR_M)  # (K, 4, 2)
     corners = frame.to_pixels(bars)
-    low = np.clip(np.floor(corners.min(axis=1)).astype(int) - 2, 0, side_px)
-    high = np.clip(np.ceil(corners.max(axis=1)).astype(int) + 2, 0, side_px)
-    scratch = np.zeros((side_px, side_px), np.uint8)
+    low = np.clip(np.floor(corners.min(axis=1)).astype(np.int64) - 2, 0, side_px)
+    high = np.clip(np.ceil(corners.max(axis=1)).astype(np.int64) + 2, 0, side_px)
+    scratch = _SCRATCH.get(side_px)
+    if scratch is None:
+        scratch = _SCRATCH[side_px] = np.zeros((side_px, side_px), np.uint16)
     for k, polygon in enumerate(frame._fixed(bars)):
-        (c0, r0), (c1, r1) = low[k], high[k]
-        cv2.fillConvexPoly(scratch, polygon, 1, shift=SUBPIXEL_BITS)
-        rows, cols = np.nonzero(scratch[r0:r1, c0:c1])
-        out[lights[k]] = (rows + r0) * side_px + cols + c0
-        scratch[r0:r1, c0:c1] = 0
-    return out
+        cv2.fillConvexPoly(scratch, polygon, k + 1, shift=SUBPIXEL_BITS)
+    # Every bar's box, row-major, as flat (bar, row, col) lists.
+    width, height = (high - low).T
+    size = width * height
+    bar = np.repeat(np.arange(len(lights)), size)
+    local = np.arange(len(bar)) - np.repeat(np.cumsum(size) - size, size)
+    rows = low[bar, 1] + local // width[bar]
+    cols = low[bar, 0] + local % width[bar]
+    hit = scratch[rows, cols] == bar + 1
+    scratch[rows, cols] = 0
+    flat = (rows * side_px + cols)[hit]
+    count[lights] = np.bincount(bar[hit], minlength=len(lights))
+    table = np.full((len(control), max(int(count.max()), 1)), -1, dtype=np.int64)
+    rank = np.arange(len(flat)) - np.repeat(np.cumsum(count) - count, count)
+    table[np.repeat(np.arange(len(control)), count), rank] = flat
+    return table, count
+
+
+def light_bar_pixels(town: TownMap, frame: PixelFrame, side_px: int) -> list[np.ndarray]:
+    """:func:`light_bar_table` as one array per approach (empty without a light)."""
+    table, count = light_bar_table(town, frame, side_px)
+    return [row[:n] for row, n in zip(table, count.tolist(), strict=True)]
 
 
 def draw_route(image: np.ndarray, route: Route, frame: PixelFrame) -> None:

@@ -16,7 +16,7 @@ from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.town import ego, packing
 from roadgym.envs.town.generator import generate_town
 from roadgym.envs.town.pedestrians import step_pedestrians
-from roadgym.envs.town.raster import draw_route, draw_town, light_bar_pixels, town_frame
+from roadgym.envs.town.raster import draw_route, draw_town, light_bar_table, town_frame
 from roadgym.envs.town.routing import sample_route
 from roadgym.envs.town.state import BIG_STEP, TownState
 from roadgym.envs.town.traffic import (
@@ -73,7 +73,7 @@ class TownWorld(TownState):
         for car, route in zip(cars.tolist(), routes, strict=True):
             draw_route(self.rasters[car], route, frame)  # each car sees its own route
         packing.pack_lanes(self, index, town)
-        packing.pack_control(self, index, town, light_bar_pixels(town, frame, self.raster_side_px))
+        packing.pack_control(self, index, town, light_bar_table(town, frame, self.raster_side_px))
         for car, route in zip(cars.tolist(), routes, strict=True):
             packing.pack_route(self, car, route)
         packing.pack_sidewalks(self, index, town)
