@@ -121,3 +121,41 @@ def test_config_errors_name_the_field_value_and_what_is_allowed():
         TownConfig(block_min_m=80.0, block_max_m=60.0)
     with pytest.raises(ConfigError, match="observation = 'lidar' is not allowed"):
         TownConfig(observation="lidar")
+
+
+def test_a_town_and_its_reset_world_are_a_pure_function_of_the_seed():
+    # Caches (street links, scratch images) must not carry anything from one town to the
+    # next: the same seed gives the same arrays whatever was generated in between.
+    import dataclasses
+
+    from roadgym.envs.town.world import TownWorld
+
+    def arrays(t):
+        out = {}
+        for f in dataclasses.fields(t):
+            value = getattr(t, f.name)
+            if dataclasses.is_dataclass(value):
+                out.update({f"{f.name}.{k}": v for k, v in arrays(value).items()})
+            elif isinstance(value, np.ndarray):
+                out[f.name] = value
+        return out
+
+    def reset(world, seed):
+        world.reset_world(0, np.random.default_rng(seed))
+        names = ("rasters", "light_pixels", "route_xy", "veh_lane", "veh_s", "ped_progress_m")
+        return {name: getattr(world, name).copy() for name in names}
+
+    first = arrays(town(7))
+    world = TownWorld(TownConfig(), batch_size=1)
+    state = reset(world, 7)
+    for seed in (8, 9):
+        town(seed, grid_size=8, two_lane_fraction=0.9)
+        reset(world, seed)
+    again = arrays(town(7))
+    assert first.keys() == again.keys()
+    for name, value in first.items():
+        np.testing.assert_array_equal(value, again[name], err_msg=name)
+    assert town(7).lanes.successors == town(7).lanes.successors
+    for name, value in reset(world, 7).items():  # arrays padded to the largest town since
+        crop = tuple(slice(0, n) for n in state[name].shape)
+        np.testing.assert_array_equal(value[crop], state[name], err_msg=name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 
 import numpy as np
 
@@ -53,24 +54,42 @@ def resample_segments(start: np.ndarray, end: np.ndarray, spacing_m: float) -> t
     return start[:, None, :] + t[..., None] * direction[:, None, :], count
 
 
+def _ragged(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of samples 0..count[k] of every row k, flat and row-major."""
+    size = count + 1
+    row = np.repeat(np.arange(len(count)), size)
+    return row, np.arange(len(row)) - np.repeat(np.cumsum(size) - size, size)
+
+
 def resample_curves(curves: np.ndarray, spacing_m: float) -> tuple:
     """Polylines ``curves`` (C, P, 2) resampled at ~``spacing_m`` along their arc length.
 
     Returns ``(vertices (C, W, 2) padded with the last vertex, num_segments (C,))``.
+    Only each curve's own samples are computed; the padding repeats its last one.
     """
+    num, points = curves.shape[:2]
     seg = curves[:, 1:] - curves[:, :-1]  # (C, P - 1, 2)
     seg_len = np.hypot(seg[..., 0], seg[..., 1])  # (C, P - 1)
-    cum = np.concatenate([np.zeros((len(curves), 1)), np.cumsum(seg_len, axis=1)], axis=1)
+    cum = np.concatenate([np.zeros((num, 1)), np.cumsum(seg_len, axis=1)], axis=1)  # (C, P)
     length = cum[:, -1]
     count = np.maximum(np.ceil(length / spacing_m).astype(np.int64), 2)
-    s = _linspace_rows(length, count, int(count.max(initial=2)) + 1)  # (C, W)
+    row, col = _ragged(count)  # (S,) every sample
+    # np.linspace(0, length, count + 1) per curve, as _linspace_rows.
+    s = np.where(col >= count[row], length[row], col * (length / count)[row])
     # Polyline.segment_at: searchsorted(cum, s, "right") - 1, clipped to the segments.
-    index = (cum[:, None, :] <= s[:, :, None]).sum(-1) - 1  # (C, W)
-    index = np.clip(index, 0, seg.shape[1] - 1)
-    c = np.arange(len(curves))[:, None]
-    t = (s - cum[c, index]) / np.maximum(seg_len[c, index], 1e-12)
-    start = curves[c, index]
-    return start + t[..., None] * (curves[c, index + 1] - start), count
+    # Complex numbers sort by real part, then imaginary: (curve, arc length) pairs search
+    # every curve's arc lengths in one call, with exact comparisons.
+    keys = (np.arange(num)[:, None] + 1j * cum).reshape(-1)
+    index = np.searchsorted(keys, row + 1j * s, side="right") - row * points - 1
+    index = np.minimum(np.maximum(index, 0), points - 2)
+    flat = row * points + index  # into (C * P) vertices
+    t = (s - cum.reshape(-1)[flat]) / np.maximum(seg_len.reshape(-1)[flat - row], 1e-12)
+    vertices = curves.reshape(-1, 2)
+    start = vertices[flat]
+    samples = start + t[:, None] * (vertices[flat + 1] - start)  # (S, 2)
+    first = np.cumsum(count + 1) - (count + 1)
+    width = int(count.max(initial=2)) + 1
+    return samples[first[:, None] + np.minimum(np.arange(width)[None, :], count[:, None])], count
 
 
 def max_curvature(curves: np.ndarray) -> np.ndarray:
@@ -132,21 +151,25 @@ class LaneTable:
         width = max(v.shape[1] for v, _ in pieces)
         xy = np.concatenate([pad_rows(v, width) for v, _ in pieces])  # (L, W, 2)
         count = np.concatenate([c for _, c in pieces])
-        seg = xy[:, 1:] - xy[:, :-1]  # (L, W - 1, 2)
-        heading = np.arctan2(seg[..., 1], seg[..., 0])
         rows = np.arange(len(count))
+        seg = xy[:, 1:] - xy[:, :-1]  # (L, W - 1, 2)
+        # Only a lane's own segments are measured; those past its end (zero length) carry
+        # its last heading, as packed before, and add nothing to its arc length.
+        own = np.arange(width - 1)[None, :] < count[:, None]  # (L, W - 1)
+        heading = np.empty((len(count), width))
+        np.arctan2(seg[..., 1], seg[..., 0], out=heading[:, :-1], where=own)
         last = heading[rows, count - 1]
-        # Segments past a lane's end (zero length) carry its last heading, as packed before.
-        columns = np.arange(width)[None, :]
-        heading = np.concatenate([heading, heading[:, -1:]], axis=1)
-        heading = np.where(columns >= count[:, None], last[:, None], heading)
-        cum = np.cumsum(np.hypot(seg[..., 0], seg[..., 1]), axis=1)
+        np.copyto(heading, last[:, None], where=np.arange(width)[None, :] >= count[:, None])
+        step = np.zeros((len(count), width - 1))
+        np.hypot(seg[..., 0], seg[..., 1], out=step, where=own)
+        cum_s = np.zeros((len(count), width))
+        np.cumsum(step, axis=1, out=cum_s[:, 1:])
         return cls(
             xy=xy,
             num_segments=count,
             heading=heading,
-            length_m=cum[rows, count - 1],
-            cum_s=np.concatenate([np.zeros((len(count), 1)), cum], axis=1),
+            length_m=cum_s[rows, count],
+            cum_s=cum_s,
             speed_limit_mps=np.asarray(speed_limit_mps, dtype=np.float64),
             successors=successors,
             width_m=width_m,
@@ -190,11 +213,12 @@ class LaneTable:
 
     def successor_table(self) -> tuple[np.ndarray, np.ndarray]:
         """``(successors (L, S) padded with 0, num_successors (L,))``."""
-        number = np.array([len(s) for s in self.successors], dtype=np.int64)
+        number = np.fromiter(map(len, self.successors), dtype=np.int64, count=len(self))
         table = np.zeros((len(self), max(int(number.max(initial=1)), 1)), dtype=np.int64)
         rows = np.repeat(np.arange(len(self)), number)
         cols = np.arange(len(rows)) - np.repeat(np.cumsum(number) - number, number)
-        table[rows, cols] = np.concatenate([np.asarray(s, dtype=np.int64) for s in self.successors])
+        flat = itertools.chain.from_iterable(self.successors)
+        table[rows, cols] = np.fromiter(flat, dtype=np.int64, count=len(rows))
         return table, number
 
     @functools.cached_property
