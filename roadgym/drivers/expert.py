@@ -309,17 +309,19 @@ class ExpertDriver:
         accel = np.where(at_mark, np.minimum(accel, -c.comfort_brake_mps2), accel)
         # A car that stopped with a light's line between its front bumper and its centre
         # (queued into a junction it entered on green) holds there while the light is
-        # red: its centre crossing would run the red.
+        # red: its centre crossing would run the red. In the yellow too, unless it is a
+        # left-turner clearing: standing, its centre may not be over before the red
+        # (4900259: stopped 0.19 m over by a jammed exit, it moved off 2.0 s into the
+        # yellow and its centre crossed 0.4 s into the red).
         half = 0.5 * cfg.car_length_m
         event_kind = gather_rows(w.by_car(w.approach_kind), w.route_stop_approach)  # (C, E)
         event_light = gather_rows(w.by_car(w.light_state), w.route_stop_approach)
         bumper = w.route_stop_s - w.s_m[:, None] - half
-        straddling = (
-            (event_kind == CONTROL_LIGHT)
-            & (event_light == LIGHT_RED)
-            & (bumper <= -0.5)
-            & (w.route_stop_s > w.s_m[:, None])
-        ).any(axis=1) & (speed < 1.0)
+        centre_behind = (event_kind == CONTROL_LIGHT) & (w.route_stop_s > w.s_m[:, None])
+        straddling_red = (centre_behind & (event_light == LIGHT_RED) & (bumper <= -0.5)).any(1)
+        front_over = centre_behind & (bumper <= 0.0)
+        straddling_yellow = (front_over & (event_light == LIGHT_YELLOW)).any(1) & ~clearing
+        straddling = (straddling_red | straddling_yellow) & (speed < 1.0)
         accel = np.where(straddling, np.minimum(accel, -c.comfort_brake_mps2), accel)
         throttle = self._throttle(w, accel)
         # Hold the brake at a standstill so the car never creeps over a line.

@@ -2,6 +2,7 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import roadgym  # noqa: F401
 from roadgym.drivers.expert import ExpertDriver, stops_for_yellow
@@ -20,9 +21,11 @@ def test_a_car_that_can_stop_for_a_yellow_stops_one_that_cannot_goes_on():
     np.testing.assert_array_equal(stops_for_yellow(speed, line, 3.0), expected)
 
 
-def test_the_expert_standing_just_short_of_a_light_stays_there_through_yellow_and_red():
-    """4800422: a car stopped 0.03 m short of the line in the yellow (its exit was jammed)
-    moved off when the exit cleared and its centre crossed on red."""
+@pytest.mark.parametrize("over_m", [-0.05, 0.19])
+def test_the_expert_standing_at_a_light_stays_there_through_yellow_and_red(over_m):
+    """A car stopped in the yellow by a jammed exit, its front bumper just short of the line
+    (4800422: 0.03 m) or just over it (4900259: 0.19 m), moved off when the exit cleared
+    and its centre crossed on red. It holds, centre behind the line, until the green."""
     envs = gym.make_vec(
         "roadgym/Town-v0",
         num_envs=1,
@@ -36,8 +39,8 @@ def test_the_expert_standing_just_short_of_a_light_stays_there_through_yellow_an
     kind = gather_rows(world.approach_kind, world.route_stop_approach)[0]
     event = int(np.flatnonzero(kind == CONTROL_LIGHT)[0])
     line_s = world.route_stop_s[0, event]
-    # Stand the car on its route with its front bumper 0.05 m short of the line.
-    centre_s = line_s - half - 0.05
+    # Stand the car on its route with its front bumper over_m past the line.
+    centre_s = line_s - half + over_m
     here, ahead = town_ego.route_points(world, np.array([[centre_s, centre_s + 0.5]]))[0]
     world.car.x_m[0], world.car.y_m[0] = here
     world.car.heading_rad[0] = np.arctan2(*(ahead - here)[::-1])
@@ -49,14 +52,14 @@ def test_the_expert_standing_just_short_of_a_light_stays_there_through_yellow_an
     phase = world.approach_slot[0, q] * world.phase_steps + world.green_steps + 20
     world.approach_offset[0, q] = (phase - world.step_count[0]) % world.approach_cycle[0, q]
     world._update_lights()  # noqa: SLF001
-    expert, seen = ExpertDriver(envs), []
+    expert, seen, start_s = ExpertDriver(envs), [], world.s_m[0]
     for _ in range(world.approach_cycle[0, q]):
         seen.append(gather_rows(world.light_state, world.route_stop_approach)[0, event])
         _, _, terminated, _, info = envs.step(expert.predict()[0])
         assert info["red_light_violations"][0] == 0 and not terminated[0]
         if seen[-1] == LIGHT_GREEN:
             break
-        assert world.s_m[0] + half <= line_s, f"over the line on {seen[-1]}"
+        assert world.s_m[0] < start_s + 0.05, f"moved off on light {seen[-1]}"
     assert LIGHT_RED in seen and seen[-1] == LIGHT_GREEN
     assert seen[1] == LIGHT_YELLOW
     for _ in range(50):  # and on green it goes
