@@ -347,6 +347,29 @@ def test_bad_final_settings_name_the_field():
         FinalFit(samples=-1)
     with pytest.raises(ValueError, match="FinalFit.learning_rate"):
         FinalFit(learning_rate=0.0)
+    with pytest.raises(ValueError, match="FinalFit.stopping_weight"):
+        FinalFit(stopping_weight=-1.0)
+
+
+def test_the_final_fit_takes_its_own_stopping_weight(monkeypatch):
+    """The recipe's stop fit: the final fit alone weighs the stopping frames, the rounds'
+    settings otherwise (a final step without one keeps the rounds' weight)."""
+    from roadgym.agents.imitation import final as final_module
+    from roadgym.agents.imitation.bc import BCSettings
+
+    seen = []
+    monkeypatch.setattr(final_module, "fit_student", lambda _p, _d, s, *_a, **_k: seen.append(s))
+    model = type("Model", (), {"policy": None})()
+    data = [0] * 1000  # only its length is read before the (replaced) fit
+    bc = BCSettings(stopping_weight=1.0, pedestrian_weight=3.0)
+    for stopping_weight, expected in ((5.0, 5.0), (None, 1.0)):
+        settings = final_module.FinalFit(
+            average_rounds=1, samples=500, learning_rate=1e-3, stopping_weight=stopping_weight
+        )
+        final_module.final_student(model, [], data, settings, bc, np.random.default_rng(0))
+        assert seen[-1].stopping_weight == expected
+        assert seen[-1].pedestrian_weight == 3.0 and seen[-1].max_samples_per_round == 500
+        assert seen[-1].learning_rate == 1e-3
 
 
 def test_action_std_fixes_the_exploration_noise_of_a_fine_tune(tmp_path):

@@ -44,6 +44,10 @@ class FinalFit:
     """Frames of the one more fit, drawn from all the data (0: no fit)."""
     learning_rate: float = 2e-4
     """Adam learning rate of that fit (annealed to a tenth)."""
+    stopping_weight: float | None = None
+    """``bc.stopping_weight`` of that fit only (None: the rounds'). The Town student's
+    recipe fits its last round once more with the frames of the last metres into a stop
+    weighted 5x (the "stop fit": its students had rolled over stop lines at 0.3-0.56 m/s)."""
 
     def __post_init__(self) -> None:
         for name in ("average_rounds", "samples"):
@@ -52,6 +56,10 @@ class FinalFit:
                 raise ConfigError(f"FinalFit.{name} = {value!r}; allowed: an int >= 0")
         if not self.learning_rate > 0:
             raise ConfigError(f"FinalFit.learning_rate = {self.learning_rate!r}; allowed: > 0")
+        if self.stopping_weight is not None and not self.stopping_weight >= 0:
+            raise ConfigError(
+                f"FinalFit.stopping_weight = {self.stopping_weight!r}; allowed: None or >= 0"
+            )
 
     @property
     def enabled(self) -> bool:
@@ -97,4 +105,6 @@ def final_student(
     settings = dataclasses.replace(
         bc, epochs=passes, learning_rate=final.learning_rate, max_samples_per_round=final.samples
     )
+    if final.stopping_weight is not None:
+        settings = dataclasses.replace(settings, stopping_weight=final.stopping_weight)
     return fit_student(model.policy, data, settings, rng, progress=progress)
