@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.junctions import (  # noqa: F401  (re-exported: the step's names)
@@ -83,9 +84,29 @@ def _corridor_gap(world: TownState, lane, s, offset, half: float) -> np.ndarray:
     if agents > 1:
         ego = np.where(world.present[:, None, None], ego, FAR_AWAY_M)  # removed: gone
     ego = ego.reshape(batch, agents, 3, 2)
+    reach = half + CORRIDOR_AHEAD_M[-1] + EGO_RADIUS_M + 2.0
+    if kernels.use_numba():
+        from roadgym.envs.town import kernels as town_kernels
+
+        return town_kernels.corridor_gap(
+            world.lane_xy,
+            world.lane_heading,
+            world.lane_spacing_m,
+            world.lane_segments,
+            world.veh_xy,
+            lane,
+            s,
+            offset,
+            world.ped_xy,
+            ego,
+            half,
+            CORRIDOR_AHEAD_M,
+            reach**2,
+            CORRIDOR_RADIUS_M**2,
+            EGO_RADIUS_M**2,
+        )
     # Every actor's centre: pedestrians, then the controlled cars' middle points.
     centres = np.concatenate([world.ped_xy, ego[:, :, 1, :]], axis=1)  # (B, P + A, 2)
-    reach = half + CORRIDOR_AHEAD_M[-1] + EGO_RADIUS_M + 2.0
     near = distance_sq(world.veh_xy[:, :, None, :], centres[:, None, :, :]) < reach**2
     gap = np.full(batch * n, np.inf)
     bb, nn, aa = np.nonzero(near)  # (M,) pairs, car-major
@@ -135,6 +156,10 @@ def _leaders(lane, s, length, offset) -> tuple[np.ndarray, np.ndarray]:
     any lane of i's over a merge). The leader is the nearest such car ahead of i (ties:
     the lower index).
     """
+    if kernels.use_numba():
+        from roadgym.envs.town import kernels as town_kernels
+
+        return town_kernels.leaders(lane, s, length, offset)
     batch, n = s.shape
     other_lane0 = lane[:, None, :, 0]  # (B, 1, N) lanes of the other cars
     other_lane1 = lane[:, None, :, 1]
@@ -272,4 +297,16 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
         world.veh_committed[bb, nn] = False
         world.veh_waiting_since[bb, nn] = BIG_STEP
     world.veh_s = s
-    world.veh_xy, world.veh_heading = lane_pose(world, b, lane[..., 0], s)
+    if kernels.use_numba():
+        from roadgym.envs.town import kernels as town_kernels
+
+        world.veh_xy, world.veh_heading = town_kernels.lane_poses(
+            world.lane_xy,
+            world.lane_heading,
+            world.lane_spacing_m,
+            world.lane_segments,
+            lane[..., 0],
+            s,
+        )
+    else:
+        world.veh_xy, world.veh_heading = lane_pose(world, b, lane[..., 0], s)
