@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.semantic import PALETTE, SemanticClass
 
 # The palette as one uint32 (R, G, B, 0) per class: a gather of 4-byte words and
@@ -113,6 +114,23 @@ class EgoCamera:
 
         view = np.empty((count, self.size_px, self.size_px), np.uint8)
         flat_rasters = rasters.reshape(len(rasters), -1)  # (B, S * S)
+        if kernels.use_numba():  # the same integer arithmetic, one pass (camera_kernel.py)
+            from roadgym.envs.core.camera_kernel import gather_view
+
+            gather_view(
+                view,
+                flat_rasters,
+                worlds,
+                col_by_row,
+                col_by_col,
+                row_by_row,
+                row_by_col,
+                inside,
+                side,
+                FRACTION_BITS,
+            )
+            view[:, self.ego_rows, self.ego_cols] = SemanticClass.EGO_CAR
+            return view
         block = max(1, min(BLOCK_WORLDS, (2**31 - 1) // (side * side)))
         col_scratch, row_scratch = self._buffers(block)
         for start in range(0, count, block):

@@ -1,0 +1,37 @@
+"""numba kernel of the ego camera's gather (``roadgym[fast]``; this module imports numba).
+
+:meth:`roadgym.envs.core.camera.EgoCamera.semantic` builds each pixel's 16.16
+fixed-point raster coordinate from two broadcast additions, shifts, clips and a flat
+index, one (B, H, W) int32 pass each, then gathers. This kernel does the same integer
+arithmetic pixel by pixel in one pass, so the class ids are identical.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def gather_view(
+    view, flat_rasters, worlds, col_by_row, col_by_col, row_by_row, row_by_col, inside, side, bits
+):
+    """Write class ids into ``view`` (W, H, W) from ``flat_rasters`` (B, S * S).
+
+    ``col_by_row``/``row_by_row`` (W, H) and ``col_by_col``/``row_by_col`` (W, W) are the
+    fixed-point coordinate terms; worlds not ``inside`` the raster clip to its edge.
+    """
+    count, height, width = view.shape
+    for k in range(count):
+        raster = flat_rasters[worlds[k]]
+        clip = not inside[k]
+        for r in range(height):
+            col_r, row_r = np.int64(col_by_row[k, r]), np.int64(row_by_row[k, r])
+            for c in range(width):
+                col = (col_r + col_by_col[k, c]) >> bits
+                row = (row_r + row_by_col[k, c]) >> bits
+                if clip:
+                    col = min(max(col, 0), side - 1)
+                    row = min(max(row, 0), side - 1)
+                view[k, r, c] = raster[row * side + col]
+    return view
