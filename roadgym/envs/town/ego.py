@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.town.agents import agent_collisions, vehicles_seen
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq, gather_rows
@@ -224,6 +225,10 @@ def scene_ahead(world: TownState, horizon_m: float | None = None):
     points = route_points(world, s)  # (B, K, 2)
 
     def first_hit(actors: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        if kernels.use_numba():
+            from roadgym.envs.town import kernels as town_kernels
+
+            return town_kernels.first_hit(points, actors, radius**2, ahead)
         near = distance_sq(points[:, :, None, :], actors[:, None, :, :]) < radius**2
         any_k = near.any(axis=2)  # (B, K)
         k = np.argmax(any_k, axis=1)

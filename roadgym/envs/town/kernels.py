@@ -146,3 +146,26 @@ def corridor_gap(
                         gap[b, i] = min(gap[b, i], ahead_m[k] - 0.5)
                         break
     return gap
+
+
+@_jit
+def first_hit(points, actors, radius_sq, ahead_m):
+    """For each car (C,), the first path sample ``points`` (C, K, 2) within the radius of
+    one of ``actors`` (C, V, 2): its distance ``ahead_m[k]`` (inf when none) and the
+    lowest such actor (0 when none), as ``ego.scene_ahead``'s numpy ``first_hit``."""
+    cars, samples = points.shape[0], points.shape[1]
+    count = actors.shape[1]
+    distance = np.full(cars, np.inf)
+    actor = np.zeros(cars, dtype=np.int64)
+    for c in range(cars):
+        found = False
+        for k in range(samples):
+            for a in range(count):
+                dx = points[c, k, 0] - actors[c, a, 0]
+                dy = points[c, k, 1] - actors[c, a, 1]
+                if dx * dx + dy * dy < radius_sq:
+                    distance[c], actor[c], found = ahead_m[k], a, True
+                    break
+            if found:
+                break
+    return distance, actor
