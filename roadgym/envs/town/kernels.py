@@ -14,6 +14,10 @@ import math
 import numba
 import numpy as np
 
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT
+from roadgym.envs.town.junctions import CLEARING_LINE_M, LIGHT_RED, LIGHT_YELLOW
+from roadgym.envs.town.state import BIG_STEP
+
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 
@@ -169,3 +173,146 @@ def first_hit(points, actors, radius_sq, ahead_m):
             if found:
                 break
     return distance, actor
+
+
+@_jit
+def npc_constraints(
+    lane,
+    s,
+    v,
+    lane_length,
+    lane_approach,
+    lane_is_connector,
+    lane_junction,
+    lane_turn,
+    lane_speed,
+    approach_kind,
+    approach_junction,
+    lights,
+    early_yellow,
+    yield_left,
+    step_count,
+    waiting_since,
+    committed,
+    ego_junction,
+    ego_key,
+    agents,
+    ego_occupancy,
+    leader_along,
+    leader_speed,
+    car_length,
+    min_gap,
+    twice_brake,
+    line_reached_m,
+    jammed_speed,
+    stop_steps,
+    claim_base,
+):
+    """The stop line, stop-sign and desired-speed part of ``traffic.step_vehicles``.
+
+    Updates ``waiting_since`` and ``committed`` (B, N) in place and returns the stop keys
+    and stop junctions (B, N) the step stores, and per car (B, N): the gap to a stop line
+    it must stop at (inf when none) and the desired speed ``v0``, each as the numpy step
+    computes it. ``ego_junction`` and ``ego_key`` (B * agents,) are the controlled cars'
+    stop-sign claims (junction -1: none), ``ego_occupancy`` (B, J) the controlled cars
+    inside each junction.
+    """
+    batch, n = s.shape
+    half = 0.5 * car_length
+    jn = ego_occupancy.shape[1]
+    line_gap = np.empty((batch, n))
+    v0 = np.empty((batch, n))
+    key = np.empty((batch, n), dtype=np.int64)
+    stop_junction = np.empty((batch, n), dtype=np.int64)
+    line_dist = np.empty(n)
+    has_line = np.empty(n, dtype=np.bool_)
+    kind = np.empty(n, dtype=np.int64)
+    junction = np.empty(n, dtype=np.int64)
+    stop_light = np.empty(n, dtype=np.bool_)
+    jammed = np.empty(n, dtype=np.bool_)
+    eligible = np.empty(n, dtype=np.bool_)
+    first_key = np.empty(jn, dtype=np.int64)
+    occupancy = np.empty(jn, dtype=np.int64)
+    for b in range(batch):
+        now = step_count[b]
+        for i in range(n):
+            l0, l1 = lane[b, i, 0], lane[b, i, 1]
+            length0, length1 = lane_length[b, l0], lane_length[b, l1]
+            offset2 = length0 + length1
+            # the stop line ahead: the end of lane 0, or of lane 1 when lane 0 is a connector
+            app0 = lane_approach[b, l0]
+            if app0 >= 0:
+                line_app = app0
+                line_dist[i] = length0 - s[b, i] - half
+            else:
+                line_app = lane_approach[b, l1] if lane_is_connector[b, l0] else -1
+                line_dist[i] = offset2 - s[b, i] - half
+            has_line[i] = line_app >= 0 and line_dist[i] > -0.5
+            safe_app = max(line_app, 0)
+            kind[i] = approach_kind[b, safe_app] if has_line[i] else 0
+            state = lights[b, safe_app]
+            comfortable = v[b, i] * v[b, i] / twice_brake
+            clearing = (
+                early_yellow[b, max(app0, 0)]
+                and lane_turn[b, l1] == TURN_LEFT
+                and app0 >= 0
+                and line_dist[i] < CLEARING_LINE_M
+            )
+            stop_light[i] = kind[i] == CONTROL_LIGHT and (
+                state == LIGHT_RED
+                or (state == LIGHT_YELLOW and line_dist[i] > comfortable and not clearing)
+            )
+            exit_room = leader_along[b, i] - offset2 - car_length
+            jammed[i] = app0 >= 0 and exit_room < min_gap and leader_speed[b, i] < jammed_speed
+            junction[i] = approach_junction[b, safe_app]
+            # stop signs: stand at the line, then go one at a time in order of arrival
+            at_line = kind[i] == CONTROL_STOP and line_dist[i] < line_reached_m and v[b, i] < 0.3
+            waiting = at_line and not committed[b, i]
+            if waiting:
+                if waiting_since[b, i] == BIG_STEP:
+                    waiting_since[b, i] = now
+            elif not committed[b, i]:
+                waiting_since[b, i] = BIG_STEP
+            eligible[i] = waiting and now - waiting_since[b, i] >= stop_steps
+            key[b, i] = waiting_since[b, i] * claim_base + i if eligible[i] else BIG_STEP
+            stop_junction[b, i] = junction[i] if has_line[i] and kind[i] == CONTROL_STOP else -1
+            # desired speed: the lane's limit, the next lane's anticipated
+            limit1 = lane_speed[b, l1]
+            v0[b, i] = min(
+                lane_speed[b, l0],
+                np.sqrt(limit1 * limit1 + twice_brake * max(length0 - s[b, i] - half, 0.0)),
+            )
+        first_key[:] = BIG_STEP
+        for i in range(n):
+            if eligible[i]:
+                first_key[junction[i]] = min(first_key[junction[i]], key[b, i])
+        for c in range(b * agents, (b + 1) * agents):
+            if ego_junction[c] >= 0:
+                first_key[ego_junction[c]] = min(first_key[ego_junction[c]], ego_key[c])
+        # cars inside each junction or cleared to enter it (the controlled cars' given)
+        occupancy[:] = ego_occupancy[b]
+        for i in range(n):
+            l0 = lane[b, i, 0]
+            if lane_is_connector[b, l0]:
+                occupancy[lane_junction[b, l0]] += 1
+            elif committed[b, i] and stop_junction[b, i] >= 0:
+                occupancy[stop_junction[b, i]] += 1
+        for i in range(n):
+            go = (
+                eligible[i]
+                and key[b, i] == first_key[junction[i]]
+                and occupancy[junction[i]] == 0
+                and not jammed[i]
+            )
+            if go:
+                committed[b, i] = True
+        for i in range(n):
+            stop_sign = kind[i] == CONTROL_STOP and not committed[b, i]
+            must_stop = has_line[i] and (
+                stop_light[i]
+                or stop_sign
+                or (jammed[i] and not committed[b, i])
+                or (yield_left[b, i] and lane_approach[b, lane[b, i, 0]] >= 0)
+            )
+            line_gap[b, i] = line_dist[i] + min_gap - 0.5 if must_stop else np.inf
+    return key, stop_junction, line_gap, v0

@@ -27,6 +27,7 @@ from roadgym.envs.town.junctions import (  # noqa: F401  (re-exported: the step'
     LIGHT_RED,
     LIGHT_YELLOW,
     clearing_left_turn,
+    early_yellow,
     left_turn_yield,
     light_states,
     walk_signal,
@@ -184,28 +185,15 @@ def _leaders(lane, s, length, offset) -> tuple[np.ndarray, np.ndarray]:
     return leader, leader_along
 
 
-def step_vehicles(world: TownState, lights: np.ndarray) -> None:
-    """Advance every NPC car of every world by one step."""
+def _stop_lines(world: TownState, lights, lane, s, v, length, offset, leader_along, leader_speed):
+    """The gap (B, N) to a stop line each car must stop at (inf when none) and its desired
+    speed (B, N); updates the cars' stop-sign waits and turns (``veh_waiting_since``,
+    ``veh_committed``, ``veh_stop_key``, ``veh_stop_junction``)."""
     cfg = world.config
-    batch, n = world.veh_s.shape
-    if n == 0:  # num_vehicles = 0: no NPC car to move
-        return
+    batch, n = s.shape
     b = np.arange(batch)[:, None]  # (B, 1)
-    lane = world.veh_lane  # (B, N, 3)
-    s, v = world.veh_s, world.veh_speed  # (B, N)
-    length = world.lane_length_m[b[..., None], lane]  # (B, N, 3)
-    offset = np.concatenate([np.zeros((batch, n, 1)), np.cumsum(length[..., :2], axis=-1)], -1)
-    half = 0.5 * cfg.car_length_m
-
-    # -- the car ahead: same lane, or a lane ahead, or merging into a lane ahead
-    leader, leader_along = _leaders(lane, s, length, offset)
     index = np.arange(n)
-    leader_gap = leader_along - s - cfg.car_length_m
-    leader_speed = gather_rows(v, leader)
-
-    # -- pedestrians and the ego car in the corridor ahead
-    corridor_gap = _corridor_gap(world, lane, s, offset, half)
-
+    half = 0.5 * cfg.car_length_m
     # -- the stop line ahead: the end of lane 0, or of lane 1 when lane 0 is a connector
     app0 = world.lane_approach[b, lane[..., 0]]
     app1 = world.lane_approach[b, lane[..., 1]]
@@ -261,7 +249,7 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
     )
     line_gap = np.where(must_stop, line_dist + cfg.idm_min_gap_m - 0.5, np.inf)
 
-    # -- speed: IDM against the tightest constraint, lanes' limits anticipated
+    # -- the desired speed: the lane's limit, the next lane's anticipated
     limit0 = world.lane_speed_mps[b, lane[..., 0]]
     limit1 = world.lane_speed_mps[b, lane[..., 1]]
     to_next = length[..., 0] - s
@@ -269,6 +257,85 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
         limit0,
         np.sqrt(limit1**2 + 2.0 * cfg.idm_comfort_brake_mps2 * np.maximum(to_next - half, 0.0)),
     )
+    return line_gap, v0
+
+
+def _stop_lines_compiled(world: TownState, lights, leader, leader_along, leader_speed):
+    """:func:`_stop_lines` by one numba kernel (``roadgym[fast]``), the same results."""
+    from roadgym.envs.town import kernels as town_kernels
+
+    cfg = world.config
+    ego_junction, ego_key = world.ego_stop_claim()
+    batch, jn = world.junction_cycle.shape
+    ego_occupancy = world.car_in_junction().reshape(batch, world.num_agents, jn).sum(axis=1)
+    yield_left, _ = left_turn_yield(world, lights)
+    world.veh_waiting_since = world.veh_waiting_since.copy()
+    key, stop_junction, line_gap, v0 = town_kernels.npc_constraints(
+        world.veh_lane,
+        world.veh_s,
+        world.veh_speed,
+        world.lane_length_m,
+        world.lane_approach,
+        world.lane_is_connector,
+        world.lane_junction,
+        world.lane_turn,
+        world.lane_speed_mps,
+        world.approach_kind,
+        world.approach_junction,
+        lights,
+        early_yellow(world),
+        yield_left,
+        world.step_count,
+        world.veh_waiting_since,
+        world.veh_committed,
+        ego_junction,
+        ego_key,
+        world.num_agents,
+        ego_occupancy,
+        leader_along,
+        leader_speed,
+        cfg.car_length_m,
+        cfg.idm_min_gap_m,
+        2.0 * cfg.idm_comfort_brake_mps2,
+        STOP_LINE_REACHED_M,
+        JAMMED_SPEED_MPS,
+        world.stop_steps,
+        world.claim_base,
+    )
+    world.veh_stop_key, world.veh_stop_junction = key, stop_junction
+    return line_gap, v0
+
+
+def step_vehicles(world: TownState, lights: np.ndarray) -> None:
+    """Advance every NPC car of every world by one step."""
+    cfg = world.config
+    batch, n = world.veh_s.shape
+    if n == 0:  # num_vehicles = 0: no NPC car to move
+        return
+    b = np.arange(batch)[:, None]  # (B, 1)
+    lane = world.veh_lane  # (B, N, 3)
+    s, v = world.veh_s, world.veh_speed  # (B, N)
+    length = world.lane_length_m[b[..., None], lane]  # (B, N, 3)
+    offset = np.concatenate([np.zeros((batch, n, 1)), np.cumsum(length[..., :2], axis=-1)], -1)
+    half = 0.5 * cfg.car_length_m
+
+    # -- the car ahead: same lane, or a lane ahead, or merging into a lane ahead
+    leader, leader_along = _leaders(lane, s, length, offset)
+    leader_gap = leader_along - s - cfg.car_length_m
+    leader_speed = gather_rows(v, leader)
+
+    # -- pedestrians and the ego car in the corridor ahead
+    corridor_gap = _corridor_gap(world, lane, s, offset, half)
+
+    # -- stop lines (lights, stop signs, a jammed exit, a left turn's yield), desired speed
+    if kernels.use_numba():
+        line_gap, v0 = _stop_lines_compiled(world, lights, leader, leader_along, leader_speed)
+    else:
+        line_gap, v0 = _stop_lines(
+            world, lights, lane, s, v, length, offset, leader_along, leader_speed
+        )
+
+    # -- speed: IDM against the tightest constraint
     accel = np.minimum.reduce(
         [
             idm_accel(world, v, v0, leader_gap, v - leader_speed),
