@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.town.generator import CONTROL_LIGHT, TURN_LEFT, TURN_RIGHT
 from roadgym.envs.town.state import TownState, gather_rows
 
@@ -149,6 +150,29 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     """
     cfg = world.config
     mv = movements(world)
+    n = world.veh_s.shape[1]
+    if kernels.use_numba():  # the same rule, one world at a time (roadgym[fast])
+        from roadgym.envs.town import kernels as town_kernels
+
+        must_yield = town_kernels.left_turn_yield(
+            mv["lane"],
+            mv["road_lane"],
+            mv["to_line_m"],
+            mv["speed"],
+            world.lane_turn,
+            world.lane_from_approach,
+            world.lane_is_connector,
+            world.approach_kind,
+            world.approach_opposite,
+            lights,
+            max(cfg.idm_accel_mps2, cfg.max_accel_mps2),
+            cfg.speed_limit_mps,
+            2.0 * cfg.idm_comfort_brake_mps2,
+            cfg.left_turn_gap_s,
+            QUEUED_SPEED_MPS,
+            QUEUE_SPACING_M,
+        )
+        return must_yield[:, :n], must_yield[:, n:].reshape(-1)
     b = np.arange(world.batch_size)[:, None]
     lane = mv["lane"]  # (B, A)
     turn = world.lane_turn[b, lane]
@@ -159,7 +183,6 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     crossed = to_line <= 0.0
     yielder = signalled & (turn == TURN_LEFT) & ~crossed & np.isfinite(to_line)
     must_yield = np.zeros(yielder.shape, dtype=bool)
-    n = world.veh_s.shape[1]
     if not yielder.any():  # nobody turns left ahead of a light: nobody yields
         return must_yield[:, :n], must_yield[:, n:].reshape(-1)
     light = gather_rows(lights, safe)

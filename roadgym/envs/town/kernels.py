@@ -14,9 +14,11 @@ import math
 import numba
 import numpy as np
 
-from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT
-from roadgym.envs.town.junctions import CLEARING_LINE_M, LIGHT_RED, LIGHT_YELLOW
+from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT, TURN_RIGHT
 from roadgym.envs.town.state import BIG_STEP
+
+# junctions.py's light states, repeated: junctions imports this module, not the reverse.
+LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 1, 2, 3
 
 _jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
@@ -204,6 +206,7 @@ def npc_constraints(
     min_gap,
     twice_brake,
     line_reached_m,
+    clearing_line_m,
     jammed_speed,
     stop_steps,
     claim_base,
@@ -256,7 +259,7 @@ def npc_constraints(
                 early_yellow[b, max(app0, 0)]
                 and lane_turn[b, l1] == TURN_LEFT
                 and app0 >= 0
-                and line_dist[i] < CLEARING_LINE_M
+                and line_dist[i] < clearing_line_m
             )
             stop_light[i] = kind[i] == CONTROL_LIGHT and (
                 state == LIGHT_RED
@@ -316,3 +319,107 @@ def npc_constraints(
             )
             line_gap[b, i] = line_dist[i] + min_gap - 0.5 if must_stop else np.inf
     return key, stop_junction, line_gap, v0
+
+
+@_jit
+def left_turn_yield(
+    lane,
+    road_lane,
+    to_line,
+    speed,
+    lane_turn,
+    lane_from_approach,
+    lane_is_connector,
+    approach_kind,
+    approach_opposite,
+    lights,
+    accel,
+    speed_limit,
+    twice_brake,
+    gap_s,
+    queued_speed,
+    queue_spacing_m,
+):
+    """Whether each car (B, N + A) must wait at its line to turn left across oncoming
+    traffic: ``junctions.left_turn_yield`` on its movements (``lane``, ``road_lane``,
+    ``to_line``, ``speed``, each (B, N + A)), one world at a time."""
+    batch, cars = lane.shape
+    must_yield = np.zeros((batch, cars), dtype=np.bool_)
+    source = np.empty(cars, dtype=np.int64)
+    turn = np.empty(cars, dtype=np.int64)
+    signalled = np.empty(cars, dtype=np.bool_)
+    threat = np.empty(cars, dtype=np.bool_)
+    for b in range(batch):
+        any_yielder = False
+        for i in range(cars):
+            turn[i] = lane_turn[b, lane[b, i]]
+            source[i] = lane_from_approach[b, lane[b, i]]
+            signalled[i] = source[i] >= 0 and approach_kind[b, max(source[i], 0)] == CONTROL_LIGHT
+            if (
+                signalled[i]
+                and turn[i] == TURN_LEFT
+                and not to_line[b, i] <= 0.0
+                and np.isfinite(to_line[b, i])
+            ):
+                any_yielder = True
+        if not any_yielder:
+            continue
+        for i in range(cars):
+            threat[i] = False
+            if not signalled[i] or turn[i] == TURN_LEFT:
+                continue  # not oncoming traffic
+            if to_line[b, i] <= 0.0:  # in the junction: straight crosses the turn's path
+                threat[i] = lane_is_connector[b, lane[b, i]] and turn[i] != TURN_RIGHT
+                continue
+            light = lights[b, max(source[i], 0)]
+            v_now = speed[b, i]
+            if light == LIGHT_YELLOW:
+                cannot_stop = v_now >= queued_speed and (
+                    to_line[b, i] < v_now * v_now / twice_brake + 0.5
+                )
+                if cannot_stop:
+                    threat[i] = True
+                    continue
+            if light != LIGHT_GREEN:
+                continue
+            # seconds to reach its line at full acceleration up to the speed limit
+            top = max(speed_limit, v_now)
+            v = min(v_now, top)
+            d = max(to_line[b, i], 0.0)
+            t_top = (top - v) / accel
+            d_top = v * t_top + 0.5 * accel * (t_top * t_top)
+            if d <= d_top:
+                arrival_s = (np.sqrt(v * v + 2.0 * accel * d) - v) / accel
+            else:
+                arrival_s = t_top + (d - d_top) / top
+            if not arrival_s < gap_s:
+                continue
+            # queued: standing behind another car before the same line
+            standing = False
+            mine = road_lane[b, i]
+            if v_now < queued_speed and mine >= 0:
+                my_line = to_line[b, i] if np.isfinite(to_line[b, i]) else 1e9
+                for j in range(cars):
+                    line = to_line[b, j] if np.isfinite(to_line[b, j]) else 1e9
+                    gap = my_line - line
+                    if road_lane[b, j] == mine and gap > 0.0 and gap < queue_spacing_m:
+                        if line >= 0.0:
+                            standing = True
+                            break
+            threat[i] = not standing
+        for i in range(cars):
+            if not (
+                signalled[i]
+                and turn[i] == TURN_LEFT
+                and not to_line[b, i] <= 0.0
+                and np.isfinite(to_line[b, i])
+            ):
+                continue
+            opposite = approach_opposite[b, max(source[i], 0)]
+            if opposite < 0:
+                continue
+            for j in range(cars):
+                if threat[j] and source[j] == opposite:
+                    must_yield[b, i] = True
+                    break
+    return must_yield

@@ -22,6 +22,7 @@ from roadgym.envs.core import kernels
 from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
 from roadgym.envs.town.junctions import (  # noqa: F401  (re-exported: the step's names)
+    CLEARING_LINE_M,
     LIGHT_GREEN,
     LIGHT_NONE,
     LIGHT_RED,
@@ -298,6 +299,7 @@ def _stop_lines_compiled(world: TownState, lights, leader, leader_along, leader_
         cfg.idm_min_gap_m,
         2.0 * cfg.idm_comfort_brake_mps2,
         STOP_LINE_REACHED_M,
+        CLEARING_LINE_M,
         JAMMED_SPEED_MPS,
         world.stop_steps,
         world.claim_base,
