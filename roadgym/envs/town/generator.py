@@ -23,6 +23,7 @@ from roadgym.envs.core.lane_graph import LaneGraph
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.lanes import (
     LaneTable,
+    curve_segments,
     max_curvature,
     pad_rows,
     resample_curves,
@@ -289,12 +290,13 @@ def _lane_table(config, road_xy, road_count, turns: Turns) -> LaneTable:
             curves = turn_curves(
                 start[ids], turns.heading_in[ids], end[ids], turns.heading_out[ids]
             )
-            kappa = max_curvature(curves)
+            segments = curve_segments(curves)
+            kappa = max_curvature(curves, segments)
             limits[ids + num_road] = np.minimum(
                 config.speed_limit_mps,
                 np.sqrt(config.turn_lateral_accel_mps2 / np.maximum(kappa, 1e-6)),
             )
-            xy, count = resample_curves(curves, CONNECTOR_SPACING_M)
+            xy, count = resample_curves(curves, CONNECTOR_SPACING_M, segments)
             blocks.append((ids, xy, count))
         width = max(xy.shape[1] for _, xy, _ in blocks)
         xy = np.zeros((num_connectors, width, 2))

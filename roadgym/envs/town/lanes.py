@@ -20,6 +20,10 @@ import numpy as np
 from roadgym.envs.core.lane_graph import Lane, LaneGraph, Polyline, wrap_angle
 
 TURN_CURVE_POINTS = 48  # samples of each cubic turn curve before resampling
+_T = np.linspace(0.0, 1.0, TURN_CURVE_POINTS)  # the curve parameter at each sample
+# The cubic Bernstein weights, each evaluated as the curve formula (1 - t)^3 a + 3 (1 - t)^2
+# t c0 + 3 (1 - t) t^2 c1 + t^3 b evaluates it, so the curves keep their bits.
+_BERNSTEIN = ((1 - _T) ** 3, 3 * (1 - _T) ** 2 * _T, 3 * (1 - _T) * _T**2, _T**3)
 
 
 def _linspace_rows(length: np.ndarray, count: np.ndarray, width: int) -> np.ndarray:
@@ -51,7 +55,12 @@ def resample_segments(start: np.ndarray, end: np.ndarray, spacing_m: float) -> t
     count = np.maximum(np.ceil(length / spacing_m).astype(np.int64), 2)
     s = _linspace_rows(length, count, int(count.max(initial=2)) + 1)  # (K, W)
     t = s / np.maximum(length, 1e-12)[:, None]
-    return start[:, None, :] + t[..., None] * direction[:, None, :], count
+    # x and y apart: a broadcast over a trailing axis of 2 runs numpy's inner loop two
+    # elements at a time. Same arithmetic per element (start + t * direction).
+    vertices = np.empty((*t.shape, 2))  # (K, W, 2)
+    for k in (0, 1):
+        vertices[..., k] = start[:, k, None] + t * direction[:, k, None]
+    return vertices, count
 
 
 def _ragged(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,16 +70,25 @@ def _ragged(count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return row, np.arange(len(row)) - np.repeat(np.cumsum(size) - size, size)
 
 
-def resample_curves(curves: np.ndarray, spacing_m: float) -> tuple:
+def curve_segments(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The segments of polylines ``curves`` (C, P, 2): ``(dx, dy, length)``, each (C, P - 1);
+    measured once for :func:`max_curvature` and :func:`resample_curves`."""
+    x, y = curves[..., 0], curves[..., 1]
+    dx, dy = x[:, 1:] - x[:, :-1], y[:, 1:] - y[:, :-1]
+    return dx, dy, np.hypot(dx, dy)
+
+
+def resample_curves(curves: np.ndarray, spacing_m: float, segments: tuple | None = None) -> tuple:
     """Polylines ``curves`` (C, P, 2) resampled at ~``spacing_m`` along their arc length.
 
     Returns ``(vertices (C, W, 2) padded with the last vertex, num_segments (C,))``.
     Only each curve's own samples are computed; the padding repeats its last one.
+    ``segments``: :func:`curve_segments` of ``curves`` when already measured.
     """
     num, points = curves.shape[:2]
-    seg = curves[:, 1:] - curves[:, :-1]  # (C, P - 1, 2)
-    seg_len = np.hypot(seg[..., 0], seg[..., 1])  # (C, P - 1)
-    cum = np.concatenate([np.zeros((num, 1)), np.cumsum(seg_len, axis=1)], axis=1)  # (C, P)
+    seg_len = (segments or curve_segments(curves))[2]  # (C, P - 1)
+    cum = np.zeros((num, points))  # (C, P)
+    np.cumsum(seg_len, axis=1, out=cum[:, 1:])
     length = cum[:, -1]
     count = np.maximum(np.ceil(length / spacing_m).astype(np.int64), 2)
     row, col = _ragged(count)  # (S,) every sample
@@ -84,19 +102,24 @@ def resample_curves(curves: np.ndarray, spacing_m: float) -> tuple:
     index = np.minimum(np.maximum(index, 0), points - 2)
     flat = row * points + index  # into (C * P) vertices
     t = (s - cum.reshape(-1)[flat]) / np.maximum(seg_len.reshape(-1)[flat - row], 1e-12)
-    vertices = curves.reshape(-1, 2)
-    start = vertices[flat]
-    samples = start + t[:, None] * (vertices[flat + 1] - start)  # (S, 2)
     first = np.cumsum(count + 1) - (count + 1)
     width = int(count.max(initial=2)) + 1
-    return samples[first[:, None] + np.minimum(np.arange(width)[None, :], count[:, None])], count
+    pick = first[:, None] + np.minimum(np.arange(width)[None, :], count[:, None])  # (C, W)
+    vertices = np.empty((num, width, 2))
+    for k in (0, 1):  # x and y apart, as in resample_segments
+        coordinate = curves[..., k].reshape(-1)  # (C * P,)
+        start = coordinate[flat]
+        vertices[..., k] = (start + t * (coordinate[flat + 1] - start))[pick]
+    return vertices, count
 
 
-def max_curvature(curves: np.ndarray) -> np.ndarray:
-    """Largest |curvature| (C,) (1/m) of each polyline (C, P >= 3, 2), as Polyline has it."""
-    seg = curves[:, 1:] - curves[:, :-1]
-    seg_len = np.hypot(seg[..., 0], seg[..., 1])
-    heading = np.arctan2(seg[..., 1], seg[..., 0])
+def max_curvature(curves: np.ndarray, segments: tuple | None = None) -> np.ndarray:
+    """Largest |curvature| (C,) (1/m) of each polyline (C, P >= 3, 2), as Polyline has it.
+
+    ``segments``: :func:`curve_segments` of ``curves`` when already measured.
+    """
+    dx, dy, seg_len = segments or curve_segments(curves)
+    heading = np.arctan2(dy, dx)
     turn = wrap_angle(heading[:, 1:] - heading[:, :-1])
     span = 0.5 * (seg_len[:, 1:] + seg_len[:, :-1])
     return np.max(np.abs(turn / np.maximum(span, 1e-9)), axis=1)
@@ -112,11 +135,15 @@ def turn_curves(p0: np.ndarray, u0: np.ndarray, p1: np.ndarray, u1: np.ndarray) 
     corner = p0 + t0[:, None] * u0
     rel1 = p1 - corner
     t1 = rel1[:, 0] * u1[:, 0] + rel1[:, 1] * u1[:, 1]
-    t = np.linspace(0.0, 1.0, TURN_CURVE_POINTS)[None, :, None]  # (1, P, 1)
-    c0 = (p0 + 0.55 * t0[:, None] * u0)[:, None, :]
-    c1 = (p1 - 0.55 * t1[:, None] * u1)[:, None, :]
-    a, b = p0[:, None, :], p1[:, None, :]
-    return (1 - t) ** 3 * a + 3 * (1 - t) ** 2 * t * c0 + 3 * (1 - t) * t**2 * c1 + t**3 * b
+    c0 = p0 + 0.55 * t0[:, None] * u0  # (C, 2) control points
+    c1 = p1 - 0.55 * t1[:, None] * u1
+    b0, b1, b2, b3 = _BERNSTEIN
+    curves = np.empty((len(p0), TURN_CURVE_POINTS, 2))  # (C, P, 2)
+    for k in (0, 1):  # x and y apart, as in resample_segments
+        curves[..., k] = (
+            b0 * p0[:, k, None] + b1 * c0[:, k, None] + b2 * c1[:, k, None] + b3 * p1[:, k, None]
+        )
+    return curves
 
 
 @dataclasses.dataclass
