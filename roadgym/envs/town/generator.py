@@ -163,8 +163,8 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
     arms = np.zeros((n, n, 4), dtype=bool)
     arms[:, :-1, 0] = arms[:, 1:, 2] = True
     arms[:-1, :, 1] = arms[1:, :, 3] = True
-    # The same as flat Python lists while streets are removed: present[(j * n + i) * 4 + d].
-    present = arms.reshape(-1).tolist()
+    # The same as bit sets while streets are removed: bit j * n + i of present[d].
+    present = _arm_bits(arms)
     degree = arms.sum(axis=2).reshape(-1).tolist()  # [j * n + i]
     edges = _grid_edges(n)
     target = int(round(config.street_removal_fraction * len(edges)))
@@ -175,14 +175,16 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
         here, there, d = edges[k]
         if degree[here] <= 2 or degree[there] <= 2:
             continue  # removing it would leave a dead end
-        present[here * 4 + d] = present[there * 4 + d + 2] = False
+        before = list(present)
+        present[d] &= ~(1 << here)
+        present[d + 2] &= ~(1 << there)
         if _arms_strongly_connected(present, n):
             removed += 1
             degree[here] -= 1
             degree[there] -= 1
         else:
-            present[here * 4 + d] = present[there * 4 + d + 2] = True
-    arms = np.array(present, dtype=bool).reshape(n, n, 4)
+            present = before
+    arms = _arms_of_bits(present, n)
     town = _build(rng, config, xs, ys, lanes_col, lanes_row, arms)
     return town if _lanes_strongly_connected(town.lanes.successors) else None
 
@@ -195,49 +197,62 @@ def _grid_edges(n: int) -> list[tuple[int, int, int]]:
     return edges + [(j * n + i, (j + 1) * n + i, 1) for j in range(n - 1) for i in range(n)]
 
 
-def _arms_strongly_connected(present: list[bool], n: int) -> bool:
+def _arm_bits(arms: np.ndarray) -> list[int]:
+    """``arms`` (n, n, 4) as four bit sets, one per direction d: bit j * n + i is arm d of
+    junction (i, j)."""
+    weights = [1 << p for p in range(arms.shape[0] * arms.shape[1])]
+    flat = arms.reshape(-1, 4).T.tolist()  # (4, n * n)
+    return [sum(w for w, a in zip(weights, row, strict=True) if a) for row in flat]
+
+
+def _arms_of_bits(present: list[int], n: int) -> np.ndarray:
+    """:func:`_arm_bits` undone: the (n, n, 4) bool array."""
+    size = (n * n + 7) // 8
+    rows = [np.frombuffer(bits.to_bytes(size, "little"), np.uint8) for bits in present]
+    flat = np.unpackbits(np.stack(rows), axis=1, bitorder="little")[:, : n * n]  # (4, n * n)
+    return flat.T.reshape(n, n, 4).astype(bool)
+
+
+def _arms_strongly_connected(present: list[int], n: int) -> bool:
     """Can every directed street be reached from every other without U-turns?
 
-    ``present``: whether each directed street exists, flat (j, i, d): (j * n + i) * 4 + d.
+    ``present[d]``: the junctions with a street leaving in direction d, as a bit set (bit
+    j * n + i). A breadth-first search over all four directions at once: the streets
+    reached so far, moved one junction along their direction (a shift of the bit set),
+    are the junctions reached, and every street leaving those (no U-turn) is reached
+    next. A street exists only towards a neighbour in the grid, so a shift never wraps
+    into another row unnoticed: the bits are masked with ``present``.
     """
-    forward, backward = _street_links(n)
-    first = present.index(True)
-    return _reaches_present(forward, present, first) and _reaches_present(backward, present, first)
+    total = sum(bits.bit_count() for bits in present)
+    first = next(d for d in range(4) if present[d])
+    start = [0, 0, 0, 0]
+    start[first] = present[first] & -present[first]  # its lowest junction
+    return (
+        _reached(present, n, start, forward=True) == total
+        and _reached(present, n, start, forward=False) == total
+    )
 
 
-@functools.cache
-def _street_links(n: int) -> tuple[list[list[int]], list[list[int]]]:
-    """For every directed street (flat index) of an n x n grid, the streets that may follow
-    it and those it may follow (no U-turns), whether or not they exist in a town."""
-    forward: list[list[int]] = [[] for _ in range(n * n * 4)]
-    backward: list[list[int]] = [[] for _ in range(n * n * 4)]
-    for j in range(n):
-        for i in range(n):
-            for d in range(4):
-                i2, j2 = i + int(DIRECTIONS[d, 0]), j + int(DIRECTIONS[d, 1])
-                if not (0 <= i2 < n and 0 <= j2 < n):
-                    continue
-                for d2 in range(4):
-                    if d2 != (d + 2) % 4:
-                        here, there = (j * n + i) * 4 + d, (j2 * n + i2) * 4 + d2
-                        forward[here].append(there)
-                        backward[there].append(here)
-    return forward, backward
-
-
-def _reaches_present(links: list[list[int]], present: list[bool], start: int) -> bool:
-    """Whether every present street is reached from ``start`` along present streets."""
-    seen = bytearray(len(present))
-    seen[start] = 1
-    stack = [start]
-    reached = 1
-    while stack:
-        for nxt in links[stack.pop()]:
-            if present[nxt] and not seen[nxt]:
-                seen[nxt] = 1
-                reached += 1
-                stack.append(nxt)
-    return reached == sum(present)
+def _reached(present: list[int], n: int, start: list[int], forward: bool) -> int:
+    """How many streets are reached from ``start`` (bit sets per direction, as
+    ``present``), following streets (``forward``) or going back along them."""
+    e, no, w, s = start  # the streets reached last, leaving east, north, west, south
+    # the streets not reached yet
+    u0, u1, u2, u3 = (bits & ~first for bits, first in zip(present, start, strict=True))
+    while e | no | w | s:
+        if forward:  # the junctions reached, by the direction of arrival
+            e, no, w, s = e << 1, no << n, w >> 1, s >> n
+            e, no, w, s = (e | no | s) & u0, (e | no | w) & u1, (no | w | s) & u2, (e | w | s) & u3
+        else:  # the streets whose end leads on to a street reached (no U-turn)
+            e, no, w, s = (
+                ((e | no | s) >> 1) & u0,
+                ((e | no | w) >> n) & u1,
+                ((no | w | s) << 1) & u2,
+                ((e | w | s) << n) & u3,
+            )
+        u0, u1, u2, u3 = u0 ^ e, u1 ^ no, u2 ^ w, u3 ^ s
+    unreached = u0.bit_count() + u1.bit_count() + u2.bit_count() + u3.bit_count()
+    return sum(bits.bit_count() for bits in present) - unreached
 
 
 def _reaches_all(adjacency: list[list[int]]) -> bool:
