@@ -164,3 +164,28 @@ def test_npc_poses_follow_their_lanes():
 def test_batch_size_must_be_positive(bad):
     with pytest.raises(ValueError, match="batch_size"):
         TownWorld(TownConfig(), bad)
+
+
+def test_light_bars_read_without_drawing_are_the_pixels_cv2_fills():
+    # light_bar_table computes the pixels of axis-aligned bars instead of drawing them;
+    # they must stay cv2.fillConvexPoly's (whatever OpenCV is installed), here on random
+    # rectangles in cv2's fixed point, thin ones and those a pixel centre apart included.
+    import cv2
+
+    from roadgym.envs.town.raster import SUBPIXEL_BITS, _rectangle_pixels
+
+    rng = np.random.default_rng(0)
+    side = 40
+    for _ in range(2000):
+        low = rng.integers(0, 16 * (side - 3) - 40, 2)
+        size = rng.integers(0, 40, 2) * rng.integers(0, 2, 2) + rng.integers(0, 3, 2)
+        (x0, y0), (x1, y1) = low, low + size
+        corners = np.array([[x1, y1], [x1, y0], [x0, y0], [x0, y1]], dtype=np.int32)
+        corners = np.roll(corners, rng.integers(4), axis=0)[:: rng.choice([-1, 1])]
+        drawn = np.zeros((side, side), np.uint8)
+        cv2.fillConvexPoly(drawn, corners, 1, shift=SUBPIXEL_BITS)
+        rows, cols, count = _rectangle_pixels(corners[None], side)
+        computed = np.zeros_like(drawn)
+        computed[rows, cols] = 1
+        assert count[0] == len(rows) == drawn.sum()
+        np.testing.assert_array_equal(computed, drawn, err_msg=str(corners.tolist()))

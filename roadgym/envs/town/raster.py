@@ -155,6 +155,46 @@ def _bars(stop_lines: np.ndarray, thickness_m: float) -> np.ndarray:
     return _boxes(centre, back, np.full(len(a), 0.5 * thickness_m), 0.5 * length)
 
 
+def _ragged_rank(size: np.ndarray) -> np.ndarray:
+    """0..size[k] - 1 for every k, flat: each item's rank within its group."""
+    return np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+
+
+def _rectangle_pixels(fixed: np.ndarray, side_px: int) -> tuple | None:
+    """The pixels ``cv2.fillConvexPoly`` fills for each quad ``fixed`` (K, 4, 2) (cv2
+    fixed point, corners in order), when every quad is an axis-aligned rectangle well
+    inside a ``side_px`` square image; None otherwise.
+
+    For such a rectangle cv2 fills exactly the rows and columns whose centres its
+    corners round to (``(v + half) >> shift``, both ends included): checked against cv2
+    on 300,000 random rectangles. Returns ``(rows, cols, size (K,))``, each rectangle's
+    pixels row-major, one rectangle after another.
+    """
+    same = fixed == fixed[:, [1, 2, 3, 0]]  # (K, 4 edges, 2): edge k keeps x / y
+    # Edges alternate vertical and horizontal (starting with either): a rectangle.
+    vertical_first = same[:, 0::2, 0].all(axis=1) & same[:, 1::2, 1].all(axis=1)
+    horizontal_first = same[:, 0::2, 1].all(axis=1) & same[:, 1::2, 0].all(axis=1)
+    one = 1 << SUBPIXEL_BITS
+    low, high = fixed.min(axis=1), fixed.max(axis=1)  # (K, 2) as (x, y)
+    # Well inside the image, where none of cv2's early exits or clipping come into play.
+    if not (
+        (vertical_first | horizontal_first).all()
+        and low.min() >= 0
+        and high.max() <= one * (side_px - 3)
+    ):
+        return None
+    half = one >> 1
+    first, last = (low + half) >> SUBPIXEL_BITS, (high + half) >> SUBPIXEL_BITS  # (K, 2)
+    width, height = (last - first + 1).T.astype(np.int64)
+    size = width * height
+    rect = np.repeat(np.arange(len(size)), size)
+    local = _ragged_rank(size)
+    width = width[rect]
+    rows = first[rect, 1] + local // width
+    cols = first[rect, 0] + local % width
+    return rows, cols, size
+
+
 # One scratch image per raster side, kept clean between calls: allocating and zeroing a
 # map-sized image per reset cost more than drawing the bars into it.
 _SCRATCH: dict[int, np.ndarray] = {}
@@ -174,6 +214,13 @@ def light_bar_table(town: TownMap, frame: PixelFrame, side_px: int) -> tuple:
     if len(lights) == 0:
         return np.zeros((len(control), 0), dtype=np.int64), count
     bars = _bars(town.approach_stop_line[lights], LIGHT_BAR_M)  # (K, 4, 2)
+    rectangle = _rectangle_pixels(frame._fixed(bars), side_px)
+    if rectangle is not None:
+        rows, cols, size = rectangle
+        count[lights] = size
+        table = np.full((len(control), max(int(size.max()), 1)), -1, dtype=np.int64)
+        table[np.repeat(lights, size), _ragged_rank(size)] = rows * side_px + cols
+        return table, count
     corners = frame.to_pixels(bars)
     low = np.clip(np.floor(corners.min(axis=1)).astype(np.int64) - 2, 0, side_px)
     high = np.clip(np.ceil(corners.max(axis=1)).astype(np.int64) + 2, 0, side_px)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import math
 import warnings
 
 import numpy as np
@@ -47,25 +48,27 @@ def _shortest_lanes(
 ) -> list[int] | None:
     """A* over lanes given their start points (L, 2), lengths (L,) and successors."""
     heuristic = np.hypot(*(starts - starts[goal_lane]).T).tolist()  # (L,)
-    best = {start_lane: 0.0}
-    parent: dict[int, int] = {}
+    # Flat lists by lane id, not dicts: the same search, a few lookups cheaper.
+    best = [math.inf] * len(heuristic)
+    best[start_lane] = 0.0
+    parent = [-1] * len(heuristic)  # -1: none (the start lane is never improved on)
     frontier = [(float(heuristic[start_lane]), 0.0, start_lane)]
+    pop, push = heapq.heappop, heapq.heappush
     while frontier:
-        _, cost, lane = heapq.heappop(frontier)
+        _, cost, lane = pop(frontier)
         if lane == goal_lane:
             path = [lane]
-            while path[-1] in parent:
+            while parent[path[-1]] >= 0:
                 path.append(parent[path[-1]])
             return path[::-1]
-        if cost > best.get(lane, np.inf):
+        if cost > best[lane]:
             continue
-        length = lengths[lane]
+        new_cost = cost + lengths[lane]
         for succ in successors[lane]:
-            new_cost = cost + length
-            if new_cost < best.get(succ, np.inf):
+            if new_cost < best[succ]:
                 best[succ] = new_cost
                 parent[succ] = lane
-                heapq.heappush(frontier, (new_cost + heuristic[succ], new_cost, succ))
+                push(frontier, (new_cost + heuristic[succ], new_cost, succ))
     return None
 
 
