@@ -23,6 +23,7 @@ from roadgym.envs.core.semantic import PALETTE, SemanticClass
 _PALETTE_RGBA = np.zeros((256, 4), np.uint8)
 _PALETTE_RGBA[:, :3] = PALETTE
 _PALETTE_WORDS = _PALETTE_RGBA.view(np.uint32)[:, 0]  # (256,)
+_PALETTE_RGB = np.ascontiguousarray(_PALETTE_RGBA[:, :3])  # (256, 3), for the numba kernel
 
 FRACTION_BITS = 16  # of the fixed-point raster coordinates
 MAX_RASTER_SIDE_PX = 28_000  # keeps every fixed-point coordinate inside int32
@@ -167,6 +168,10 @@ class EgoCamera:
     @staticmethod
     def rgb(semantic: np.ndarray) -> np.ndarray:
         """Colour class ids (B, H, W) into RGB frames (B, H, W, 3) uint8."""
+        if kernels.use_numba():
+            from roadgym.envs.core.camera_kernel import colour
+
+            return colour(semantic, _PALETTE_RGB)
         words = np.take(_PALETTE_WORDS, semantic)  # (B, H, W) uint32
         rows = words.view(np.uint8).reshape(-1, semantic.shape[-1], 4)  # (B * H, W, 4)
         return cv2.cvtColor(rows, cv2.COLOR_RGBA2RGB).reshape(*semantic.shape, 3)

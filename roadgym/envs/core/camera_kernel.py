@@ -35,3 +35,19 @@ def gather_view(
                     row = min(max(row, 0), side - 1)
                 view[k, r, c] = raster[row * side + col]
     return view
+
+
+@numba.njit(cache=True, nogil=True)
+def colour(semantic, palette):
+    """RGB frames (B, H, W, 3) uint8 of class ids ``semantic`` (B, H, W) by ``palette``
+    (256, 3): the bytes of ``EgoCamera.rgb``'s gather and OpenCV conversion."""
+    count, height, width = semantic.shape
+    rgb = np.empty((count, height, width, 3), np.uint8)
+    for k in range(count):
+        for r in range(height):
+            for c in range(width):
+                cls = semantic[k, r, c]
+                rgb[k, r, c, 0] = palette[cls, 0]
+                rgb[k, r, c, 1] = palette[cls, 1]
+                rgb[k, r, c, 2] = palette[cls, 2]
+    return rgb

@@ -423,3 +423,72 @@ def left_turn_yield(
                     must_yield[b, i] = True
                     break
     return must_yield
+
+
+@_jit
+def pedestrians_waiting(
+    waiting,
+    ped_junction,
+    ped_kind,
+    ped_from,
+    ped_to,
+    ped_edge_length,
+    ped_speed,
+    ped_jaywalker,
+    junction_is_light,
+    walk,
+    walk_left,
+    walk_xy,
+    veh_xy,
+    veh_speed,
+    own_xy,
+    own_speed,
+    crosswalk_kind,
+    dt_s,
+    gap_m,
+    moving_mps,
+    clearance_m,
+    twice_brake,
+):
+    """Whether each pedestrian (B, P) still waits to cross: ``pedestrians.step_pedestrians``'
+    decision for those ``waiting`` at a crossing (a walk signal long enough or a gap in
+    traffic, and no car on the crossing or too fast to stop before it)."""
+    batch, peds = waiting.shape
+    n, agents = veh_xy.shape[1], own_xy.shape[1]
+    out = waiting.copy()
+    for b in range(batch):
+        for p in range(peds):
+            if not waiting[b, p]:
+                continue
+            junction = max(ped_junction[b, p], 0)
+            signalled = ped_kind[b, p] == crosswalk_kind and junction_is_light[b, junction]
+            edge_length = ped_edge_length[b, p]
+            needed = edge_length / ped_speed[b, p] / dt_s + 5.0
+            walk_ok = signalled and walk[b, junction] and walk_left[b, junction] >= needed
+            sx, sy = walk_xy[b, ped_from[b, p], 0], walk_xy[b, ped_from[b, p], 1]
+            ex, ey = walk_xy[b, ped_to[b, p], 0], walk_xy[b, ped_to[b, p], 1]
+            mx, my = 0.5 * (sx + ex), 0.5 * (sy + ey)
+            ax, ay = ex - sx, ey - sy
+            length_sq = max(ax * ax + ay * ay, 1e-9)
+            reach = gap_m + 0.5 * edge_length
+            reach_sq = reach * reach
+            busy = False
+            clear = True
+            for j in range(n + agents):
+                if j < n:
+                    cx, cy, v = veh_xy[b, j, 0], veh_xy[b, j, 1], veh_speed[b, j]
+                else:
+                    cx, cy = own_xy[b, j - n, 0], own_xy[b, j - n, 1]
+                    v = own_speed[b, j - n]
+                dx, dy = mx - cx, my - cy
+                if dx * dx + dy * dy < reach_sq and v > moving_mps:
+                    busy = True
+                rx, ry = cx - sx, cy - sy
+                t = (rx * ax + ry * ay) / length_sq
+                t = min(max(t, 0.0), 1.0)
+                ox, oy = rx - t * ax, ry - t * ay
+                if np.sqrt(ox * ox + oy * oy) < clearance_m + v * v / twice_brake:
+                    clear = False
+            gap_ok = not busy and (not signalled or ped_jaywalker[b, p])
+            out[b, p] = not ((walk_ok or gap_ok) and clear)
+    return out

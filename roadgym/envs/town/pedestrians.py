@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.counter_random import hash_uniform_int
 from roadgym.envs.town.sidewalks import EDGE_CROSSWALK, EDGE_JAYWALK, EDGE_SIDEWALK
 from roadgym.envs.town.state import FAR_AWAY_M, TownState, distance_sq
@@ -46,6 +47,42 @@ def _crossing_clear(
     return ~(distance < CROSSING_CLEARANCE_M + stopping).any(-1)
 
 
+def _crossing_decisions_compiled(world: TownState, walk: np.ndarray, walk_left: np.ndarray):
+    """``world.ped_waiting`` after the waiting pedestrians' decisions, by a numba kernel."""
+    from roadgym.envs.town import kernels as town_kernels
+
+    shape = (world.batch_size, world.num_agents)
+    own_xy = world.ego_xy()
+    if world.num_agents > 1:  # a removed car is nowhere
+        own_xy = np.where(world.present[:, None], own_xy, FAR_AWAY_M)
+    own_speed = np.where(world.present, world.car.speed_mps, 0.0).reshape(shape)
+    cfg = world.config
+    world.ped_waiting = town_kernels.pedestrians_waiting(
+        world.ped_waiting,
+        world.ped_junction,
+        world.ped_kind,
+        world.ped_from,
+        world.ped_to,
+        world.ped_edge_length_m,
+        world.ped_speed_mps,
+        world.ped_jaywalker,
+        world.junction_is_light,
+        walk,
+        walk_left,
+        world.walk_xy,
+        world.veh_xy,
+        world.veh_speed,
+        own_xy.reshape(*shape, 2),
+        own_speed,
+        EDGE_CROSSWALK,
+        cfg.dt_s,
+        cfg.pedestrian_gap_m,
+        MOVING_MPS,
+        CROSSING_CLEARANCE_M,
+        2.0 * cfg.idm_comfort_brake_mps2,
+    )
+
+
 def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) -> None:
     """Advance every pedestrian of every world by one step.
 
@@ -55,7 +92,9 @@ def step_pedestrians(world: TownState, walk: np.ndarray, walk_left: np.ndarray) 
     cfg = world.config
     batch = world.ped_from.shape[0]
     b = np.arange(batch)[:, None]  # (B, 1)
-    if world.ped_waiting.any():
+    if kernels.use_numba():  # the same decision, one pedestrian at a time (roadgym[fast])
+        _crossing_decisions_compiled(world, walk, walk_left)
+    elif world.ped_waiting.any():
         # Only the pedestrians waiting at a crossing decide anything: (W,) of them.
         wb, wp = np.nonzero(world.ped_waiting)
         junction = np.maximum(world.ped_junction[wb, wp], 0)
