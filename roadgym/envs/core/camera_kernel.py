@@ -1,4 +1,5 @@
-"""numba kernel of the ego camera's gather (``roadgym[fast]``; this module imports numba).
+"""numba kernels of the ego camera: the gather and the colouring (``roadgym[fast]``; their
+decorator imports numba).
 
 :meth:`roadgym.envs.core.camera.EgoCamera.semantic` builds each pixel's 16.16
 fixed-point raster coordinate from two broadcast additions, shifts, clips and a flat
@@ -8,11 +9,12 @@ arithmetic pixel by pixel in one pass, so the class ids are identical.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from roadgym.envs.core.kernels import njit
 
-@numba.njit(cache=True, nogil=True)
+
+@njit
 def gather_view(
     view, flat_rasters, worlds, col_by_row, col_by_col, row_by_row, row_by_col, inside, side, bits
 ):
@@ -37,7 +39,7 @@ def gather_view(
     return view
 
 
-@numba.njit(cache=True, nogil=True)
+@njit
 def colour(semantic, palette):
     """RGB frames (B, H, W, 3) uint8 of class ids ``semantic`` (B, H, W) by ``palette``
     (256, 3): the bytes of ``EgoCamera.rgb``'s gather and OpenCV conversion."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 
 ENV_VAR = "ROADGYM_KERNELS"
 BACKENDS = ("auto", "numba", "numpy")
@@ -69,3 +70,20 @@ def use_backend(name: str) -> Iterator[None]:
         yield
     finally:
         _forced = previous
+
+
+def njit(function: Callable) -> Callable:
+    """``numba.njit`` for the step's kernels: compiled on first call, cached on disk.
+
+    numba writes its cache next to the source or, where that folder is read-only (a
+    system-wide install), in the user's cache directory (``NUMBA_CACHE_DIR`` overrides
+    both). With neither writable, the kernel is compiled in every process instead of
+    failing. No fastmath: results must match numpy's IEEE arithmetic.
+    """
+    import numba
+
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(function)
+    except RuntimeError as error:  # "cannot cache function ...: no locator available"
+        warnings.warn(f"numba kernels not cached ({error}); set NUMBA_CACHE_DIR", stacklevel=2)
+        return numba.njit(cache=False, nogil=True, error_model="numpy")(function)

@@ -1,6 +1,7 @@
-"""numba kernels of the NPC step: the leader table, the corridor check and lane poses.
+"""numba kernels of the Town step: NPC leaders, corridor, stop lines, left-turn yields,
+lane poses, pedestrians' crossing decisions and the labels' first-hit search.
 
-Imported only when :func:`roadgym.envs.core.kernels.use_numba` says so (this module
+Imported only when :func:`roadgym.envs.core.kernels.use_numba` says so (its decorator
 imports numba). Each kernel is a loop over worlds and cars that computes what its numpy
 twin in :mod:`roadgym.envs.town.traffic` computes, with the same comparisons and the
 same IEEE operations in the same order (no fastmath, so no fused multiply-add): the
@@ -11,16 +12,16 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
+from roadgym.envs.core.kernels import njit
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TURN_LEFT, TURN_RIGHT
 from roadgym.envs.town.state import BIG_STEP
 
 # junctions.py's light states, repeated: junctions imports this module, not the reverse.
 LIGHT_RED, LIGHT_YELLOW, LIGHT_GREEN = 1, 2, 3
 
-_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+_jit = njit
 
 
 @_jit
