@@ -84,12 +84,12 @@ def _rows(world, expert: ExpertDriver, actions: np.ndarray) -> list[dict]:
 
 def _npc_report(world, car: int) -> str:
     """The NPC car nearest controlled car ``car``: where it is, its lanes, its speed."""
-    d = np.hypot(world.veh_xy[0, :, 0] - world.car.x_m[car], world.veh_xy[0, :, 1] - world.car.y_m[car])
-    j = int(np.argmin(d))
+    x, y = world.car.x_m[car], world.car.y_m[car]
+    j = int(np.argmin(np.hypot(world.veh_xy[0, :, 0] - x, world.veh_xy[0, :, 1] - y)))
     return (
         f"npc{j} xy {world.veh_xy[0, j].round(1)} heading {world.veh_heading[0, j]:.2f} "
-        f"speed {world.veh_speed[0, j]:.2f} lanes {world.veh_lane[0, j]} s {world.veh_s[0, j]:.1f}; "
-        f"car {car} xy ({world.car.x_m[car]:.1f}, {world.car.y_m[car]:.1f}) heading "
+        f"speed {world.veh_speed[0, j]:.2f} lanes {world.veh_lane[0, j]} "
+        f"s {world.veh_s[0, j]:.1f}; car {car} xy ({x:.1f}, {y:.1f}) heading "
         f"{world.car.heading_rad[car]:.2f} speed {world.car.speed_mps[car]:.2f}"
     )
 

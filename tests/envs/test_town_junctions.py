@@ -74,6 +74,26 @@ def test_left_turner_waits_for_oncoming_traffic_but_not_for_a_queue():
     assert left_turn_yield(world, green)[0][0, 2]
 
 
+def test_an_oncoming_car_past_the_turn_no_longer_holds_a_left_turner():
+    # 5400006: an oncoming car entering the junction at the end of the green held a
+    # waiting left-turner until it left the junction, past the clearing yellow, every
+    # cycle; once its rear is past the turn's path it is going away.
+    world = TownWorld(TownConfig(num_vehicles=3), 1)
+    world.reset_world(0, np.random.default_rng(4))
+    _, left, their_left, their_straight = _light_junction_setup(world)
+    green = np.full_like(world.light_state, LIGHT_GREEN)
+    _place(world, 2, left, 0.5, 0.0)  # waits at its line to turn left
+    _place(world, 0, their_left, 40.0, 0.0)  # far back, out of the way
+    half, length = 0.5 * world.config.car_length_m, world.lane_length_m[0, their_straight]
+    successor = world.lane_successors[0, their_straight, 0]
+    world.veh_lane[0, 1] = (their_straight, successor, world.lane_successors[0, successor, 0])
+    world.veh_speed[0, 1] = 6.0
+    world.veh_s[0, 1] = half  # just in: it crosses the turn's path ahead
+    assert left_turn_yield(world, green)[0][0, 2]
+    world.veh_s[0, 1] = length - 0.5  # about to leave: its rear is past the turn's path
+    assert not left_turn_yield(world, green)[0][0, 2]
+
+
 def test_a_waiting_left_turner_clears_on_the_start_of_the_yellow_only():
     world = TownWorld(TownConfig(num_vehicles=3), 1)
     world.reset_world(0, np.random.default_rng(4))

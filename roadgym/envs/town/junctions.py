@@ -142,11 +142,14 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     left across oncoming traffic on a shared green (or a yellow it clears on).
 
     A car yields while it has not crossed the line of a light-controlled junction where it
-    turns left, and a car from the opposing approach goes straight inside the junction, or
-    goes straight or turns right and is coming: on green, a car not queued behind another that could
-    reach its own stop line within ``left_turn_gap_s`` at full acceleration up to the speed
-    limit; on yellow, only a car too close to stop for it. Oncoming left turners do not
-    conflict: left turns enter the nearest lane, so they pass each other.
+    turns left, and a car from the opposing approach goes straight inside the junction and
+    its rear bumper is not yet a car width past the turn's path (then it is going away: one
+    that entered at the end of the green used to hold the turner through the clearing
+    yellow, every cycle, 5400006), or goes straight or turns right and is coming: on
+    green, a car not queued behind another that could reach its own stop line within
+    ``left_turn_gap_s`` at full acceleration up to the speed limit; on yellow, only a car
+    too close to stop for it. Oncoming left turners do not conflict: left turns enter the
+    nearest lane, so they pass each other.
     """
     cfg = world.config
     mv = movements(world)
@@ -215,8 +218,31 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
     yb, yi = np.nonzero(yielder)
     opposite = gather_rows(world.approach_opposite, safe)[yb, yi]  # (Y,)
     conflict = threat[yb] & (source[yb] == opposite[:, None]) & (opposite >= 0)[:, None]
+    # An oncoming car in the junction whose rear has passed the turn's path is going away.
+    pair, other = np.nonzero(conflict & crossed[yb])
+    if len(pair):
+        w = yb[pair]
+        rear_m = -to_line[w, other] - cfg.car_length_m  # past its connector's start
+        crossing_m = _crossing_m(world, w, lane[w, yi[pair]], lane[w, other])
+        gone = rear_m > crossing_m + cfg.car_width_m
+        conflict[pair[gone], other[gone]] = False
     must_yield[yb, yi] = conflict.any(axis=1)
     return must_yield[:, :n], must_yield[:, n:].reshape(-1)
+
+
+def _crossing_m(
+    world: TownState, b: np.ndarray, turn_lane: np.ndarray, lane: np.ndarray
+) -> np.ndarray:
+    """Where connector ``lane`` (M,) of world ``b`` (M,) crosses connector ``turn_lane``
+    (M,): the arc length (M,) along ``lane`` of its vertex nearest to ``turn_lane``."""
+    vertices = world.lane_xy.shape[2]
+    index = np.arange(vertices)[None, :]  # (1, V)
+    valid = (index <= world.lane_segments[b, turn_lane][:, None])[:, None, :]  # (M, 1, V)
+    valid = valid & (index <= world.lane_segments[b, lane][:, None])[:, :, None]  # (M, V, V)
+    turn_xy, xy = world.lane_xy[b, turn_lane], world.lane_xy[b, lane]  # (M, V, 2)
+    distance_sq = np.square(xy[:, :, None, :] - turn_xy[:, None, :, :]).sum(-1)
+    nearest = np.where(valid, distance_sq, np.inf).min(axis=2).argmin(axis=1)  # (M,)
+    return nearest * world.lane_spacing_m[b, lane]
 
 
 def clearing_left_turn(
