@@ -174,6 +174,11 @@ def left_turn_yield(world: TownState, lights: np.ndarray) -> tuple[np.ndarray, n
             cfg.left_turn_gap_s,
             QUEUED_SPEED_MPS,
             QUEUE_SPACING_M,
+            world.lane_xy,
+            world.lane_segments,
+            world.lane_spacing_m,
+            cfg.car_length_m,
+            cfg.car_width_m,
         )
         return must_yield[:, :n], must_yield[:, n:].reshape(-1)
     b = np.arange(world.batch_size)[:, None]

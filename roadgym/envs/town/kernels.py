@@ -340,6 +340,11 @@ def left_turn_yield(
     gap_s,
     queued_speed,
     queue_spacing_m,
+    lane_xy,
+    lane_segments,
+    lane_spacing_m,
+    car_length_m,
+    car_width_m,
 ):
     """Whether each car (B, N + A) must wait at its line to turn left across oncoming
     traffic: ``junctions.left_turn_yield`` on its movements (``lane``, ``road_lane``,
@@ -421,9 +426,33 @@ def left_turn_yield(
                 continue
             for j in range(cars):
                 if threat[j] and source[j] == opposite:
+                    if to_line[b, j] <= 0.0:  # in the junction: gone once past the turn
+                        crossing_m = _crossing_m(
+                            lane_xy[b], lane_segments[b], lane_spacing_m[b], lane[b, i], lane[b, j]
+                        )
+                        if -to_line[b, j] - car_length_m > crossing_m + car_width_m:
+                            continue
                     must_yield[b, i] = True
                     break
     return must_yield
+
+
+@_jit
+def _crossing_m(lane_xy, lane_segments, lane_spacing_m, turn_lane, lane):
+    """``junctions._crossing_m`` for one pair: the arc length along ``lane`` of its vertex
+    nearest to ``turn_lane`` (the first on ties)."""
+    best = np.inf
+    nearest = 0
+    for k in range(lane_segments[lane] + 1):
+        x, y = lane_xy[lane, k, 0], lane_xy[lane, k, 1]
+        closest = np.inf
+        for m in range(lane_segments[turn_lane] + 1):
+            dx, dy = x - lane_xy[turn_lane, m, 0], y - lane_xy[turn_lane, m, 1]
+            closest = min(closest, dx * dx + dy * dy)
+        if closest < best:
+            best = closest
+            nearest = k
+    return nearest * lane_spacing_m[lane]
 
 
 @_jit
