@@ -59,6 +59,7 @@ def test_numba_kernels_step_the_town_as_numpy_does(config: dict) -> None:
 
 
 def test_backend_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernels, "_from_env", None)  # read the variable again
     monkeypatch.setenv(kernels.ENV_VAR, "fortran")
     with pytest.raises(ValueError, match="ROADGYM_KERNELS = 'fortran'; allowed"):
         kernels.use_numba()

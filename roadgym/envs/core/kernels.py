@@ -7,7 +7,8 @@ and the same IEEE operations (+, -, *, /, sqrt) in the same order, no fused mult
 so every discrete outcome and every float matches the numpy path.
 
 ``ROADGYM_KERNELS`` picks: ``auto`` (the default: numba when importable), ``numba``
-(an error if it is missing) or ``numpy`` (the reference path, numba never imported).
+(an error if it is missing) or ``numpy`` (the reference path, numba never imported);
+it is read once per process, at the first step.
 numba is imported on the first step that uses it, not by ``import roadgym``; compiled
 kernels are cached on disk (next to the sources, or in the user's cache directory when
 the package's folder is read-only; ``NUMBA_CACHE_DIR`` overrides both).
@@ -24,16 +25,24 @@ from collections.abc import Callable, Iterator
 ENV_VAR = "ROADGYM_KERNELS"
 BACKENDS = ("auto", "numba", "numpy")
 
-_forced: str | None = None  # set by use_backend(), for tests and comparisons
-_resolved: dict[str, bool] = {}
+_forced: bool | None = None  # set by use_backend(), for tests and comparisons
+_from_env: bool | None = None  # ROADGYM_KERNELS, read once, on the first step
 
 
-def _choice() -> str:
-    choice = _forced if _forced is not None else os.environ.get(ENV_VAR, "auto")
+def _resolve(choice: str, source: str) -> bool:
     choice = choice.strip().lower() or "auto"
     if choice not in BACKENDS:
-        raise ValueError(f"{ENV_VAR} = {choice!r}; allowed: one of {', '.join(BACKENDS)}")
-    return choice
+        raise ValueError(f"{source} = {choice!r}; allowed: one of {', '.join(BACKENDS)}")
+    if choice == "numpy":
+        return False
+    if numba_available():
+        return True
+    if choice == "numba":
+        raise ImportError(
+            f"{source} = 'numba' but numba is not installed; "
+            "install it with `pip install roadgym[fast]` or choose 'auto' or 'numpy'"
+        )
+    return False
 
 
 def numba_available() -> bool:
@@ -42,30 +51,24 @@ def numba_available() -> bool:
 
 
 def use_numba() -> bool:
-    """Whether the step's kernels run compiled (numba) rather than as numpy calls."""
-    choice = _choice()
-    if choice not in _resolved:
-        if choice == "numpy":
-            _resolved[choice] = False
-        elif numba_available():
-            _resolved[choice] = True
-        elif choice == "numba":
-            raise ImportError(
-                f"{ENV_VAR} = 'numba' but numba is not installed; "
-                "install it with `pip install roadgym[fast]` or set it to 'auto' or 'numpy'"
-            )
-        else:
-            _resolved[choice] = False
-    return _resolved[choice]
+    """Whether the step's kernels run compiled (numba) rather than as numpy calls.
+
+    Called several times a step, so it is a global read after the first call: the
+    environment variable is read once per process.
+    """
+    global _from_env
+    if _forced is not None:
+        return _forced
+    if _from_env is None:
+        _from_env = _resolve(os.environ.get(ENV_VAR, "auto"), ENV_VAR)
+    return _from_env
 
 
 @contextlib.contextmanager
 def use_backend(name: str) -> Iterator[None]:
     """Run the block with the kernels of ``name`` (``auto``, ``numba`` or ``numpy``)."""
     global _forced
-    if name not in BACKENDS:
-        raise ValueError(f"backend = {name!r}; allowed: one of {', '.join(BACKENDS)}")
-    previous, _forced = _forced, name
+    previous, _forced = _forced, _resolve(name, "backend")
     try:
         yield
     finally:
