@@ -93,30 +93,30 @@ class _StreetLanePoints:
 
     def __init__(self, table) -> None:
         self.table = table
-        self.rows: dict[int, tuple] = {}  # lane -> its vertices, arc lengths and headings
+        self.rows: dict[int, tuple] = {}  # lane -> its arc lengths, segments and length
 
     def _row(self, lane: int) -> tuple:
         row = self.rows.get(lane)
         if row is None:
-            table, m = self.table, int(self.table.num_segments[lane])
+            m = int(self.table.num_segments[lane])
             row = self.rows[lane] = (
-                table.cum_s[lane, : m + 1].tolist(),
-                table.xy[lane, : m + 1].tolist(),
-                table.heading[lane, :m].tolist(),
+                self.table.cum_s[lane, : m + 1].tolist(),
                 m,
-                float(table.length_m[lane]),
+                float(self.table.length_m[lane]),
             )
         return row
 
     def at(self, lane: int, s: float) -> tuple[float, float, float]:
         """``(x, y, heading)`` at arc length ``s`` of ``lane``."""
-        cum, xy, heading, m, length = self._row(lane)
+        cum, m, length = self._row(lane)
         s = min(max(s, 0.0), length)
         index = min(max(bisect.bisect_right(cum, s) - 1, 0), m - 1)
-        (x0, y0), (x1, y1) = xy[index], xy[index + 1]
+        # Only the segment's two vertices as Python floats: most draws land on a lane
+        # not seen yet, and converting its whole row cost more than the rest.
+        x0, y0, x1, y1 = self.table.xy[lane, index : index + 2].ravel().tolist()
         dx, dy = x1 - x0, y1 - y0
         t = (s - cum[index]) / max(float(np.hypot(dx, dy)), 1e-12)
-        return x0 + t * dx, y0 + t * dy, heading[index]
+        return x0 + t * dx, y0 + t * dy, float(self.table.heading[lane, index])
 
 
 def _near_any(x: float, y: float, points: list[tuple[float, float]], distance_m: float) -> bool:
