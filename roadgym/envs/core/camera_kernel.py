@@ -53,3 +53,21 @@ def colour(semantic, palette):
                 rgb[k, r, c, 1] = palette[cls, 1]
                 rgb[k, r, c, 2] = palette[cls, 2]
     return rgb
+
+
+@njit
+def splat_samples(
+    view, frame, forward, left, rc, rs, samples, car_row, centre_col, mpp, tie_px, value
+):
+    """Write ``value`` into ``view`` (B, H, W) at the box ``samples`` (S, 2) of actors
+    (V,) in frames ``frame`` (V,), at ``forward``/``left`` (V,) metres from the car and
+    turned by (``rc``, ``rs``) (V,): ``ActorSplatter.splat``'s per-sample arithmetic."""
+    size = view.shape[1]
+    for v in range(len(frame)):
+        for k in range(samples.shape[0]):
+            f = forward[v] + samples[k, 0] * rc[v] - samples[k, 1] * rs[v]
+            lft = left[v] + samples[k, 0] * rs[v] + samples[k, 1] * rc[v]
+            row = np.int64(np.floor(car_row - f / mpp + tie_px))
+            col = np.int64(np.floor(centre_col - lft / mpp + tie_px))
+            if row >= 0 and row < size and col >= 0 and col < size:
+                view[frame[v], row, col] = value

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core import kernels
+
 TIE_MARGIN_PX = 1e-9  # a coordinate this close below a whole pixel rounds to it
 
 
@@ -67,6 +69,26 @@ class ActorSplatter:
             return
         relative_heading = actor_heading[b, a] - ego_heading[b]  # (V,)
         rc, rs = np.cos(relative_heading), np.sin(relative_heading)
+        if kernels.use_numba():  # the same arithmetic per sample (camera_kernel.py)
+            from roadgym.envs.core.camera_kernel import splat_samples
+
+            f, lft = forward[b, a], left[b, a]
+            centre_col = 0.5 * size
+            splat_samples(
+                view,
+                b,
+                f,
+                lft,
+                rc,
+                rs,
+                samples,
+                self.car_row,
+                centre_col,
+                self.mpp,
+                TIE_MARGIN_PX,
+                value,
+            )
+            return
         f = (
             forward[b, a][:, None]
             + samples[None, :, 0] * rc[:, None]
