@@ -426,7 +426,27 @@ class ExpertDriver:
             others = np.minimum(others, np.where(same, claims, BIG_STEP).min(1))
             everyone = w.junction_occupancy(include_ego=True)[w.agent_world, j]
             inside = everyone - w.car_in_junction()[cars, j]
+        inside = inside + w.by_car(ExpertDriver._npcs_pulling_in(w))[cars, j]
         return (junction >= 0) & (key < others) & (inside == 0)
+
+    @staticmethod
+    def _npcs_pulling_in(w: TownWorld) -> np.ndarray:
+        """NPCs (B, J) that went at a stop sign and are pulling into each junction: over
+        their line but not yet on its connector, a stretch where the world counts them
+        neither as waiting nor as inside (2000248: car 6 took its turn as one pulled in,
+        and met it in the box)."""
+        batch, jn = w.junction_cycle.shape
+        b = np.arange(batch)[:, None]
+        lane0, lane1 = w.veh_lane[..., 0], w.veh_lane[..., 1]
+        pulling = (
+            w.veh_committed
+            & (w.veh_stop_junction < 0)
+            & ~w.lane_is_connector[b, lane0]
+            & w.lane_is_connector[b, lane1]
+        )
+        out = np.zeros(batch * jn, dtype=np.int64)
+        np.add.at(out, (b * jn + np.maximum(w.lane_junction[b, lane1], 0))[pulling], 1)
+        return out.reshape(batch, jn)
 
     # ------------------------------------------------------------------ Track-v0
 

@@ -95,3 +95,36 @@ def test_controlled_cars_at_a_join_never_all_wait_for_each_other(monkeypatch, to
     order = sorted(range(4), key=lambda car: (to_join_m[car], car))
     assert np.isinf(gap[order[0]])
     assert np.isfinite(gap[order[1:]]).all() and (speed[order[1:]] == 3.0).all()
+
+
+@pytest.mark.parametrize("agents", [1, 2])
+def test_a_car_at_a_stop_sign_waits_for_an_npc_pulling_into_the_junction(monkeypatch, agents):
+    # Towns 2000128, 2000184, 2000248: an NPC went at its stop sign; from its bumper half
+    # a metre over the line until its centre reached the connector the world counted it
+    # neither waiting nor inside, and the controlled car whose turn came next met it there.
+    env = make_multi_agent_vector_env("roadgym/Town-v0", 1, agents, **SMALL_TOWN)
+    env.reset(seed=5)
+    w = env.world
+    street = np.flatnonzero(~w.lane_is_connector[0])
+    w.veh_lane[0] = street[:, None][: w.veh_lane.shape[1]]  # every NPC out of the junctions
+    w.veh_committed[:] = False
+    w.veh_stop_junction[:] = -1
+    w.veh_stop_key[:] = np.iinfo(np.int64).max // 4
+    approach = next(
+        lane
+        for lane in street
+        if w.lane_approach[0, lane] >= 0 and w.lane_is_connector[0, w.lane_successors[0, lane, 0]]
+    )
+    connector = w.lane_successors[0, approach, 0]
+    junction = int(w.lane_junction[0, connector])
+    claim = np.full(agents, -1)
+    claim[0] = junction
+    monkeypatch.setattr(w, "ego_stop_claim", lambda: (claim, np.zeros(agents, dtype=np.int64)))
+    monkeypatch.setattr(
+        w, "car_in_junction", lambda: np.zeros((agents, w.junction_cycle.shape[1]), dtype=np.int64)
+    )
+    assert ExpertDriver._my_turn(w)[0]  # noqa: SLF001
+    w.veh_lane[0, 0] = [approach, connector, w.lane_successors[0, connector, 0]]
+    w.veh_s[0, 0] = w.lane_length_m[0, approach] - 1.0  # bumper over the line
+    w.veh_committed[0, 0] = True
+    assert not ExpertDriver._my_turn(w)[0]  # noqa: SLF001
