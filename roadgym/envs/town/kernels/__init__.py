@@ -1,0 +1,22 @@
+"""numba kernels of the Town step: NPC leaders, corridor, stop lines, left-turn yields,
+lane poses, pedestrians' crossing decisions and the labels' first-hit search.
+
+Imported only when :func:`roadgym.envs.core.kernels.use_numba` says so (its decorator
+imports numba). Each kernel is a loop over worlds and cars that computes what its numpy
+twin in :mod:`roadgym.envs.town.traffic` computes, with the same comparisons and the
+same IEEE operations in the same order (no fastmath, so no fused multiply-add): the
+results are identical, not merely close. The numpy code stays the reference.
+"""
+
+from roadgym.envs.town.kernels.crossings import first_hit, left_turn_yield, pedestrians_waiting
+from roadgym.envs.town.kernels.npc import corridor_gap, lane_poses, leaders, npc_constraints
+
+__all__ = [
+    "corridor_gap",
+    "first_hit",
+    "lane_poses",
+    "leaders",
+    "left_turn_yield",
+    "npc_constraints",
+    "pedestrians_waiting",
+]
