@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.dynamics import step_bicycle
 from roadgym.envs.core.lane_graph import project_onto_window, wrap_angle
 from roadgym.envs.core.semantic import SemanticClass
@@ -193,6 +194,24 @@ class TownWorld(TownState):
 
     def _locate(self, worlds: np.ndarray) -> None:
         """Project the controlled cars ``worlds`` (car indices) onto their routes."""
+        if kernels.use_numba():  # the same arithmetic, car by car (roadgym[fast])
+            from roadgym.envs.core.projection_kernel import locate_on_routes
+
+            heading = locate_on_routes(
+                self.route_xy,
+                self.route_cum_s,
+                self.route_heading,
+                self.route_segments,
+                self.window,
+                self.car.x_m,
+                self.car.y_m,
+                np.asarray(worlds, dtype=np.int64),
+                self.route_segment,
+                self.s_m,
+                self.lateral_offset_m,
+            )
+            self.heading_error_rad[worlds] = wrap_angle(self.car.heading_rad[worlds] - heading)
+            return
         centre = np.stack([self.car.x_m[worlds], self.car.y_m[worlds]], -1)[:, None, :]
         segments = np.minimum(
             np.maximum(self.route_segment[worlds, None] + self.window[None, :], 0),
