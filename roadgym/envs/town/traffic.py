@@ -338,17 +338,24 @@ def step_vehicles(world: TownState, lights: np.ndarray) -> None:
         )
 
     # -- speed: IDM against the tightest constraint
-    accel = np.minimum.reduce(
-        [
-            idm_accel(world, v, v0, leader_gap, v - leader_speed),
-            idm_accel(world, v, v0, corridor_gap, v),
-            idm_accel(world, v, v0, line_gap, v),
-        ]
-    )
-    accel = np.minimum(np.maximum(accel, -cfg.max_brake_mps2), cfg.idm_accel_mps2)
-    new_v = np.maximum(v + accel * cfg.dt_s, 0.0)
-    s = s + 0.5 * (v + new_v) * cfg.dt_s
-    world.veh_speed = new_v
+    if kernels.use_numba():
+        from roadgym.envs.town import kernels as town_kernels
+
+        s, world.veh_speed = town_kernels.idm_step(
+            cfg, s, v, v0, leader_gap, leader_speed, corridor_gap, line_gap
+        )
+    else:
+        accel = np.minimum.reduce(
+            [
+                idm_accel(world, v, v0, leader_gap, v - leader_speed),
+                idm_accel(world, v, v0, corridor_gap, v),
+                idm_accel(world, v, v0, line_gap, v),
+            ]
+        )
+        accel = np.minimum(np.maximum(accel, -cfg.max_brake_mps2), cfg.idm_accel_mps2)
+        new_v = np.maximum(v + accel * cfg.dt_s, 0.0)
+        s = s + 0.5 * (v + new_v) * cfg.dt_s
+        world.veh_speed = new_v
 
     # -- entering the next lane: shift the lane window, draw the lane after it
     moved = s >= length[..., 0]
