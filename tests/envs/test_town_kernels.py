@@ -37,6 +37,8 @@ def _rollout(backend: str, steps: int, **config) -> list[dict[str, np.ndarray]]:
                 record[name] = getattr(world, name)
             for name in ("veh_committed", "veh_waiting_since", "ped_xy", "ped_waiting"):
                 record[name] = getattr(world, name)
+            for name in ("route_stop_done", "ego_claim_event", "ego_wait_since"):
+                record[name] = getattr(world, name)
             for name in ("s_m", "lateral_offset_m", "route_segment", "heading_error_rad"):
                 record[name] = getattr(world, name)
             trace.append({k: np.array(v, copy=True) for k, v in record.items()})

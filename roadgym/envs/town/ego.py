@@ -86,6 +86,11 @@ def approaching_stop_sign(world: TownState, ahead_m: float) -> np.ndarray:
 
 def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarray):
     """Red-light and stop-sign violations (B,) of this step; updates the ego's stop claim."""
+    if kernels.use_numba():  # the same events, car by car (roadgym[fast])
+        from roadgym.envs.town import kernels as town_kernels
+
+        timeout = world.stop_steps + EGO_CLAIM_TIMEOUT_STEPS
+        return town_kernels.ego_stop_lines(world, previous_s, lights, timeout, STOP_LINE_REACHED_M)
     half = 0.5 * world.config.car_length_m
     stop_s = world.route_stop_s  # (C, E)
     app = world.route_stop_approach

@@ -1,5 +1,6 @@
 """numba kernels of the Town step: NPC leaders, corridor, stop lines, left-turn yields,
-lane poses, the IDM speed update, pedestrians' crossing decisions and the labels' first-hit search.
+lane poses and IDM speed update, the ego cars' stop lines, pedestrians' crossing
+decisions and the labels' first-hit search.
 
 Imported only when :func:`roadgym.envs.core.kernels.use_numba` says so (its decorator
 imports numba). Each kernel is a loop over worlds and cars that computes what its numpy
@@ -9,11 +10,13 @@ results are identical, not merely close. The numpy code stays the reference.
 """
 
 from roadgym.envs.town.kernels.crossings import first_hit, left_turn_yield, pedestrians_waiting
+from roadgym.envs.town.kernels.ego_lines import ego_stop_lines
 from roadgym.envs.town.kernels.idm import idm_advance, idm_step
 from roadgym.envs.town.kernels.npc import corridor_gap, lane_poses, leaders, npc_constraints
 
 __all__ = [
     "corridor_gap",
+    "ego_stop_lines",
     "first_hit",
     "idm_advance",
     "idm_step",
