@@ -25,7 +25,7 @@ from roadgym.envs.town.config import TownConfig
 PARTS = (
     (town_world.TownWorld, ("step", "observe", "semantic_view", "labels", "_locate")),
     (town_world, ("step_vehicles", "step_pedestrians")),
-    (town_world.ego, ("reward_and_end",)),
+    (town_world.ego, ("reward_and_end", "stop_line_events")),
     (traffic, ("_leaders", "_corridor_gap", "left_turn_yield")),
 )
 
