@@ -16,11 +16,11 @@ import time
 from collections import defaultdict
 
 import numpy as np
+from profile_step import random_driving  # this folder: the script runs from here
 
 from roadgym.envs.core import kernels
 from roadgym.envs.town import traffic
 from roadgym.envs.town import world as town_world
-from roadgym.envs.town.config import TownConfig
 
 PARTS = (
     (town_world.TownWorld, ("step", "observe", "semantic_view", "labels", "_locate")),
@@ -40,19 +40,7 @@ def main() -> None:
     for owner, names in PARTS:  # time each part where the step looks it up
         for name in names:
             setattr(owner, name, _timed(getattr(owner, name), name, spent))
-    world = town_world.TownWorld(TownConfig(), args.batch)
-    for index in range(args.batch):
-        world.reset_world(index, np.random.default_rng(index))
-    rng = np.random.default_rng(0)
-
-    def step() -> None:
-        controls = rng.uniform(-1.0, 1.0, (world.num_cars, 2))
-        controls[:, 0] *= 0.1  # steer gently ...
-        controls[:, 1] = 0.6 * np.abs(controls[:, 1])  # ... and drive forward
-        world.step(controls)
-        world.observe()
-        world.labels()
-        world.infos()
+    step = random_driving(args.batch)
 
     for backend in ("numba", "numpy"):  # compile / warm up both
         with kernels.use_backend(backend):

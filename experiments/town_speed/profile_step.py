@@ -14,6 +14,7 @@ import argparse
 import cProfile
 import pstats
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,13 +36,11 @@ PARTS = (
 )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=64, help="worlds stepped together")
-    parser.add_argument("--steps", type=int, default=60, help="profiled steps")
-    args = parser.parse_args()
-    world = TownWorld(TownConfig(), args.batch)
-    for index in range(args.batch):
+def random_driving(batch: int) -> Callable[[], None]:
+    """B Town worlds (seeds 0..B-1, no resets) and a function that steps them once with
+    gentle random controls and reads the observation, labels and infos a vector env reads."""
+    world = TownWorld(TownConfig(), batch)
+    for index in range(batch):
         world.reset_world(index, np.random.default_rng(index))
     rng = np.random.default_rng(0)
 
@@ -54,6 +53,15 @@ def main() -> None:
         world.labels()
         world.infos()
 
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=64, help="worlds stepped together")
+    parser.add_argument("--steps", type=int, default=60, help="profiled steps")
+    args = parser.parse_args()
+    step = random_driving(args.batch)
     for _ in range(30):
         step()
     profile = cProfile.Profile(time.process_time)
