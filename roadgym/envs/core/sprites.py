@@ -86,7 +86,7 @@ class ActorSplatter:
                 centre_col,
                 self.mpp,
                 TIE_MARGIN_PX,
-                value,
+                int(value),  # a plain int: numba types an IntEnum member slowly, every call
             )
             return
         f = (
