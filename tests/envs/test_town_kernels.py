@@ -6,6 +6,7 @@ labels, pixels) must be equal and floats equal to a tight tolerance.
 
 from __future__ import annotations
 
+import copy as copy_module
 import subprocess
 import sys
 
@@ -41,6 +42,9 @@ def _rollout(backend: str, steps: int, **config) -> list[dict[str, np.ndarray]]:
                 record[name] = getattr(world, name)
             for name in ("s_m", "lateral_offset_m", "route_segment", "heading_error_rad"):
                 record[name] = getattr(world, name)
+            record.update({f"metric_{k}": v for k, v in world.metrics.items()})
+            record["stall_anchor_m"] = world.stall.anchor_m
+            record["stall_steps"] = world.stall.steps_since_progress
             trace.append({k: np.array(v, copy=True) for k, v in record.items()})
     return trace
 
@@ -60,6 +64,40 @@ def test_numba_kernels_step_the_town_as_numpy_does(config: dict) -> None:
                 np.testing.assert_array_equal(got[name], value, err_msg=f"{name} at step {step}")
     # The rollout must exercise the kernels: cars moving, some of them following others.
     assert reference[-1]["veh_speed"].max() > 1.0
+
+
+@pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
+def test_outcome_kernel_finds_the_collisions_numpy_finds() -> None:
+    # Random driving rarely hits anyone: put NPC cars and pedestrians around the ego
+    # cars at random headings, then compare one reward_and_end on each backend.
+    from roadgym.envs.town import ego
+
+    world = TownWorld(TownConfig(), 16)
+    for index in range(16):
+        world.reset_world(index, np.random.default_rng(500 + index))
+    rng = np.random.default_rng(3)
+    centre = np.stack([world.car.x_m, world.car.y_m], -1)[:, None]
+    world.ped_xy[:, :6] = centre + rng.uniform(-3.5, 3.5, (16, 6, 2))
+    world.veh_xy[:, :4] = centre + rng.uniform(-7.0, 7.0, (16, 4, 2))
+    world.veh_heading[:, :4] = rng.uniform(-np.pi, np.pi, (16, 4))
+    world.car.heading_rad[:] = rng.uniform(-np.pi, np.pi, 16)
+    previous_s = world.s_m - rng.uniform(0.0, 1.0, 16)
+    red, stop = rng.integers(0, 2, 16), rng.integers(0, 2, 16)
+    results = []
+    for backend in ("numpy", "numba"):
+        copy = copy_module.deepcopy(world)
+        with kernels.use_backend(backend):
+            reward, terminated = ego.reward_and_end(copy, previous_s, red, stop)
+        results.append((reward, terminated, copy.metrics, copy.stall.steps_since_progress))
+    (reward, terminated, metrics, stall), (reward2, terminated2, metrics2, stall2) = results
+    np.testing.assert_array_equal(reward2, reward)
+    np.testing.assert_array_equal(terminated2, terminated)
+    np.testing.assert_array_equal(stall2, stall)
+    for name, value in metrics.items():
+        np.testing.assert_array_equal(metrics2[name], value, err_msg=name)
+    # The setup must exercise both tests and both outcomes of each.
+    assert 0 < metrics["collisions_vehicle"].sum() < 16
+    assert 0 < metrics["collisions_pedestrian"].sum() < 16
 
 
 def test_backend_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,15 @@ import numpy as np
 
 from roadgym.envs.core import kernels
 from roadgym.envs.town.agents import agent_collisions, vehicles_seen
+from roadgym.envs.town.collisions import PEDESTRIAN_RADIUS_M, collisions
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP
-from roadgym.envs.town.state import BIG_STEP, TownState, distance_sq, gather_rows
+from roadgym.envs.town.state import (
+    BIG_STEP,
+    DRIVABLE,
+    TownState,
+    distance_sq,
+    gather_rows,
+)
 from roadgym.envs.town.traffic import LIGHT_NONE, LIGHT_RED, STOP_LINE_REACHED_M
 
 # CARLA leaderboard infraction coefficients: the driving score multiplies one per event.
@@ -26,7 +33,6 @@ GOAL_TOLERANCE_M = 2.0
 SCENE_AHEAD_M = np.arange(0.0, 40.0, 1.5)  # (K,) route samples ahead of the front bumper
 VEHICLE_CORRIDOR_M = 2.4  # a car centre this close to the route ahead is in the way
 PEDESTRIAN_CORRIDOR_M = 2.2
-PEDESTRIAN_RADIUS_M = 0.35  # the body a car collides with
 LABEL_NAMES = {
     "light_state": ("none", "red", "yellow", "green"),
     "object_ahead": ("none", "vehicle", "pedestrian"),
@@ -122,64 +128,16 @@ def stop_line_events(world: TownState, previous_s: np.ndarray, lights: np.ndarra
     return red, stop
 
 
-def collisions(world: TownState) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each ego car (B,) overlaps an NPC car, and a pedestrian (oriented boxes).
-
-    Only the pairs whose centres are close enough for their shapes to touch are tested
-    (the boxes' circumscribed circles, with a margin); the others cannot overlap.
-    """
-    cfg = world.config
-    half_length, half_width = 0.5 * cfg.car_length_m, 0.5 * cfg.car_width_m
-    ego_x, ego_y = world.car.x_m[:, None], world.car.y_m[:, None]
-    veh_heading, veh_xy = world.by_car(world.veh_heading), world.by_car(world.veh_xy)
-    dx, dy = veh_xy[..., 0] - ego_x, veh_xy[..., 1] - ego_y  # (C, N)
-    touch_m = 2.0 * (half_length + half_width) + 0.5  # > both circumscribed radii
-    close = dx * dx + dy * dy < touch_m * touch_m
-    vehicle = np.zeros(world.num_cars, dtype=bool)
-    if close.any():
-        c, v = np.nonzero(close)  # (M,) pairs
-        # Unit vectors as (x, y) components: forward f and left l of the ego and of the
-        # NPC car of each pair; the same sums as dot products over a trailing axis.
-        cos0, sin0 = np.cos(world.car.heading_rad), np.sin(world.car.heading_rad)
-        cos1, sin1 = np.cos(veh_heading), np.sin(veh_heading)
-        f0x, f0y = cos0[c], sin0[c]
-        l0x, l0y = -f0y, f0x
-        f1x, f1y = cos1[c, v], sin1[c, v]
-        l1x, l1y = -f1y, f1x
-        px, py = dx[c, v], dy[c, v]
-        separated = np.zeros(len(c), dtype=bool)
-        for ax, ay in ((f0x, f0y), (l0x, l0y), (f1x, f1y), (l1x, l1y)):  # separating axes
-            r0 = half_length * np.abs(f0x * ax + f0y * ay) + half_width * np.abs(
-                l0x * ax + l0y * ay
-            )
-            r1 = half_length * np.abs(f1x * ax + f1y * ay) + half_width * np.abs(
-                l1x * ax + l1y * ay
-            )
-            separated |= np.abs(px * ax + py * ay) > r0 + r1
-        vehicle[c[~separated]] = True
-    # A pedestrian is a disc: clamp it into the ego box and measure what is left.
-    ped_xy = world.by_car(world.ped_xy)
-    px, py = ped_xy[..., 0] - ego_x, ped_xy[..., 1] - ego_y  # (C, P)
-    reach_m = half_length + half_width + PEDESTRIAN_RADIUS_M + 0.5
-    close = px * px + py * py < reach_m * reach_m
-    pedestrian = np.zeros(world.num_cars, dtype=bool)
-    if close.any():
-        c, p = np.nonzero(close)
-        f0x, f0y = np.cos(world.car.heading_rad), np.sin(world.car.heading_rad)
-        f0x, f0y = f0x[c], f0y[c]
-        l0x, l0y = -f0y, f0x
-        px, py = px[c, p], py[c, p]
-        along = px * f0x + py * f0y
-        across = px * l0x + py * l0y
-        out_along = along - np.minimum(np.maximum(along, -half_length), half_length)
-        out_across = across - np.minimum(np.maximum(across, -half_width), half_width)
-        hit = out_along * out_along + out_across * out_across < PEDESTRIAN_RADIUS_M**2
-        pedestrian[c[hit]] = True
-    return vehicle, pedestrian
-
-
 def reward_and_end(world: TownState, previous_s: np.ndarray, red: np.ndarray, stop: np.ndarray):
     """Reward (B,) and termination (B,) of a step; accumulates the metrics."""
+    if kernels.use_numba():  # the same outcome, car by car, in one call (roadgym[fast])
+        from roadgym.envs.town import kernels as town_kernels
+
+        other = agent_collisions(world) if world.num_agents > 1 else np.zeros(len(red), bool)
+        radius = PEDESTRIAN_RADIUS_M
+        return town_kernels.reward_and_end(
+            world, previous_s, red, stop, other, radius, GOAL_TOLERANCE_M, DRIVABLE
+        )
     cfg = world.config
     m = world.metrics
     length = world.route_length_m
@@ -342,6 +300,13 @@ def labels(world: TownState) -> dict[str, np.ndarray]:
     # scene_ahead measures from the front bumper; the camera's top edge is view_ahead_m
     # from the car's centre. Label only what lies inside the frame.
     view = world.view_ahead_m - 0.5 * world.config.car_length_m
+    if kernels.use_numba():  # the same labels, car by car, in one call (roadgym[fast])
+        from roadgym.envs.town import kernels as town_kernels
+
+        radius_sq = (VEHICLE_CORRIDOR_M**2, PEDESTRIAN_CORRIDOR_M**2)
+        ahead = SCENE_AHEAD_M[SCENE_AHEAD_M <= view]
+        veh_xy = vehicles_seen(world)[0]
+        return town_kernels.labels(world, ahead, view, veh_xy, radius_sq, CONTROL_LIGHT, LIGHT_NONE)
     scene = scene_ahead(world, horizon_m=view)
     line_visible = (scene["line_distance_m"] <= view) & (scene["line_kind"] == CONTROL_LIGHT)
     light = np.where(line_visible, scene["line_light"], LIGHT_NONE)
