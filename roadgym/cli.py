@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "roadgym.perception.gan.cli:gan_command",
         "label-conditioned GAN of camera frames: train, sample, edit, score (FD, KID, labels)",
     ),
+    "compile-kernels": (
+        "roadgym.envs.core.kernel_warmup:main",
+        "compile the numba kernels (roadgym[fast]) into the on-disk cache now",
+    ),
     # add a row here: "name": ("package.module:function", "one-line help"),
 }
 
