@@ -182,3 +182,18 @@ def test_switch_mid_rollout_gives_the_numpy_results(
                 )
             else:
                 np.testing.assert_array_equal(got[name], value, err_msg=f"{name} at step {step}")
+
+
+@pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
+def test_signature_table_round_trips_for_the_preload(tmp_path: Path) -> None:
+    from tests.envs.test_town_kernels import _rollout
+
+    _rollout("numba", 2)  # compiled (or loaded) in this process already, by the tests above
+    compiled = [d for d in kernels.DISPATCHERS if d.signatures]
+    assert len(compiled) >= 10
+    paths = _paths(tmp_path)
+    kernel_cache.save_signatures(paths, kernels.DISPATCHERS)
+    count = sum(len(d.signatures) for d in compiled)
+    assert kernel_cache.preload(paths) == count  # every kernel found by module and name
+    paths.signatures.write_bytes(b"not a pickle")
+    assert kernel_cache.preload(paths) == 0  # a broken table skips the preload

@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -26,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]  # roadgym/
 # The files whose text numba's cache depends on (a test checks that every module using
@@ -53,6 +54,11 @@ class CachePaths:
     def lock(self) -> Path:
         """Held (``flock``) by the one process compiling."""
         return self.folder / f"roadgym-kernels-{self.key}.lock"
+
+    @property
+    def signatures(self) -> Path:
+        """The kernels and argument types the warm-up compiled (a pickle), to preload."""
+        return self.folder / f"roadgym-kernels-{self.key}.signatures"
 
     @property
     def failed(self) -> Path:
@@ -165,12 +171,12 @@ def _lock(handle: IO[bytes], wait: bool) -> bool:
     return True
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and a rename: never a partial file."""
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and a rename: never a partial file."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data.encode() if isinstance(data, str) else data)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -217,11 +223,46 @@ def start_background_compile(paths: CachePaths) -> subprocess.Popen:
     )
 
 
+def save_signatures(paths: CachePaths, dispatchers: list[Any]) -> None:
+    """Record each compiled kernel's module, name and argument types for :func:`preload`."""
+    table = {
+        (d.py_func.__module__, d.py_func.__qualname__): list(d.signatures)
+        for d in dispatchers
+        if d.signatures
+    }
+    write_atomically(paths.signatures, pickle.dumps(table))
+
+
+def preload(paths: CachePaths) -> int:
+    """Import numba and load every kernel the warm-up compiled from numba's cache (numba's
+    ``Dispatcher.compile`` looks in the cache first); returns how many were loaded.
+
+    Run on a background thread, it takes numba's import and the cache loads (~0.8 s of
+    CPU) out of the first step; a missing or unreadable table only skips the preload.
+    """
+    import importlib
+
+    import numba  # noqa: F401 (unpickling the types needs it)
+
+    try:
+        table = pickle.loads(paths.signatures.read_bytes())
+    except (OSError, pickle.UnpicklingError, AttributeError, ImportError, EOFError):
+        return 0
+    loaded = 0
+    for (module, name), signatures in table.items():
+        dispatcher = getattr(importlib.import_module(module), name, None)
+        for signature in signatures if hasattr(dispatcher, "compile") else ():
+            dispatcher.compile(signature)
+            loaded += 1
+    return loaded
+
+
 def watch(
     paths: CachePaths, process: subprocess.Popen | None, done: Callable[[str], None]
 ) -> threading.Thread:
-    """A daemon thread that calls ``done(state)`` once the compile ends, with ``ready``,
-    ``failed`` or ``interrupted`` (the compiler died without a stamp, e.g. killed).
+    """A daemon thread that calls ``done(state)`` once the kernels can be used or will
+    not be: ``ready`` (after :func:`preload`), ``failed`` or ``interrupted`` (the compiler
+    died without a stamp, e.g. killed).
 
     It waits on ``process`` when this process started it (and so reaps it: no zombie),
     then polls every :data:`POLL_S` seconds while another process holds the lock.
@@ -234,6 +275,9 @@ def watch(
         while state == "compiling":
             threading.Event().wait(POLL_S)
             state = cache_state(paths)
+        if state == "ready":
+            with contextlib.suppress(Exception):  # the first calls then load them instead
+                preload(paths)
         done(state if state in ("ready", "failed") else "interrupted")
 
     thread = threading.Thread(target=wait, name="roadgym-kernel-compile", daemon=True)

@@ -65,6 +65,7 @@ def warm_up(steps: int = 12) -> int:
 def compile_into_cache(paths: kernel_cache.CachePaths) -> int:
     """Warm up, then write the stamp (the caller holds the lock); returns the kernel count."""
     count = warm_up()
+    kernel_cache.save_signatures(paths, kernels.DISPATCHERS)
     kernel_cache.write_atomically(
         paths.stamp, f"{count} kernel signatures compiled {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
     )
