@@ -33,6 +33,7 @@ def auto_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernels, "_switch_ready", False)
     monkeypatch.setattr(kernels, "_watching", False)
     monkeypatch.setattr(kernels, "_warned", set())
+    monkeypatch.setattr(kernels, "_watcher", None)
     monkeypatch.setattr(kernels, "numba_available", lambda: True)
 
 
@@ -141,12 +142,10 @@ def test_empty_cache_starts_numpy_and_switches_when_the_compile_ends(
     monkeypatch.setattr(kernel_cache, "start_background_compile", fake_compiler)
     assert not kernels.use_numba()  # numpy at once, compile started
     assert not kernels.use_numba() and len(started) == 1  # decided once per process
+    time.sleep(0.2)
+    assert not kernels.use_numba()  # still compiling
     started[0].write_text("")
-    for _ in range(400):
-        if kernels._switch_ready:
-            break
-        time.sleep(0.025)
-    assert kernels.use_numba()  # switched at the next call
+    assert kernels.wait_for_kernels(timeout_s=60)  # switched once the compile ended
     assert kernel_cache.cache_state(paths) == "ready"
 
 

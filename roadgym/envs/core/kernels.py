@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -44,6 +45,7 @@ _forced: bool | None = None  # set by use_backend(), for tests and comparisons
 _from_env: bool | None = None  # ROADGYM_KERNELS, read once, on the first step
 _switch_ready = False  # set by the background compile's watcher: numba's cache is full
 _watching = False  # this process runs numpy until a background compile ends
+_watcher: threading.Thread | None = None  # the thread that waits for it
 _warned: set[str] = set()
 DISPATCHERS: list[Any] = []  # every kernel made by njit (numba dispatchers)
 
@@ -73,7 +75,7 @@ def _warn_once(message: str) -> None:
 def _cached_or_compile_in_background() -> bool:
     """``auto``: numpy for now; numba once a thread has loaded the kernels from numba's
     cache or, when they are not there yet, once another process has compiled them."""
-    global _watching
+    global _watching, _watcher
     from roadgym.envs.core import kernel_cache
 
     paths = kernel_cache.cache_paths()
@@ -101,7 +103,7 @@ def _cached_or_compile_in_background() -> bool:
         _warn_once(f"roadgym: cannot start the numba kernels' compile ({error}); numpy kernels")
         return False
     _watching = True
-    kernel_cache.watch(paths, process, _compile_ended)
+    _watcher = kernel_cache.watch(paths, process, _compile_ended)
     return False
 
 
@@ -123,9 +125,9 @@ def _compile_ended(state: str) -> None:
 
 def _after_fork_in_child() -> None:
     """A child forked while its parent waited for a compile decides again for itself."""
-    global _from_env, _switch_ready, _watching
+    global _from_env, _switch_ready, _watching, _watcher
     if _watching or _switch_ready:
-        _from_env, _switch_ready, _watching = None, False, False
+        _from_env, _switch_ready, _watching, _watcher = None, False, False, None
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -151,6 +153,18 @@ def use_numba() -> bool:
     if _from_env is None:
         _from_env = _resolve(os.environ.get(ENV_VAR, "auto"), ENV_VAR, background=True)
     return _from_env
+
+
+def wait_for_kernels(timeout_s: float | None = None) -> bool:
+    """Make the backend choice now and, under ``auto``, wait (at most ``timeout_s``) for
+    the kernels to be loaded or compiled; returns whether the step now runs numba.
+
+    For benchmarks, which must not time the first steps on numpy (or a compile).
+    """
+    use_numba()
+    if _watcher is not None:
+        _watcher.join(timeout_s)
+    return use_numba()
 
 
 @contextlib.contextmanager

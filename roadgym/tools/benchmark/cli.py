@@ -14,6 +14,7 @@ from typing import Any
 
 import cv2
 
+from roadgym.envs.core import kernels
 from roadgym.tools.benchmark.anchors import ANCHORS, BASELINE, missing_requirement
 from roadgym.tools.benchmark.ppo import ppo_throughput
 from roadgym.tools.benchmark.report import format_table, write_json_atomically
@@ -86,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     repeats = args.repeats or (1 if args.quick else 5)
+    # ROADGYM_KERNELS=auto loads (or compiles) the numba kernels in the background: time
+    # the steps only once that is over, on whichever backend it leaves.
+    print(f"kernels: {'numba' if kernels.wait_for_kernels() else 'numpy'}", flush=True)
     rows: dict[str, dict[str, Any]] = {}
     for anchor in chosen:
         missing = missing_requirement(anchor)
