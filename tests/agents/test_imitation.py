@@ -328,6 +328,31 @@ def test_the_final_step_averages_fits_and_redoes_only_itself(tmp_path):
     assert all(torch.equal(final[k], mean[k]) for k in mean)
 
 
+def test_final_candidates_each_draw_their_own_batches_and_compete(tmp_path):
+    from roadgym.agents.imitation.final import FinalFit
+
+    final = FinalFit(average_rounds=1, samples=64, learning_rate=1e-2, candidates=2)
+    result = run_imitation(
+        _tiny(final=final), tmp_path / "run", progress=False, log=lambda *_: None
+    )
+    run = tmp_path / "run"
+    manifest = json.loads((run / "manifest.json").read_text())
+    finals = manifest["finals"]
+    assert [f["round"] for f in finals] == ["final", "final-2"]
+    assert [f["student"] for f in finals] == ["student_final.zip", "student_final_2.zip"]
+    assert manifest["final"] == finals[0] and all("driving_score" in f["selection"] for f in finals)
+    first, second = (load_agent(run / f["student"]).model.policy.state_dict() for f in finals)
+    assert any(not torch.equal(first[k], second[k]) for k in first)  # other batches
+    # The best on the selection seeds of rounds and candidates (ties: the later one).
+    everyone = manifest["rounds"] + finals
+    scores = [c["selection"]["driving_score"] for c in everyone]
+    best = max(range(len(everyone)), key=lambda i: (scores[i], i))
+    assert result.best_round == everyone[best]["round"]
+    assert (run / "student.zip").read_bytes() == (run / everyone[best]["student"]).read_bytes()
+    with pytest.raises(ValueError, match="FinalFit.candidates"):
+        FinalFit(candidates=0)
+
+
 def test_a_run_older_than_new_settings_still_resumes(tmp_path):
     run_imitation(_tiny(), tmp_path / "run", progress=False, log=lambda *_: None)
     path = tmp_path / "run" / "manifest.json"

@@ -10,7 +10,8 @@ The output directory holds, as the run goes:
   (numpy, Python, torch), so a resumed run draws what an uninterrupted one would;
 - ``student_round_XX.zip``: the student after each round (an SB3 PPO zip);
 - ``student_final.zip``: with ``config.final``, the average of the last rounds' students
-  fitted once more (:mod:`roadgym.agents.imitation.final`);
+  fitted once more (:mod:`roadgym.agents.imitation.final`); ``student_final_2.zip``, ...
+  with ``final.candidates`` > 1, the same fit with other draws of batches;
 - ``student.zip`` + ``config.yaml``: the best student on the selection seeds (a round's
   or the final one), loadable by ``roadgym evaluate`` / ``watch`` / ``train --init-from``.
 
@@ -65,7 +66,8 @@ class ImitationResult:
     rounds: list[dict[str, Any]]
     """Per-round records, as in the manifest."""
     best_round: int | str
-    """The selected round's index, or ``'final'`` for the final step's student."""
+    """The selected round's index, or ``'final'`` (``'final-2'``, ...) for a final step's
+    student."""
     wall_s: float
     """Wall-clock seconds of this call (resumed rounds excluded)."""
     final: dict[str, Any] | None = None
@@ -253,19 +255,25 @@ def run_imitation(
         )
     candidates = list(done)
     if config.final.enabled:
-        record = manifest.get("final")
+        records = manifest.get("finals") or [manifest[k] for k in ("final",) if k in manifest]
         wanted = {"settings": dataclasses.asdict(config.final), "after_round": done[-1]["round"]}
-        if record is None or {k: record.get(k) for k in wanted} != wanted:
+        finished = len(records) == config.final.candidates
+        if not finished or {k: records[0].get(k) for k in wanted} != wanted:
             everything = aggregate.data()
-            record = _final_step(config, out, model, everything, done, selection_seeds, progress)
-            manifest["final"] = record
-            atomic_write_json(manifest_path, manifest)
-            log(
-                f"final: average of {config.final.average_rounds} rounds, "
-                f"{config.final.samples} frames more, {record['final_s']:.0f} s, selection "
-                + ", ".join(f"{k} {v:.3f}" for k, v in record["selection"].items())
-            )
-        candidates.append(record)
+            records = []
+            for candidate in range(1, config.final.candidates + 1):
+                record = _final_step(
+                    config, out, model, everything, done, selection_seeds, progress, candidate
+                )
+                records.append(record)
+                manifest["final"], manifest["finals"] = records[0], records
+                atomic_write_json(manifest_path, manifest)
+                log(
+                    f"{record['round']}: average of {config.final.average_rounds} rounds, "
+                    f"{config.final.samples} frames more, {record['final_s']:.0f} s, selection "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in record["selection"].items())
+                )
+        candidates.extend(records)
     # The best student on the selection seeds (ties: the later one); without them, the last.
     # A round before ``selection_from_round`` has no score and is never picked over one.
     best = max(
@@ -307,12 +315,17 @@ def _final_step(
     done: list[dict[str, Any]],
     selection_seeds: list[int],
     progress: bool,
+    candidate: int = 1,
 ) -> dict[str, Any]:
-    """Run the final step on a copy of the last round's student; its manifest record."""
+    """Run the final step on a copy of the last round's student; its manifest record.
+
+    Candidate k draws its batches from the generator ``[seed, rounds done, k]`` and is
+    saved as ``student_final.zip`` (k = 1) or ``student_final_k.zip``.
+    """
     start = time.perf_counter()
     final_model = build_student(config, str(model.device))
     final_model.policy.load_state_dict(model.policy.state_dict())
-    rng = np.random.default_rng([config.seed, len(done), 1])
+    rng = np.random.default_rng([config.seed, len(done), candidate])
     losses = final_student(
         final_model,
         [out / r["student"] for r in done],
@@ -322,11 +335,11 @@ def _final_step(
         rng,
         progress=progress,
     )
-    name = "student_final.zip"
+    name = "student_final.zip" if candidate == 1 else f"student_final_{candidate}.zip"
     save_model_atomic(final_model, out / name)
     selection = _selection_score(config, selection_seeds, final_model)
     return {
-        "round": "final",
+        "round": "final" if candidate == 1 else f"final-{candidate}",
         "settings": dataclasses.asdict(config.final),
         "after_round": done[-1]["round"],
         "averaged": [r["round"] for r in done][-max(config.final.average_rounds, 1) :],

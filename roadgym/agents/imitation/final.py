@@ -48,12 +48,20 @@ class FinalFit:
     """``bc.stopping_weight`` of that fit only (None: the rounds'). The Town student's
     recipe fits its last round once more with the frames of the last metres into a stop
     weighted 5x (the "stop fit": its students had rolled over stop lines at 0.3-0.56 m/s)."""
+    candidates: int = 1
+    """Final students made, each from the same start with its own draw of batches; each
+    drives the selection seeds and competes with the rounds. One fit's driving varies
+    with its batches as much as from one training seed to another (issue 27.3), so with
+    several the run can keep a good draw (``student_final.zip``, ``student_final_2.zip``, ...)."""
 
     def __post_init__(self) -> None:
         for name in ("average_rounds", "samples"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"FinalFit.{name} = {value!r}; allowed: an int >= 0")
+        count = self.candidates
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ConfigError(f"FinalFit.candidates = {self.candidates!r}; allowed: an int >= 1")
         if not self.learning_rate > 0:
             raise ConfigError(f"FinalFit.learning_rate = {self.learning_rate!r}; allowed: > 0")
         if self.stopping_weight is not None and not self.stopping_weight >= 0:
