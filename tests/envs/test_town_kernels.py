@@ -100,6 +100,39 @@ def test_outcome_kernel_finds_the_collisions_numpy_finds() -> None:
     assert 0 < metrics["collisions_pedestrian"].sum() < 16
 
 
+@pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
+def test_splat_kernel_draws_the_actors_numpy_draws_even_on_the_reach_line() -> None:
+    # The kernel picks the actors in view by squared distance, numpy by hypot: actors
+    # placed on the reach line (either side of it by rounding) must leave no pixel.
+    from roadgym.envs.core.sprites import ActorSplatter, box_samples
+
+    rng = np.random.default_rng(1)
+    splatter = ActorSplatter(64, 0.75, 0.5)
+    samples = box_samples(4.5, 2.0, 0.25)
+    reach = splatter.view_radius_m + np.abs(samples).max() * 1.5
+    drawn = 0
+    for _ in range(10):
+        ego, heading = rng.uniform(-50, 50, (6, 2)), rng.uniform(-np.pi, np.pi, 6)
+        angle, distance = rng.uniform(-np.pi, np.pi, (6, 30)), rng.uniform(0, 1.3 * reach, (6, 30))
+        distance[:, :5] = reach * (1 + rng.uniform(-1e-12, 1e-12, (6, 5)))
+        centre = ego + splatter.camera_centre_forward_m * np.stack(
+            [np.cos(heading), np.sin(heading)], -1
+        )
+        actors = centre[:, None] + distance[..., None] * np.stack(
+            [np.cos(angle), np.sin(angle)], -1
+        )
+        actor_heading, valid = rng.uniform(-np.pi, np.pi, (6, 30)), rng.random((6, 30)) < 0.8
+        views = []
+        for backend in ("numpy", "numba"):
+            view = np.zeros((6, 64, 64), np.uint8)
+            with kernels.use_backend(backend):
+                splatter.splat(view, ego, heading, actors, actor_heading, samples, 7, valid)
+            views.append(view)
+        np.testing.assert_array_equal(views[1], views[0])
+        drawn += int((views[0] == 7).sum())
+    assert drawn > 0
+
+
 def test_backend_setting_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kernels, "_from_env", None)  # read the variable again
     monkeypatch.setenv(kernels.ENV_VAR, "fortran")

@@ -67,6 +67,8 @@ class EgoCamera:
         )
         self.ego_rows = slice(rows[0], rows[-1] + 1)
         self.ego_cols = slice(cols[0], cols[-1] + 1)
+        rows_and_cols = [[rows[0], rows[-1] + 1], [cols[0], cols[-1] + 1]]
+        self._ego_bounds = np.array(rows_and_cols, dtype=np.int64)  # for the numba kernel
         self._scratch: tuple[np.ndarray, np.ndarray] | None = None
 
     def semantic(
@@ -94,6 +96,26 @@ class EgoCamera:
         # A car far outside the raster sees only its edge, wherever it is: clamping its
         # position keeps the fixed-point sums below inside int32.
         margin = 2 * self.size_px
+        if kernels.use_numba():  # the same arithmetic, world by world (camera_kernel.py)
+            from roadgym.envs.core.camera_kernel import semantic_view
+
+            return semantic_view(
+                np.empty((count, self.size_px, self.size_px), np.uint8),
+                rasters.reshape(len(rasters), -1),
+                worlds,
+                col_px,
+                row_px,
+                np.cos(heading_rad),
+                np.sin(heading_rad),
+                self.forward_px,
+                self.left_px,
+                side,
+                margin,
+                FRACTION_BITS,
+                self._ego_bounds[0],
+                self._ego_bounds[1],
+                int(SemanticClass.EGO_CAR),
+            )
         col_px = np.clip(col_px, -margin, side + margin)
         row_px = np.clip(row_px, -margin, side + margin)
         cos, sin = np.cos(heading_rad), np.sin(heading_rad)
@@ -115,23 +137,6 @@ class EgoCamera:
 
         view = np.empty((count, self.size_px, self.size_px), np.uint8)
         flat_rasters = rasters.reshape(len(rasters), -1)  # (B, S * S)
-        if kernels.use_numba():  # the same integer arithmetic, one pass (camera_kernel.py)
-            from roadgym.envs.core.camera_kernel import gather_view
-
-            gather_view(
-                view,
-                flat_rasters,
-                worlds,
-                col_by_row,
-                col_by_col,
-                row_by_row,
-                row_by_col,
-                inside,
-                side,
-                FRACTION_BITS,
-            )
-            view[:, self.ego_rows, self.ego_cols] = SemanticClass.EGO_CAR
-            return view
         block = max(1, min(BLOCK_WORLDS, (2**31 - 1) // (side * side)))
         col_scratch, row_scratch = self._buffers(block)
         for start in range(0, count, block):

@@ -71,3 +71,95 @@ def splat_samples(
             col = np.int64(np.floor(centre_col - lft / mpp + tie_px))
             if row >= 0 and row < size and col >= 0 and col < size:
                 view[frame[v], row, col] = value
+
+
+@njit
+def semantic_view(
+    view,
+    flat_rasters,
+    worlds,
+    col_px,
+    row_px,
+    cos,
+    sin,
+    forward_px,
+    left_px,
+    side,
+    margin,
+    bits,
+    ego_rows,
+    ego_cols,
+    ego_class,
+):
+    """``EgoCamera.semantic`` whole: the fixed-point terms of each world (its numpy
+    ``_fixed`` arithmetic: clamp, multiply-add, scale by 2**bits, floor, int32), the
+    test for views inside the raster, the gather (:func:`gather_view`) and the ego car's
+    stamp (rows ``ego_rows[0]:ego_rows[1]``, columns ``ego_cols[0]:ego_cols[1]``)."""
+    count, height, width = view.shape
+    scale = np.float64(1 << bits)
+    col_by_row = np.empty((count, height), np.int32)
+    row_by_row = np.empty((count, height), np.int32)
+    col_by_col = np.empty((count, width), np.int32)
+    row_by_col = np.empty((count, width), np.int32)
+    inside = np.empty(count, np.bool_)
+    for k in range(count):
+        col = min(max(col_px[k], -margin), side + margin)
+        row = min(max(row_px[k], -margin), side + margin)
+        for r in range(height):
+            col_by_row[k, r] = np.int32(np.floor((col + forward_px[r] * cos[k]) * scale))
+            row_by_row[k, r] = np.int32(np.floor((row - forward_px[r] * sin[k]) * scale))
+        for c in range(width):
+            col_by_col[k, c] = np.int32(np.floor(-left_px[c] * sin[k] * scale))
+            row_by_col[k, c] = np.int32(np.floor(-left_px[c] * cos[k] * scale))
+        inside[k] = True
+        for r in (0, height - 1):
+            for c in (0, width - 1):
+                col_end = col_by_row[k, r] + col_by_col[k, c]
+                row_end = row_by_row[k, r] + row_by_col[k, c]
+                if min(col_end, row_end) < 0 or max(col_end, row_end) >> bits > side - 1:
+                    inside[k] = False
+    gather_view(
+        view,
+        flat_rasters,
+        worlds,
+        col_by_row,
+        col_by_col,
+        row_by_row,
+        row_by_col,
+        inside,
+        side,
+        bits,
+    )
+    view[:, ego_rows[0] : ego_rows[1], ego_cols[0] : ego_cols[1]] = ego_class
+    return view
+
+
+@njit
+def actors_in_view(ego_x, ego_y, cos, sin, actor_xy, valid, centre_forward_m, reach_m):
+    """The actors (V,) near each camera: ``(frame, actor, forward, left)``, the first
+    part of ``ActorSplatter.splat``: each actor's offset ahead of and left of the car
+    (its arithmetic), kept when its centre lies within ``reach_m`` of the camera centre
+    (and ``valid`` (B, A), when not empty). Squared distances decide here where numpy
+    takes a ``hypot``; an actor that far from the view's centre has no sample in view, so
+    the frames agree whichever side of the line it falls.
+    """
+    batch, count = actor_xy.shape[0], actor_xy.shape[1]
+    frame = np.empty(batch * count, np.int64)
+    actor = np.empty(batch * count, np.int64)
+    forward = np.empty(batch * count)
+    left = np.empty(batch * count)
+    masked = valid.shape[0] > 0
+    n = 0
+    for b in range(batch):
+        for a in range(count):
+            if masked and not valid[b, a]:
+                continue
+            rx = actor_xy[b, a, 0] - ego_x[b]
+            ry = actor_xy[b, a, 1] - ego_y[b]
+            f = rx * cos[b] + ry * sin[b]
+            lft = -rx * sin[b] + ry * cos[b]
+            df = f - centre_forward_m
+            if df * df + lft * lft < reach_m * reach_m:
+                frame[n], actor[n], forward[n], left[n] = b, a, f, lft
+                n += 1
+    return frame[:n], actor[:n], forward[:n], left[:n]

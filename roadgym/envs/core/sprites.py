@@ -13,6 +13,7 @@ import numpy as np
 from roadgym.envs.core import kernels
 
 TIE_MARGIN_PX = 1e-9  # a coordinate this close below a whole pixel rounds to it
+_NO_MASK = np.zeros((0, 0), dtype=bool)  # valid=None for the numba kernel
 
 
 def box_samples(length_m: float, width_m: float, spacing_m: float) -> np.ndarray:
@@ -57,10 +58,32 @@ class ActorSplatter:
         """
         size = self.size_px
         cos, sin = np.cos(ego_heading), np.sin(ego_heading)  # (B,)
+        reach = self.view_radius_m + np.abs(samples).max() * 1.5
+        if kernels.use_numba():  # the same arithmetic, actor by actor (camera_kernel.py)
+            from roadgym.envs.core.camera_kernel import actors_in_view, splat_samples
+
+            b, a, f, lft = actors_in_view(
+                ego_xy[:, 0],
+                ego_xy[:, 1],
+                cos,
+                sin,
+                actor_xy,
+                _NO_MASK if valid is None else valid,
+                self.camera_centre_forward_m,
+                reach,
+            )
+            if len(b) == 0:
+                return
+            relative_heading = actor_heading[b, a] - ego_heading[b]  # (V,)
+            rc, rs = np.cos(relative_heading), np.sin(relative_heading)
+            splat_samples(
+                view, b, f, lft, rc, rs, samples, self.car_row, 0.5 * size, self.mpp,
+                TIE_MARGIN_PX, int(value),  # a plain int: numba types an IntEnum slowly
+            )  # fmt: skip
+            return
         rel = actor_xy - ego_xy[:, None, :]  # (B, A, 2)
         forward = rel[..., 0] * cos[:, None] + rel[..., 1] * sin[:, None]  # (B, A)
         left = -rel[..., 0] * sin[:, None] + rel[..., 1] * cos[:, None]  # (B, A)
-        reach = self.view_radius_m + np.abs(samples).max() * 1.5
         near = np.hypot(forward - self.camera_centre_forward_m, left) < reach  # (B, A)
         if valid is not None:
             near &= valid
@@ -69,26 +92,6 @@ class ActorSplatter:
             return
         relative_heading = actor_heading[b, a] - ego_heading[b]  # (V,)
         rc, rs = np.cos(relative_heading), np.sin(relative_heading)
-        if kernels.use_numba():  # the same arithmetic per sample (camera_kernel.py)
-            from roadgym.envs.core.camera_kernel import splat_samples
-
-            f, lft = forward[b, a], left[b, a]
-            centre_col = 0.5 * size
-            splat_samples(
-                view,
-                b,
-                f,
-                lft,
-                rc,
-                rs,
-                samples,
-                self.car_row,
-                centre_col,
-                self.mpp,
-                TIE_MARGIN_PX,
-                int(value),  # a plain int: numba types an IntEnum member slowly, every call
-            )
-            return
         f = (
             forward[b, a][:, None]
             + samples[None, :, 0] * rc[:, None]

@@ -270,7 +270,7 @@ class TownWorld(TownState):
             SemanticClass.VEHICLE,
             valid,
         )
-        view[:, self.camera.ego_mask] = SemanticClass.EGO_CAR
+        view[:, self.camera.ego_rows, self.camera.ego_cols] = SemanticClass.EGO_CAR  # its mask
         return view
 
     def observe(self, worlds: np.ndarray | None = None) -> dict[str, np.ndarray]:
