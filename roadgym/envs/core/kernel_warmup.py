@@ -29,13 +29,15 @@ EXIT_BUSY = 3  # --background: another process holds the lock (it compiles; noth
 def warm_up(steps: int = 12) -> int:
     """Step each world kind on the numba kernels; returns how many kernels are compiled.
 
-    Town's worlds (one car and three, camera, semantic map, state, labels, infos) call
-    every Town kernel; Track and Highway add the camera's kernels with their own types.
+    Town's worlds (one car and three, camera, semantic map, state, labels, infos, the
+    expert's view ahead) call every Town kernel; Track and Highway add the camera's
+    kernels with their own types.
     """
     import gymnasium
 
     import roadgym  # noqa: F401 (registers the env ids)
     from roadgym.envs.town.config import TownConfig
+    from roadgym.envs.town.ego import scene_ahead
     from roadgym.envs.town.world import TownWorld
 
     rng = np.random.default_rng(0)
@@ -51,6 +53,7 @@ def warm_up(steps: int = 12) -> int:
                 )
                 world.step(controls)
                 world.observe(), world.labels(), world.infos()
+                scene_ahead(world)  # what the expert driver reads
         for env_id in ("roadgym/Town-v0", "roadgym/Track-v0", "roadgym/Highway-v0"):
             env = gymnasium.make(env_id)
             env.reset(seed=0)
