@@ -196,3 +196,60 @@ def test_signature_table_round_trips_for_the_preload(tmp_path: Path) -> None:
     assert kernel_cache.preload(paths) == count  # every kernel found by module and name
     paths.signatures.write_bytes(b"not a pickle")
     assert kernel_cache.preload(paths) == 0  # a broken table skips the preload
+
+
+_COLD_START = """
+import time
+import numpy as np
+from roadgym.envs.core import kernels
+from roadgym.envs.town.config import TownConfig
+from roadgym.envs.town.world import TownWorld
+
+
+def rollout(until_switch):
+    world = TownWorld(TownConfig(observation="rgb+state"), 2)
+    for index in range(2):
+        world.reset_world(index, np.random.default_rng(index))
+    rng, trace, switched = np.random.default_rng(1), [], None
+    deadline = time.monotonic() + 600
+    while len(trace) < (switched or 10**9) + 20 and time.monotonic() < deadline:
+        controls = np.stack([rng.uniform(-0.2, 0.2, 2), rng.uniform(0.3, 1.0, 2)], axis=1)
+        reward, terminated = world.step(controls)
+        trace.append(np.concatenate([reward, terminated, world.veh_xy.ravel(), world.s_m]))
+        trace[-1] = np.concatenate([trace[-1], world.observe()["rgb"].ravel()])
+        if switched is None and kernels.use_numba():
+            switched = len(trace)
+        if not until_switch and len(trace) == steps:
+            break
+    return trace, switched
+
+
+first_numpy = not kernels.use_numba()
+steps = 0
+trace, switched = rollout(until_switch=True)
+steps = len(trace)
+with kernels.use_backend("numpy"):
+    reference, _ = rollout(until_switch=False)
+same = all(np.allclose(a, b, rtol=1e-9, atol=1e-9) for a, b in zip(trace, reference, strict=True))
+print("first_numpy", first_numpy, "switched_at", switched, "of", steps, "same", same)
+"""
+
+
+@pytest.mark.expensive
+@pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
+def test_cold_start_compiles_in_the_background_and_switches(tmp_path: Path) -> None:
+    # A real first run after installing: an empty NUMBA_CACHE_DIR. numpy at once, numba
+    # after the background compile, the same rollout on both sides of the switch.
+    import os
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), kernels.ENV_VAR: "auto"}
+    done = subprocess.run(
+        [sys.executable, "-c", _COLD_START], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[words.index("first_numpy") + 1] == "True", done.stdout
+    assert words[words.index("switched_at") + 1] != "None", done.stdout
+    assert words[words.index("same") + 1] == "True", done.stdout
+    folder = next(tmp_path.glob("core_*"))
+    assert list(folder.glob("roadgym-kernels-*.ready")) and not list(folder.glob("*.tmp*"))

@@ -130,7 +130,8 @@ def _after_fork_in_child() -> None:
         _from_env, _switch_ready, _watching, _watcher = None, False, False, None
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def numba_available() -> bool:
