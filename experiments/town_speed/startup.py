@@ -27,7 +27,8 @@ import time
 STARTUP = (
     "import time; t0 = time.perf_counter(); import roadgym, gymnasium; "
     "e = gymnasium.make('roadgym/Town-v0'); e.reset(seed=0); e.step(e.action_space.sample()); "
-    "print('first_step_s', time.perf_counter() - t0, flush=True)\n"
+    "print('first_step_s', round(time.perf_counter() - t0, 3), "
+    "'cpu_s', round(time.process_time(), 3), flush=True)\n"
 )
 FULL_SPEED = (
     "from roadgym.envs.core import kernels\n"
@@ -37,8 +38,8 @@ FULL_SPEED = (
     "    if te or tr: e.reset()\n"
     "t1 = time.perf_counter()\n"
     "for _ in range(100): e.step(e.action_space.sample())\n"
-    "print('full_speed_s', t1 - t0, 'steps_before', steps, "
-    "'numba', kernels.use_numba(), 'then_100_steps_s', time.perf_counter() - t1, flush=True)\n"
+    "print('full_speed_s', round(t1 - t0, 3), 'steps_before', steps, 'numba', "
+    "kernels.use_numba(), 'then_100_steps_s', round(time.perf_counter() - t1, 3), flush=True)\n"
 )
 
 
