@@ -3,6 +3,9 @@
 The same routines draw the map raster that the camera samples and the finer frame of
 ``render_mode``. Light-controlled stop lines change colour every step, so instead of
 being drawn they are returned as pixel lists that the step repaints.
+
+With ``roadgym[fast]``, shapes well inside the image are drawn by numba kernels that
+paint exactly cv2's pixels (:mod:`roadgym.envs.core.draw_kernel`); cv2 draws the rest.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.map_raster import SUBPIXEL_BITS, PixelFrame
 from roadgym.envs.core.semantic import SemanticClass
 from roadgym.envs.town.generator import CONTROL_LIGHT, CONTROL_STOP, TownMap
@@ -45,8 +49,43 @@ def _fill(image: np.ndarray, frame: PixelFrame, polygons, value: int) -> None:
     # One call per polygon: a single fillPoly over overlapping polygons punches holes.
     if len(polygons) == 0:
         return
-    for polygon in frame._fixed(np.asarray(polygons)):
+    fixed = frame._fixed(np.asarray(polygons))
+    if kernels.use_numba():
+        bounds = _rectangle_bounds(fixed, image.shape)
+        if bounds is not None:  # every quad an axis-aligned rectangle inside the image
+            from roadgym.envs.core.draw_kernel import fill_rectangles
+
+            fill_rectangles(image, bounds[0], bounds[1], value)
+            return
+    for polygon in fixed:
         cv2.fillConvexPoly(image, polygon, value, shift=SUBPIXEL_BITS)
+
+
+def _polylines(image: np.ndarray, lines: list[np.ndarray], value: int, thickness: int) -> None:
+    """``cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)`` for
+    open polylines in cv2's fixed point; by the numba kernel when every line keeps
+    ``thickness`` + 2 px clear of the image's edges."""
+    if not lines:
+        return
+    if kernels.use_numba():
+        points = np.concatenate(lines)
+        margin = (thickness + 2) << SUBPIXEL_BITS
+        height, width = image.shape[:2]
+        if (
+            image.ndim == 2
+            and points.min() >= margin
+            and points[:, 0].max() <= ((width - 1) << SUBPIXEL_BITS) - margin
+            and points[:, 1].max() <= ((height - 1) << SUBPIXEL_BITS) - margin
+        ):
+            from roadgym.envs.core.draw_kernel import disc_half_widths, thick_polylines
+
+            counts = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+            starts = np.cumsum(counts) - counts
+            radius = ((thickness << 15) + (1 << 15)) >> 16  # of cv2's discs at the joints
+            discs = disc_half_widths(radius)
+            thick_polylines(image, points, starts, counts, thickness, discs, value)
+            return
+    cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)
 
 
 def _thickness(frame: PixelFrame, meters: float) -> int:
@@ -105,17 +144,9 @@ def draw_town(image: np.ndarray, town: TownMap, frame: PixelFrame, striped: bool
     ends = table.num_segments[connector] + 1
     connectors = [fixed[k, : ends[k]] for k in range(len(connector))]
     lane_px = _thickness(frame, float(table.width_m) + 1.0)
-    cv2.polylines(image, connectors, False, int(SemanticClass.ROAD), lane_px, shift=SUBPIXEL_BITS)
+    _polylines(image, connectors, int(SemanticClass.ROAD), lane_px)
     pieces = frame._fixed(_marking_pieces(town))
-    if len(pieces):
-        cv2.polylines(
-            image,
-            list(pieces),
-            False,
-            int(SemanticClass.LANE_MARKING),
-            _thickness(frame, MARKING_M),
-            shift=SUBPIXEL_BITS,
-        )
+    _polylines(image, list(pieces), int(SemanticClass.LANE_MARKING), _thickness(frame, MARKING_M))
     net = town.sidewalks
     if not striped:
         stripes = _boxes(
@@ -160,15 +191,15 @@ def _ragged_rank(size: np.ndarray) -> np.ndarray:
     return np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
 
 
-def _rectangle_pixels(fixed: np.ndarray, side_px: int) -> tuple | None:
+def _rectangle_bounds(fixed: np.ndarray, shape: tuple) -> tuple | None:
     """The pixels ``cv2.fillConvexPoly`` fills for each quad ``fixed`` (K, 4, 2) (cv2
-    fixed point, corners in order), when every quad is an axis-aligned rectangle well
-    inside a ``side_px`` square image; None otherwise.
+    fixed point, corners in order) as ``(first, last)`` (K, 2) (col, row), both ends
+    included, when every quad is an axis-aligned rectangle well inside a 2-d image of
+    ``shape``; None otherwise.
 
     For such a rectangle cv2 fills exactly the rows and columns whose centres its
-    corners round to (``(v + half) >> shift``, both ends included): checked against cv2
-    on 300,000 random rectangles. Returns ``(rows, cols, size (K,))``, each rectangle's
-    pixels row-major, one rectangle after another.
+    corners round to (``(v + half) >> shift``): its outline is traced over them and its
+    rows filled between them. Checked against cv2 on 300,000 random rectangles.
     """
     same = fixed == fixed[:, [1, 2, 3, 0]]  # (K, 4 edges, 2): edge k keeps x / y
     # Edges alternate vertical and horizontal (starting with either): a rectangle.
@@ -178,13 +209,25 @@ def _rectangle_pixels(fixed: np.ndarray, side_px: int) -> tuple | None:
     low, high = fixed.min(axis=1), fixed.max(axis=1)  # (K, 2) as (x, y)
     # Well inside the image, where none of cv2's early exits or clipping come into play.
     if not (
-        (vertical_first | horizontal_first).all()
+        len(shape) == 2
+        and (vertical_first | horizontal_first).all()
         and low.min() >= 0
-        and high.max() <= one * (side_px - 3)
+        and high[:, 0].max() <= one * (shape[1] - 3)
+        and high[:, 1].max() <= one * (shape[0] - 3)
     ):
         return None
     half = one >> 1
-    first, last = (low + half) >> SUBPIXEL_BITS, (high + half) >> SUBPIXEL_BITS  # (K, 2)
+    return (low + half) >> SUBPIXEL_BITS, (high + half) >> SUBPIXEL_BITS
+
+
+def _rectangle_pixels(fixed: np.ndarray, side_px: int) -> tuple | None:
+    """:func:`_rectangle_bounds` in a ``side_px`` square image as pixel lists: ``(rows,
+    cols, size (K,))``, each rectangle's pixels row-major, one rectangle after another;
+    None unless every quad is such a rectangle."""
+    bounds = _rectangle_bounds(fixed, (side_px, side_px))
+    if bounds is None:
+        return None
+    first, last = bounds
     width, height = (last - first + 1).T.astype(np.int64)
     size = width * height
     rect = np.repeat(np.arange(len(size)), size)
@@ -254,14 +297,8 @@ def light_bar_pixels(town: TownMap, frame: PixelFrame, side_px: int) -> list[np.
 
 def draw_route(image: np.ndarray, route: Route, frame: PixelFrame) -> None:
     """Draw the route centreline as the ROUTE class."""
-    cv2.polylines(
-        image,
-        [frame._fixed(route.line.vertices)],
-        False,
-        int(SemanticClass.ROUTE),
-        _thickness(frame, ROUTE_LINE_M),
-        shift=SUBPIXEL_BITS,
-    )
+    line = frame._fixed(route.line.vertices)
+    _polylines(image, [line], int(SemanticClass.ROUTE), _thickness(frame, ROUTE_LINE_M))
 
 
 def town_frame(town: TownMap, side_px: int, meters_per_pixel: float) -> PixelFrame:
