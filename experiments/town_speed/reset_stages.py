@@ -18,7 +18,7 @@ import time
 import gymnasium as gym
 
 import roadgym  # noqa: F401  (registers the envs)
-from roadgym.envs.core import world_env
+from roadgym.envs.core import kernels, world_env
 from roadgym.envs.town import generator, packing, routing
 from roadgym.envs.town import world as town_world
 
@@ -70,6 +70,8 @@ def main() -> None:
     args = parser.parse_args()
     _instrument()
     env = gym.make("roadgym/Town-v0")
+    wait = getattr(kernels, "wait_for_kernels", None)  # older checkouts lack it
+    backend = "numba" if (wait() if wait else kernels.use_numba()) else "numpy"
     for seed in range(5):  # warm-up: imports, caches, compiled kernels
         env.reset(seed=seed)
     SECONDS.clear()
@@ -77,6 +79,7 @@ def main() -> None:
     for seed in range(args.first_seed, args.first_seed + args.resets):
         env.reset(seed=seed)
     SECONDS["total (gym env.reset)"] = time.process_time() - start
+    print(f"kernels: {backend}")
     print(json.dumps({k: round(v / args.resets * 1000, 3) for k, v in SECONDS.items()}, indent=1))
 
 
