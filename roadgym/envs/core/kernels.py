@@ -85,7 +85,7 @@ def _cached_or_compile_in_background() -> bool:
             "roadgym: no writable folder for numba's cache (NUMBA_CACHE_DIR, the package's "
             "__pycache__, the user cache); the step runs its numpy kernels (same results, "
             "slower). Set NUMBA_CACHE_DIR to a writable folder, or ROADGYM_KERNELS=numba to "
-            f"compile in every process (~15 s); {ENV_VAR}=numpy silences this."
+            f"compile in every process (~20 s of CPU); {ENV_VAR}=numpy silences this."
         )
         return False
     if state == "failed":
