@@ -77,6 +77,28 @@ def movements(world: TownState) -> dict[str, np.ndarray]:
     """
     cfg = world.config
     half = 0.5 * cfg.car_length_m
+    if kernels.use_numba():  # the same movements, car by car (roadgym[fast])
+        from roadgym.envs.town import kernels as town_kernels
+
+        names = ("lane", "road_lane", "to_line_m", "speed")
+        arrays = town_kernels.movements(
+            world.veh_lane,
+            world.veh_s,
+            world.veh_speed,
+            world.lane_is_connector,
+            world.lane_length_m,
+            world.route_connector_start_s,
+            world.route_connector_end_s,
+            world.route_connector_lane,
+            world.route_segment_lane,
+            world.route_segment,
+            world.s_m,
+            world.car.speed_mps,
+            world.present,
+            world.num_agents,
+            half,
+        )
+        return dict(zip(names, arrays, strict=True))
     b = np.arange(world.batch_size)[:, None]
     lane = world.veh_lane
     on_connector = world.lane_is_connector[b, lane[..., 0]]

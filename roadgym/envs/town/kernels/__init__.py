@@ -9,7 +9,12 @@ same IEEE operations in the same order (no fastmath, so no fused multiply-add): 
 results are identical, not merely close. The numpy code stays the reference.
 """
 
-from roadgym.envs.town.kernels.crossings import first_hit, left_turn_yield, pedestrians_waiting
+from roadgym.envs.town.kernels.crossings import (
+    first_hit,
+    left_turn_yield,
+    movements,
+    pedestrians_waiting,
+)
 from roadgym.envs.town.kernels.ego_lines import ego_stop_lines
 from roadgym.envs.town.kernels.idm import idm_advance, idm_step
 from roadgym.envs.town.kernels.labels import labels
@@ -25,6 +30,7 @@ __all__ = [
     "labels",
     "lane_poses",
     "leaders",
+    "movements",
     "left_turn_yield",
     "npc_constraints",
     "pedestrians_waiting",

@@ -241,3 +241,56 @@ def pedestrians_waiting(
             gap_ok = not busy and (not signalled or ped_jaywalker[b, p])
             out[b, p] = not ((walk_ok or gap_ok) and clear)
     return out
+
+
+@_jit
+def movements(
+    veh_lane,
+    veh_s,
+    veh_speed,
+    lane_is_connector,
+    lane_length_m,
+    connector_start_s,
+    connector_end_s,
+    connector_lane,
+    segment_lane,
+    route_segment,
+    s_m,
+    car_speed,
+    present,
+    agents,
+    half,
+):
+    """``junctions.movements``: (lane, road_lane, to_line_m, speed), each (B, N + A), the
+    NPCs then the controlled cars (car c = world * A + slot), the numpy code's order."""
+    batch, npcs = veh_s.shape
+    slots = npcs + agents
+    lane = np.empty((batch, slots), np.int64)
+    road = np.empty((batch, slots), np.int64)
+    to_line = np.empty((batch, slots))
+    speed = np.empty((batch, slots))
+    connectors = connector_end_s.shape[1]
+    for b in range(batch):
+        for n in range(npcs):
+            first = veh_lane[b, n, 0]
+            if lane_is_connector[b, first]:
+                lane[b, n], road[b, n] = first, -1
+                to_line[b, n] = -veh_s[b, n] - half
+            else:
+                lane[b, n], road[b, n] = veh_lane[b, n, 1], first
+                to_line[b, n] = lane_length_m[b, first] - veh_s[b, n] - half
+            speed[b, n] = veh_speed[b, n]
+        for a in range(agents):
+            c, j = b * agents + a, npcs + a
+            lane[b, j], to_line[b, j] = 0, np.inf
+            for k in range(connectors):
+                if connector_end_s[c, k] > s_m[c] - half:
+                    lane[b, j] = connector_lane[c, k]
+                    to_line[b, j] = connector_start_s[c, k] - s_m[c] - half
+                    break
+            on_road = segment_lane[c, route_segment[c]]
+            road[b, j] = -1 if lane_is_connector[b, on_road] else on_road
+            if agents > 1 and not present[c]:  # a removed car takes no part
+                to_line[b, j], road[b, j] = np.inf, -1
+            speed[b, j] = car_speed[c]
+    return lane, road, to_line, speed
