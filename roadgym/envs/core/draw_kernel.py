@@ -231,8 +231,36 @@ def thick_polylines(image, points, starts, counts, thickness, half_widths, value
 
 
 @njit
-def fill_rectangles(image, first, last, value):
-    """Fill rows ``first[k, 1]..last[k, 1]`` x columns ``first[k, 0]..last[k, 0]``."""
-    for k in range(len(first)):
-        for y in range(first[k, 1], last[k, 1] + 1):
-            _row(image, y, first[k, 0], last[k, 0], value)
+def fill_axis_aligned_quads(image, quads, value):
+    """``cv2.fillConvexPoly(image, quad, value, shift=4)`` for each quad of ``quads`` (K,
+    4, 2) (int, 1/16 px, corners in order) when every one is an axis-aligned rectangle
+    (edges alternately vertical and horizontal) whose corners lie in [0, 16 (side - 3)]:
+    cv2 then fills the rows and columns its corners round to. Returns False, drawing
+    nothing, when any quad is not such a rectangle (the caller draws with cv2)."""
+    height, width = image.shape
+    for k in range(len(quads)):
+        vertical_first = horizontal_first = True
+        for e in range(4):
+            n = (e + 1) & 3
+            same_x = quads[k, e, 0] == quads[k, n, 0]
+            same_y = quads[k, e, 1] == quads[k, n, 1]
+            if e % 2 == 0:
+                vertical_first &= same_x
+                horizontal_first &= same_y
+            else:
+                vertical_first &= same_y
+                horizontal_first &= same_x
+            if quads[k, e, 0] < 0 or quads[k, e, 1] < 0:
+                return False
+            if quads[k, e, 0] > 16 * (width - 3) or quads[k, e, 1] > 16 * (height - 3):
+                return False
+        if not (vertical_first or horizontal_first):
+            return False
+    for k in range(len(quads)):
+        x0 = (min(quads[k, 0, 0], quads[k, 2, 0]) + 8) >> 4
+        x1 = (max(quads[k, 0, 0], quads[k, 2, 0]) + 8) >> 4
+        y0 = (min(quads[k, 0, 1], quads[k, 2, 1]) + 8) >> 4
+        y1 = (max(quads[k, 0, 1], quads[k, 2, 1]) + 8) >> 4
+        for y in range(y0, y1 + 1):
+            _row(image, y, x0, x1, value)
+    return True

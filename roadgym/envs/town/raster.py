@@ -50,12 +50,10 @@ def _fill(image: np.ndarray, frame: PixelFrame, polygons, value: int) -> None:
     if len(polygons) == 0:
         return
     fixed = frame._fixed(np.asarray(polygons))
-    if kernels.use_numba():
-        bounds = _rectangle_bounds(fixed, image.shape)
-        if bounds is not None:  # every quad an axis-aligned rectangle inside the image
-            from roadgym.envs.core.draw_kernel import fill_rectangles
+    if kernels.use_numba() and image.ndim == 2:
+        from roadgym.envs.core.draw_kernel import fill_axis_aligned_quads
 
-            fill_rectangles(image, bounds[0], bounds[1], value)
+        if fill_axis_aligned_quads(image, fixed, value):  # all rectangles inside the image
             return
     for polygon in fixed:
         cv2.fillConvexPoly(image, polygon, value, shift=SUBPIXEL_BITS)
