@@ -17,7 +17,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from roadgym.envs.core import kernel_cache, kernel_warmup, kernels
@@ -153,7 +152,7 @@ def test_empty_cache_starts_numpy_and_switches_when_the_compile_ends(
 def test_switch_mid_rollout_gives_the_numpy_results(
     auto_choice: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.envs.test_town_kernels import _rollout
+    from tests.envs.test_town_kernels import _rollout, assert_same_rollouts
 
     reference = _rollout("numpy", 30)
     # As after a cold start: numpy while the compile runs, its end reported at step 10.
@@ -173,14 +172,7 @@ def test_switch_mid_rollout_gives_the_numpy_results(
     switched = _rollout("auto", 30)  # on whatever use_numba() says at each call
     assert real(), "the switch did not happen"
     assert calls["n"] > 200  # it switched within the rollout, with steps on both sides
-    for step, (want, got) in enumerate(zip(reference, switched, strict=True)):
-        for name, value in want.items():
-            if value.dtype.kind == "f":
-                np.testing.assert_allclose(
-                    got[name], value, rtol=1e-9, atol=1e-9, err_msg=f"{name} at step {step}"
-                )
-            else:
-                np.testing.assert_array_equal(got[name], value, err_msg=f"{name} at step {step}")
+    assert_same_rollouts(reference, switched)
 
 
 @pytest.mark.skipif(not kernels.numba_available(), reason="numba not installed")
