@@ -165,7 +165,7 @@ ANCHORS = (
         "roadgym Town-v0 reset: a new town, route and traffic (single env)",
         lambda: gym.make("roadgym/Town-v0"),
         1,
-        60,
+        200,
         resets=True,
     ),
     Anchor(
@@ -297,7 +297,7 @@ ANCHORS = (
         "CarRacing-v3 reset: a new track (single env)",
         lambda: gym.make("CarRacing-v3"),
         1,
-        20,
+        40,
         requires="Box2D",
         imports=CARRACING_IMPORTS,
         resets=True,

@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     repeats = args.repeats or (1 if args.quick else 5)
+    load_at_start = os.getloadavg()
     # ROADGYM_KERNELS=auto loads (or compiles) the numba kernels in the background: time
     # the steps only once that is over, on whichever backend it leaves.
     print(f"kernels: {'numba' if kernels.wait_for_kernels() else 'numpy'}", flush=True)
@@ -103,7 +104,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             row.update(memory_in_child(anchor, min(steps, 200)))
         rows[anchor.name] = row
         if anchor.resets:
-            print(f"{anchor.name}: {row['reset_ms']:.1f} ms per reset", flush=True)
+            print(
+                f"{anchor.name}: {row['reset_ms']:.1f} ms per reset ({row['reset_cpu_ms']:.1f} "
+                f"CPU ms; median of {len(row['reset_block_ms'])} blocks of "
+                f"{row['resets_per_block']} resets, each a new seed; mean of all "
+                f"{row['reset_mean_ms']:.1f} ms; load average {os.getloadavg()[0]:.2f})",
+                flush=True,
+            )
         else:
             print(f"{anchor.name}: {row['fps']:,.0f} frames/s", flush=True)
 
@@ -120,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": platform.python_version(),
             "cpu_count": os.cpu_count(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            # Other processes on the same cores slow every row: say how busy it was.
+            "load_average_start": load_at_start,
+            "load_average_end": os.getloadavg(),
         },
         "baseline": BASELINE,
         "rows": rows,
