@@ -19,9 +19,11 @@ import functools
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.lane_graph import LaneGraph
 from roadgym.envs.town.config import TownConfig
 from roadgym.envs.town.lanes import (
+    BERNSTEIN,
     LaneTable,
     curve_segments,
     max_curvature,
@@ -186,6 +188,10 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
             present = before
     arms = _arms_of_bits(present, n)
     town = _build(rng, config, xs, ys, lanes_col, lanes_row, arms)
+    if kernels.use_numba():
+        from roadgym.envs.town.kernels.lane_search import strongly_connected
+
+        return town if strongly_connected(*town.lanes.successor_table()) else None
     return town if _lanes_strongly_connected(town.lanes.successors) else None
 
 
@@ -290,6 +296,8 @@ def _lane_table(config, road_xy, road_count, turns: Turns) -> LaneTable:
     """Resample the connectors and join them after the street lanes (lane order kept)."""
     num_road = len(road_count)
     num_connectors = len(turns.source)
+    if num_connectors and kernels.use_numba():
+        return _lane_table_kernels(config, road_xy, road_count, turns)
     limits = np.full(num_road + num_connectors, float(config.speed_limit_mps))
     pieces = [(road_xy, road_count)]
     if num_connectors:
@@ -322,6 +330,57 @@ def _lane_table(config, road_xy, road_count, turns: Turns) -> LaneTable:
         pieces.append((xy, count))
     successors = _successor_lists(num_road, turns)
     return LaneTable.from_pieces(pieces, limits, successors, float(config.lane_width_m))
+
+
+def _lane_table_kernels(config, road_xy, road_count, turns: Turns) -> LaneTable:
+    """:func:`_lane_table` by the numba kernels of
+    :mod:`roadgym.envs.town.kernels.lane_table`: the same table, bit for bit."""
+    from roadgym.envs.town.kernels import lane_table as kernel
+
+    straight = turns.turn == TURN_STRAIGHT
+    straight_ids, curve_ids = np.flatnonzero(straight), np.flatnonzero(~straight)
+    start, end, curves, dx, dy = kernel.connector_curves(
+        road_xy,
+        turns.source,
+        turns.target,
+        turns.heading_in,
+        turns.heading_out,
+        curve_ids,
+        BERNSTEIN,
+    )
+    direction = end[straight_ids] - start[straight_ids]
+    xy, count, limits, seg_x, seg_y = kernel.resample_lanes(
+        road_xy,
+        road_count,
+        start,
+        end,
+        straight_ids,
+        np.hypot(direction[:, 0], direction[:, 1]),
+        curve_ids,
+        curves,
+        np.hypot(dx, dy),
+        np.arctan2(dy, dx),
+        CONNECTOR_SPACING_M,
+        float(config.speed_limit_mps),
+        float(config.turn_lateral_accel_mps2),
+    )
+    # LaneTable.from_pieces's headings and arc lengths, over each lane's own segments.
+    own = np.arange(xy.shape[1] - 1)[None, :] < count[:, None]  # (L, W - 1)
+    heading = np.empty(xy.shape[:2])
+    np.arctan2(seg_y, seg_x, out=heading[:, :-1], where=own)
+    step = np.zeros(seg_x.shape)
+    np.hypot(seg_x, seg_y, out=step, where=own)
+    cum_s, length = kernel.arc_lengths(heading, step, count)
+    return LaneTable(
+        xy=xy,
+        num_segments=count,
+        heading=heading,
+        length_m=length,
+        cum_s=cum_s,
+        speed_limit_mps=limits,
+        successors=_successor_lists(len(road_count), turns),
+        width_m=float(config.lane_width_m),
+    )
 
 
 def _build(rng, config, xs, ys, lanes_col, lanes_row, arms) -> TownMap:

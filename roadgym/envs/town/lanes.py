@@ -24,6 +24,8 @@ _T = np.linspace(0.0, 1.0, TURN_CURVE_POINTS)  # the curve parameter at each sam
 # The cubic Bernstein weights, each evaluated as the curve formula (1 - t)^3 a + 3 (1 - t)^2
 # t c0 + 3 (1 - t) t^2 c1 + t^3 b evaluates it, so the curves keep their bits.
 _BERNSTEIN = ((1 - _T) ** 3, 3 * (1 - _T) ** 2 * _T, 3 * (1 - _T) * _T**2, _T**3)
+BERNSTEIN = np.stack(_BERNSTEIN)  # (4, TURN_CURVE_POINTS): the same weights for the kernels
+BERNSTEIN.flags.writeable = False
 
 
 def _linspace_rows(length: np.ndarray, count: np.ndarray, width: int) -> np.ndarray:
@@ -239,13 +241,19 @@ class LaneTable:
         return self.heading[lane, self._segment_at(lane, s)[1]]
 
     def successor_table(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(successors (L, S) padded with 0, num_successors (L,))``."""
+        """``(successors (L, S) padded with 0, num_successors (L,))``, read-only (made
+        once: a reset's route search, connectivity check and packing all read it)."""
+        return self._successor_arrays
+
+    @functools.cached_property
+    def _successor_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         number = np.fromiter(map(len, self.successors), dtype=np.int64, count=len(self))
         table = np.zeros((len(self), max(int(number.max(initial=1)), 1)), dtype=np.int64)
         rows = np.repeat(np.arange(len(self)), number)
         cols = np.arange(len(rows)) - np.repeat(np.cumsum(number) - number, number)
         flat = itertools.chain.from_iterable(self.successors)
         table[rows, cols] = np.fromiter(flat, dtype=np.int64, count=len(rows))
+        table.flags.writeable = number.flags.writeable = False
         return table, number
 
     @functools.cached_property

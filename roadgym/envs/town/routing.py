@@ -13,9 +13,11 @@ import dataclasses
 import heapq
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.lane_graph import LaneGraph, Polyline
 from roadgym.envs.town.generator import TownMap
 
@@ -70,6 +72,21 @@ def _shortest_lanes(
                 parent[succ] = lane
                 push(frontier, (new_cost + heuristic[succ], new_cost, succ))
     return None
+
+
+def _kernel_search(table) -> Callable:
+    """:func:`_shortest_lanes` for ``table``'s lanes by the numba kernel (same routes)."""
+    from roadgym.envs.town.kernels.lane_search import shortest_lanes
+
+    successors, number = table.successor_table()
+    starts, lengths = table.xy[:, 0], table.length_m
+
+    def search(_starts, _lengths, _successors, start_lane: int, goal_lane: int):
+        heuristic = np.hypot(*(starts - starts[goal_lane]).T)  # (L,) as _shortest_lanes
+        path = shortest_lanes(heuristic, lengths, successors, number, start_lane, goal_lane)
+        return path.tolist() if len(path) else None
+
+    return search
 
 
 @dataclasses.dataclass
@@ -162,6 +179,9 @@ def sample_route(
     lengths = table.length_m
     starts = table.xy[:, 0]
     lane_lengths = lengths.tolist()
+    search = _shortest_lanes
+    if kernels.use_numba():
+        search = _kernel_search(table)
     best: tuple[float, list[int], float, float] | None = None
     for _ in range(40):
         # road[rng.integers(n)] draws as rng.choice(road) does, at a sixth of the cost.
@@ -170,9 +190,7 @@ def sample_route(
         start_s = float(rng.uniform(0.2, 0.5) * lengths[start])
         goal_s = float(rng.uniform(0.4, 0.8) * lengths[goal])
         lanes = (
-            _shortest_lanes(starts, lane_lengths, table.successors, start, goal)
-            if start != goal
-            else None
+            search(starts, lane_lengths, table.successors, start, goal) if start != goal else None
         )
         if lanes is None:
             continue
