@@ -98,3 +98,23 @@ def _table(successors: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     for lane, row in enumerate(successors):
         table[lane, : len(row)] = row
     return table, number
+
+
+def test_street_connectivity_kernel_says_what_python_says() -> None:
+    from roadgym.envs.town.kernels.lane_search import arms_strongly_connected
+
+    rng = np.random.default_rng(0)
+    answers = []
+    for n in range(3, 8):
+        full = np.zeros((n, n, 4), dtype=bool)
+        full[:, :-1, 0] = full[:, 1:, 2] = True
+        full[:-1, :, 1] = full[1:, :, 3] = True
+        for _ in range(40):  # streets removed at random (one way only, too)
+            arms = full & (rng.random(full.shape) > rng.uniform(0.0, 0.3))
+            present = generator._arm_bits(arms)
+            if not any(present):
+                continue
+            want = generator._arms_strongly_connected(present, n)
+            assert arms_strongly_connected(*present, n) == want, (n, present)
+            answers.append(want)
+    assert any(answers) and not all(answers)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 import numpy as np
 
@@ -171,6 +172,7 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
     edges = _grid_edges(n)
     target = int(round(config.street_removal_fraction * len(edges)))
     removed = 0
+    connected = _arms_connectivity_check(n)
     for k in rng.permutation(len(edges)).tolist():
         if removed >= target:
             break
@@ -180,7 +182,7 @@ def _attempt(rng: np.random.Generator, config: TownConfig) -> TownMap | None:
         before = list(present)
         present[d] &= ~(1 << here)
         present[d + 2] &= ~(1 << there)
-        if _arms_strongly_connected(present, n):
+        if connected(present, n):
             removed += 1
             degree[here] -= 1
             degree[there] -= 1
@@ -217,6 +219,16 @@ def _arms_of_bits(present: list[int], n: int) -> np.ndarray:
     rows = [np.frombuffer(bits.to_bytes(size, "little"), np.uint8) for bits in present]
     flat = np.unpackbits(np.stack(rows), axis=1, bitorder="little")[:, : n * n]  # (4, n * n)
     return flat.T.reshape(n, n, 4).astype(bool)
+
+
+def _arms_connectivity_check(n: int) -> Callable[[list[int], int], bool]:
+    """:func:`_arms_strongly_connected`, by a numba kernel when the grid's bit sets fit
+    in 64-bit integers with room for a shift (n <= 7)."""
+    if n > 7 or not kernels.use_numba():
+        return _arms_strongly_connected
+    from roadgym.envs.town.kernels.lane_search import arms_strongly_connected
+
+    return lambda present, size: arms_strongly_connected(*present, size)
 
 
 def _arms_strongly_connected(present: list[int], n: int) -> bool:

@@ -66,24 +66,45 @@ def _polylines(image: np.ndarray, lines: list[np.ndarray], value: int, thickness
     if not lines:
         return
     if kernels.use_numba():
-        points = np.concatenate(lines)
-        margin = (thickness + 2) << SUBPIXEL_BITS
-        height, width = image.shape[:2]
-        if (
-            image.ndim == 2
-            and points.min() >= margin
-            and points[:, 0].max() <= ((width - 1) << SUBPIXEL_BITS) - margin
-            and points[:, 1].max() <= ((height - 1) << SUBPIXEL_BITS) - margin
-        ):
-            from roadgym.envs.core.draw_kernel import disc_half_widths, thick_polylines
-
-            counts = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-            starts = np.cumsum(counts) - counts
-            radius = ((thickness << 15) + (1 << 15)) >> 16  # of cv2's discs at the joints
-            discs = disc_half_widths(radius)
-            thick_polylines(image, points, starts, counts, thickness, discs, value)
+        counts = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+        if _kernel_polylines(image, np.concatenate(lines), counts, value, thickness):
             return
     cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)
+
+
+def _polyline_table(
+    image: np.ndarray, points: np.ndarray, counts: np.ndarray, value: int, thickness: int
+) -> None:
+    """:func:`_polylines` of lines given as one array: ``points`` (N, 2) (cv2 fixed point),
+    the lines' ``counts`` (K,) of points one after another (no list of K arrays to make)."""
+    if len(counts) == 0:
+        return
+    if kernels.use_numba() and _kernel_polylines(image, points, counts, value, thickness):
+        return
+    lines = np.split(points, np.cumsum(counts)[:-1])
+    cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)
+
+
+def _kernel_polylines(
+    image: np.ndarray, points: np.ndarray, counts: np.ndarray, value: int, thickness: int
+) -> bool:
+    """Draw by the numba kernel when every line keeps ``thickness`` + 2 px clear of the
+    image's edges; returns whether it did (else nothing is drawn)."""
+    margin = (thickness + 2) << SUBPIXEL_BITS
+    height, width = image.shape[:2]
+    if not (
+        image.ndim == 2
+        and points.min() >= margin
+        and points[:, 0].max() <= ((width - 1) << SUBPIXEL_BITS) - margin
+        and points[:, 1].max() <= ((height - 1) << SUBPIXEL_BITS) - margin
+    ):
+        return False
+    from roadgym.envs.core.draw_kernel import disc_half_widths, thick_polylines
+
+    starts = np.cumsum(counts) - counts
+    radius = ((thickness << 15) + (1 << 15)) >> 16  # of cv2's discs at the joints
+    thick_polylines(image, points, starts, counts, thickness, disc_half_widths(radius), value)
+    return True
 
 
 def _thickness(frame: PixelFrame, meters: float) -> int:
@@ -139,12 +160,18 @@ def draw_town(image: np.ndarray, town: TownMap, frame: PixelFrame, striped: bool
     table = town.lanes
     connector = np.flatnonzero(town.lane_is_connector)
     fixed = frame._fixed(table.xy[connector])  # (C, W, 2)
-    ends = table.num_segments[connector] + 1
-    connectors = [fixed[k, : ends[k]] for k in range(len(connector))]
+    ends = table.num_segments[connector] + 1  # (C,) each connector's own vertices
+    own = np.arange(fixed.shape[1])[None, :] < ends[:, None]  # (C, W)
     lane_px = _thickness(frame, float(table.width_m) + 1.0)
-    _polylines(image, connectors, int(SemanticClass.ROAD), lane_px)
-    pieces = frame._fixed(_marking_pieces(town))
-    _polylines(image, list(pieces), int(SemanticClass.LANE_MARKING), _thickness(frame, MARKING_M))
+    _polyline_table(image, fixed[own], ends, int(SemanticClass.ROAD), lane_px)
+    pieces = frame._fixed(_marking_pieces(town))  # (P, 2, 2)
+    _polyline_table(
+        image,
+        pieces.reshape(-1, 2),
+        np.full(len(pieces), 2),
+        int(SemanticClass.LANE_MARKING),
+        _thickness(frame, MARKING_M),
+    )
     net = town.sidewalks
     if not striped:
         stripes = _boxes(

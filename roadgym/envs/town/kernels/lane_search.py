@@ -100,3 +100,49 @@ def strongly_connected(successors, num_successors):
     return _reaches_all(forward_first, forward, count) and _reaches_all(
         backward_first, backward, count
     )
+
+
+@njit
+def _popcount(bits):
+    count = 0
+    while bits:
+        bits &= bits - 1
+        count += 1
+    return count
+
+
+@njit
+def _streets_reached(p0, p1, p2, p3, n, e, no, w, s, forward):
+    """:func:`roadgym.envs.town.generator._reached` on 64-bit integers (n * n + n < 63
+    bits, so no shift overflows)."""
+    u0, u1, u2, u3 = p0 & ~e, p1 & ~no, p2 & ~w, p3 & ~s
+    while e | no | w | s:
+        if forward:
+            e, no, w, s = e << 1, no << n, w >> 1, s >> n
+            e, no, w, s = (e | no | s) & u0, (e | no | w) & u1, (no | w | s) & u2, (e | w | s) & u3
+        else:
+            e, no, w, s = (
+                ((e | no | s) >> 1) & u0,
+                ((e | no | w) >> n) & u1,
+                ((no | w | s) << 1) & u2,
+                ((e | w | s) << n) & u3,
+            )
+        u0, u1, u2, u3 = u0 ^ e, u1 ^ no, u2 ^ w, u3 ^ s
+    return _popcount(u0) + _popcount(u1) + _popcount(u2) + _popcount(u3)
+
+
+@njit
+def arms_strongly_connected(p0, p1, p2, p3, n):
+    """:func:`roadgym.envs.town.generator._arms_strongly_connected` for grids of
+    ``n`` <= 7 (the four bit sets as int64)."""
+    start = [np.int64(0)] * 4
+    present = (p0, p1, p2, p3)
+    for d in range(4):
+        if present[d]:
+            start[d] = present[d] & -present[d]  # its lowest junction
+            break
+    e, no, w, s = start[0], start[1], start[2], start[3]
+    return (
+        _streets_reached(p0, p1, p2, p3, n, e, no, w, s, True) == 0
+        and _streets_reached(p0, p1, p2, p3, n, e, no, w, s, False) == 0
+    )
