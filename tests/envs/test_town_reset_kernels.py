@@ -118,3 +118,31 @@ def test_street_connectivity_kernel_says_what_python_says() -> None:
             assert arms_strongly_connected(*present, n) == want, (n, present)
             answers.append(want)
     assert any(answers) and not all(answers)
+
+
+def _spawned(backend: str, seed: int, **config) -> tuple | str:
+    from roadgym.envs.town.spawn import SpawnError
+    from roadgym.envs.town.world import TownWorld
+
+    with kernels.use_backend(backend):
+        world = TownWorld(TownConfig(**config), 1)
+        rng = np.random.default_rng(seed)
+        try:
+            world.reset_world(0, rng)
+        except SpawnError as error:
+            return str(error)
+    return world.veh_lane.copy(), world.veh_s.copy(), world.ped_from.copy(), rng.random()
+
+
+def test_npc_spawns_are_the_numpy_ones_in_a_crowded_town() -> None:
+    """40 cars in a 3x3 town need the box test and the systematic search; 90 do not fit."""
+    for seed in range(4):
+        want = _spawned("numpy", seed, grid_size=3, num_vehicles=40)
+        got = _spawned("numba", seed, grid_size=3, num_vehicles=40)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(got[2], want[2])  # the pedestrians drawn after them
+        assert got[3] == want[3]  # the generator left in the same state
+    refused = _spawned("numba", 0, grid_size=3, num_vehicles=90)
+    assert refused == _spawned("numpy", 0, grid_size=3, num_vehicles=90)
+    assert "TownConfig.num_vehicles = 90" in refused

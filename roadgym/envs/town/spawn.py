@@ -13,6 +13,7 @@ import bisect
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.core.config import ConfigError
 from roadgym.envs.town.generator import TownMap
 from roadgym.envs.town.sidewalks import EDGE_SIDEWALK
@@ -139,11 +140,92 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
     cfg = world.config
     table = town.lanes
     road = np.flatnonzero(~town.lane_is_connector)
+    cars = world.world_cars(np.array([i]))
+    ego_xy = np.stack([world.car.x_m[cars], world.car.y_m[cars]], -1)  # (A, 2)
+    if kernels.use_numba():
+        lanes, arcs = _place_by_kernel(world.config, table, road, ego_xy, rng)
+    else:
+        lanes, arcs = _place(world.config, table, road, ego_xy, rng)
+    num = cfg.num_vehicles
+    if num:
+        world.veh_lane[i, :num] = lanes
+        world.veh_s[i, :num] = arcs
+    world.veh_speed[i] = 0.0
+    world.veh_waiting_since[i] = BIG_STEP
+    world.veh_committed[i] = False
+    world.veh_draws[i] = 0
+
+
+def _no_room(cfg, car: int) -> SpawnError:
+    return SpawnError(
+        f"TownConfig.num_vehicles = {cfg.num_vehicles} do not fit in this town: "
+        f"vehicle {car + 1} has no free spot left (grid_size = {cfg.grid_size}, "
+        f"block_min_m = {cfg.block_min_m}, block_max_m = {cfg.block_max_m}); "
+        "allowed: fewer num_vehicles or a larger town"
+    )
+
+
+def _place_by_kernel(cfg, table, road, ego_xy, rng) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_place` by the numba kernel :func:`roadgym.envs.town.kernels.spawn.
+    place_vehicles` (the same draws, the same cars), with the box tests and the
+    systematic search in Python."""
+    from roadgym.envs.town.kernels.spawn import (
+        CHECK_BOXES,
+        NO_TRY_LEFT,
+        draw_route_ahead,
+        place_vehicles,
+    )
+
+    num = cfg.num_vehicles
+    successors, number = table.successor_table()
+    lanes, arcs = np.zeros((num, 3), dtype=np.int64), np.zeros(num)
+    placed_xy, placed_heading = np.zeros((num, 2)), np.zeros(num)
+    touch_m = float(np.hypot(cfg.car_length_m, cfg.car_width_m)) + NEAR_MARGIN_M
+    car, tries = 0, 0
+    while True:
+        car, tries, why = place_vehicles(
+            rng, car, tries, num, SPAWN_TRIES, road, table.cum_s, table.num_segments,
+            table.length_m, table.xy, table.heading, successors, number, ego_xy,
+            EGO_CLEARANCE_M, 0.5 * cfg.car_length_m, cfg.car_length_m + 4.0, touch_m,
+            lanes, arcs, placed_xy, placed_heading,
+        )  # fmt: skip
+        if why == CHECK_BOXES:
+            here = placed_xy[car]
+            near = np.flatnonzero(
+                (np.abs(here[0] - placed_xy[:car, 0]) < touch_m)
+                & (np.abs(here[1] - placed_xy[:car, 1]) < touch_m)
+            )
+            hit = boxes_overlap(
+                placed_xy[car : car + 1],
+                placed_heading[car : car + 1],
+                placed_xy[near],
+                placed_heading[near],
+                cfg,
+            )
+            if hit.any():
+                continue  # the car's next try
+        elif why == NO_TRY_LEFT:
+            placed = list(zip(lanes[:car, 0].tolist(), arcs[:car].tolist(), strict=True))
+            spots = _free_spots(
+                table, road, placed, placed_xy[:car], placed_heading[:car], ego_xy, cfg
+            )
+            if len(spots[0]) == 0:
+                raise _no_room(cfg, car)
+            pick = int(rng.integers(len(spots[0])))
+            lanes[car, 0], arcs[car] = spots[0][pick], spots[1][pick]
+            placed_xy[car], placed_heading[car] = spots[2][pick], spots[3][pick]
+        else:
+            return lanes, arcs
+        draw_route_ahead(rng, car, successors, number, lanes)
+        car, tries = car + 1, 0
+
+
+def _place(cfg, table, road, ego_xy, rng) -> tuple[list, list]:
+    """Each NPC car's ``(lane, next lane, the one after)`` and arc length: random tries
+    until one is clear of the controlled cars and the cars placed before."""
     road_list, num_road = road.tolist(), len(road)
     lengths = table.length_m.tolist()
     points = _StreetLanePoints(table)
-    cars = world.world_cars(np.array([i]))
-    ego_xy = np.stack([world.car.x_m[cars], world.car.y_m[cars]], -1)  # (A, 2)
     egos = [(float(x), float(y)) for x, y in ego_xy]
     num = cfg.num_vehicles
     placed: list[tuple[int, float]] = []
@@ -185,12 +267,7 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
         else:
             spots = _free_spots(table, road, placed, placed_xy[:k], placed_heading[:k], ego_xy, cfg)
             if len(spots[0]) == 0:
-                raise SpawnError(
-                    f"TownConfig.num_vehicles = {cfg.num_vehicles} do not fit in this town: "
-                    f"vehicle {k + 1} has no free spot left (grid_size = {cfg.grid_size}, "
-                    f"block_min_m = {cfg.block_min_m}, block_max_m = {cfg.block_max_m}); "
-                    "allowed: fewer num_vehicles or a larger town"
-                )
+                raise _no_room(cfg, k)
             pick = int(rng.integers(len(spots[0])))
             lane, s = int(spots[0][pick]), float(spots[1][pick])
             (x, y), heading = spots[2][pick].tolist(), float(spots[3][pick])
@@ -202,13 +279,7 @@ def spawn_vehicles(world: TownState, i: int, town: TownMap, rng: np.random.Gener
         nxt2 = table.successors[first]
         lanes.append((lane, first, nxt2[rng.integers(len(nxt2))]))
         arcs.append(s)
-    if num:
-        world.veh_lane[i, :num] = lanes
-        world.veh_s[i, :num] = arcs
-    world.veh_speed[i] = 0.0
-    world.veh_waiting_since[i] = BIG_STEP
-    world.veh_committed[i] = False
-    world.veh_draws[i] = 0
+    return lanes, arcs
 
 
 def spawn_pedestrians(world: TownState, i: int, town: TownMap, rng: np.random.Generator) -> None:
