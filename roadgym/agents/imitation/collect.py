@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from roadgym.agents.imitation.student import image_channel_index
 from roadgym.drivers.expert import ExpertDriver
 
 __all__ = ["AggregatedData", "RoundData", "collect_round"]
@@ -114,6 +115,7 @@ def collect_round(
     expert_noise_std: float,
     label_tasks: tuple[str, ...],
     image_frames: int = 1,
+    image_frame_gap: int = 1,
 ) -> tuple[RoundData, dict[str, np.ndarray], dict[str, float]]:
     """Drive ``envs`` (a roadgym vector env in same-step autoreset) for ``num_frames`` frames.
 
@@ -128,9 +130,10 @@ def collect_round(
     world = envs.world
     num_envs = envs.num_envs
     steps = -(-num_frames // num_envs)  # ceil
-    # Only the newest ``image_frames`` camera frames are kept (what the student encodes);
-    # ``nav`` is kept whole, stacked speeds and all, as the env gives it.
+    # Only the camera frames the student encodes are kept (the newest ``image_frames``,
+    # ``image_frame_gap`` steps apart); ``nav`` is kept whole, stacked speeds and all.
     h, w, c = observations["rgb"].shape[1:3] + (3 * image_frames,)
+    channels = image_channel_index(observations["rgb"].shape[3], image_frames, image_frame_gap)
     frames = np.empty((steps, num_envs, h, w, c), np.uint8)
     nav = np.empty((steps, num_envs, observations["nav"].shape[1]), np.float32)
     actions = np.empty((steps, num_envs, 2), np.float32)
@@ -140,7 +143,7 @@ def collect_round(
     expert_steps = 0
     for t in range(steps):
         expert_action, _ = expert.predict()  # (B, 2), for the state the frames show
-        frames[t] = observations["rgb"][..., -c:]
+        frames[t] = observations["rgb"][..., channels]
         nav[t] = observations["nav"]
         actions[t] = expert_action
         world_labels = world.labels()

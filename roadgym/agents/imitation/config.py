@@ -66,6 +66,10 @@ class ImitationConfig:
     """Options of the student's encoder."""
     image_frames: int = 1
     """Newest camera frames the encoder sees (at most ``frame_stack``)."""
+    image_frame_gap: int = 1
+    """Steps between those frames: with ``frame_stack`` 10, ``image_frames`` 2 and gap 9
+    the encoder sees the newest frame and the one 0.9 s before it (a pedestrian moves 0.3
+    pixel a step, so neighbouring frames barely show it move)."""
     nav_scale: float = 5.0
     """Factor on the ``nav`` vector inside the student (see ``StudentExtractor``): x 5 took
     the shipped student's stop-sign violations from 0.5 to 0.12 per route."""
@@ -133,6 +137,13 @@ class ImitationConfig:
             raise ConfigError(
                 f"ImitationConfig.image_frames = {self.image_frames!r}; allowed: 1 to the env's "
                 f"frame_stack ({stack})"
+            )
+        span = (self.image_frames - 1) * self.image_frame_gap + 1
+        if self.image_frame_gap < 1 or span > stack:
+            raise ConfigError(
+                f"ImitationConfig.image_frame_gap = {self.image_frame_gap!r}; allowed: an int "
+                f">= 1 with (image_frames - 1) * image_frame_gap + 1 <= frame_stack ({stack}) "
+                f"(image_frames = {self.image_frames})"
             )
         if self.bc.action_loss not in ("l1", "mse"):
             raise ConfigError(

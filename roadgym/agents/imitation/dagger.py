@@ -86,6 +86,7 @@ def build_student(config: ImitationConfig, device: str = "cpu") -> PPO:
             "encoder_options": dict(config.encoder_options),
             "aux_tasks": dict(AUX_TASKS),
             "image_frames": config.image_frames,
+            "image_frame_gap": config.image_frame_gap,
             "nav_scale": config.nav_scale,
             "nav_features": config.nav_features,
         },
@@ -212,6 +213,7 @@ def run_imitation(
             config.expert_noise_std,
             tuple(AUX_TASKS),
             config.image_frames,
+            config.image_frame_gap,
         )
         envs.close()
         collect_s = time.perf_counter() - round_start

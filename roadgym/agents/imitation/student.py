@@ -24,10 +24,31 @@ from torch import nn
 
 from roadgym.perception.encoders import build_encoder
 
-__all__ = ["AUX_TASKS", "StudentExtractor", "student_forward"]
+__all__ = ["AUX_TASKS", "StudentExtractor", "image_channel_index", "student_forward"]
 
 # Perception tasks trained beside the actions: label name -> number of classes.
 AUX_TASKS = {"light_state": 4, "object_ahead": 3, "road_layout": 3}
+
+
+def image_channel_index(total_channels: int, image_frames: int, frame_gap: int) -> list[int]:
+    """Channels of the camera frames the student encodes, oldest first.
+
+    A stacked camera observation holds ``total_channels // 3`` RGB frames, oldest first;
+    the student sees the newest one and ``image_frames - 1`` earlier ones, ``frame_gap``
+    steps apart (gap 1: the newest frames; with 10 frames, 2 frames and gap 9: the newest
+    and the one 0.9 s before it at the default 0.1 s step).
+    """
+    stacked = total_channels // 3
+    oldest = stacked - 1 - (image_frames - 1) * frame_gap
+    if image_frames < 1 or frame_gap < 1 or oldest < 0 or total_channels % 3:
+        raise ValueError(
+            f"image_frames = {image_frames!r}, image_frame_gap = {frame_gap!r} need "
+            f"{(image_frames - 1) * max(frame_gap, 1) + 1} stacked RGB frames; the camera has "
+            f"{total_channels} channels (allowed: (image_frames - 1) * image_frame_gap + 1 "
+            "<= frame_stack)"
+        )
+    frames = range(oldest, stacked, frame_gap)
+    return [3 * frame + c for frame in frames for c in range(3)]
 
 
 class StudentExtractor(BaseFeaturesExtractor):
@@ -42,6 +63,9 @@ class StudentExtractor(BaseFeaturesExtractor):
         env stacks frames (``frame_stack``); the ``nav`` vector always comes whole, so a
         student can see its last few speeds (braking into a stop line or pulling away
         from it) and encode only the newest frame.
+    :param image_frame_gap: steps between the camera frames the encoder sees (1: the
+        newest frames; a longer gap shows motion too slow for one step, such as a
+        pedestrian's 0.14 m a step, 0.3 pixel at 0.5 m per pixel).
     :param nav_scale: factor on the ``nav`` vector before its layer. The env gives speed
         as a fraction of the top speed (20 m/s in towns), so town speeds are 0-0.3 and
         the difference between rolling (0.5 m/s) and standing is 0.025; scaled up, it
@@ -57,6 +81,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         nav_features: int = 32,
         image_frames: int = 1,
         nav_scale: float = 1.0,
+        image_frame_gap: int = 1,
     ) -> None:
         if not nav_scale > 0:
             raise ValueError(f"nav_scale = {nav_scale!r}; allowed: a float > 0")
@@ -70,11 +95,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         channels_first = is_image_space_channels_first(image)
         input_shape = (shape[1], shape[2], shape[0]) if channels_first else tuple(shape)
         channels = 3 * image_frames
-        if not 1 <= image_frames or input_shape[2] < channels:
-            raise ValueError(
-                f"image_frames = {image_frames!r} needs {channels} channels; the camera has "
-                f"{input_shape[2]} (allowed: 1 <= image_frames <= frame_stack)"
-            )
+        image_channel_index(input_shape[2], image_frames, image_frame_gap)  # enough frames?
         input_shape = (input_shape[0], input_shape[1], channels)
         network = build_encoder(encoder, input_shape, **dict(encoder_options or {}))
         nav_space = observation_space.spaces.get("nav")
@@ -83,6 +104,8 @@ class StudentExtractor(BaseFeaturesExtractor):
         self.encoder = network
         self.channels_first = channels_first
         self.image_channels = channels
+        self.image_frames = int(image_frames)
+        self.image_frame_gap = int(image_frame_gap)
         self.nav = nn.Sequential(nn.Linear(nav_dim, nav_features), nn.ReLU()) if nav_dim else None
         self.nav_scale = float(nav_scale)
         tasks = dict(AUX_TASKS if aux_tasks is None else aux_tasks)
@@ -96,7 +119,11 @@ class StudentExtractor(BaseFeaturesExtractor):
         frames = observations["rgb"]
         if frames.is_floating_point() and not self.channels_first:
             frames = frames.permute(0, 3, 1, 2)  # (B, C, H, W)
-        frames = frames[:, -self.image_channels :]  # the newest frames: (B, 3 * image_frames, H, W)
+        if frames.shape[1] != self.image_channels:
+            # A whole stacked observation: keep the frames the student sees, (B, 3 *
+            # image_frames, H, W); imitation data holds only those (``collect_round``).
+            index = image_channel_index(frames.shape[1], self.image_frames, self.image_frame_gap)
+            frames = frames[:, index]
         image_features = self.encoder(frames)  # (B, F)
         self._last_image_features = image_features
         if self.nav is None:
