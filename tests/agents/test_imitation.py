@@ -482,13 +482,17 @@ def test_stopping_frames_are_the_expert_braking_in_the_last_metres_before_a_stop
     assert stopping_frames(data).tolist() == [False, False, True, False, True, False]
 
 
-def test_gap_frames_are_the_newest_and_an_earlier_one_in_data_and_in_the_saved_student(tmp_path):
+@pytest.mark.parametrize("earlier_channels", [3, 1])
+def test_gap_frames_are_the_newest_and_an_earlier_one_in_data_and_in_the_saved_student(
+    earlier_channels, tmp_path
+):
     from roadgym.agents.imitation.dagger import build_student
 
     config = _tiny(
         env_kwargs={"observation": "rgb+nav", "max_episode_steps": 60, "frame_stack": 4},
         image_frames=2,
         image_frame_gap=3,
+        earlier_frame_channels=earlier_channels,
     )
     envs = gym.make_vec(
         config.env_id, num_envs=2, vectorization_mode="vector_entry_point", **config.env_kwargs
@@ -498,17 +502,28 @@ def test_gap_frames_are_the_newest_and_an_earlier_one_in_data_and_in_the_saved_s
         observations, *_ = envs.step(np.tile([0.0, 1.0], (2, 1)).astype(np.float32))
     rgb = observations["rgb"]  # (2, 64, 64, 12): frames t-3, t-2, t-1, t
     data, _, _ = collect_round(
-        envs, observations, 2, 1.0, None, np.random.default_rng(0), 0.0, tuple(AUX_TASKS), 2, 3
+        envs,
+        observations,
+        2,
+        1.0,
+        None,
+        np.random.default_rng(0),
+        0.0,
+        tuple(AUX_TASKS),
+        2,
+        3,
+        earlier_channels,
     )
     envs.close()
-    expected = np.concatenate([rgb[..., 0:3], rgb[..., 9:12]], axis=-1)  # oldest, newest
+    # The oldest frame (its red channel alone with 1), then the newest frame.
+    expected = np.concatenate([rgb[..., 0:earlier_channels], rgb[..., 9:12]], axis=-1)
     assert not np.array_equal(rgb[..., 0:3], rgb[..., 9:12])
     np.testing.assert_array_equal(data.frames, expected)
     # The student encodes the same two frames from a whole stacked observation.
     model = build_student(config)
     model.save(tmp_path / "student.zip")
     extractor = load_agent(tmp_path / "student.zip").model.policy.features_extractor
-    assert extractor.image_frame_gap == 3
+    assert extractor.image_frame_gap == 3 and extractor.earlier_frame_channels == earlier_channels
     nav = torch.from_numpy(data.nav)
     whole = extractor({"rgb": torch.from_numpy(rgb).permute(0, 3, 1, 2) / 255.0, "nav": nav})
     kept = extractor({"rgb": torch.from_numpy(expected).permute(0, 3, 1, 2) / 255.0, "nav": nav})

@@ -29,7 +29,8 @@ class RoundData:
     """Frames and labels of one round; arrays share their first axis (N frames)."""
 
     frames: np.ndarray
-    """The newest camera frames (N, H, W, 3 * image_frames) uint8 of each observation."""
+    """The camera channels the student encodes (N, H, W, C) uint8 of each observation
+    (``image_channel_index``: earlier frames first, the newest RGB frame last)."""
     nav: np.ndarray
     """``nav`` observations (N, 3k) float32: speed, next-turn direction and distance of
     the last k steps (``frame_stack``), oldest first."""
@@ -116,6 +117,7 @@ def collect_round(
     label_tasks: tuple[str, ...],
     image_frames: int = 1,
     image_frame_gap: int = 1,
+    earlier_frame_channels: int = 3,
 ) -> tuple[RoundData, dict[str, np.ndarray], dict[str, float]]:
     """Drive ``envs`` (a roadgym vector env in same-step autoreset) for ``num_frames`` frames.
 
@@ -130,10 +132,12 @@ def collect_round(
     world = envs.world
     num_envs = envs.num_envs
     steps = -(-num_frames // num_envs)  # ceil
-    # Only the camera frames the student encodes are kept (the newest ``image_frames``,
-    # ``image_frame_gap`` steps apart); ``nav`` is kept whole, stacked speeds and all.
-    h, w, c = observations["rgb"].shape[1:3] + (3 * image_frames,)
-    channels = image_channel_index(observations["rgb"].shape[3], image_frames, image_frame_gap)
+    # Only the camera channels the student encodes are kept (the newest ``image_frames``,
+    # ``image_frame_gap`` steps apart, ``earlier_frame_channels`` of the earlier ones);
+    # ``nav`` is kept whole, stacked speeds and all.
+    h, w, stacked = observations["rgb"].shape[1:]
+    channels = image_channel_index(stacked, image_frames, image_frame_gap, earlier_frame_channels)
+    c = len(channels)
     frames = np.empty((steps, num_envs, h, w, c), np.uint8)
     nav = np.empty((steps, num_envs, observations["nav"].shape[1]), np.float32)
     actions = np.empty((steps, num_envs, 2), np.float32)

@@ -70,6 +70,9 @@ class ImitationConfig:
     """Steps between those frames: with ``frame_stack`` 10, ``image_frames`` 2 and gap 9
     the encoder sees the newest frame and the one 0.9 s before it (a pedestrian moves 0.3
     pixel a step, so neighbouring frames barely show it move)."""
+    earlier_frame_channels: int = 3
+    """Channels of each earlier frame the encoder sees: 3 (RGB) or 1 (red only: about a
+    third of the cost of a whole frame)."""
     nav_scale: float = 5.0
     """Factor on the ``nav`` vector inside the student (see ``StudentExtractor``): x 5 took
     the shipped student's stop-sign violations from 0.5 to 0.12 per route."""
@@ -144,6 +147,11 @@ class ImitationConfig:
                 f"ImitationConfig.image_frame_gap = {self.image_frame_gap!r}; allowed: an int "
                 f">= 1 with (image_frames - 1) * image_frame_gap + 1 <= frame_stack ({stack}) "
                 f"(image_frames = {self.image_frames})"
+            )
+        if self.earlier_frame_channels not in (1, 3):
+            raise ConfigError(
+                f"ImitationConfig.earlier_frame_channels = {self.earlier_frame_channels!r}; "
+                "allowed: 1 (red) or 3 (RGB)"
             )
         if self.bc.action_loss not in ("l1", "mse"):
             raise ConfigError(

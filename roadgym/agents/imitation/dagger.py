@@ -87,6 +87,7 @@ def build_student(config: ImitationConfig, device: str = "cpu") -> PPO:
             "aux_tasks": dict(AUX_TASKS),
             "image_frames": config.image_frames,
             "image_frame_gap": config.image_frame_gap,
+            "earlier_frame_channels": config.earlier_frame_channels,
             "nav_scale": config.nav_scale,
             "nav_features": config.nav_features,
         },
@@ -214,6 +215,7 @@ def run_imitation(
             tuple(AUX_TASKS),
             config.image_frames,
             config.image_frame_gap,
+            config.earlier_frame_channels,
         )
         envs.close()
         collect_s = time.perf_counter() - round_start

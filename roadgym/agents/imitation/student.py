@@ -24,19 +24,29 @@ from torch import nn
 
 from roadgym.perception.encoders import build_encoder
 
-__all__ = ["AUX_TASKS", "StudentExtractor", "image_channel_index", "student_forward"]
+__all__ = [
+    "AUX_TASKS",
+    "StudentExtractor",
+    "image_channel_count",
+    "image_channel_index",
+    "student_forward",
+]
 
 # Perception tasks trained beside the actions: label name -> number of classes.
 AUX_TASKS = {"light_state": 4, "object_ahead": 3, "road_layout": 3}
 
 
-def image_channel_index(total_channels: int, image_frames: int, frame_gap: int) -> list[int]:
+def image_channel_index(
+    total_channels: int, image_frames: int, frame_gap: int, earlier_channels: int = 3
+) -> list[int]:
     """Channels of the camera frames the student encodes, oldest first.
 
     A stacked camera observation holds ``total_channels // 3`` RGB frames, oldest first;
     the student sees the newest one and ``image_frames - 1`` earlier ones, ``frame_gap``
     steps apart (gap 1: the newest frames; with 10 frames, 2 frames and gap 9: the newest
-    and the one 0.9 s before it at the default 0.1 s step).
+    and the one 0.9 s before it at the default 0.1 s step). Of each earlier frame it sees
+    the first ``earlier_channels`` channels: 3 (RGB) or 1 (red: pedestrians, cars, road
+    edges and markings are bright on a dark road, enough to show what moved).
     """
     stacked = total_channels // 3
     oldest = stacked - 1 - (image_frames - 1) * frame_gap
@@ -47,8 +57,16 @@ def image_channel_index(total_channels: int, image_frames: int, frame_gap: int) 
             f"{total_channels} channels (allowed: (image_frames - 1) * image_frame_gap + 1 "
             "<= frame_stack)"
         )
-    frames = range(oldest, stacked, frame_gap)
-    return [3 * frame + c for frame in frames for c in range(3)]
+    if earlier_channels not in (1, 3):
+        raise ValueError(f"earlier_frame_channels = {earlier_channels!r}; allowed: 1 or 3")
+    earlier = range(oldest, stacked - 1, frame_gap)
+    index = [3 * frame + c for frame in earlier for c in range(earlier_channels)]
+    return index + [3 * (stacked - 1) + c for c in range(3)]
+
+
+def image_channel_count(image_frames: int, earlier_channels: int = 3) -> int:
+    """How many channels the student's encoder takes (see :func:`image_channel_index`)."""
+    return 3 + (image_frames - 1) * earlier_channels
 
 
 class StudentExtractor(BaseFeaturesExtractor):
@@ -66,6 +84,8 @@ class StudentExtractor(BaseFeaturesExtractor):
     :param image_frame_gap: steps between the camera frames the encoder sees (1: the
         newest frames; a longer gap shows motion too slow for one step, such as a
         pedestrian's 0.14 m a step, 0.3 pixel at 0.5 m per pixel).
+    :param earlier_frame_channels: channels of each earlier frame the encoder sees: 3
+        (RGB) or 1 (red only, a cheaper input).
     :param nav_scale: factor on the ``nav`` vector before its layer. The env gives speed
         as a fraction of the top speed (20 m/s in towns), so town speeds are 0-0.3 and
         the difference between rolling (0.5 m/s) and standing is 0.025; scaled up, it
@@ -82,6 +102,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         image_frames: int = 1,
         nav_scale: float = 1.0,
         image_frame_gap: int = 1,
+        earlier_frame_channels: int = 3,
     ) -> None:
         if not nav_scale > 0:
             raise ValueError(f"nav_scale = {nav_scale!r}; allowed: a float > 0")
@@ -94,8 +115,9 @@ class StudentExtractor(BaseFeaturesExtractor):
         shape = image.shape
         channels_first = is_image_space_channels_first(image)
         input_shape = (shape[1], shape[2], shape[0]) if channels_first else tuple(shape)
-        channels = 3 * image_frames
-        image_channel_index(input_shape[2], image_frames, image_frame_gap)  # enough frames?
+        channels = image_channel_count(image_frames, earlier_frame_channels)
+        # Raises when the camera stacks too few frames.
+        image_channel_index(input_shape[2], image_frames, image_frame_gap, earlier_frame_channels)
         input_shape = (input_shape[0], input_shape[1], channels)
         network = build_encoder(encoder, input_shape, **dict(encoder_options or {}))
         nav_space = observation_space.spaces.get("nav")
@@ -106,6 +128,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         self.image_channels = channels
         self.image_frames = int(image_frames)
         self.image_frame_gap = int(image_frame_gap)
+        self.earlier_frame_channels = int(earlier_frame_channels)
         self.nav = nn.Sequential(nn.Linear(nav_dim, nav_features), nn.ReLU()) if nav_dim else None
         self.nav_scale = float(nav_scale)
         tasks = dict(AUX_TASKS if aux_tasks is None else aux_tasks)
@@ -120,9 +143,10 @@ class StudentExtractor(BaseFeaturesExtractor):
         if frames.is_floating_point() and not self.channels_first:
             frames = frames.permute(0, 3, 1, 2)  # (B, C, H, W)
         if frames.shape[1] != self.image_channels:
-            # A whole stacked observation: keep the frames the student sees, (B, 3 *
-            # image_frames, H, W); imitation data holds only those (``collect_round``).
-            index = image_channel_index(frames.shape[1], self.image_frames, self.image_frame_gap)
+            # A whole stacked observation: keep the channels the student sees, (B,
+            # image_channels, H, W); imitation data holds only those (``collect_round``).
+            gap, earlier = self.image_frame_gap, self.earlier_frame_channels
+            index = image_channel_index(frames.shape[1], self.image_frames, gap, earlier)
             frames = frames[:, index]
         image_features = self.encoder(frames)  # (B, F)
         self._last_image_features = image_features
