@@ -537,3 +537,24 @@ def test_a_frame_gap_longer_than_the_stack_names_the_field():
             image_frames=2,
             image_frame_gap=4,
         )
+
+
+def test_collect_env_kwargs_change_the_training_worlds_only(tmp_path, monkeypatch):
+    import roadgym.agents.imitation.dagger as dagger
+
+    made = []
+    real_make_vec = gym.make_vec
+
+    def make_vec(env_id, **kwargs):
+        made.append(kwargs.get("num_pedestrians"))
+        return real_make_vec(env_id, **kwargs)
+
+    monkeypatch.setattr(dagger.gym, "make_vec", make_vec)
+    config = _tiny(collect_env_kwargs={"num_pedestrians": 30}, rounds=0)
+    result = run_imitation(config, tmp_path / "run", progress=False, log=lambda *_: None)
+    # Round 0's training worlds only: the student's env and the selection drive use the default.
+    assert made.count(30) == 1 and made.count(None) == len(made) - 1 >= 1
+    agent = load_agent(result.student_path)
+    assert "num_pedestrians" not in agent.env_kwargs  # the student drives the default town
+    with pytest.raises(ValueError, match=r"collect_env_kwargs sets frame_stack; allowed: any"):
+        _tiny(collect_env_kwargs={"frame_stack": 2})

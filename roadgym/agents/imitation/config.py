@@ -42,6 +42,11 @@ class ImitationConfig:
     ``frame_stack`` k the ``nav`` vector holds the last k speeds (so the student can tell
     braking into a stop line from pulling away after stopping) and the encoder sees the
     newest ``image_frames`` camera frames."""
+    collect_env_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    """Env config fields for the training worlds only, over ``env_kwargs`` (e.g. more
+    pedestrians, so that frames of a pedestrian on the route are not rare); the selection
+    drive and the saved student keep ``env_kwargs``. What the student sees
+    (``observation``, ``frame_stack``) cannot differ."""
     num_envs: int = dataclasses.field(default=32, metadata={"flag": "--n-envs"})
     """Worlds driven at once."""
     seed: int = 0
@@ -148,6 +153,12 @@ class ImitationConfig:
                 f">= 1 with (image_frames - 1) * image_frame_gap + 1 <= frame_stack ({stack}) "
                 f"(image_frames = {self.image_frames})"
             )
+        fixed = sorted({"observation", "frame_stack"} & set(dict(self.collect_env_kwargs)))
+        if fixed:
+            raise ConfigError(
+                f"ImitationConfig.collect_env_kwargs sets {', '.join(fixed)}; allowed: any env "
+                "field but observation and frame_stack (what the student sees is env_kwargs')"
+            )
         if self.earlier_frame_channels not in (1, 3):
             raise ConfigError(
                 f"ImitationConfig.earlier_frame_channels = {self.earlier_frame_channels!r}; "
@@ -175,6 +186,7 @@ class ImitationConfig:
         """Plain data (for the manifest and the report)."""
         out = dataclasses.asdict(self)
         out["env_kwargs"] = dict(self.env_kwargs)
+        out["collect_env_kwargs"] = dict(self.collect_env_kwargs)
         out["encoder_options"] = dict(self.encoder_options)
         out["net_arch"] = list(self.net_arch)
         return out

@@ -199,7 +199,7 @@ def run_imitation(
             num_envs=config.num_envs,
             vectorization_mode="vector_entry_point",
             autoreset_mode=AutoresetMode.SAME_STEP,
-            **dict(config.env_kwargs),
+            **{**dict(config.env_kwargs), **dict(config.collect_env_kwargs)},
         )
         observations, _ = envs.reset(seed=config.seed + round_index * TRAIN_SEED_STRIDE)
         frames = config.bc_frames if round_index == 0 else config.frames_per_round
