@@ -14,6 +14,7 @@ import dataclasses
 
 import numpy as np
 
+from roadgym.envs.core import kernels
 from roadgym.envs.town.sidewalks import CORNER_FRACTION
 
 STOP_LINE_MARGIN_M = 1.0  # between the crosswalk and the stop line
@@ -184,6 +185,25 @@ def junction_turns(grid: GridArms, arms, controlled, jid, approach_id, first_lan
     into every outgoing lane. At a plain bend every lane carries on into the matching lane
     (merging when fewer).
     """
+    if kernels.use_numba():
+        from roadgym.envs.town.kernels.layout import junction_turns as kernel
+
+        return Turns(
+            *kernel(
+                grid.lanes,
+                arms,
+                controlled,
+                jid,
+                approach_id,
+                first_lane,
+                TURN_OF,
+                STEP_I,
+                STEP_J,
+                DIRECTIONS,
+                TURN_LEFT,
+                TURN_STRAIGHT,
+            )  # fmt: skip
+        )
     # Candidates [j, i, d_in, d_out, lane out, lane in]; each lane index is 0 or 1.
     k_in = grid.lanes[:, :, :, None, None, None]
     k_out = grid.lanes[:, :, None, :, None, None]
