@@ -1,5 +1,5 @@
-"""The numba kernels of a Town reset (junction movements, lane table, A*, connectivity
-checks, NPC spawns) against numpy.
+"""The numba kernels of a Town reset (junction movements, lane table, sidewalk graph, A*,
+connectivity checks, NPC spawns) against numpy.
 
 The rollouts of ``test_town_kernels.py`` reset worlds on both backends too; these check
 the towns and routes themselves, on the configs that shape them most differently, and
@@ -43,6 +43,14 @@ def test_towns_and_routes_are_the_numpy_ones(config: dict) -> None:
         np.testing.assert_array_equal(got.lanes.num_segments, want.lanes.num_segments)
         for name in ("lane_is_connector", "lane_junction", "lane_turn", "lane_from_approach"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+        for name in ("neighbours", "edge_kind", "edge_junction", "crosswalk_along"):
+            np.testing.assert_array_equal(
+                getattr(got.sidewalks, name), getattr(want.sidewalks, name), err_msg=name
+            )
+        for name in ("node_xy", "crosswalk_centre", "crosswalk_half_width_m"):
+            np.testing.assert_allclose(
+                getattr(got.sidewalks, name), getattr(want.sidewalks, name), atol=1e-12
+            )
         assert got.lanes.successors == want.lanes.successors
         for name in FLOATS:
             np.testing.assert_allclose(

@@ -13,6 +13,8 @@ import dataclasses
 
 import numpy as np
 
+from roadgym.envs.core import kernels
+
 EDGE_SIDEWALK, EDGE_CROSSWALK, EDGE_JAYWALK = 0, 1, 2
 MAX_DEGREE = 4
 # Corners (and so crosswalks) sit this share of a sidewalk's width back from the kerb:
@@ -69,6 +71,16 @@ def build_sidewalks(config, xs, ys, hw_col, hw_row, arms, controlled, jid) -> Si
     corner, on both sides of the street) and the jaywalk between the two midpoints.
     """
     sw, cw = config.sidewalk_width_m, config.crosswalk_width_m
+    if kernels.use_numba():
+        from roadgym.envs.town.kernels.sidewalks import sidewalk_graph
+
+        ok, *graph = sidewalk_graph(
+            xs, ys, hw_col, hw_row, arms, controlled, jid, CORNER_FRACTION * sw, 0.5 * cw,
+            CORNER_SIGNS, CORNER_DIRECTIONS, SIDE_CORNERS, MAX_DEGREE, EDGE_SIDEWALK,
+            EDGE_CROSSWALK, EDGE_JAYWALK,
+        )  # fmt: skip
+        if ok:  # else the numpy code below raises its error
+            return SidewalkNetwork(*graph)
     n = len(xs)
     j, i = np.nonzero(arms.any(axis=2))  # existing junctions, grid order
     count = len(j)
