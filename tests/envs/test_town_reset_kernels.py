@@ -1,5 +1,5 @@
-"""The numba kernels of a Town reset (junction movements, lane table, sidewalk graph, A*,
-connectivity checks, NPC spawns) against numpy.
+"""The numba kernels of a Town reset (street lanes, junction movements, lane table, sidewalk
+graph, A*, connectivity checks, NPC spawns) against numpy.
 
 The rollouts of ``test_town_kernels.py`` reset worlds on both backends too; these check
 the towns and routes themselves, on the configs that shape them most differently, and
@@ -41,6 +41,9 @@ def test_towns_and_routes_are_the_numpy_ones(config: dict) -> None:
         want, want_route = _town_and_route("numpy", config, seed)
         got, got_route = _town_and_route("numba", config, seed)
         np.testing.assert_array_equal(got.lanes.num_segments, want.lanes.num_segments)
+        for name in ("street_start", "street_end", "street_half_width_m", "marking_xy"):
+            np.testing.assert_allclose(getattr(got, name), getattr(want, name), atol=1e-12)
+        np.testing.assert_array_equal(got.marking_dashed, want.marking_dashed)
         for name in ("lane_is_connector", "lane_junction", "lane_turn", "lane_from_approach"):
             np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
         for name in ("neighbours", "edge_kind", "edge_junction", "crosswalk_along"):

@@ -114,6 +114,23 @@ class StreetLanes:
 def street_lanes(grid: GridArms, arms, jid, approach_id, lane_width_m: float) -> StreetLanes:
     """The lanes of every street, grid order; each street's lanes go from the nearer-to-
     origin junction's side first, inner lane first."""
+    if kernels.use_numba():
+        from roadgym.envs.town.kernels.layout import street_lanes as kernel
+
+        return StreetLanes(
+            *kernel(
+                grid.centre_xy,
+                grid.lanes,
+                grid.setback_m,
+                arms,
+                jid,
+                approach_id,
+                float(lane_width_m),
+                STEP_I,
+                STEP_J,
+                DIRECTIONS,
+            )  # fmt: skip
+        )
     lw = lane_width_m
     j, i, d = np.nonzero(arms[:, :, :2])  # streets east and north of each junction
     i2, j2 = i + STEP_I[d], j + STEP_J[d]

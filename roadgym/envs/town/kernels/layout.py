@@ -85,3 +85,98 @@ def junction_turns(
                                 c += 1
         count = c
     return source, target, junction, turn, from_approach, heading_in, heading_out
+
+
+@njit
+def street_lanes(
+    centre_xy, lanes, setback_m, arms, jid, approach_id, lane_width_m, step_i, step_j, directions
+):
+    """``(start, end, junction, approach, first_lane, street_start, street_end,
+    street_half_width_m, marking_xy, marking_dashed)``, as
+    :func:`roadgym.envs.town.layout.street_lanes` returns them: streets in ``np.nonzero``
+    order, each street's two directions, each direction's lanes inner first."""
+    n = arms.shape[0]
+    lw = lane_width_m
+    num_streets = num_lanes = num_markings = 0
+    for j in range(n):
+        for i in range(n):
+            for d in range(2):
+                if arms[j, i, d]:
+                    num_streets += 1
+                    num_lanes += 2 * lanes[j, i, d]
+                    num_markings += 3 if lanes[j, i, d] == 2 else 1
+    start = np.empty((num_lanes, 2))
+    end = np.empty((num_lanes, 2))
+    junction = np.empty(num_lanes, dtype=jid.dtype)
+    approach = np.empty(num_lanes, dtype=approach_id.dtype)
+    first_lane = np.full(arms.shape, -1, dtype=np.int64)
+    street_start = np.empty((num_streets, 2))
+    street_end = np.empty((num_streets, 2))
+    half_width = np.empty(num_streets)
+    marking_xy = np.empty((num_markings, 2, 2))
+    marking_dashed = np.empty(num_markings, dtype=np.bool_)
+    u = np.empty(2)
+    normal = np.empty(2)
+    lane_start = np.empty(2)
+    lane_end = np.empty(2)
+    s = lane = m = 0
+    for j in range(n):
+        for i in range(n):
+            for d in range(2):
+                if not arms[j, i, d]:
+                    continue
+                i2, j2 = i + step_i[d], j + step_j[d]
+                k = lanes[j, i, d]
+                street_start[s, 0], street_start[s, 1] = centre_xy[j, i, 0], centre_xy[j, i, 1]
+                street_end[s, 0], street_end[s, 1] = centre_xy[j2, i2, 0], centre_xy[j2, i2, 1]
+                half_width[s] = k * lw
+                for way in range(2):  # a -> b along arm d, then back along arm d + 2
+                    if way == 0:
+                        ia, ja, da, ib, jb, db = i, j, d, i2, j2, d + 2
+                    else:
+                        ia, ja, da, ib, jb, db = i2, j2, d + 2, i, j, d
+                    dx = centre_xy[jb, ib, 0] - centre_xy[ja, ia, 0]
+                    dy = centre_xy[jb, ib, 1] - centre_xy[ja, ia, 1]
+                    norm = np.sqrt(dx * dx + dy * dy)
+                    u[0], u[1] = dx / norm, dy / norm
+                    normal[0], normal[1] = -u[1], u[0]
+                    for q in range(2):
+                        lane_start[q] = centre_xy[ja, ia, q] + setback_m[ja, ia, da] * u[q]
+                        lane_end[q] = centre_xy[jb, ib, q] - setback_m[jb, ib, db] * u[q]
+                    first_lane[ja, ia, da] = lane
+                    for lane_k in range(k):
+                        across = -(lane_k + 0.5) * lw
+                        for q in range(2):
+                            offset = across * normal[q]
+                            start[lane, q] = lane_start[q] + offset
+                            end[lane, q] = lane_end[q] + offset
+                        junction[lane] = jid[jb, ib]
+                        approach[lane] = approach_id[jb, ib, db]
+                        lane += 1
+                    if k == 2:  # the dashed line between this way's two lanes
+                        for q in range(2):
+                            marking_xy[m + way, 0, q] = lane_start[q] - lw * normal[q]
+                            marking_xy[m + way, 1, q] = lane_end[q] - lw * normal[q]
+                        marking_dashed[m + way] = True
+                if k == 2:
+                    m += 2
+                for q in range(2):  # the solid centre line
+                    marking_xy[m, 0, q] = centre_xy[j, i, q] + setback_m[j, i, d] * directions[d, q]
+                    marking_xy[m, 1, q] = (
+                        centre_xy[j2, i2, q] - setback_m[j2, i2, d + 2] * directions[d, q]
+                    )
+                marking_dashed[m] = False
+                m += 1
+                s += 1
+    return (
+        start,
+        end,
+        junction,
+        approach,
+        first_lane,
+        street_start,
+        street_end,
+        half_width,
+        marking_xy,
+        marking_dashed,
+    )
