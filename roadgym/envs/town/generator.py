@@ -361,7 +361,7 @@ def _lane_table_kernels(config, road_xy, road_count, turns: Turns) -> LaneTable:
         BERNSTEIN,
     )
     direction = end[straight_ids] - start[straight_ids]
-    xy, count, limits, seg_x, seg_y = kernel.resample_lanes(
+    xy, count, limits, seg_x, seg_y, heading, step, general = kernel.resample_lanes(
         road_xy,
         road_count,
         start,
@@ -376,12 +376,9 @@ def _lane_table_kernels(config, road_xy, road_count, turns: Turns) -> LaneTable:
         float(config.speed_limit_mps),
         float(config.turn_lateral_accel_mps2),
     )
-    # LaneTable.from_pieces's headings and arc lengths, over each lane's own segments.
-    own = np.arange(xy.shape[1] - 1)[None, :] < count[:, None]  # (L, W - 1)
-    heading = np.empty(xy.shape[:2])
-    np.arctan2(seg_y, seg_x, out=heading[:, :-1], where=own)
-    step = np.zeros(seg_x.shape)
-    np.hypot(seg_x, seg_y, out=step, where=own)
+    # LaneTable.from_pieces's headings and arc lengths of the segments not along an axis.
+    np.arctan2(seg_y, seg_x, out=heading[:, :-1], where=general)
+    np.hypot(seg_x, seg_y, out=step, where=general)
     cum_s, length = kernel.arc_lengths(heading, step, count)
     return LaneTable(
         xy=xy,

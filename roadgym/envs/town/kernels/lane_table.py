@@ -13,6 +13,8 @@ path's.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from roadgym.envs.core.kernels import njit
@@ -86,12 +88,15 @@ def resample_lanes(
     speed_limit_mps,
     lateral_accel_mps2,
 ):
-    """``(xy (L, W, 2), num_segments (L,), speed_limit (L,), seg_x (L, W - 1), seg_y)``:
+    """``(xy (L, W, 2), num_segments (L,), speed_limit (L,), seg_x (L, W - 1), seg_y,
+    heading (L, W), step (L, W - 1), general (L, W - 1))``:
     the street lanes ``road_xy`` then every connector, resampled at ``spacing_m``
     (straight ones as :func:`~roadgym.envs.town.lanes.resample_segments`, turns as
     :func:`~roadgym.envs.town.lanes.resample_curves`), rows padded with the vertex at the
     lane's end; the turns' speed limits from :func:`~roadgym.envs.town.lanes.max_curvature`;
-    and each row's segment vectors (zero past its end)."""
+    each row's segment vectors (zero past its end); and the headings and lengths of the
+    segments along an axis, the others (``general``) left to ``np.arctan2`` and
+    ``np.hypot``."""
     num_road = len(road_count)
     num = num_road + len(start)
     count = np.empty(num, dtype=np.int64)
@@ -155,11 +160,26 @@ def resample_lanes(
                 xy[row, c, k] = xy[row, count[row], k]
     seg_x = np.zeros((num, width - 1))
     seg_y = np.zeros((num, width - 1))
+    heading = np.empty((num, width))
+    step = np.zeros((num, width - 1))
+    general = np.zeros((num, width - 1), dtype=np.bool_)
     for r in range(num):
         for c in range(count[r]):
-            seg_x[r, c] = xy[r, c + 1, 0] - xy[r, c, 0]
-            seg_y[r, c] = xy[r, c + 1, 1] - xy[r, c, 1]
-    return xy, count, limit, seg_x, seg_y
+            dx = xy[r, c + 1, 0] - xy[r, c, 0]
+            dy = xy[r, c + 1, 1] - xy[r, c, 1]
+            seg_x[r, c], seg_y[r, c] = dx, dy
+            # Street lanes and straight crossings run along the grid: one coordinate of
+            # their segments is exactly zero, where C99 fixes atan2 (+-0 or +-pi, +-pi/2)
+            # and hypot (the other's magnitude) exactly. Other segments: numpy's calls.
+            if dy == 0.0 and dx != 0.0:
+                heading[r, c] = dy if dx > 0.0 else math.copysign(np.pi, dy)
+                step[r, c] = abs(dx)
+            elif dx == 0.0 and dy != 0.0:
+                heading[r, c] = math.copysign(0.5 * np.pi, dy)
+                step[r, c] = abs(dy)
+            else:
+                general[r, c] = True
+    return xy, count, limit, seg_x, seg_y, heading, step, general
 
 
 @njit
