@@ -1,5 +1,5 @@
 """The numba kernels of a Town reset (street lanes, junction movements, lane table, sidewalk
-graph, A*, connectivity checks, NPC spawns) against numpy.
+graph, A*, connectivity checks, NPC spawns, light bar pixels) against numpy.
 
 The rollouts of ``test_town_kernels.py`` reset worlds on both backends too; these check
 the towns and routes themselves, on the configs that shape them most differently, and
@@ -160,3 +160,20 @@ def test_npc_spawns_are_the_numpy_ones_in_a_crowded_town() -> None:
     refused = _spawned("numba", 0, grid_size=3, num_vehicles=90)
     assert refused == _spawned("numpy", 0, grid_size=3, num_vehicles=90)
     assert "TownConfig.num_vehicles = 90" in refused
+
+
+def test_light_bar_pixels_are_the_numpy_ones() -> None:
+    from roadgym.envs.town import raster
+
+    cfg = TownConfig(traffic_light_fraction=1.0, meters_per_pixel=0.25)
+    side_px = int(np.ceil(generator.max_town_extent_m(cfg) / cfg.meters_per_pixel)) + 8
+    for seed in range(4):
+        town = generator.generate_town(np.random.default_rng(seed), cfg)
+        frame = raster.town_frame(town, side_px, cfg.meters_per_pixel)
+        with kernels.use_backend("numpy"):
+            want, want_count = raster.light_bar_table(town, frame, side_px)
+        with kernels.use_backend("numba"):
+            got, got_count = raster.light_bar_table(town, frame, side_px)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got_count, want_count)
+        assert want_count.sum() > 0

@@ -282,6 +282,15 @@ def light_bar_table(town: TownMap, frame: PixelFrame, side_px: int) -> tuple:
     if len(lights) == 0:
         return np.zeros((len(control), 0), dtype=np.int64), count
     bars = _bars(town.approach_stop_line[lights], LIGHT_BAR_M)  # (K, 4, 2)
+    if kernels.use_numba():
+        from roadgym.envs.town.kernels.light_bars import light_bar_pixels
+
+        ok, table, count = light_bar_pixels(
+            frame._fixed(bars), side_px, lights, len(control), SUBPIXEL_BITS
+        )
+        if ok:
+            return table, count
+        count = np.zeros(len(control), dtype=np.int64)
     rectangle = _rectangle_pixels(frame._fixed(bars), side_px)
     if rectangle is not None:
         rows, cols, size = rectangle
