@@ -558,3 +558,23 @@ def test_collect_env_kwargs_change_the_training_worlds_only(tmp_path, monkeypatc
     assert "num_pedestrians" not in agent.env_kwargs  # the student drives the default town
     with pytest.raises(ValueError, match=r"collect_env_kwargs sets frame_stack; allowed: any"):
         _tiny(collect_env_kwargs={"frame_stack": 2})
+
+
+def test_waiting_frames_are_the_expert_holding_still_with_no_red_light():
+    from roadgym.agents.imitation.bc import waiting_frames
+    from roadgym.agents.imitation.collect import RoundData
+
+    speed_mps = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 3.0])
+    throttle = np.array([-1.0, -1.0, -1.0, 0.5, -1.0, -1.0], np.float32)
+    light = np.array([3, 0, 1, 3, 2, 3])  # green, none, red, green, yellow, green
+    nav = np.zeros((6, 3), np.float32)
+    nav[:, -3] = speed_mps / 20.0
+    data = RoundData(
+        frames=np.zeros((6, 4, 4, 3), np.uint8),
+        nav=nav,
+        actions=np.stack([np.zeros(6, np.float32), throttle], axis=1),
+        labels={"light_state": light},
+    )
+    assert waiting_frames(data).tolist() == [True, True, False, False, False, False]
+    no_labels = RoundData(data.frames, data.nav, data.actions, {})
+    assert not waiting_frames(no_labels).any()

@@ -56,6 +56,13 @@ class BCSettings:
     last metres into a stop, below what ``transition_weight`` covers; 6% of the frames).
     The student rolled over stop-sign lines at 0.3-0.56 m/s where it had to stand; a
     frame in both sets takes the larger weight. 1.0: all alike."""
+    waiting_weight: float = 1.0
+    """Throttle-loss weight of the frames where the expert stands and holds (throttle < 0)
+    though no red or yellow light stops it: it waits for a pedestrian on the crosswalk,
+    a car ahead or a gap. The shipped student pulled away at green with a pedestrian on
+    the crosswalk ahead (the label said so and the expert held): pull-away frames weigh
+    ``transition_weight``, so such a wait was outweighed. A frame in several sets takes
+    the largest weight. 1.0: all alike."""
     max_samples_per_round: int | None = None
     """Cap on the frames a round trains on (drawn uniformly from all the data): keeps a
     round's cost bounded as DAgger's data grows. None: ``epochs`` full passes."""
@@ -65,6 +72,7 @@ MOVING_SPEED_FRACTION = 0.025  # of the top speed: 0.5 m/s at Town's 20 m/s
 HARD_BRAKE = -0.3
 PULL_AWAY = 0.2
 PEDESTRIAN_AHEAD = 2  # object_ahead: 0 none, 1 vehicle, 2 pedestrian
+LIGHT_NONE, LIGHT_GREEN = 0, 3  # light_state: 0 none, 1 red, 2 yellow, 3 green
 STOPPING_SPEED_FRACTION = (0.015, 0.1)  # of the top speed: 0.3 to 2 m/s at Town's 20 m/s
 
 
@@ -91,6 +99,18 @@ def stopping_frames(data: RoundData) -> np.ndarray:
     speed = data.nav.reshape(len(data.nav), -1)[:, -3]
     low, high = STOPPING_SPEED_FRACTION
     return (speed > low) & (speed < high) & (data.actions[:, 1] < 0.0)
+
+
+def waiting_frames(data: RoundData) -> np.ndarray:
+    """(N,) bool: the expert holds (throttle < 0) at a standstill (the newest speed of the
+    stacked ``nav``, as in :func:`transition_mask`) with no red or yellow light ahead
+    (label ``light_state`` 0 none or 3 green); all False without that label."""
+    lights = data.labels.get("light_state")
+    if lights is None:
+        return np.zeros(len(data), dtype=bool)
+    speed = data.nav.reshape(len(data.nav), -1)[:, -3]
+    free = (lights == LIGHT_NONE) | (lights == LIGHT_GREEN)
+    return (speed <= MOVING_SPEED_FRACTION) & (data.actions[:, 1] < 0.0) & free
 
 
 def pedestrian_frames(data: RoundData) -> np.ndarray:
@@ -143,6 +163,9 @@ def fit_student(
         np.where(transition_frames(data), settings.transition_weight, 1.0),
         np.where(stopping_frames(data), settings.stopping_weight, 1.0),
     )
+    if settings.waiting_weight != 1.0:
+        waiting = np.where(waiting_frames(data), settings.waiting_weight, 1.0)
+        action_weights = np.maximum(action_weights, waiting)
     frame_weights = pedestrian_weights * torch.from_numpy(action_weights.astype(np.float32))
     batches = _batches(len(data), settings.batch_size, total, rng)
     if progress:

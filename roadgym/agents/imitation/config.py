@@ -168,7 +168,8 @@ class ImitationConfig:
             raise ConfigError(
                 f"ImitationConfig.bc.action_loss = {self.bc.action_loss!r}; allowed: 'l1', 'mse'"
             )
-        for name in ("transition_weight", "stopping_weight", "pedestrian_weight", "aux_weight"):
+        weights = ("transition_weight", "stopping_weight", "waiting_weight", "pedestrian_weight")
+        for name in (*weights, "aux_weight"):
             if not getattr(self.bc, name) >= 0:
                 raise ConfigError(
                     f"ImitationConfig.bc.{name} = {getattr(self.bc, name)!r}; allowed: a float >= 0"
