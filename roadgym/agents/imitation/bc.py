@@ -62,7 +62,8 @@ class BCSettings:
     a car ahead or a gap. The shipped student pulled away at green with a pedestrian on
     the crosswalk ahead (the label said so and the expert held): pull-away frames weigh
     ``transition_weight``, so such a wait was outweighed. A frame in several sets takes
-    the largest weight. 1.0: all alike."""
+    the largest weight. 1.0: all alike. (Weight 5, one training seed: no better on 100
+    development towns; experiments/town_student/NOTES.md.)"""
     max_samples_per_round: int | None = None
     """Cap on the frames a round trains on (drawn uniformly from all the data): keeps a
     round's cost bounded as DAgger's data grows. None: ``epochs`` full passes."""

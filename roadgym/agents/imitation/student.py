@@ -85,7 +85,7 @@ class StudentExtractor(BaseFeaturesExtractor):
         newest frames; a longer gap shows motion too slow for one step, such as a
         pedestrian's 0.14 m a step, 0.3 pixel at 0.5 m per pixel).
     :param earlier_frame_channels: channels of each earlier frame the encoder sees: 3
-        (RGB) or 1 (red only, a cheaper input).
+        (RGB) or 1 (red only).
     :param nav_scale: factor on the ``nav`` vector before its layer. The env gives speed
         as a fraction of the top speed (20 m/s in towns), so town speeds are 0-0.3 and
         the difference between rolling (0.5 m/s) and standing is 0.025; scaled up, it
