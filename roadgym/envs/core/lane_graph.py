@@ -9,6 +9,7 @@ so it costs O(points x window), not O(points x segments).
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -132,12 +133,21 @@ class Polyline:
         self.segment_lengths = np.hypot(seg[:, 0], seg[:, 1])  # (M,)
         self.cum_s = np.concatenate([[0.0], np.cumsum(self.segment_lengths)])  # (M + 1,)
         self.length = float(self.cum_s[-1])
-        self.segment_headings = np.arctan2(seg[:, 1], seg[:, 0])  # (M,)
-        self.vertex_curvature = self._curvature()  # (M + 1,)
 
     @property
     def num_segments(self) -> int:
         return len(self.segment_lengths)
+
+    @functools.cached_property
+    def segment_headings(self) -> np.ndarray:
+        """(M,) heading of each segment (rad); computed on first use, as the curvature."""
+        seg = np.diff(self.vertices, axis=0)
+        return np.arctan2(seg[:, 1], seg[:, 0])
+
+    @functools.cached_property
+    def vertex_curvature(self) -> np.ndarray:
+        """(M + 1,) signed curvature at the vertices (1/m)."""
+        return self._curvature()
 
     def _curvature(self) -> np.ndarray:
         # Turning angle between consecutive segments over the mean of their lengths.

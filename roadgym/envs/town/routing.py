@@ -145,30 +145,15 @@ def route_along(town: TownMap, lanes: list[int], start_s: float, goal_s: float) 
     step = np.hypot(*np.diff(vertices, axis=0).T)
     keep = np.concatenate([[True], step > 1e-6])
     seg = seg_lanes[keep[1:]]
-    # The joined line's arc lengths (Polyline's, without the headings and curvature it
-    # would compute and nothing reads): its points and segments at arc lengths.
-    raw = vertices[keep]  # (M + 1, 2)
-    raw_seg = np.diff(raw, axis=0)  # (M, 2)
-    raw_step = np.hypot(raw_seg[:, 0], raw_seg[:, 1])  # (M,)
-    raw_cum = np.concatenate([[0.0], np.cumsum(raw_step)])  # (M + 1,)
-    raw_length = float(raw_cum[-1])
-
-    def segment_at(s: np.ndarray) -> np.ndarray:  # Polyline.segment_at
-        s = np.clip(s, 0.0, raw_length)
-        return np.clip(np.searchsorted(raw_cum, s, side="right") - 1, 0, len(raw_step) - 1)
-
+    raw = Polyline(vertices[keep])  # headings and curvature are never computed for it
     # Even spacing lets the batched step find the point at any arc length by division.
-    count = max(int(np.ceil(raw_length / ROUTE_SPACING_M)), 2)
-    s = np.clip(np.linspace(0.0, raw_length, count + 1), 0.0, raw_length)
-    index = segment_at(s)  # Polyline.point_at
-    t = (s - raw_cum[index]) / np.maximum(raw_step[index], 1e-12)
-    start = raw[index]
-    line = Polyline(start + t[:, None] * (raw[index + 1] - start))
-    middle = (np.arange(count) + 0.5) * raw_length / count
+    count = max(int(np.ceil(raw.length / ROUTE_SPACING_M)), 2)
+    line = Polyline(raw.point_at(np.linspace(0.0, raw.length, count + 1)))
+    middle = (np.arange(count) + 0.5) * raw.length / count
     return Route(
         lanes=list(lanes),
         line=line,
-        segment_lane=seg[segment_at(middle)],
+        segment_lane=seg[raw.segment_at(middle)],
         stop_s=before[stop] + length[stop],
         stop_approach=approach[stop],
         connector_start_s=before[connector],
