@@ -59,24 +59,13 @@ def _fill(image: np.ndarray, frame: PixelFrame, polygons, value: int) -> None:
         cv2.fillConvexPoly(image, polygon, value, shift=SUBPIXEL_BITS)
 
 
-def _polylines(image: np.ndarray, lines: list[np.ndarray], value: int, thickness: int) -> None:
-    """``cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)`` for
-    open polylines in cv2's fixed point; by the numba kernel when every line keeps
-    ``thickness`` + 2 px clear of the image's edges."""
-    if not lines:
-        return
-    if kernels.use_numba():
-        counts = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
-        if _kernel_polylines(image, np.concatenate(lines), counts, value, thickness):
-            return
-    cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)
-
-
 def _polyline_table(
     image: np.ndarray, points: np.ndarray, counts: np.ndarray, value: int, thickness: int
 ) -> None:
-    """:func:`_polylines` of lines given as one array: ``points`` (N, 2) (cv2 fixed point),
-    the lines' ``counts`` (K,) of points one after another (no list of K arrays to make)."""
+    """``cv2.polylines(image, lines, False, value, thickness, shift=SUBPIXEL_BITS)`` for
+    open polylines given as one array: ``points`` (N, 2) in cv2's fixed point, the lines'
+    ``counts`` (K,) of points one after another; by the numba kernel when every line
+    keeps ``thickness`` + 2 px clear of the image's edges."""
     if len(counts) == 0:
         return
     if kernels.use_numba() and _kernel_polylines(image, points, counts, value, thickness):
@@ -332,7 +321,8 @@ def light_bar_pixels(town: TownMap, frame: PixelFrame, side_px: int) -> list[np.
 def draw_route(image: np.ndarray, route: Route, frame: PixelFrame) -> None:
     """Draw the route centreline as the ROUTE class."""
     line = frame._fixed(route.line.vertices)
-    _polylines(image, [line], int(SemanticClass.ROUTE), _thickness(frame, ROUTE_LINE_M))
+    route_px = _thickness(frame, ROUTE_LINE_M)
+    _polyline_table(image, line, np.array([len(line)]), int(SemanticClass.ROUTE), route_px)
 
 
 def town_frame(town: TownMap, side_px: int, meters_per_pixel: float) -> PixelFrame:
